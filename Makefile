@@ -1,0 +1,56 @@
+# Dovecote: every target bootstraps what it needs (venv, pip, the pinned CDK CLI).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PROFILE ?= standard
+PYTEST_ARGS ?=
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export AWS_DEFAULT_REGION ?= us-east-1
+
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: setup test test-fast lint synth deploy local bench openapi clean
+
+setup: $(PY_STAMP) $(NODE_STAMP)
+
+$(PY_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: setup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+test-fast: setup
+	$(BIN)/python -m pytest -n 2 tests/unit tests/integration $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+synth: setup
+	npx cdk synth --no-notices --quiet -c profile=$(PROFILE)
+	@echo "cdk.out/Dovecote.template.json written for profile $(PROFILE)"
+
+deploy: setup
+	npx cdk deploy --no-notices -c profile=$(PROFILE) $(CDK_ARGS)
+
+local: setup
+	$(BIN)/dovecote local --profile $(PROFILE) $(LOCAL_ARGS)
+
+openapi: setup
+	$(BIN)/python -m functions.management.openapi > docs/openapi.json
+
+bench: setup
+	$(BIN)/python -m bench.run_all
+
+clean:
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,51 @@
+"""Prefixed, time-sortable identifiers: `wh_…`, `evt_…`, `del_…`.
+
+The body is a ULID-style 26-character Crockford base32 string: 48 bits of milliseconds
+since the epoch, then 80 bits that are random, or derived from a seed for ids that must
+come out the same every time (a delivery is one per event and endpoint).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+def _encode(value: int, length: int) -> str:
+    chars = []
+    for _ in range(length):
+        value, digit = divmod(value, 32)
+        chars.append(_ALPHABET[digit])
+    return "".join(reversed(chars))
+
+
+def _compose(milliseconds: int, tail: int) -> str:
+    return _encode((milliseconds << 80) | tail, 26)
+
+
+def new_id(prefix: str, *, now_ms: int | None = None) -> str:
+    milliseconds = int(time.time() * 1000) if now_ms is None else now_ms
+    return f"{prefix}_{_compose(milliseconds, secrets.randbits(80))}"
+
+
+def derived_id(prefix: str, *, time_source_id: str, seed: str) -> str:
+    """An id that sorts at the time of `time_source_id` and is the same for the same seed."""
+    milliseconds = id_milliseconds(time_source_id)
+    tail = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:10], "big")
+    return f"{prefix}_{_compose(milliseconds, tail)}"
+
+
+def id_milliseconds(identifier: str) -> int:
+    body = identifier.rpartition("_")[2]
+    value = 0
+    for char in body[:10]:
+        value = value * 32 + _ALPHABET.index(char)
+    return value  # 10 chars hold 50 bits: two leading zero bits, then the 48-bit timestamp
+
+
+def has_prefix(identifier: str, prefix: str) -> bool:
+    body = identifier.removeprefix(f"{prefix}_")
+    return body != identifier and len(body) == 26 and all(c in _ALPHABET for c in body)

@@ -1,0 +1,223 @@
+"""The deploy-time profile: the one source of truth for a webhook contract.
+
+A profile fixes how deliveries look on the wire (headers, signing scheme, envelope),
+when they are retried (the retry table, which also generates the state machine's Wait
+states), how long an attempt may take, and which endpoints and event types are allowed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from enum import Enum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+PROFILES_DIR = Path(__file__).resolve().parent.parent / "profiles"
+BUNDLED_PROFILE_FILE = "active_profile.json"
+
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+_EVENT_TYPE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
+_ENVELOPE_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class ProfileError(ValueError):
+    """A profile that cannot be loaded; the message names the file and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SigningScheme(str, Enum):
+    STANDARD_WEBHOOKS = "standard-webhooks"
+    """`v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated during rotation."""
+    HMAC_SHA256_HEX = "hmac-sha256-hex"
+    """`<prefix><hex HMAC-SHA256 of body>`, e.g. `sha256=ab12…`."""
+    HMAC_SHA256_HEX_TIMESTAMPED = "hmac-sha256-hex-timestamped"
+    """`<prefix><hex HMAC-SHA256 of "{timestamp}.{body}">` with the timestamp in its own header."""
+
+
+class SecretEncoding(str, Enum):
+    BASE64 = "base64"
+    HEX = "hex"
+
+
+class Signing(_Strict):
+    scheme: SigningScheme
+    signature_prefix: str = Field(default="", max_length=16)
+
+    @model_validator(mode="after")
+    def _prefix_only_for_hex(self) -> Signing:
+        if self.scheme is SigningScheme.STANDARD_WEBHOOKS and self.signature_prefix:
+            raise ValueError("signature_prefix is fixed to 'v1,' by the standard-webhooks scheme")
+        return self
+
+
+class Headers(_Strict):
+    signature: str
+    timestamp: str | None = None
+    event_type: str | None = None
+    delivery_id: str | None = None
+
+    @field_validator("signature", "timestamp", "event_type", "delivery_id")
+    @classmethod
+    def _valid_header_name(cls, value: str | None) -> str | None:
+        if value is not None and not _HEADER_NAME.match(value):
+            raise ValueError(f"{value!r} is not a valid HTTP header name")
+        return value
+
+
+class Envelope(_Strict):
+    """Field names of the JSON body; a field set to null is left out of the body."""
+
+    id_field: str | None = "id"
+    type_field: str = "type"
+    timestamp_field: str | None = "timestamp"
+    data_field: str = "data"
+
+    @model_validator(mode="after")
+    def _distinct_valid_fields(self) -> Envelope:
+        names = [n for n in (self.id_field, self.type_field, self.timestamp_field, self.data_field) if n]
+        for name in names:
+            if not _ENVELOPE_FIELD.match(name):
+                raise ValueError(f"{name!r} is not a valid envelope field name")
+        if len(set(names)) != len(names):
+            raise ValueError("envelope field names must be distinct")
+        return self
+
+
+class SecretFormat(_Strict):
+    prefix: str = Field(default="whsec_", max_length=16)
+    encoding: SecretEncoding = SecretEncoding.BASE64
+    random_bytes: int = Field(default=32, ge=24, le=64)
+
+
+class HealthRule(_Strict):
+    """When to disable an endpoint automatically; any success resets both counters."""
+
+    disable_after_failing_days: float | None = Field(default=5, gt=0)
+    disable_after_consecutive_failures: int | None = Field(default=20, ge=1)
+
+
+class EventType(_Strict):
+    name: str
+    description: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _dotted_name(cls, value: str) -> str:
+        if not _EVENT_TYPE.match(value):
+            raise ValueError(f"{value!r} is not a dotted lower-case event type")
+        return value
+
+
+class Profile(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    description: str
+    source: str = Field(description="The document this profile reproduces, and the choices made where it is silent.")
+    signing: Signing
+    headers: Headers
+    envelope: Envelope = Envelope()
+    retry_schedule_seconds: list[int] = Field(
+        min_length=1, max_length=20, description="Seconds to wait before each attempt; the first is 0 (immediate)."
+    )
+    attempt_timeout_seconds: float = Field(gt=0, le=60)
+    https_only: bool = True
+    secret: SecretFormat = SecretFormat()
+    event_types: list[EventType] | None = None
+    test_event_type: str = "webhook.test"
+    health: HealthRule = HealthRule()
+    event_retention_days: int = Field(default=30, ge=1, le=365)
+    rotation_grace_seconds: int = Field(default=86_400, ge=0, le=7 * 86_400)
+    max_payload_bytes: int = Field(default=256 * 1024, ge=1024, le=256 * 1024)
+
+    @field_validator("retry_schedule_seconds")
+    @classmethod
+    def _schedule_starts_immediately(cls, table: list[int]) -> list[int]:
+        if table[0] != 0:
+            raise ValueError("the first attempt is immediate: the first entry must be 0")
+        if any(delay <= 0 for delay in table[1:]):
+            raise ValueError("every retry delay after the first attempt must be a positive number of seconds")
+        if any(delay > 365 * 86_400 for delay in table):
+            raise ValueError("a retry delay may not exceed one year (the Step Functions execution limit)")
+        return table
+
+    @model_validator(mode="after")
+    def _headers_fit_scheme(self) -> Profile:
+        timestamped = self.signing.scheme in (
+            SigningScheme.STANDARD_WEBHOOKS,
+            SigningScheme.HMAC_SHA256_HEX_TIMESTAMPED,
+        )
+        if timestamped and not self.headers.timestamp:
+            raise ValueError(f"headers.timestamp is required by the {self.signing.scheme.value} scheme")
+        if self.signing.scheme is SigningScheme.STANDARD_WEBHOOKS and not self.headers.delivery_id:
+            raise ValueError("headers.delivery_id (the message id) is required by the standard-webhooks scheme")
+        if self.event_types is not None:
+            names = [t.name for t in self.event_types]
+            if len(set(names)) != len(names):
+                raise ValueError("event_types contains duplicate names")
+        return self
+
+    @property
+    def max_attempts(self) -> int:
+        return len(self.retry_schedule_seconds)
+
+    @property
+    def retry_delays_seconds(self) -> list[int]:
+        """The Wait before each retry: the table without its immediate first attempt."""
+        return self.retry_schedule_seconds[1:]
+
+    def delay_before_attempt(self, attempt_number: int) -> int:
+        """Seconds to wait before attempt `attempt_number` (1-based)."""
+        return self.retry_schedule_seconds[attempt_number - 1]
+
+    def catalog_names(self) -> set[str] | None:
+        return None if self.event_types is None else {t.name for t in self.event_types}
+
+
+def shipped_profile_names() -> list[str]:
+    return sorted(p.stem for p in PROFILES_DIR.glob("*.json"))
+
+
+def _format_validation_error(origin: str, error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "(profile)"
+        problems.append(f"{field}: {item['msg']}")
+    return f"invalid profile {origin}: " + "; ".join(problems)
+
+
+def parse_profile(document: str | bytes, origin: str = "<document>") -> Profile:
+    try:
+        return Profile.model_validate_json(document)
+    except ValidationError as error:
+        raise ProfileError(_format_validation_error(origin, error)) from None
+
+
+def load_profile(name_or_path: str | Path = "standard") -> Profile:
+    """A shipped profile by name (`standard`, `miteos`, …) or a profile file by path."""
+    return _load_profile_cached(str(name_or_path))
+
+
+@lru_cache(maxsize=16)
+def _load_profile_cached(name_or_path: str) -> Profile:
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".json" or candidate.parent != Path("."):
+        path = candidate
+    else:
+        path = PROFILES_DIR / f"{name_or_path}.json"
+        if not path.is_file():
+            known = ", ".join(shipped_profile_names())
+            raise ProfileError(f"unknown profile {name_or_path!r}: use one of {known} or a path to a .json file")
+    try:
+        document = path.read_bytes()
+    except OSError as error:
+        raise ProfileError(f"cannot read profile {path}: {error.strerror}") from None
+    return parse_profile(document, origin=str(path))
+
+
+def profile_json(profile: Profile) -> str:
+    return json.dumps(profile.model_dump(mode="json"), indent=2) + "\n"

@@ -1,0 +1,92 @@
+"""The single DynamoDB table: key layout and item (de)serialisation.
+
+Every partition key starts with the tenant (`T#<tenant>`), so one tenant's request can
+never read or write another's items: a foreign id simply is not found.
+
+| item        | pk                          | sk           | gsi1pk                   | gsi1sk        |
+|-------------|-----------------------------|--------------|--------------------------|---------------|
+| webhook     | T#<tenant>                  | WH#<wh id>   |                          |               |
+| event       | T#<tenant>#EVT#<evt id>     | EVT          |                          |               |
+| idempotency | T#<tenant>#IDEM#<key>       | IDEM         |                          |               |
+| delivery    | T#<tenant>#DEL#<del id>     | DEL          | T#<tenant>#WH#<wh id>    | DEL#<del id>  |
+| api key     | KEY#<sha256 of key>         | KEY          | T#<tenant>#KEYS          | KEY#<key id>  |
+
+Items that expire carry `expires_at` (epoch seconds), the table's TTL attribute.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+TTL_ATTRIBUTE = "expires_at_epoch"
+GSI1 = "gsi1"
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def webhook_key(tenant_id: str, webhook_id: str) -> dict[str, str]:
+    return {"pk": f"T#{tenant_id}", "sk": f"WH#{webhook_id}"}
+
+
+def webhooks_partition(tenant_id: str) -> str:
+    return f"T#{tenant_id}"
+
+
+def event_key(tenant_id: str, event_id: str) -> dict[str, str]:
+    return {"pk": f"T#{tenant_id}#EVT#{event_id}", "sk": "EVT"}
+
+
+def idempotency_key(tenant_id: str, key: str) -> dict[str, str]:
+    return {"pk": f"T#{tenant_id}#IDEM#{key}", "sk": "IDEM"}
+
+
+def delivery_key(tenant_id: str, delivery_id: str) -> dict[str, str]:
+    return {"pk": f"T#{tenant_id}#DEL#{delivery_id}", "sk": "DEL"}
+
+
+def delivery_index_keys(tenant_id: str, webhook_id: str, delivery_id: str) -> dict[str, str]:
+    return {"gsi1pk": webhook_deliveries_partition(tenant_id, webhook_id), "gsi1sk": f"DEL#{delivery_id}"}
+
+
+def webhook_deliveries_partition(tenant_id: str, webhook_id: str) -> str:
+    return f"T#{tenant_id}#WH#{webhook_id}"
+
+
+def api_key_key(key_hash: str) -> dict[str, str]:
+    return {"pk": f"KEY#{key_hash}", "sk": "KEY"}
+
+
+def api_key_index_keys(tenant_id: str, key_id: str) -> dict[str, str]:
+    return {"gsi1pk": f"T#{tenant_id}#KEYS", "gsi1sk": f"KEY#{key_id}"}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | set | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def to_item(document: dict[str, Any]) -> dict[str, Any]:
+    """A JSON-compatible document (no floats) as a DynamoDB item; None values are dropped."""
+    return {k: _serializer.serialize(v) for k, v in document.items() if v is not None}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def to_value(value: Any) -> dict[str, Any]:
+    return _serializer.serialize(value)
+
+
+def dumps_compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

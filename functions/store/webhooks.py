@@ -1,0 +1,94 @@
+"""Webhook endpoints in DynamoDB, scoped by tenant."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from functions.core.errors import ConflictError, NotFoundError
+from functions.core.models import Webhook
+from functions.store.pagination import Page, decode_cursor, encode_cursor
+from functions.store.table import from_item, to_item, webhook_key, webhooks_partition
+
+
+class WebhookStore:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def _item(self, webhook: Webhook) -> dict[str, Any]:
+        document = webhook.model_dump(mode="json")
+        return to_item({**webhook_key(webhook.tenant_id, webhook.id), "kind": "webhook", **document})
+
+    def create(self, webhook: Webhook) -> None:
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=self._item(webhook),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            raise ConflictError(f"webhook {webhook.id} already exists") from None
+
+    def save(self, webhook: Webhook) -> None:
+        """Replace a webhook that exists; a concurrently deleted one stays deleted."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=self._item(webhook),
+                ConditionExpression="attribute_exists(pk)",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            raise NotFoundError(f"no webhook {webhook.id}") from None
+
+    def find(self, tenant_id: str, webhook_id: str) -> Webhook | None:
+        response = self._client.get_item(
+            TableName=self._table, Key=to_item(webhook_key(tenant_id, webhook_id)), ConsistentRead=True
+        )
+        item = response.get("Item")
+        return Webhook.model_validate(from_item(item)) if item else None
+
+    def get(self, tenant_id: str, webhook_id: str) -> Webhook:
+        webhook = self.find(tenant_id, webhook_id)
+        if webhook is None:
+            raise NotFoundError(f"no webhook {webhook_id}")
+        return webhook
+
+    def delete(self, tenant_id: str, webhook_id: str) -> Webhook | None:
+        """Delete and return the webhook; None when it was already gone (delete is idempotent)."""
+        response = self._client.delete_item(
+            TableName=self._table, Key=to_item(webhook_key(tenant_id, webhook_id)), ReturnValues="ALL_OLD"
+        )
+        item = response.get("Attributes")
+        return Webhook.model_validate(from_item(item)) if item else None
+
+    def list(self, tenant_id: str, *, limit: int, cursor: str | None = None) -> Page[Webhook]:
+        """Newest first."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :wh)",
+            "ExpressionAttributeValues": to_item({":pk": webhooks_partition(tenant_id), ":wh": "WH#"}),
+            "ScanIndexForward": False,
+            "Limit": limit + 1,
+        }
+        if cursor:
+            kwargs["ExclusiveStartKey"] = to_item(webhook_key(tenant_id, decode_cursor(cursor, "wh")))
+        items = self._client.query(**kwargs)["Items"]
+        webhooks = [Webhook.model_validate(from_item(i)) for i in items[:limit]]
+        has_more = len(items) > limit
+        return Page(items=webhooks, next_cursor=encode_cursor(webhooks[-1].id) if has_more else None)
+
+    def iter_all(self, tenant_id: str) -> Iterator[Webhook]:
+        """Every webhook of a tenant, page by page (for fan-out)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :wh)",
+            "ExpressionAttributeValues": to_item({":pk": webhooks_partition(tenant_id), ":wh": "WH#"}),
+        }
+        while True:
+            response = self._client.query(**kwargs)
+            for item in response["Items"]:
+                yield Webhook.model_validate(from_item(item))
+            if "LastEvaluatedKey" not in response:
+                return
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
