@@ -1,0 +1,110 @@
+"""Typed views of the API's JSON objects.
+
+Every model accepts fields it does not know (`extra="allow"`, reachable as attributes),
+so a newer API never breaks an older SDK, and keeps the JSON exactly as received
+(`to_dict()`).
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidatorFunctionWrapHandler, model_validator
+
+
+class DovecoteObject(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    _raw: dict[str, Any] | None = PrivateAttr(default=None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_raw_json(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        model = handler(data)
+        if isinstance(data, dict) and isinstance(model, DovecoteObject):
+            model._raw = data
+        return model
+
+    def to_dict(self) -> dict[str, Any]:
+        """The object as the API sent it (timestamps as strings, unknown fields included)."""
+        if self._raw is not None:
+            return copy.deepcopy(self._raw)
+        return self.model_dump(mode="json")
+
+
+class Webhook(DovecoteObject):
+    id: str
+    object: str = "webhook"
+    url: str
+    events: list[str]
+    description: str = ""
+    enabled: bool = True
+    status: str = "enabled"
+    disabled_reason: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class WebhookWithSecret(Webhook):
+    """A webhook as returned by create and rotate-secret: the only time the secret is shown."""
+
+    secret: str
+
+
+class DeletedWebhook(DovecoteObject):
+    id: str
+    object: str = "webhook"
+    deleted: bool
+
+
+class Attempt(DovecoteObject):
+    number: int
+    attempted_at: datetime | None = None
+    response_status: int | None = None
+    latency_ms: int | None = None
+    error: str | None = None
+    response_excerpt: str = ""
+    next_retry_at: datetime | None = None
+
+
+class Delivery(DovecoteObject):
+    id: str
+    object: str = "delivery"
+    webhook_id: str
+    event_id: str
+    event: str
+    """The event type."""
+    status: str
+    """pending, succeeded, failed or cancelled."""
+    status_reason: str | None = None
+    attempt_count: int = 0
+    response_status: int | None = None
+    latency_ms: int | None = None
+    error: str | None = None
+    next_retry_at: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    attempts: list[Attempt] | None = None
+    """Every attempt, oldest first; present when the delivery was fetched on its own."""
+
+
+class Event(DovecoteObject):
+    id: str
+    object: str = "event"
+    type: str | None = None
+    data: Any = None
+    created_at: datetime | None = None
+
+
+class EventType(DovecoteObject):
+    name: str
+    description: str = ""
+
+
+class Recovery(DovecoteObject):
+    object: str = "recovery"
+    webhook_id: str
+    since: datetime
+    deliveries_requeued: int = Field(ge=0)

@@ -1,0 +1,463 @@
+"""The `dovecote` command line: the HTTP API from a shell, plus `local` and `api-keys`.
+
+Output is an aligned table or field list by default, the API's JSON with `--json`.
+Failures exit non-zero with one line on stderr (set DOVECOTE_DEBUG=1 for a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from dovecote._errors import APIConnectionError, ConfigurationError, DovecoteError
+from dovecote._models import DovecoteObject
+from dovecote._pagination import ListPage
+from dovecote._transport import API_KEY_ENV, API_URL_ENV
+from dovecote.client import Dovecote
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+DEBUG_ENV = "DOVECOTE_DEBUG"
+DELIVERY_STATUSES = ("succeeded", "failed", "pending", "cancelled")
+_GLOBAL_OPTIONS_WITH_VALUE = frozenset({"--api-url", "--api-key", "--timeout"})
+_RELATIVE_TIME = re.compile(r"(\d+)([smhd])")
+_TIME_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+class UsageError(Exception):
+    """A command-line value the API never saw is wrong (exit status 2)."""
+
+
+@dataclass(frozen=True)
+class Output:
+    document: Any
+    """What `--json` prints: the API's JSON."""
+    text: str
+    """What a person sees."""
+    note: str | None = None
+    """An aside for a person, printed to stderr (never with `--json`)."""
+
+
+Handler = Callable[[Dovecote, argparse.Namespace], Output]
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    field: str | Callable[[dict[str, Any]], Any]
+    max_width: int | None = None
+
+    def cell(self, document: dict[str, Any]) -> str:
+        value = document.get(self.field) if isinstance(self.field, str) else self.field(document)
+        text = _display(value)
+        if self.max_width is not None and len(text) > self.max_width:
+            text = text[: self.max_width - 1] + "…"
+        return text
+
+
+WEBHOOK_COLUMNS = (
+    Column("ID", "id"),
+    Column("URL", "url"),
+    Column("EVENTS", "events"),
+    Column("STATUS", "status"),
+    Column("CREATED", "created_at"),
+)
+DELIVERY_COLUMNS = (
+    Column("ID", "id"),
+    Column("EVENT", "event"),
+    Column("STATUS", "status"),
+    Column("ATTEMPTS", "attempt_count"),
+    Column("RESPONSE", "response_status"),
+    Column("NEXT RETRY", "next_retry_at"),
+    Column("CREATED", "created_at"),
+)
+ATTEMPT_COLUMNS = (
+    Column("#", "number"),
+    Column("ATTEMPTED", "attempted_at"),
+    Column("RESPONSE", "response_status"),
+    Column("LATENCY", lambda attempt: None if attempt.get("latency_ms") is None else f"{attempt['latency_ms']}ms"),
+    Column("ERROR", "error", max_width=60),
+)
+EVENT_TYPE_COLUMNS = (Column("NAME", "name"), Column("DESCRIPTION", "description"))
+
+
+# Rendering
+
+
+def _display(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return ",".join(value) or "-"
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"))
+    return " ".join(str(value).split())
+
+
+def render_table(columns: Sequence[Column], documents: Iterable[dict[str, Any]]) -> str:
+    rows = [[column.header for column in columns]]
+    rows += [[column.cell(document) for column in columns] for document in documents]
+    widths = [max(len(row[index]) for row in rows) for index in range(len(columns))]
+    lines = ("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows)
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def render_fields(document: dict[str, Any], *, skip: Sequence[str] = ("object",)) -> str:
+    fields = [(name, _display(value)) for name, value in document.items() if name not in skip]
+    width = max((len(name) for name, _ in fields), default=0)
+    return "\n".join(f"{name.ljust(width)}  {value}" for name, value in fields)
+
+
+def _object_output(item: DovecoteObject, note: str | None = None) -> Output:
+    document = item.to_dict()
+    return Output(document, render_fields(document), note)
+
+
+def _list_output(page: ListPage[Any], columns: Sequence[Column], walk_all: bool) -> Output:
+    if walk_all:
+        documents = [item.to_dict() for item in page]
+        listing = {"object": "list", "data": documents, "has_more": False, "next_cursor": None}
+        return Output(listing, render_table(columns, documents))
+    documents = [item.to_dict() for item in page.data]
+    note = None
+    if page.has_more and page.next_cursor:
+        note = f"more results: add --cursor {page.next_cursor} (or --all)"
+    return Output(page.to_dict(), render_table(columns, documents), note)
+
+
+def _secret_note(webhook_id: str) -> str:
+    return f"store the secret of {webhook_id} now: it is not shown again"
+
+
+# Argument values
+
+
+def _json_argument(text: str, source: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{source} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+
+
+def _event_data(args: argparse.Namespace) -> Any:
+    if args.data is not None:
+        return _json_argument(args.data, "--data")
+    if args.data_file is not None:
+        if args.data_file == "-":
+            return _json_argument(sys.stdin.read(), "stdin")
+        try:
+            text = Path(args.data_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--data-file: cannot read {args.data_file}: {exc.strerror}") from None
+        return _json_argument(text, args.data_file)
+    return {}
+
+
+def _event_types(values: list[str] | None) -> list[str] | None:
+    """`--events a,b --events c` → ["a", "b", "c"]."""
+    if values is None:
+        return None
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+def _since(value: str) -> str:
+    """An ISO-8601 time, or a duration back from now such as 30m, 2h, 7d."""
+    relative = _RELATIVE_TIME.fullmatch(value.strip())
+    if relative:
+        amount, unit = relative.groups()
+        moment = datetime.now(UTC) - timedelta(**{_TIME_UNITS[unit]: int(amount)})
+        return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"--since: expected an ISO-8601 time or a duration like 2h, got {value!r}") from None
+    if parsed.tzinfo is None:
+        raise UsageError(f"--since: give a time zone (e.g. {value}Z)")
+    return value
+
+
+# Commands
+
+
+def _webhooks_list(client: Dovecote, args: argparse.Namespace) -> Output:
+    page = client.webhooks.list(limit=args.limit, cursor=args.cursor)
+    return _list_output(page, WEBHOOK_COLUMNS, args.all)
+
+
+def _webhooks_create(client: Dovecote, args: argparse.Namespace) -> Output:
+    webhook = client.webhooks.create(
+        args.url,
+        _event_types(args.events) or [],
+        description=args.description,
+        secret=args.secret,
+        enabled=False if args.disabled else None,
+    )
+    return _object_output(webhook, _secret_note(webhook.id))
+
+
+def _webhooks_get(client: Dovecote, args: argparse.Namespace) -> Output:
+    return _object_output(client.webhooks.get(args.webhook_id))
+
+
+def _webhooks_update(client: Dovecote, args: argparse.Namespace) -> Output:
+    changes: dict[str, Any] = {
+        "url": args.url,
+        "events": _event_types(args.events),
+        "description": args.description,
+        "enabled": args.enabled,
+    }
+    if all(value is None for value in changes.values()):
+        raise UsageError("nothing to update: give --url, --events, --description, --enable or --disable")
+    return _object_output(client.webhooks.update(args.webhook_id, **changes))
+
+
+def _webhooks_delete(client: Dovecote, args: argparse.Namespace) -> Output:
+    return _object_output(client.webhooks.delete(args.webhook_id))
+
+
+def _webhooks_deliveries(client: Dovecote, args: argparse.Namespace) -> Output:
+    page = client.webhooks.deliveries(
+        args.webhook_id, status=args.status, event=args.event, limit=args.limit, cursor=args.cursor
+    )
+    return _list_output(page, DELIVERY_COLUMNS, args.all)
+
+
+def _webhooks_test(client: Dovecote, args: argparse.Namespace) -> Output:
+    return _object_output(client.webhooks.test(args.webhook_id))
+
+
+def _webhooks_rotate_secret(client: Dovecote, args: argparse.Namespace) -> Output:
+    webhook = client.webhooks.rotate_secret(args.webhook_id)
+    return _object_output(webhook, _secret_note(webhook.id))
+
+
+def _webhooks_recover(client: Dovecote, args: argparse.Namespace) -> Output:
+    return _object_output(client.webhooks.recover(args.webhook_id, _since(args.since)))
+
+
+def _events_send(client: Dovecote, args: argparse.Namespace) -> Output:
+    event = client.events.send(args.type, _event_data(args), id=args.id, idempotency_key=args.idempotency_key)
+    return _object_output(event)
+
+
+def _events_get(client: Dovecote, args: argparse.Namespace) -> Output:
+    return _object_output(client.events.get(args.event_id))
+
+
+def _deliveries_get(client: Dovecote, args: argparse.Namespace) -> Output:
+    document = client.deliveries.get(args.delivery_id).to_dict()
+    text = render_fields(document, skip=("object", "attempts"))
+    attempts = document.get("attempts") or []
+    text += "\n\nattempts:\n" + render_table(ATTEMPT_COLUMNS, attempts) if attempts else "\n\nattempts: none yet"
+    return Output(document, text)
+
+
+def _deliveries_retry(client: Dovecote, args: argparse.Namespace) -> Output:
+    return _object_output(client.deliveries.retry(args.delivery_id))
+
+
+def _event_types_list(client: Dovecote, args: argparse.Namespace) -> Output:
+    return _list_output(client.event_types.list(), EVENT_TYPE_COLUMNS, walk_all=True)
+
+
+# Commands implemented elsewhere, imported only when used.
+
+DELEGATED_COMMANDS: dict[str, tuple[str, str]] = {
+    "local": ("dovecote.local", "run Dovecote on this machine (no AWS account needed)"),
+    "api-keys": ("functions.admin.api_keys", "create, list and revoke API keys (talks to the deployment's table)"),
+}
+
+
+def _run_delegated(command: str, argv: list[str]) -> int:
+    module_name, _ = DELEGATED_COMMANDS[command]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise UsageError(f"`dovecote {command}` is not available in this installation") from None
+        raise
+    delegate_main: Callable[[list[str]], int] = module.main
+    return delegate_main(argv)
+
+
+# Parser
+
+
+def _global_options(parser: argparse.ArgumentParser, *, suppress_defaults: bool) -> None:
+    """Accepted before and after the command; the copy after it only overrides when given."""
+
+    def default(value: Any) -> Any:
+        return argparse.SUPPRESS if suppress_defaults else value
+
+    parser.add_argument("--api-url", default=default(None), help=f"API base URL (default: ${API_URL_ENV})")
+    parser.add_argument("--api-key", default=default(None), help=f"API key (default: ${API_KEY_ENV})")
+    parser.add_argument("--timeout", type=float, default=default(None), help="seconds per request (default: 30)")
+    parser.add_argument("--json", action="store_true", default=default(False), help="print the API's JSON")
+
+
+def _list_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--limit", type=int, help="items per page")
+    parser.add_argument("--cursor", help="continue from a previous page's next_cursor")
+    parser.add_argument("--all", action="store_true", help="walk every page")
+
+
+class _CommandTree:
+    """Builds the subcommand parsers, each accepting the global options too."""
+
+    def __init__(self) -> None:
+        self.parser = argparse.ArgumentParser(
+            prog="dovecote", description="Dovecote webhook delivery: the API from a shell."
+        )
+        _global_options(self.parser, suppress_defaults=False)
+        self._shared = argparse.ArgumentParser(add_help=False)
+        _global_options(self._shared, suppress_defaults=True)
+        self.groups = self.parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
+
+    def group(self, name: str, help_text: str) -> Any:
+        parser = self.groups.add_parser(name, help=help_text, description=help_text)
+        return parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(self, parent: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = parent.add_parser(
+            name, help=help_text, description=help_text, parents=[self._shared]
+        )
+        parser.set_defaults(handler=handler)
+        return parser
+
+
+def _add_webhook_commands(tree: _CommandTree) -> None:
+    webhooks = tree.group("webhooks", "manage webhook endpoints")
+    _list_options(tree.command(webhooks, "list", _webhooks_list, "list webhooks"))
+    create = tree.command(webhooks, "create", _webhooks_create, "register an endpoint")
+    create.add_argument("url")
+    create.add_argument("--events", action="append", required=True, help="event types, comma-separated")
+    create.add_argument("--description")
+    create.add_argument("--secret", help="signing secret to use instead of a generated one")
+    create.add_argument("--disabled", action="store_true", help="create it disabled")
+    tree.command(webhooks, "get", _webhooks_get, "show a webhook").add_argument("webhook_id")
+    update = tree.command(webhooks, "update", _webhooks_update, "change a webhook")
+    update.add_argument("webhook_id")
+    update.add_argument("--url")
+    update.add_argument("--events", action="append", help="event types, comma-separated (replaces the list)")
+    update.add_argument("--description")
+    enabling = update.add_mutually_exclusive_group()
+    enabling.add_argument("--enable", dest="enabled", action="store_const", const=True)
+    enabling.add_argument("--disable", dest="enabled", action="store_const", const=False)
+    tree.command(webhooks, "delete", _webhooks_delete, "delete a webhook").add_argument("webhook_id")
+    deliveries = tree.command(webhooks, "deliveries", _webhooks_deliveries, "list a webhook's deliveries")
+    deliveries.add_argument("webhook_id")
+    deliveries.add_argument("--status", choices=DELIVERY_STATUSES)
+    deliveries.add_argument("--event", help="only this event type")
+    _list_options(deliveries)
+    tree.command(webhooks, "test", _webhooks_test, "send a test event to a webhook").add_argument("webhook_id")
+    rotate = tree.command(webhooks, "rotate-secret", _webhooks_rotate_secret, "issue a new signing secret")
+    rotate.add_argument("webhook_id")
+    recover = tree.command(webhooks, "recover", _webhooks_recover, "re-send failed deliveries since a time")
+    recover.add_argument("webhook_id")
+    recover.add_argument("--since", required=True, help="ISO-8601 time, or a duration back from now: 30m, 2h, 7d")
+
+
+def _add_event_commands(tree: _CommandTree) -> None:
+    events = tree.group("events", "publish and inspect events")
+    send = tree.command(events, "send", _events_send, "publish an event")
+    send.add_argument("type", help="event type, e.g. order.created")
+    payload = send.add_mutually_exclusive_group()
+    payload.add_argument("--data", help="event data as JSON (default: {})")
+    payload.add_argument("--data-file", help="file holding the event data as JSON ('-' for stdin)")
+    send.add_argument("--id", help="event id; the API ignores a second event with the same id")
+    send.add_argument("--idempotency-key", help="dedupe key (default: a fresh one per command)")
+    tree.command(events, "get", _events_get, "show an event").add_argument("event_id")
+    tree.command(tree.groups, "event-types", _event_types_list, "list the event-type catalog")
+
+
+def _add_delivery_commands(tree: _CommandTree) -> None:
+    deliveries = tree.group("deliveries", "inspect and retry deliveries")
+    tree.command(deliveries, "get", _deliveries_get, "show a delivery and its attempts").add_argument("delivery_id")
+    tree.command(deliveries, "retry", _deliveries_retry, "deliver again now").add_argument("delivery_id")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    tree = _CommandTree()
+    _add_webhook_commands(tree)
+    _add_event_commands(tree)
+    _add_delivery_commands(tree)
+    for name, (_, help_text) in DELEGATED_COMMANDS.items():
+        tree.groups.add_parser(name, help=help_text, add_help=False)
+    return tree.parser
+
+
+def _delegated_command(argv: Sequence[str]) -> tuple[str, list[str]] | None:
+    """`local` and `api-keys` hand every argument after their name to their own parser."""
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        if token in ("-h", "--help"):
+            return None
+        if token in _GLOBAL_OPTIONS_WITH_VALUE:
+            index += 2
+        elif token.startswith("-"):
+            index += 1
+        else:
+            return (token, list(argv[index + 1 :])) if token in DELEGATED_COMMANDS else None
+    return None
+
+
+def _fail(message: str, status: int = EXIT_FAILURE) -> int:
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    return status
+
+
+def _run(task: Callable[[], int]) -> int:
+    """Run a command, turning every failure into one line on stderr and an exit status."""
+    try:
+        return task()
+    except KeyboardInterrupt:
+        return _fail("interrupted", EXIT_INTERRUPTED)
+    except (UsageError, ConfigurationError) as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except APIConnectionError as exc:
+        return _fail(exc.message)
+    except DovecoteError as exc:
+        return _fail(str(exc))
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        return _fail(f"unexpected {type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 for a traceback)")
+
+
+def _execute(args: argparse.Namespace) -> int:
+    with Dovecote(api_key=args.api_key, base_url=args.api_url, timeout=args.timeout) as client:
+        output: Output = args.handler(client, args)
+    if args.json:
+        print(json.dumps(output.document, indent=2, ensure_ascii=False))
+    else:
+        print(output.text)
+        if output.note:
+            print(output.note, file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    delegated = _delegated_command(arguments)
+    if delegated is not None:
+        name, rest = delegated
+        return _run(lambda: _run_delegated(name, rest))
+    args = build_parser().parse_args(arguments)
+    return _run(lambda: _execute(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

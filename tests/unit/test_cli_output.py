@@ -1,0 +1,206 @@
+"""`dovecote` commands: the requests they send, their tables and their --json output."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from dovecote.cli import main
+from tests.unit.test_client_fake_api import (
+    TIMESTAMP,
+    FakeApi,
+    attempt_json,
+    delivery_json,
+    list_json,
+    webhook_json,
+)
+
+
+@pytest.fixture
+def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeApi]:
+    with FakeApi() as fake:
+        monkeypatch.setenv("DOVECOTE_API_URL", fake.url)
+        monkeypatch.setenv("DOVECOTE_API_KEY", "dvk_cli")
+        yield fake
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_webhooks_list_prints_an_aligned_table(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    api.add(
+        "GET",
+        "/v1/webhooks",
+        body=list_json(
+            [
+                webhook_json("wh_1", url="https://a.example/h"),
+                webhook_json("wh_22", url="https://bb.example/hook", events=["*"], status="disabled"),
+            ]
+        ),
+    )
+    status, out, err = run(capsys, "webhooks", "list")
+    assert status == 0
+    assert err == ""
+    assert out.splitlines() == [
+        "ID     URL                      EVENTS                    STATUS    CREATED",
+        f"wh_1   https://a.example/h      order.created,order.paid  enabled   {TIMESTAMP}",
+        f"wh_22  https://bb.example/hook  *                         disabled  {TIMESTAMP}",
+    ]
+    assert api.requests[0].headers["authorization"] == "Bearer dvk_cli"
+
+
+def test_json_prints_the_api_document(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    listing = list_json([webhook_json("wh_1", future_field=1)], "c2")
+    api.add("GET", "/v1/webhooks", body=listing)
+    status, out, err = run(capsys, "--json", "webhooks", "list", "--limit", "1")
+    assert status == 0
+    assert json.loads(out) == listing
+    assert err == ""
+    assert api.requests[0].query == {"limit": ["1"]}
+
+
+def test_global_options_are_accepted_after_the_command(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    api.add("GET", "/v1/webhooks/wh_1", body=webhook_json())
+    status, out, _ = run(capsys, "webhooks", "get", "wh_1", "--json", "--api-key", "dvk_flag", "--api-url", api.url)
+    assert status == 0
+    assert json.loads(out)["id"] == "wh_1"
+    assert api.requests[0].headers["authorization"] == "Bearer dvk_flag"
+
+
+def test_more_pages_are_announced_on_stderr(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    api.add("GET", "/v1/webhooks", body=list_json([webhook_json("wh_1")], "c2"))
+    _, out, err = run(capsys, "webhooks", "list")
+    assert "wh_1" in out
+    assert err.strip() == "more results: add --cursor c2 (or --all)"
+
+
+def test_all_walks_every_page(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    api.add("GET", "/v1/webhooks", body=list_json([webhook_json("wh_1")], "c2"))
+    api.add("GET", "/v1/webhooks", body=list_json([webhook_json("wh_2")]), query={"cursor": "c2"})
+    status, out, _ = run(capsys, "webhooks", "list", "--all", "--json")
+    assert status == 0
+    document = json.loads(out)
+    assert [item["id"] for item in document["data"]] == ["wh_1", "wh_2"]
+    assert document["has_more"] is False
+
+
+def test_create_sends_the_events_and_shows_the_secret(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    api.add("POST", "/v1/webhooks", 201, webhook_json("wh_9", secret="whsec_shown_once"))
+    status, out, err = run(
+        capsys, "webhooks", "create", "https://example.com/h", "--events", "order.created,order.paid", "--events", "x"
+    )
+    assert status == 0
+    assert api.requests[0].body == {"url": "https://example.com/h", "events": ["order.created", "order.paid", "x"]}
+    assert "secret           whsec_shown_once" in out.splitlines()
+    assert "not shown again" in err
+
+
+def test_update_sends_only_the_changed_fields(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    api.add("PATCH", "/v1/webhooks/wh_1", body=webhook_json(enabled=False, status="disabled"))
+    status, out, _ = run(capsys, "webhooks", "update", "wh_1", "--disable", "--description", "paused")
+    assert status == 0
+    assert api.requests[0].body == {"description": "paused", "enabled": False}
+    assert "status           disabled" in out.splitlines()
+
+
+def test_update_with_nothing_to_change_is_a_usage_error(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, "webhooks", "update", "wh_1")
+    assert status == 2
+    assert out == ""
+    assert err.startswith("error: nothing to update")
+    assert api.requests == []
+
+
+def test_deliveries_table_and_filters(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    api.add("GET", "/v1/webhooks/wh_1/deliveries", body=list_json([delivery_json("del_1")]))
+    status, out, _ = run(capsys, "webhooks", "deliveries", "wh_1", "--status", "failed", "--event", "order.created")
+    assert status == 0
+    assert api.requests[0].query == {"status": ["failed"], "event": ["order.created"]}
+    header, row = out.splitlines()
+    assert header.split() == ["ID", "EVENT", "STATUS", "ATTEMPTS", "RESPONSE", "NEXT", "RETRY", "CREATED"]
+    assert row.split() == ["del_1", "order.created", "failed", "2", "503", "-", TIMESTAMP]
+
+
+def test_delivery_get_lists_its_attempts(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    attempts = [attempt_json(1, error="connection refused"), attempt_json(2, response_status=200, error=None)]
+    api.add("GET", "/v1/deliveries/del_1", body=delivery_json(status="succeeded", attempts=attempts))
+    status, out, _ = run(capsys, "deliveries", "get", "del_1")
+    assert status == 0
+    lines = out.splitlines()
+    assert "status           succeeded" in lines
+    attempts_at = lines.index("attempts:")
+    assert lines[attempts_at + 1].split() == ["#", "ATTEMPTED", "RESPONSE", "LATENCY", "ERROR"]
+    assert lines[attempts_at + 2].split() == ["1", TIMESTAMP, "503", "101ms", "connection", "refused"]
+    assert lines[attempts_at + 3].split() == ["2", TIMESTAMP, "200", "102ms", "-"]
+
+
+def test_events_send_with_inline_data(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    api.add("POST", "/v1/events", 202, {"object": "event", "id": "evt_1"})
+    status, out, _ = run(capsys, "events", "send", "order.created", "--data", '{"order": 42}', "--id", "evt_1")
+    assert status == 0
+    request = api.requests[0]
+    assert request.body == {"type": "order.created", "data": {"order": 42}, "id": "evt_1"}
+    assert request.headers["idempotency-key"]
+    assert out.splitlines() == ["id  evt_1"]
+
+
+def test_events_send_with_a_data_file(api: FakeApi, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    api.add("POST", "/v1/events", 202, {"object": "event", "id": "evt_2"})
+    data_file = tmp_path / "event.json"
+    data_file.write_text('{"items": [1, 2]}', encoding="utf-8")
+    status, _, _ = run(capsys, "events", "send", "order.paid", "--data-file", str(data_file), "--idempotency-key", "k1")
+    assert status == 0
+    assert api.requests[0].body == {"type": "order.paid", "data": {"items": [1, 2]}}
+    assert api.requests[0].headers["idempotency-key"] == "k1"
+
+
+def test_recover_accepts_a_relative_since(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    recovery = {"object": "recovery", "webhook_id": "wh_1", "since": TIMESTAMP, "deliveries_requeued": 4}
+    api.add("POST", "/v1/webhooks/wh_1/recover", 202, recovery)
+    before = datetime.now(UTC).replace(microsecond=0)
+    status, out, _ = run(capsys, "webhooks", "recover", "wh_1", "--since", "2h")
+    assert status == 0
+    since = datetime.fromisoformat(api.requests[0].body["since"])
+    assert before - timedelta(hours=2, seconds=1) <= since <= datetime.now(UTC) - timedelta(hours=2)
+    assert "deliveries_requeued  4" in out.splitlines()
+
+
+def test_recover_rejects_a_time_without_zone(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run(capsys, "webhooks", "recover", "wh_1", "--since", "2026-01-01T00:00:00")
+    assert status == 2
+    assert err == "error: --since: give a time zone (e.g. 2026-01-01T00:00:00Z)\n"
+
+
+def test_event_types_table(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    api.add("GET", "/v1/event-types", body=list_json([{"name": "order.created", "description": "An order was placed"}]))
+    status, out, _ = run(capsys, "event-types")
+    assert status == 0
+    assert out.splitlines() == ["NAME           DESCRIPTION", "order.created  An order was placed"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "method", "path"),
+    [
+        (["webhooks", "delete", "wh_1"], "DELETE", "/v1/webhooks/wh_1"),
+        (["webhooks", "test", "wh_1"], "POST", "/v1/webhooks/wh_1/test"),
+        (["webhooks", "rotate-secret", "wh_1"], "POST", "/v1/webhooks/wh_1/rotate-secret"),
+        (["events", "get", "evt_1"], "GET", "/v1/events/evt_1"),
+        (["deliveries", "retry", "del_1"], "POST", "/v1/deliveries/del_1/retry"),
+    ],
+)
+def test_commands_reach_their_routes(
+    api: FakeApi, capsys: pytest.CaptureFixture[str], argv: list[str], method: str, path: str
+) -> None:
+    answer = webhook_json(secret="whsec_x", deleted=True) | delivery_json(id="wh_1") | {"type": "t"}
+    api.add(method, path, 200, answer)
+    status, out, _ = run(capsys, "--json", *argv)
+    assert status == 0
+    assert [(request.method, request.path) for request in api.requests] == [(method, path)]
+    assert json.loads(out) == answer
