@@ -1,0 +1,220 @@
+"""The five Lambda functions: one shared code asset, the Powertools layer, least-privilege grants."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from functions.core.profile import Profile
+from functions.core.settings import ENV_DELIVERIES_QUEUE, ENV_EVENTS_QUEUE, ENV_STATE_MACHINE, ENV_TABLE
+from infra.handlers import FunctionName, handler_path
+from infra.lambda_code import ARCHITECTURE, RUNTIME, functions_code
+from infra.nag import acknowledge, arn_placeholder
+from infra.queues import Queues
+from infra.retries import retry_state_machine_arn, retry_state_machine_name
+from infra.storage import Storage
+
+METRICS_NAMESPACE = "Dovecote"
+LOG_LEVEL = "INFO"
+
+# Powertools for AWS Lambda (Python) v3, the AWS-managed public layer for python3.12 arm64.
+# It is built from `aws-lambda-powertools[all]` and so includes pydantic v2.
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+POWERTOOLS_LAYER_NAME = "AWSLambdaPowertoolsPythonV3-python312-arm64"
+POWERTOOLS_LAYER_VERSION = 27
+
+# A deliver invocation sends its batch concurrently, each request bounded by the profile's
+# attempt timeout; the margin covers DynamoDB writes and the start of a retry execution.
+DELIVER_TIMEOUT_MARGIN_SECONDS = 10
+
+EVENTS_BATCH_SIZE = 10
+DELIVERIES_BATCH_SIZE = 10
+MAX_BATCHING_WINDOW = Duration.seconds(1)
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    description: str
+    memory_mb: int
+    timeout: Duration
+
+
+def function_specs(profile: Profile) -> dict[FunctionName, FunctionSpec]:
+    """Memory and timeout of every function: the one place to size them."""
+    deliver_timeout_seconds = math.ceil(profile.attempt_timeout_seconds) + DELIVER_TIMEOUT_MARGIN_SECONDS
+    return {
+        "authorizer": FunctionSpec("Dovecote: resolves an API key to its tenant", 256, Duration.seconds(10)),
+        # API Gateway gives an HTTP API integration at most 30 s.
+        "management": FunctionSpec("Dovecote: webhooks, deliveries and events API", 256, Duration.seconds(29)),
+        "ingest": FunctionSpec("Dovecote: accepts events, tests, retries and recoveries", 256, Duration.seconds(29)),
+        "fanout": FunctionSpec("Dovecote: stores events and creates their deliveries", 256, Duration.seconds(60)),
+        "deliver": FunctionSpec(
+            "Dovecote: signs and sends deliveries, records attempts", 512, Duration.seconds(deliver_timeout_seconds)
+        ),
+    }
+
+
+class Functions(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        profile: Profile,
+        storage: Storage,
+        queues: Queues,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.specs = function_specs(profile)
+        code = functions_code(profile)
+        powertools = lambda_.LayerVersion.from_layer_version_arn(
+            self,
+            "PowertoolsLayer",
+            f"arn:aws:lambda:{Aws.REGION}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
+            f"{POWERTOOLS_LAYER_NAME}:{POWERTOOLS_LAYER_VERSION}",
+        )
+        table_name = storage.table.table_name
+        state_machine_arn = retry_state_machine_arn(stack)
+        environments: dict[FunctionName, dict[str, str]] = {
+            "authorizer": {ENV_TABLE: table_name},
+            "management": {ENV_TABLE: table_name, ENV_STATE_MACHINE: state_machine_arn},
+            "ingest": {
+                ENV_TABLE: table_name,
+                ENV_EVENTS_QUEUE: queues.events.queue_url,
+                ENV_DELIVERIES_QUEUE: queues.deliveries.queue_url,
+            },
+            "fanout": {ENV_TABLE: table_name, ENV_DELIVERIES_QUEUE: queues.deliveries.queue_url},
+            "deliver": {ENV_TABLE: table_name, ENV_STATE_MACHINE: state_machine_arn},
+        }
+
+        def function(name: FunctionName) -> lambda_.Function:
+            spec = self.specs[name]
+            construct_name = name.capitalize()
+            return lambda_.Function(
+                self,
+                construct_name,
+                description=spec.description,
+                runtime=RUNTIME,
+                architecture=ARCHITECTURE,
+                code=code,
+                handler=handler_path(name),
+                layers=[powertools],
+                memory_size=spec.memory_mb,
+                timeout=spec.timeout,
+                tracing=lambda_.Tracing.ACTIVE,
+                environment={
+                    **environments[name],
+                    "POWERTOOLS_SERVICE_NAME": name,
+                    "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                    "LOG_LEVEL": LOG_LEVEL,
+                },
+                log_group=logs.LogGroup(
+                    self,
+                    f"{construct_name}Logs",
+                    retention=logs.RetentionDays.ONE_MONTH,
+                    removal_policy=RemovalPolicy.DESTROY,
+                ),
+            )
+
+        self.authorizer = function("authorizer")
+        self.management = function("management")
+        self.ingest = function("ingest")
+        self.fanout = function("fanout")
+        self.deliver = function("deliver")
+        self.by_name: dict[FunctionName, lambda_.Function] = {
+            "authorizer": self.authorizer,
+            "management": self.management,
+            "ingest": self.ingest,
+            "fanout": self.fanout,
+            "deliver": self.deliver,
+        }
+
+        self._grant_least_privilege(storage, queues, stack)
+        self.fanout.add_event_source(
+            event_sources.SqsEventSource(
+                queues.events,
+                batch_size=EVENTS_BATCH_SIZE,
+                max_batching_window=MAX_BATCHING_WINDOW,
+                report_batch_item_failures=True,
+            )
+        )
+        self.deliver.add_event_source(
+            event_sources.SqsEventSource(
+                queues.deliveries,
+                batch_size=DELIVERIES_BATCH_SIZE,
+                max_batching_window=MAX_BATCHING_WINDOW,
+                report_batch_item_failures=True,
+            )
+        )
+        self._acknowledge_findings()
+
+    def _grant_least_privilege(self, storage: Storage, queues: Queues, stack: Stack) -> None:
+        table = storage.table
+        # The authorizer only looks an API key up by its hash.
+        iam.Grant.add_to_principal(
+            grantee=self.authorizer, actions=["dynamodb:GetItem"], resource_arns=[table.table_arn]
+        )
+        for writer in (self.management, self.ingest, self.fanout, self.deliver):
+            table.grant_read_write_data(writer)
+
+        queues.events.grant_send_messages(self.ingest)
+        # Manual retry and recover re-enqueue deliveries; fanout enqueues new ones.
+        queues.deliveries.grant_send_messages(self.ingest)
+        queues.deliveries.grant_send_messages(self.fanout)
+
+        retries = sfn.StateMachine.from_state_machine_arn(self, "RetryStateMachineRef", retry_state_machine_arn(stack))
+        retries.grant_start_execution(self.deliver)
+        # Deleting or disabling a webhook stops its pending retry executions.
+        retries.grant_execution(self.management, "states:StopExecution", "states:DescribeExecution")
+
+        index_arns = f"Resource::{arn_placeholder(table)}/index/*"
+        for name in ("management", "ingest", "fanout", "deliver"):
+            acknowledge(
+                _role(self.by_name[name]),
+                f"AwsSolutions-IAM5[{index_arns}]",
+                f"grant_read_write_data gives the {name} function the table's indexes as well "
+                "(<table>/index/*); the wildcard matches only indexes of Dovecote's one table.",
+            )
+        acknowledge(
+            _role(self.management),
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
+            f"execution:{retry_state_machine_name(stack)}:*]",
+            "Retry executions are named after delivery ids, unknown at deploy time; the wildcard is limited "
+            "to executions of the retry state machine, for StopExecution and DescribeExecution only.",
+        )
+
+    def _acknowledge_findings(self) -> None:
+        for name, function in self.by_name.items():
+            acknowledge(
+                function.node.default_child or function,
+                "AwsSolutions-L1",
+                f"The {name} function is pinned to python3.12, the runtime Dovecote targets together with "
+                "the matching AWSLambdaPowertoolsPythonV3-python312-arm64 layer; moving on means moving both.",
+            )
+            acknowledge(
+                _role(function),
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+                f"AWSLambdaBasicExecutionRole grants the {name} function only the CloudWatch Logs writes "
+                "every Lambda function needs for its logs, and AWS maintains it.",
+            )
+            acknowledge(
+                _role(function),
+                "AwsSolutions-IAM5[Resource::*]",
+                f"Active X-Ray tracing of the {name} function needs xray:PutTraceSegments and "
+                "xray:PutTelemetryRecords, which support no resource-level permissions.",
+            )
+
+
+def _role(function: lambda_.Function) -> iam.IRole:
+    if function.role is None:
+        raise ValueError(f"{function.node.path} has no execution role")
+    return function.role

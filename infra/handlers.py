@@ -1,0 +1,13 @@
+"""The five functions and their handler strings (pure Python: the local stack imports it too)."""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+FunctionName = Literal["authorizer", "management", "ingest", "fanout", "deliver"]
+FUNCTION_NAMES: tuple[FunctionName, ...] = get_args(FunctionName)
+
+
+def handler_path(name: FunctionName) -> str:
+    """The Lambda handler: `functions/<name>/handler.py` defines `handler(event, context)`."""
+    return f"functions.{name}.handler.handler"

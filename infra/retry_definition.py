@@ -1,0 +1,111 @@
+"""The retry state machine's Amazon States Language, generated from a profile's retry table.
+
+Execution input carries ids only: `{"tenant_id", "delivery_id", "series"}`. For each retry
+n = 2..max_attempts the machine runs `Wait n` (the table's delay before attempt n), then
+`Attempt n` (the deliver function with `action: attempt`), then `Choice n`: outcome `retry`
+goes on to the next Wait, or to `MarkFailed` after the last attempt; any other outcome
+(`succeeded`, `failed`, `cancelled`: the deliver function already recorded it) ends in `Done`.
+An Attempt that errors is caught and also ends in `MarkFailed`, so no delivery stays pending.
+
+`MarkFailed` invokes the deliver function with `action: mark_failed` and a `reason` object:
+`{"outcome": "retry"}` when the table ran out, or `{"Error": …, "Cause": …}` when an attempt
+failed in a way its Retry could not absorb.
+
+Pure Python (no CDK import): the stack passes the deliver function's ARN token and the
+local stack can render the same definition with a local ARN.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from functions.core.profile import Profile
+
+MARK_FAILED = "MarkFailed"
+DONE = "Done"
+OUTCOME_RETRY = "retry"
+RESULT_PATH = "$.result"
+
+LAMBDA_SERVICE_ERRORS = (
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+)
+_SERVICE_ERROR_RETRY = {
+    "ErrorEquals": list(LAMBDA_SERVICE_ERRORS),
+    "IntervalSeconds": 2,
+    "MaxAttempts": 3,
+    "BackoffRate": 2,
+}
+_IDS = {
+    "tenant_id.$": "$.tenant_id",
+    "delivery_id.$": "$.delivery_id",
+    "series.$": "$.series",
+}
+
+
+def wait_state(attempt: int) -> str:
+    return f"Wait {attempt}"
+
+
+def attempt_state(attempt: int) -> str:
+    return f"Attempt {attempt}"
+
+
+def choice_state(attempt: int) -> str:
+    return f"Choice {attempt}"
+
+
+def _invoke_deliver(deliver_function_arn: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": deliver_function_arn, "Payload": payload},
+        "Retry": [dict(_SERVICE_ERROR_RETRY)],
+    }
+
+
+def retry_state_machine_definition(profile: Profile, deliver_function_arn: str) -> dict[str, Any]:
+    """The ASL document for `profile`'s retry table, invoking `deliver_function_arn`."""
+    retry_attempts = list(range(2, profile.max_attempts + 1))
+    states: dict[str, Any] = {}
+    for attempt in retry_attempts:
+        is_last = attempt == profile.max_attempts
+        states[wait_state(attempt)] = {
+            "Type": "Wait",
+            "Seconds": profile.delay_before_attempt(attempt),
+            "Next": attempt_state(attempt),
+        }
+        states[attempt_state(attempt)] = {
+            **_invoke_deliver(deliver_function_arn, {"action": "attempt", **_IDS, "attempt": attempt}),
+            "ResultSelector": {"outcome.$": "$.Payload.outcome"},
+            "ResultPath": RESULT_PATH,
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": RESULT_PATH, "Next": MARK_FAILED}],
+            "Next": choice_state(attempt),
+        }
+        states[choice_state(attempt)] = {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "Variable": f"{RESULT_PATH}.outcome",
+                    "StringEquals": OUTCOME_RETRY,
+                    "Next": MARK_FAILED if is_last else wait_state(attempt + 1),
+                }
+            ],
+            "Default": DONE,
+        }
+    states[MARK_FAILED] = {
+        **_invoke_deliver(
+            deliver_function_arn, {"action": "mark_failed", **_IDS, "reason.$": RESULT_PATH if retry_attempts else "$"}
+        ),
+        "End": True,
+    }
+    if retry_attempts:
+        states[DONE] = {"Type": "Succeed"}
+    delays = ", ".join(f"{seconds}s" for seconds in profile.retry_delays_seconds) or "none"
+    return {
+        "Comment": f"Dovecote retries ({profile.name}): waits before attempts 2..{profile.max_attempts}: {delays}",
+        "StartAt": wait_state(2) if retry_attempts else MARK_FAILED,
+        "States": states,
+    }

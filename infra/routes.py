@@ -1,0 +1,47 @@
+"""The HTTP API's routes as data: the CDK stack and the local stack both route from this list.
+
+Imports nothing from the CDK, so the local stack can use it without starting jsii.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Target = Literal["management", "ingest"]
+
+API_PREFIX = "/v1"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    """API Gateway route path, with `{name}` path parameters, e.g. `/v1/webhooks/{id}`."""
+    target: Target
+    authorized: bool = True
+    """False only for the public documents (health, OpenAPI); every other route runs the API key authorizer."""
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", f"{API_PREFIX}/health", "management", authorized=False),
+    Route("GET", f"{API_PREFIX}/openapi.json", "management", authorized=False),
+    Route("POST", f"{API_PREFIX}/events", "ingest"),
+    Route("GET", f"{API_PREFIX}/events/{{id}}", "management"),
+    Route("GET", f"{API_PREFIX}/event-types", "management"),
+    Route("POST", f"{API_PREFIX}/webhooks", "management"),
+    Route("GET", f"{API_PREFIX}/webhooks", "management"),
+    Route("GET", f"{API_PREFIX}/webhooks/{{id}}", "management"),
+    Route("PATCH", f"{API_PREFIX}/webhooks/{{id}}", "management"),
+    Route("DELETE", f"{API_PREFIX}/webhooks/{{id}}", "management"),
+    Route("GET", f"{API_PREFIX}/webhooks/{{id}}/deliveries", "management"),
+    Route("POST", f"{API_PREFIX}/webhooks/{{id}}/rotate-secret", "management"),
+    Route("POST", f"{API_PREFIX}/webhooks/{{id}}/test", "ingest"),
+    Route("POST", f"{API_PREFIX}/webhooks/{{id}}/recover", "ingest"),
+    Route("GET", f"{API_PREFIX}/deliveries/{{id}}", "management"),
+    Route("POST", f"{API_PREFIX}/deliveries/{{id}}/retry", "ingest"),
+)

@@ -1,0 +1,69 @@
+"""The Dovecote stack: storage, queues, functions, retry state machine, API, observability."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from functions.core.profile import Profile
+from infra.api import Api
+from infra.functions import MAX_BATCHING_WINDOW, Functions, function_specs
+from infra.observability import Observability
+from infra.queues import Queues
+from infra.retries import RetryStateMachine
+from infra.storage import Storage
+
+STACK_NAME = "Dovecote"
+
+
+class DovecoteStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        profile: Profile,
+        deletion_protection: bool = True,
+        alarm_email: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            description=f"Dovecote outbound webhook delivery (profile {profile.name})",
+            **kwargs,
+        )
+        self.profile = profile
+        specs = function_specs(profile)
+        self.storage = Storage(self, "Storage", deletion_protection=deletion_protection)
+        self.queues = Queues(
+            self,
+            "Queues",
+            events_consumer_timeout=specs["fanout"].timeout,
+            deliveries_consumer_timeout=specs["deliver"].timeout,
+            batching_window=MAX_BATCHING_WINDOW,
+        )
+        self.functions = Functions(self, "Functions", profile=profile, storage=self.storage, queues=self.queues)
+        self.retries = RetryStateMachine(self, "Retries", profile=profile, deliver=self.functions.deliver)
+        self.api = Api(
+            self,
+            "Api",
+            authorizer=self.functions.authorizer,
+            targets={"management": self.functions.management, "ingest": self.functions.ingest},
+        )
+        self.observability = Observability(
+            self,
+            "Observability",
+            functions=self.functions.by_name,
+            queues={"events": self.queues.events, "deliveries": self.queues.deliveries},
+            dead_letter_queues={"events": self.queues.events_dlq, "deliveries": self.queues.deliveries_dlq},
+            retry_state_machine=self.retries.state_machine,
+            alarm_email=alarm_email,
+        )
+
+        CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the HTTP API (routes start at /v1)")
+        CfnOutput(self, "TableName", value=self.storage.table.table_name)
+        CfnOutput(self, "RetryStateMachineArn", value=self.retries.state_machine.state_machine_arn)
+        CfnOutput(self, "AlarmTopicArn", value=self.observability.alarm_topic.topic_arn)

@@ -1,0 +1,297 @@
+"""The retry state machine: generated from each profile's table, checked in the synthesized
+template and executed under moto's Step Functions interpreter."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from unittest import mock
+
+import boto3
+import pytest
+from aws_cdk.assertions import Match, Template
+from infra_test_support import functions_by_name, retry_path_waits
+from moto import mock_aws
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.config import DefaultConfig
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+from functions.core.profile import Profile, load_profile, shipped_profile_names
+from functions.core.settings import ENV_STATE_MACHINE
+from infra.retry_definition import (
+    DONE,
+    LAMBDA_SERVICE_ERRORS,
+    MARK_FAILED,
+    attempt_state,
+    choice_state,
+    retry_state_machine_definition,
+)
+from infra.template import STATE_MACHINE_TYPE, resources_of_type, retry_state_machine_definition_from_template
+
+pytestmark = pytest.mark.xdist_group("infra")
+
+REGION = "us-east-1"
+DELIVER_ARN = "arn:aws:lambda:us-east-1:123456789012:function:deliver"
+DELIVERY_ID = "del_01HZX3"
+IDS = {"tenant_id": "ten_1", "delivery_id": DELIVERY_ID, "series": 1}
+
+
+def _definition(template: dict[str, Any]) -> dict[str, Any]:
+    return retry_state_machine_definition_from_template(template, DELIVER_ARN)
+
+
+@pytest.mark.parametrize("profile_name", shipped_profile_names())
+def test_synthesized_wait_seconds_equal_the_profile_retry_table_in_order(every_profile, profile_name):
+    synthesized = every_profile[profile_name]
+
+    waits = retry_path_waits(_definition(synthesized.template))
+
+    assert waits == synthesized.profile.retry_delays_seconds
+    assert waits == synthesized.profile.retry_schedule_seconds[1:]
+
+
+@pytest.mark.parametrize("profile_name", shipped_profile_names())
+def test_synthesized_definition_is_the_one_generated_from_the_profile(every_profile, profile_name):
+    synthesized = every_profile[profile_name]
+
+    assert _definition(synthesized.template) == retry_state_machine_definition(synthesized.profile, DELIVER_ARN)
+
+
+def test_definition_refers_to_the_deliver_function_only(standard):
+    (machine,) = resources_of_type(standard.template, STATE_MACHINE_TYPE).values()
+    deliver_id, _ = functions_by_name(standard.template)["deliver"]
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    references = [part for part in parts if isinstance(part, dict)]
+
+    assert references
+    assert all(part == {"Fn::GetAtt": [deliver_id, "Arn"]} for part in references)
+
+
+def test_each_attempt_invokes_deliver_with_ids_and_its_number_and_keeps_its_input(standard):
+    profile = standard.profile
+    states = _definition(standard.template)["States"]
+
+    for attempt in range(2, profile.max_attempts + 1):
+        state = states[attempt_state(attempt)]
+        assert state["Resource"] == "arn:aws:states:::lambda:invoke"
+        assert state["Parameters"] == {
+            "FunctionName": DELIVER_ARN,
+            "Payload": {
+                "action": "attempt",
+                "tenant_id.$": "$.tenant_id",
+                "delivery_id.$": "$.delivery_id",
+                "series.$": "$.series",
+                "attempt": attempt,
+            },
+        }
+        assert state["ResultSelector"] == {"outcome.$": "$.Payload.outcome"}
+        assert state["ResultPath"] == "$.result"
+        assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.result", "Next": MARK_FAILED}]
+        (retry,) = state["Retry"]
+        assert set(retry["ErrorEquals"]) == set(LAMBDA_SERVICE_ERRORS)
+        assert 1 <= retry["MaxAttempts"] <= 3
+        assert retry["IntervalSeconds"] <= 5
+
+
+def test_choice_goes_on_after_retry_and_otherwise_ends_in_done(standard):
+    profile = standard.profile
+    states = _definition(standard.template)["States"]
+
+    for attempt in range(2, profile.max_attempts + 1):
+        choice = states[choice_state(attempt)]
+        (retry_branch,) = choice["Choices"]
+        assert retry_branch["Variable"] == "$.result.outcome"
+        assert retry_branch["StringEquals"] == "retry"
+        assert choice["Default"] == DONE
+        expected_next = MARK_FAILED if attempt == profile.max_attempts else f"Wait {attempt + 1}"
+        assert retry_branch["Next"] == expected_next
+    assert states[DONE] == {"Type": "Succeed"}
+
+
+def test_mark_failed_invokes_deliver_with_the_reason_and_is_terminal(standard):
+    mark_failed = _definition(standard.template)["States"][MARK_FAILED]
+
+    assert mark_failed["End"] is True
+    assert mark_failed["Parameters"]["FunctionName"] == DELIVER_ARN
+    assert mark_failed["Parameters"]["Payload"] == {
+        "action": "mark_failed",
+        "tenant_id.$": "$.tenant_id",
+        "delivery_id.$": "$.delivery_id",
+        "series.$": "$.series",
+        "reason.$": "$.result",
+    }
+
+
+def test_state_machine_is_standard_named_logged_and_traced(standard_template: Template):
+    standard_template.has_resource_properties(
+        STATE_MACHINE_TYPE,
+        {
+            "StateMachineName": "Dovecote-retries",
+            "StateMachineType": "STANDARD",
+            "TracingConfiguration": {"Enabled": True},
+            "LoggingConfiguration": {
+                "Level": "ALL",
+                "Destinations": [
+                    {"CloudWatchLogsLogGroup": {"LogGroupArn": Match.object_like({"Fn::GetAtt": Match.any_value()})}}
+                ],
+            },
+        },
+    )
+
+
+def test_functions_that_use_the_state_machine_get_its_arn(standard):
+    (machine,) = resources_of_type(standard.template, STATE_MACHINE_TYPE).values()
+    name = machine["Properties"]["StateMachineName"]
+    functions = functions_by_name(standard.template)
+
+    for function_name in ("deliver", "management"):
+        arn = functions[function_name][1]["Properties"]["Environment"]["Variables"][ENV_STATE_MACHINE]
+        assert arn["Fn::Join"][1][-1] == f":stateMachine:{name}"
+
+
+# --- the synthesized definition, executed ------------------------------------------------
+
+
+@dataclass
+class RetryRun:
+    status: str
+    execution_name: str
+    waits: list[int]
+    invocations: list[dict[str, Any]]
+    entered_states: list[str]
+
+
+Respond = Callable[[dict[str, Any]], dict[str, Any] | Exception]
+
+
+def execute_retry_definition(template: dict[str, Any], respond: Respond) -> RetryRun:
+    """Run the template's retry definition in moto: Lambda invokes answered by `respond`, Waits recorded."""
+    waits: list[int] = []
+    invocations: list[dict[str, Any]] = []
+
+    def invoke(self, function_name, qualifier, body, headers, response_headers):
+        payload = json.loads(body)
+        invocations.append(payload)
+        answer = respond(payload)
+        if isinstance(answer, Exception):
+            response_headers["x-amz-function-error"] = "Unhandled"
+            answer = {"errorType": type(answer).__name__, "errorMessage": str(answer)}
+        return json.dumps(answer).encode()
+
+    def record_wait(self, env, wait_seconds):
+        waits.append(wait_seconds)
+
+    config: DefaultConfig = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+    with (
+        mock_aws(config=config),
+        mock.patch.object(LambdaSimpleBackend, "invoke", invoke),
+        mock.patch.object(WaitFunction, "_wait_interval", record_wait),
+    ):
+        role = boto3.client("iam", region_name=REGION).create_role(
+            RoleName="dovecote-test", AssumeRolePolicyDocument="{}"
+        )["Role"]["Arn"]
+        deliver_arn = boto3.client("lambda", region_name=REGION).create_function(
+            FunctionName="deliver",
+            Runtime="python3.12",
+            Role=role,
+            Handler="functions.deliver.handler.handler",
+            Code={"ZipFile": _placeholder_zip()},
+        )["FunctionArn"]
+        stepfunctions = boto3.client("stepfunctions", region_name=REGION)
+        definition = retry_state_machine_definition_from_template(template, deliver_arn)
+        machine_arn = stepfunctions.create_state_machine(
+            name="retries", definition=json.dumps(definition), roleArn=role
+        )["stateMachineArn"]
+        execution_arn = stepfunctions.start_execution(
+            stateMachineArn=machine_arn, name=DELIVERY_ID, input=json.dumps(IDS)
+        )["executionArn"]
+        deadline = time.monotonic() + 20
+        while (description := stepfunctions.describe_execution(executionArn=execution_arn))["status"] == "RUNNING":
+            assert time.monotonic() < deadline, "the retry execution did not finish"
+            time.sleep(0.02)
+        events = stepfunctions.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+    return RetryRun(
+        status=description["status"],
+        execution_name=description["name"],
+        waits=waits,
+        invocations=invocations,
+        entered_states=[
+            event["stateEnteredEventDetails"]["name"] for event in events if "stateEnteredEventDetails" in event
+        ],
+    )
+
+
+def _placeholder_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("placeholder.py", "")
+    return buffer.getvalue()
+
+
+def _attempt_numbers(run: RetryRun) -> list[int]:
+    return [call["attempt"] for call in run.invocations if call["action"] == "attempt"]
+
+
+def _mark_failed_calls(run: RetryRun) -> list[dict[str, Any]]:
+    return [call for call in run.invocations if call["action"] == "mark_failed"]
+
+
+@pytest.mark.parametrize("profile_name", ["standard", "miteos"])
+def test_executed_definition_waits_the_table_attempts_each_retry_then_marks_failed(
+    aws_credentials, every_profile, profile_name
+):
+    synthesized = every_profile[profile_name]
+    profile: Profile = synthesized.profile
+
+    run = execute_retry_definition(synthesized.template, lambda payload: {"outcome": "retry"})
+
+    assert run.status == "SUCCEEDED"
+    assert run.execution_name == DELIVERY_ID
+    assert run.waits == profile.retry_delays_seconds
+    assert _attempt_numbers(run) == list(range(2, profile.max_attempts + 1))
+    assert all({key: call[key] for key in IDS} == IDS for call in run.invocations)
+    assert _mark_failed_calls(run) == [{"action": "mark_failed", **IDS, "reason": {"outcome": "retry"}}]
+    assert run.invocations[-1]["action"] == "mark_failed"
+    assert run.entered_states[-1] == MARK_FAILED
+
+
+def test_executed_definition_stops_at_done_once_an_attempt_succeeds(aws_credentials, standard):
+    def succeed_on_third(payload):
+        return {"outcome": "succeeded" if payload.get("attempt") == 3 else "retry"}
+
+    run = execute_retry_definition(standard.template, succeed_on_third)
+
+    assert run.status == "SUCCEEDED"
+    assert run.waits == standard.profile.retry_delays_seconds[:2]
+    assert _attempt_numbers(run) == [2, 3]
+    assert _mark_failed_calls(run) == []
+    assert run.entered_states[-1] == DONE
+
+
+def test_executed_definition_marks_failed_when_an_attempt_raises(aws_credentials, every_profile):
+    synthesized = every_profile["miteos"]
+
+    def raise_on_attempt(payload):
+        return RuntimeError("table unavailable") if payload["action"] == "attempt" else {}
+
+    run = execute_retry_definition(synthesized.template, raise_on_attempt)
+
+    assert run.waits == synthesized.profile.retry_delays_seconds[:1]
+    assert _attempt_numbers(run) == [2]
+    (mark_failed,) = _mark_failed_calls(run)
+    assert "Error" in mark_failed["reason"]
+    assert run.entered_states[-1] == MARK_FAILED
+
+
+def test_a_table_without_retries_goes_straight_to_mark_failed():
+    profile = load_profile("standard").model_copy(update={"retry_schedule_seconds": [0]})
+
+    definition = retry_state_machine_definition(profile, DELIVER_ARN)
+
+    assert definition["StartAt"] == MARK_FAILED
+    assert set(definition["States"]) == {MARK_FAILED}
