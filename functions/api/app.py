@@ -2,18 +2,28 @@
 
 Each function builds its resolver from the routers it serves (`build_resolver`), so it
 imports only what its routes need; the OpenAPI document is generated from a resolver
-holding every router. Errors always leave as `{"error": {"type", "message"}}`.
+holding every router (functions/management/openapi.py). Errors always leave as
+`{"error": {"type", "message"}}`.
+
+Authentication: the Lambda authorizer (functions/authorizer/handler.py) resolves the
+bearer API key to a tenant and passes it as `requestContext.authorizer.lambda.tenant_id`.
+It never denies a request itself, because an HTTP API cannot shape a denial's body; for a
+malformed, unknown or revoked key it passes `auth_error` instead, and the guard below
+answers 401 with the error envelope for every route outside PUBLIC_PATHS.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.request import Request
+from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
 
 from functions.core.errors import DovecoteError, UnauthorizedError
 
@@ -23,6 +33,18 @@ API_TITLE = "Dovecote"
 API_VERSION = "1.0.0"
 MAX_REQUEST_BYTES = 512 * 1024
 PUBLIC_PATHS = frozenset({"/v1/openapi.json", "/v1/health"})
+_MISSING_KEY = "a valid API key is required (Authorization: Bearer <key>)"
+_PYDANTIC_MESSAGE_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def documented_response(schema: str, description: str, status: int = 200) -> dict[int, Any]:
+    """A route's OpenAPI `responses`: a JSON body described by `#/components/schemas/<schema>`.
+
+    Naming the schema instead of passing its model keeps the model out of the cold start;
+    the document builder registers the schemas (functions/management/schemas.DOCUMENTS).
+    """
+    content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
+    return {status: {"description": description, "content": content}}
 
 
 def error_response(status: int, error_type: str, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -46,25 +68,77 @@ def _validation_message(error: RequestValidationError) -> tuple[int, str, str]:
     messages = []
     for problem in problems[:5]:
         field = _field_path(tuple(problem.get("loc", ())))
-        text = problem.get("msg", "invalid value")
+        text = str(problem.get("msg", "invalid value"))
+        for prefix in _PYDANTIC_MESSAGE_PREFIXES:
+            text = text.removeprefix(prefix)
         if problem.get("type") == "extra_forbidden":
             text = "unknown field"
         messages.append(f"{field}: {text}")
     return 422, "invalid_request", "; ".join(messages)
 
 
-def tenant_id(app: APIGatewayHttpResolver) -> str:
-    """The tenant the authorizer resolved from the API key; 401 when there is none."""
-    context = app.current_event.request_context.authorizer.get_lambda or {}
+def parse_json_body(text: str) -> Any:
+    """The body's JSON. One too large is not parsed (the refusal answers 413), one nested too
+    deeply for the parser counts as invalid JSON (400): Powertools only expects JSONDecodeError."""
+    if len(text) > MAX_REQUEST_BYTES:
+        raise json.JSONDecodeError("the request body is too large", "", 0)
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError("the request body is nested too deeply", "", 0) from None
+
+
+def tenant_of(event: APIGatewayProxyEventV2) -> str:
+    """The tenant the authorizer resolved from the API key; UnauthorizedError when there is none."""
+    context = event.request_context.authorizer.get_lambda or {}
     tenant = context.get("tenant_id")
     if not tenant:
-        reason = context.get("auth_error") or "a valid API key is required (Authorization: Bearer <key>)"
-        raise UnauthorizedError(str(reason))
+        raise UnauthorizedError(str(context.get("auth_error") or _MISSING_KEY))
     return str(tenant)
 
 
+def tenant_id(app: APIGatewayHttpResolver) -> str:
+    return tenant_of(app.current_event)
+
+
+def current_tenant(request: Request) -> str:
+    """For routes: `tenant: Tenant` (a Powertools `Depends`), independent of which resolver runs the route."""
+    event = request.resolved_event
+    assert isinstance(event, APIGatewayProxyEventV2)
+    return tenant_of(event)
+
+
+Tenant = Annotated[str, Depends(current_tenant)]
+
+
+def _unauthorized(error: UnauthorizedError) -> Response:
+    return error_response(401, error.error_type, error.message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _refusal(app: APIGatewayHttpResolver) -> Response | None:
+    """413 for an oversized body, else 401 without a tenant outside PUBLIC_PATHS; None to go on."""
+    body = app.current_event.body
+    if body is not None and len(body) > MAX_REQUEST_BYTES:
+        return error_response(413, "payload_too_large", f"the request body exceeds {MAX_REQUEST_BYTES} bytes")
+    if app.current_event.path not in PUBLIC_PATHS:
+        try:
+            logger.append_keys(tenant_id=tenant_id(app))
+        except UnauthorizedError as error:
+            return _unauthorized(error)
+    return None
+
+
 def build_resolver(*routers: Router) -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
+    """A resolver for `routers` whose refusals (413, 401) come before anything else, validation included.
+
+    Powertools validates a request before the middlewares run, so the refusal check runs both
+    as a middleware (valid requests) and in the validation-error handler (invalid ones).
+    """
+    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json_body)
+
+    @app.exception_handler(UnauthorizedError)
+    def _unauthorized_error(error: UnauthorizedError) -> Response:
+        return _unauthorized(error)
 
     @app.exception_handler(DovecoteError)
     def _domain_error(error: DovecoteError) -> Response:
@@ -72,6 +146,9 @@ def build_resolver(*routers: Router) -> APIGatewayHttpResolver:
 
     @app.exception_handler(RequestValidationError)
     def _invalid_request(error: RequestValidationError) -> Response:
+        refusal = _refusal(app)
+        if refusal is not None:
+            return refusal
         status, error_type, message = _validation_message(error)
         return error_response(status, error_type, message)
 
@@ -85,15 +162,7 @@ def build_resolver(*routers: Router) -> APIGatewayHttpResolver:
         return error_response(500, "internal_error", "an internal error occurred; it has been logged")
 
     def _guard(app: APIGatewayHttpResolver, next_middleware: Any) -> Response:
-        body = app.current_event.body
-        if body is not None and len(body) > MAX_REQUEST_BYTES:
-            return error_response(413, "payload_too_large", f"the request body exceeds {MAX_REQUEST_BYTES} bytes")
-        if app.current_event.path not in PUBLIC_PATHS:
-            try:
-                tenant_id(app)
-            except UnauthorizedError as error:
-                return error_response(401, error.error_type, error.message)
-        return next_middleware(app)
+        return _refusal(app) or next_middleware(app)
 
     app.use(middlewares=[_guard])
     for router in routers:

@@ -3,12 +3,16 @@
 A host must not be, or resolve to, an address that is not globally routable: private,
 loopback, link-local (169.254.169.254), unique-local, multicast, reserved, unspecified,
 shared (100.64/10), including IPv4-mapped IPv6 and the decimal/octal/hex IPv4 spellings
-that `inet_aton` (and so every resolver) accepts. The local stack may allow loopback.
+that `inet_aton` (and so every resolver) accepts. A host name must be a valid, fully
+qualified DNS name outside the special-use domains (`localhost`, `.local`, `.internal`, …),
+so names that do not resolve yet are still safe to accept at registration. The local stack
+may allow loopback.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +21,10 @@ from urllib.parse import SplitResult, urlsplit
 from functions.core.errors import UnsafeUrlError
 
 MAX_URL_LENGTH = 2048
+MAX_HOST_NAME_LENGTH = 253
+LOOPBACK_NAME = "localhost"
+SPECIAL_USE_DOMAINS = ("localhost", "local", "localdomain", "internal", "intranet", "lan", "home.arpa")
+_DNS_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
@@ -85,6 +93,28 @@ def address_refusal(address: IPAddress, policy: UrlPolicy) -> str | None:
     return None
 
 
+def _in_domain(name: str, domain: str) -> bool:
+    return name == domain or name.endswith(f".{domain}")
+
+
+def host_name_refusal(host: str, policy: UrlPolicy) -> str | None:
+    """Why this host name may not receive deliveries, or None when it may (before it is resolved)."""
+    try:
+        name = host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return "not a valid host name"
+    labels = name.split(".")
+    if len(name) > MAX_HOST_NAME_LENGTH or not all(_DNS_LABEL.match(label) for label in labels):
+        return "not a valid host name"
+    if _in_domain(name, LOOPBACK_NAME):
+        return None if policy.allow_loopback else "a loopback name"
+    if len(labels) < 2:
+        return "not a fully qualified domain name"
+    if any(_in_domain(name, domain) for domain in SPECIAL_USE_DOMAINS):
+        return "a name reserved for private networks"
+    return None
+
+
 def _split(url: str, policy: UrlPolicy) -> tuple[SplitResult, str, int]:
     if len(url) > MAX_URL_LENGTH:
         raise UnsafeUrlError(f"url: longer than {MAX_URL_LENGTH} characters")
@@ -102,6 +132,8 @@ def _split(url: str, policy: UrlPolicy) -> tuple[SplitResult, str, int]:
     host = (parts.hostname or "").rstrip(".")
     if not host:
         raise UnsafeUrlError("url: has no host")
+    if port == 0:
+        raise UnsafeUrlError("url: port 0 is not a port a server listens on")
     return parts, host, port or (443 if parts.scheme == "https" else 80)
 
 
@@ -122,6 +154,12 @@ def _checked_addresses(host: str, addresses: list[str], policy: UrlPolicy) -> li
     return parsed
 
 
+def _check_host_name(host: str, policy: UrlPolicy) -> None:
+    refusal = host_name_refusal(host, policy)
+    if refusal:
+        raise UnsafeUrlError(f"url: {host} is {refusal}")
+
+
 def validate_endpoint_url(url: str, policy: UrlPolicy, resolver: Resolver = system_resolver) -> str:
     """Registration check. A host that does not resolve yet is accepted (checked again at send time)."""
     parts, host, port = _split(url, policy)
@@ -129,6 +167,7 @@ def validate_endpoint_url(url: str, policy: UrlPolicy, resolver: Resolver = syst
     if literal is not None:
         addresses = _checked_addresses(host, [str(literal)], policy)
     else:
+        _check_host_name(host, policy)
         try:
             resolved = resolver(host, port)
         except (OSError, UnicodeError):
@@ -145,6 +184,7 @@ def resolve_delivery_target(url: str, policy: UrlPolicy, resolver: Resolver = sy
     if literal is not None:
         resolved = [str(literal)]
     else:
+        _check_host_name(host, policy)
         try:
             resolved = resolver(host, port)
         except (OSError, UnicodeError) as error:

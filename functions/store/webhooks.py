@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from functions.core.errors import ConflictError, NotFoundError
@@ -92,3 +93,66 @@ class WebhookStore:
             if "LastEvaluatedKey" not in response:
                 return
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    # Pipeline writes: endpoint health. Conditional on the webhook existing, so a deleted
+    # webhook is never recreated as a fragment.
+
+    def record_failing_since(self, tenant_id: str, webhook_id: str, since: datetime) -> None:
+        """Start the failing period at `since` unless one is running already."""
+        self._update_existing(
+            tenant_id,
+            webhook_id,
+            "SET failing_since = if_not_exists(failing_since, :since)",
+            {":since": _timestamp(since)},
+        )
+
+    def record_exhausted_delivery(self, tenant_id: str, webhook_id: str, now: datetime) -> Webhook | None:
+        """Count one more delivery that failed every attempt; returns the webhook as it is now."""
+        return self._update_existing(
+            tenant_id,
+            webhook_id,
+            "ADD consecutive_failures :one SET failing_since = if_not_exists(failing_since, :now)",
+            {":one": 1, ":now": _timestamp(now)},
+        )
+
+    def reset_health(self, tenant_id: str, webhook_id: str) -> None:
+        self._update_existing(
+            tenant_id, webhook_id, "SET consecutive_failures = :zero REMOVE failing_since", {":zero": 0}
+        )
+
+    def disable(self, tenant_id: str, webhook_id: str, reason: str, now: datetime) -> bool:
+        """Disable an enabled webhook with the reason shown on it; False when it was not enabled."""
+        key = webhook_key(tenant_id, webhook_id)
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=to_item(key),
+                UpdateExpression="SET enabled = :false, disabled_reason = :reason, updated_at = :now",
+                ConditionExpression="attribute_exists(pk) AND enabled = :true",
+                ExpressionAttributeValues=to_item(
+                    {":false": False, ":true": True, ":reason": reason, ":now": _timestamp(now)}
+                ),
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def _update_existing(
+        self, tenant_id: str, webhook_id: str, expression: str, values: dict[str, Any]
+    ) -> Webhook | None:
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=to_item(webhook_key(tenant_id, webhook_id)),
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=to_item(values),
+                ReturnValues="ALL_NEW",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return None
+        return Webhook.model_validate(from_item(response["Attributes"]))
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")

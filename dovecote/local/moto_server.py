@@ -1,0 +1,79 @@
+"""moto's server, in this process, set up the way the local stack needs it.
+
+Step Functions really executes the state machine (`execute_state_machine`), Lambda runs
+without Docker (`use_docker: false`, so `lambdas.patch_moto_lambda` can run the real
+handlers), and Wait states sleep `seconds * time_scale`, waking at once on shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+from moto.server import ThreadedMotoServer
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+MOTO_CONFIG = {
+    "stepfunctions": {"execute_state_machine": True},
+    "lambda": {"use_docker": False},
+}
+REGION = "us-east-1"
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
+
+_WAIT_SLICE_SECONDS = 0.25
+
+
+class LocalStackStopping(Exception):
+    """Raised in a waiting execution at shutdown, so it ends instead of running its next attempt early."""
+
+
+class MotoServer:
+    def __init__(self, port: int = 0) -> None:
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self.port = 0
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._server.start()
+        self.port = self._server.get_host_and_port()[1]
+        # moto's Step Functions calls Lambda through its own server at localhost:$MOTO_PORT.
+        os.environ["MOTO_PORT"] = str(self.port)
+        # moto's backends live in this process: start from nothing, even after an earlier stack.
+        requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
+        requests.post(f"{self.endpoint_url}/moto-api/config", json=MOTO_CONFIG, timeout=10).raise_for_status()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+def patch_wait_states(time_scale: float, stopping: threading.Event) -> Callable[[], None]:
+    """Scale every Wait state by `time_scale`; once `stopping` is set, waiting executions end. Returns the undo."""
+    original = WaitFunction._wait_interval
+
+    def wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
+        remaining = max(0.0, wait_seconds * time_scale)
+        deadline = time.monotonic() + max(0.0, wait_seconds * time_scale)
+        # program_state_event pulses when the execution stops (StopExecution): stop waiting then.
+        while env.is_running():
+            if stopping.is_set():
+                raise LocalStackStopping("the local stack is stopping: this execution ends here")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            env.program_state_event.wait(min(remaining, _WAIT_SLICE_SECONDS))
+
+    WaitFunction._wait_interval = wait_interval  # type: ignore[method-assign]
+
+    def undo() -> None:
+        WaitFunction._wait_interval = original  # type: ignore[method-assign]
+
+    return undo

@@ -1,0 +1,254 @@
+"""`LocalStack`: the whole Dovecote stack in one process, against moto, on 127.0.0.1.
+
+    with LocalStack(LocalOptions(profile="miteos", time_scale=0.01)) as stack:
+        print(stack.api_url, stack.api_key)
+
+It sets this process's environment (AWS endpoint, credentials, the handlers' settings),
+so a process runs one local stack at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import boto3
+from botocore.config import Config
+
+from dovecote.local.attempts import AttemptLog
+from dovecote.local.gateway import GatewayServer, HttpApi
+from dovecote.local.lambdas import LambdaRuntime, patch_moto_lambda
+from dovecote.local.moto_server import FAKE_CREDENTIALS, REGION, MotoServer, patch_wait_states
+from dovecote.local.pollers import QueuePoller
+from dovecote.local.resources import LocalResources, ResourceBuilder
+from dovecote.local.templates import cached_template_path, load_template
+from functions.admin.api_keys import create_api_key
+from functions.core import settings
+from functions.core.profile import load_profile
+from functions.store.api_keys import ApiKeyStore, is_well_formed, new_api_key
+
+log = logging.getLogger("dovecote-local")
+
+DEV_TENANT = "dev"
+DEV_KEY_DESCRIPTION = "dovecote local development key"
+STACK_NAME = "Dovecote"
+DELIVER_HANDLER = "functions.deliver.handler.handler"
+_SHUTDOWN_JOIN_SECONDS = 5.0
+
+_moto_port_of_this_process = 0
+"""Handlers keep their AWS clients between invocations, so a later stack in this process reuses the port."""
+
+
+@dataclass(frozen=True)
+class LocalOptions:
+    port: int = 8787
+    profile: str = "standard"
+    api_key: str | None = None
+    time_scale: float = 1.0
+    allow_http_loopback: bool = False
+    moto_port: int = 0
+    template: Path | None = None
+    verbose: bool = False
+
+
+@dataclass
+class AwsClients:
+    endpoint_url: str
+    _clients: dict[str, Any] = field(default_factory=dict)
+
+    def _client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = boto3.client(
+                service,  # type: ignore[call-overload]
+                endpoint_url=self.endpoint_url,
+                region_name=REGION,
+                aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                config=Config(retries={"max_attempts": 2}),
+            )
+        return self._clients[service]
+
+    @property
+    def dynamodb(self) -> Any:
+        return self._client("dynamodb")
+
+    @property
+    def sqs(self) -> Any:
+        return self._client("sqs")
+
+    @property
+    def iam(self) -> Any:
+        return self._client("iam")
+
+    @property
+    def lambda_(self) -> Any:
+        return self._client("lambda")
+
+    @property
+    def stepfunctions(self) -> Any:
+        return self._client("stepfunctions")
+
+
+class LocalStack:
+    def __init__(self, options: LocalOptions | None = None, write: Callable[[str], None] | None = None) -> None:
+        self.options = options or LocalOptions()
+        self.api_key = ""
+        self._api_keys: ApiKeyStore | None = None
+        self._write = write or (lambda line: print(line, flush=True))
+        self._stopping = threading.Event()
+        self._undo: list[Callable[[], None]] = []
+        self._moto: MotoServer | None = None
+        self._gateway: GatewayServer | None = None
+        self._threads: list[threading.Thread] = []
+        self.resources: LocalResources | None = None
+        self.profile_name = ""
+
+    @property
+    def api_url(self) -> str:
+        port = self._gateway.port if self._gateway else self.options.port
+        return f"http://127.0.0.1:{port}"
+
+    @property
+    def moto_endpoint(self) -> str:
+        return self._moto.endpoint_url if self._moto else ""
+
+    @property
+    def table_name(self) -> str:
+        return self.resources.table_name if self.resources else ""
+
+    def start(self) -> Self:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        if self.options.api_key and not is_well_formed(self.options.api_key):
+            raise ValueError(
+                "--api-key: not a Dovecote API key (dvc_live_ and 43 letters or digits); omit it for a new one"
+            )
+        profile = load_profile(self.options.profile)
+        self.profile_name = profile.name
+        if self.options.template is None and not cached_template_path(self.options.profile).is_file():
+            self._write(f"Synthesizing the stack for profile {profile.name} (once: it is cached under .dovecote/)…")
+        template = load_template(self.options.profile, self.options.template)
+        if not self.options.verbose:
+            # moto logs every failed task and the executions ended at shutdown as errors.
+            logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
+        global _moto_port_of_this_process  # noqa: PLW0603
+        self._moto = MotoServer(self.options.moto_port or _moto_port_of_this_process)
+        self._moto.start()
+        _moto_port_of_this_process = self._moto.port
+        self._undo.append(self._moto.stop)
+        self._undo.append(patch_wait_states(self.options.time_scale, self._stopping))
+        runtime = LambdaRuntime()
+        self._undo.append(patch_moto_lambda(runtime))
+
+        clients = AwsClients(self._moto.endpoint_url)
+        self.resources = ResourceBuilder(template, clients, stack_name=STACK_NAME, region=REGION).build()
+        self._configure_environment(self.resources)
+        for function in self.resources.functions.values():
+            runtime.register(function)
+        runtime.load_all()
+
+        deliver = self.resources.function_by_handler(DELIVER_HANDLER)
+        attempt_log = AttemptLog(clients.dynamodb, self.resources.table_name, profile.max_attempts, self._write)
+        runtime.observe(attempt_log.observer(deliver.name))
+
+        self._create_dev_api_key(clients)
+        for mapping in self.resources.mappings:
+            poller = QueuePoller(mapping, clients.sqs, runtime, REGION, self._stopping)
+            poller.start()
+            self._threads.append(poller)
+        api = HttpApi(runtime, self.resources.routes, self.resources.authorizer, REGION)
+        try:
+            self._gateway = GatewayServer(self.options.port, api)
+        except OSError as error:
+            where = f"127.0.0.1:{self.options.port}"
+            raise OSError(f"cannot serve the API on {where} ({error.strerror}): try another --port") from None
+        serving = threading.Thread(target=self._gateway.serve_forever, name="gateway", daemon=True)
+        serving.start()
+        self._threads.append(serving)
+
+    def _configure_environment(self, resources: LocalResources) -> None:
+        environment = {
+            **resources.environment,
+            **FAKE_CREDENTIALS,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ENDPOINT_URL": self.moto_endpoint,
+            settings.ENV_TABLE: resources.table_name,
+            settings.ENV_STATE_MACHINE: resources.state_machine_arn,
+            settings.ENV_PROFILE: self.options.profile,
+            settings.ENV_TIME_SCALE: repr(self.options.time_scale),
+            settings.ENV_ALLOW_HTTP_LOOPBACK: "1" if self.options.allow_http_loopback else "0",
+            "POWERTOOLS_LOG_LEVEL": "INFO" if self.options.verbose else "WARNING",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+        }
+        os.environ.update(environment)
+
+    def _create_dev_api_key(self, clients: AwsClients) -> None:
+        store = ApiKeyStore(clients.dynamodb, self.table_name)
+        if self.options.api_key:
+            store.create(new_api_key(DEV_TENANT, self.options.api_key, DEV_KEY_DESCRIPTION))
+            self.api_key = self.options.api_key
+        else:
+            _, self.api_key = create_api_key(store, DEV_TENANT, DEV_KEY_DESCRIPTION)
+        self._api_keys = store
+
+    def create_api_key(self, tenant_id: str, description: str = "") -> str:
+        """A new API key for `tenant_id` (in-process use, e.g. tests)."""
+        if self._api_keys is None:
+            raise RuntimeError("the stack is not started")
+        return create_api_key(self._api_keys, tenant_id, description)[1]
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._gateway is not None:
+            self._gateway.shutdown()
+            self._gateway.server_close()
+        for thread in self._threads:
+            thread.join(_SHUTDOWN_JOIN_SECONDS)
+        while self._undo:
+            undo = self._undo.pop()
+            try:
+                undo()
+            except Exception:
+                log.debug("undo during shutdown failed", exc_info=True)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def describe(stack: LocalStack) -> dict[str, Any]:
+    """The stack's endpoints, as JSON-ready data (what `--ready-file` writes)."""
+    resources = stack.resources
+    return {
+        "api_url": stack.api_url,
+        "api_key": stack.api_key,
+        "tenant_id": DEV_TENANT,
+        "profile": stack.profile_name,
+        "time_scale": stack.options.time_scale,
+        "aws_endpoint_url": stack.moto_endpoint,
+        "region": REGION,
+        "table_name": stack.table_name,
+        "state_machine_arn": resources.state_machine_arn if resources else "",
+        "queues": {logical_id: q.url for logical_id, q in resources.queues.items()} if resources else {},
+        "pid": os.getpid(),
+        "python": sys.executable,
+    }

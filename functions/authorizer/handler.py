@@ -1,0 +1,91 @@
+"""Lambda authorizer for the HTTP API: bearer API key → tenant.
+
+API Gateway calls it with the payload format 2.0 event (identity source
+`$request.header.Authorization`, SIMPLE responses, results cached for 60 seconds per key).
+
+It always answers `isAuthorized: true`. An HTTP API cannot shape the body of an
+authorizer's denial (it would be a bare `{"message":"Forbidden"}` with status 403), so the
+decision travels in the context instead: `{"tenant_id": T}` for an active key, or
+`{"auth_error": "<why>"}` for a malformed, unknown or revoked one, and the backend's guard
+(functions/api/app.py) answers 401 with Dovecote's error envelope whenever there is no
+tenant. A request without an Authorization header never gets here: API Gateway answers
+401 itself. Because results are cached, a revoked key keeps working for up to 60 seconds.
+
+Keys are looked up by their sha256 (functions/store/api_keys.py); neither the key nor its
+hash is ever logged.
+"""
+
+# ruff: noqa: PLC0415 - the client is built on first use, never at import time
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
+
+from functions.store.api_keys import hash_api_key, is_well_formed
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from functions.store.api_keys import ApiKeyStore
+
+logger = Logger(service="dovecote")
+
+MISSING = "a valid API key is required (Authorization: Bearer <key>)"
+MALFORMED = "the Authorization header must be 'Bearer <API key>' with a Dovecote API key"
+UNKNOWN = "the API key is not valid"
+REVOKED = "the API key has been revoked"
+
+
+def presented_key(event: dict[str, Any]) -> str | None:
+    """The Authorization header's value: from the identity source, else from the headers."""
+    sources = event.get("identitySource") or []
+    if sources and sources[0]:
+        return str(sources[0])
+    headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
+    return headers.get("authorization")
+
+
+def authorize(api_keys: ApiKeyStore, authorization: str | None) -> dict[str, Any]:
+    """The SIMPLE response for this Authorization header value."""
+    if not authorization or not authorization.strip():
+        return _refused(MISSING)
+    scheme, _, key = authorization.strip().partition(" ")
+    key = key.strip()
+    if scheme.lower() != "bearer" or not is_well_formed(key):
+        return _refused(MALFORMED)
+    api_key = api_keys.find_by_hash(hash_api_key(key))
+    if api_key is None:
+        return _refused(UNKNOWN)
+    logger.append_keys(tenant_id=api_key.tenant_id, api_key_id=api_key.id)
+    if not api_key.active:
+        return _refused(REVOKED)
+    logger.info("API key accepted")
+    return {"isAuthorized": True, "context": {"tenant_id": api_key.tenant_id}}
+
+
+def _refused(reason: str) -> dict[str, Any]:
+    logger.info("API key refused", extra={"reason": reason})
+    return {"isAuthorized": True, "context": {"auth_error": reason}}
+
+
+@cache
+def _api_keys() -> ApiKeyStore:
+    import boto3
+
+    from functions.core.settings import Settings
+    from functions.store.api_keys import ApiKeyStore
+
+    return ApiKeyStore(boto3.client("dynamodb"), Settings.from_environment().table_name)
+
+
+def reset_dependencies() -> None:
+    _api_keys.cache_clear()
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return authorize(_api_keys(), presented_key(event))

@@ -1,0 +1,195 @@
+"""The deliver function: one Lambda for two kinds of input.
+
+- An SQS batch from the deliveries queue, messages `{"tenant_id", "delivery_id", "series"}`:
+  attempt 1 of each series, all messages of the batch at the same time (a thread each),
+  reported with partial batch failures. A retryable failure starts the retry execution
+  (`<delivery id>` or `<delivery id>-s<series>`); a success starts nothing. A message
+  whose attempt or execution start failed is not acknowledged and comes back; its
+  attempt is then not repeated if it was logged, and the execution start is repeated.
+- A Step Functions task: `{"action": "attempt", "tenant_id", "delivery_id", "series",
+  "attempt": n}` returns `{"outcome": "succeeded" | "retry" | "failed" | "cancelled"}`;
+  `{"action": "mark_failed", …, "reason"}` ends the delivery as failed (idempotent) and
+  returns `{"outcome": "failed"}`.
+"""
+
+# ruff: noqa: PLC0415 - imports are deferred to first use to keep the cold start small
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from functions.pipeline.observability import traced
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from functions.core.settings import Settings
+    from functions.pipeline.attempts import AttemptResult, DeliveryAttempter
+    from functions.store.executions import RetryExecutions
+
+SERVICE = "dovecote"
+MAX_CONCURRENT_ATTEMPTS = 10
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "Dovecote", service=SERVICE)
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    settings: Settings
+    attempter: DeliveryAttempter
+    executions: RetryExecutions
+
+
+_dependencies: Dependencies | None = None
+_lock = threading.Lock()
+
+
+def _build() -> Dependencies:
+    from functions.core.settings import Settings
+    from functions.core.urls import UrlPolicy
+    from functions.pipeline.attempts import DeliveryAttempter
+    from functions.pipeline.aws import aws_clients
+    from functions.pipeline.http import HttpSender
+    from functions.store.deliveries import DeliveryStore
+    from functions.store.events import EventStore
+    from functions.store.executions import RetryExecutions
+    from functions.store.webhooks import WebhookStore
+
+    settings = Settings.from_environment()
+    clients = aws_clients("dynamodb", "stepfunctions")
+    dynamodb = clients["dynamodb"]
+    profile = settings.profile
+    policy = UrlPolicy(https_only=profile.https_only, allow_loopback=settings.allow_http_loopback)
+    attempter = DeliveryAttempter(
+        deliveries=DeliveryStore(dynamodb, settings.table_name),
+        webhooks=WebhookStore(dynamodb, settings.table_name),
+        events=EventStore(dynamodb, settings.table_name),
+        sender=HttpSender(policy, profile.attempt_timeout_seconds),
+        profile=profile,
+        time_scale=settings.time_scale,
+    )
+    executions = RetryExecutions(clients["stepfunctions"], settings.retry_state_machine_arn)
+    return Dependencies(settings=settings, attempter=attempter, executions=executions)
+
+
+def dependencies() -> Dependencies:
+    global _dependencies  # noqa: PLW0603 - the container is process-wide by design
+    if _dependencies is None:
+        with _lock:
+            if _dependencies is None:
+                _dependencies = _build()
+    return _dependencies
+
+
+def reset_dependencies(replacement: Dependencies | None = None) -> None:
+    """Tests: forget the cached clients and settings (or install `replacement`)."""
+    global _dependencies  # noqa: PLW0603 - the container is process-wide by design
+    _dependencies = replacement
+
+
+def _record_metrics(result: AttemptResult) -> None:
+    from functions.core.models import DeliveryStatus
+
+    if result.latency_ms is not None:
+        metrics.add_metric(name="AttemptLatency", unit=MetricUnit.Milliseconds, value=result.latency_ms)
+    if result.retry_scheduled:
+        metrics.add_metric(name="RetriesScheduled", unit=MetricUnit.Count, value=1)
+    if result.finished_as is DeliveryStatus.SUCCEEDED:
+        metrics.add_metric(name="DeliveriesSucceeded", unit=MetricUnit.Count, value=1)
+    elif result.finished_as is DeliveryStatus.FAILED:
+        metrics.add_metric(name="DeliveriesFailed", unit=MetricUnit.Count, value=1)
+    elif result.finished_as is DeliveryStatus.CANCELLED:
+        metrics.add_metric(name="DeliveriesCancelled", unit=MetricUnit.Count, value=1)
+
+
+def first_attempt(body: str) -> AttemptResult:
+    """Attempt 1 of a queued delivery series; starts its retries when it is still pending."""
+    from functions.pipeline.messages import DeliveryMessage
+
+    message = DeliveryMessage.from_json(body)
+    deps = dependencies()
+    result = deps.attempter.attempt(message.tenant_id, message.delivery_id, message.series, 1)
+    if result.pending:
+        started = deps.executions.start(message.tenant_id, message.delivery_id, message.series)
+        logger.info(
+            "retries started" if started else "retries already running",
+            extra={"delivery_id": message.delivery_id, "series": message.series, "webhook_id": result.webhook_id},
+        )
+    return result
+
+
+def _canonical_body(body: str) -> str:
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return body
+    return json.dumps(document, sort_keys=True) if isinstance(document, dict) else body
+
+
+def _handle_sqs_batch(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+    records = event["Records"]
+    # A message repeated within one batch (SQS at-least-once, a repeated fan-out) is attempted once.
+    bodies = {record["messageId"]: _canonical_body(record["body"]) for record in records}
+    unique = list(dict.fromkeys(bodies.values()))
+    with ThreadPoolExecutor(max_workers=max(1, min(MAX_CONCURRENT_ATTEMPTS, len(unique)))) as pool:
+        futures = {body: pool.submit(first_attempt, body) for body in unique}
+    errors: dict[str, BaseException] = {}
+    for body, future in futures.items():
+        error = future.exception()
+        if error is None:
+            _record_metrics(future.result())
+        else:
+            logger.error("delivery message failed", extra={"error": repr(error)})
+    for message_id, body in bodies.items():
+        error = futures[body].exception()
+        if error is not None:
+            errors[message_id] = error
+
+    def report(record: SQSRecord) -> None:
+        error = errors.get(record.message_id)
+        if error is not None:
+            raise error
+
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    return dict(process_partial_response(event=event, record_handler=report, processor=processor, context=context))
+
+
+def _handle_task(event: dict[str, Any]) -> dict[str, Any]:
+    from functions.pipeline.attempts import describe_mark_failed_reason
+
+    action = event.get("action")
+    tenant_id, delivery_id, series = str(event["tenant_id"]), str(event["delivery_id"]), int(event["series"])
+    logger.append_keys(delivery_id=delivery_id)
+    deps = dependencies()
+    if action == "attempt":
+        result = deps.attempter.attempt(tenant_id, delivery_id, series, int(event["attempt"]))
+    elif action == "mark_failed":
+        reason = describe_mark_failed_reason(event.get("reason"), deps.settings.profile.max_attempts)
+        result = deps.attempter.mark_failed(tenant_id, delivery_id, series, reason)
+    else:
+        raise ValueError(f"unknown action {action!r}")
+    _record_metrics(result)
+    return {"outcome": "failed" if action == "mark_failed" else result.outcome.value}
+
+
+@logger.inject_lambda_context(clear_state=True)
+@traced(SERVICE)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if "Records" in event:
+        return _handle_sqs_batch(event, context)
+    if "action" in event:
+        return _handle_task(event)
+    raise ValueError("expected an SQS batch or a Step Functions task with an action")

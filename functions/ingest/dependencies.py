@@ -1,0 +1,79 @@
+"""What the ingest routes need, built on first use and kept for the life of the container.
+
+Nothing runs at import time: settings are read and clients built by the first request.
+Tests install their own container with `use_dependencies(...)` or drop the cached one
+with `reset_dependencies()`.
+"""
+
+# ruff: noqa: PLC0415 - imports are deferred to first use to keep the cold start small
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from functions.core.settings import Settings
+    from functions.pipeline.publishing import EventPublisher
+    from functions.pipeline.redelivery import Redelivery
+
+
+@dataclass(frozen=True)
+class IngestDependencies:
+    settings: Settings
+    publisher: EventPublisher
+    redelivery: Redelivery
+
+
+def build_dependencies() -> IngestDependencies:
+    """From the environment (functions/core/settings.py), with boto3 clients for this region."""
+    from functions.core.settings import Settings
+    from functions.pipeline.aws import aws_clients
+    from functions.pipeline.publishing import EventPublisher
+    from functions.pipeline.redelivery import Redelivery
+    from functions.store.deliveries import DeliveryStore
+    from functions.store.events import IdempotencyStore
+    from functions.store.queues import Queue
+    from functions.store.webhooks import WebhookStore
+
+    settings = Settings.from_environment()
+    clients = aws_clients("dynamodb", "sqs")
+    dynamodb, sqs = clients["dynamodb"], clients["sqs"]
+    events_queue = Queue(sqs, settings.events_queue_url)
+    publisher = EventPublisher(
+        events_queue=events_queue,
+        idempotency=IdempotencyStore(dynamodb, settings.table_name),
+        profile=settings.profile,
+    )
+    redelivery = Redelivery(
+        deliveries=DeliveryStore(dynamodb, settings.table_name),
+        webhooks=WebhookStore(dynamodb, settings.table_name),
+        events_queue=events_queue,
+        deliveries_queue=Queue(sqs, settings.deliveries_queue_url),
+        profile=settings.profile,
+    )
+    return IngestDependencies(settings=settings, publisher=publisher, redelivery=redelivery)
+
+
+_installed: IngestDependencies | None = None
+_lock = threading.Lock()
+
+
+def dependencies() -> IngestDependencies:
+    global _installed  # noqa: PLW0603 - the container is process-wide by design
+    if _installed is None:
+        with _lock:
+            if _installed is None:
+                _installed = build_dependencies()
+    return _installed
+
+
+def use_dependencies(installed: IngestDependencies) -> None:
+    global _installed  # noqa: PLW0603
+    _installed = installed
+
+
+def reset_dependencies() -> None:
+    global _installed  # noqa: PLW0603
+    _installed = None

@@ -1,0 +1,111 @@
+"""What the management routes need, built on first use and kept for the life of the container.
+
+Nothing here runs at import time: settings are read, clients built and store modules
+imported when a route first asks, so a request pays only for what its route uses (the
+Step Functions client, for instance, is built only when retries must be cancelled).
+Tests install their own container with `use_dependencies(...)` and drop it with
+`reset_dependencies()`.
+"""
+
+# ruff: noqa: PLC0415 - imports are deferred to first use to keep the cold start small
+
+from __future__ import annotations
+
+from functools import cache, cached_property
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from functions.core.settings import Settings
+    from functions.core.urls import Resolver
+    from functions.management.webhooks import EndpointRules
+    from functions.store.deliveries import DeliveryStore
+    from functions.store.events import EventStore
+    from functions.store.executions import RetryExecutions
+    from functions.store.webhooks import WebhookStore
+
+
+class ManagementDependencies:
+    def __init__(
+        self,
+        settings: Settings,
+        dynamodb: Any,
+        stepfunctions: Callable[[], Any],
+        url_resolver: Resolver | None = None,
+    ) -> None:
+        self.settings = settings
+        self._dynamodb = dynamodb
+        self._stepfunctions = stepfunctions
+        self._url_resolver = url_resolver
+
+    @cached_property
+    def webhooks(self) -> WebhookStore:
+        from functions.store.webhooks import WebhookStore
+
+        return WebhookStore(self._dynamodb, self.settings.table_name)
+
+    @cached_property
+    def deliveries(self) -> DeliveryStore:
+        from functions.store.deliveries import DeliveryStore
+
+        return DeliveryStore(self._dynamodb, self.settings.table_name)
+
+    @cached_property
+    def events(self) -> EventStore:
+        from functions.store.events import EventStore
+
+        return EventStore(self._dynamodb, self.settings.table_name)
+
+    @cached_property
+    def executions(self) -> RetryExecutions:
+        from functions.store.executions import RetryExecutions
+
+        return RetryExecutions(self._stepfunctions(), self.settings.retry_state_machine_arn)
+
+    @cached_property
+    def endpoint_rules(self) -> EndpointRules:
+        from functions.core.urls import UrlPolicy, system_resolver, validate_endpoint_url
+        from functions.management.webhooks import EndpointRules
+
+        profile = self.settings.profile
+        policy = UrlPolicy(https_only=profile.https_only, allow_loopback=self.settings.allow_http_loopback)
+        resolver = self._url_resolver or system_resolver
+        return EndpointRules(profile=profile, check_url=lambda url: validate_endpoint_url(url, policy, resolver))
+
+
+def build_dependencies(url_resolver: Resolver | None = None) -> ManagementDependencies:
+    """From the environment (functions/core/settings.py), with boto3 clients for this region."""
+    import boto3
+
+    from functions.core.settings import Settings
+
+    return ManagementDependencies(
+        settings=Settings.from_environment(),
+        dynamodb=boto3.client("dynamodb"),
+        stepfunctions=lambda: boto3.client("stepfunctions"),
+        url_resolver=url_resolver,
+    )
+
+
+_installed: ManagementDependencies | None = None
+
+
+@cache
+def _from_environment() -> ManagementDependencies:
+    return build_dependencies()
+
+
+def dependencies() -> ManagementDependencies:
+    return _installed or _from_environment()
+
+
+def use_dependencies(installed: ManagementDependencies) -> None:
+    global _installed  # noqa: PLW0603 - the container is process-wide by design
+    _installed = installed
+
+
+def reset_dependencies() -> None:
+    global _installed  # noqa: PLW0603
+    _installed = None
+    _from_environment.cache_clear()

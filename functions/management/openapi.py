@@ -1,0 +1,130 @@
+"""The OpenAPI 3.1 document of the whole HTTP API: the management and the ingest routes.
+
+`make openapi` writes it to docs/openapi.json (`python -m functions.management.openapi`);
+GET /v1/openapi.json serves the same text, generated on first request from the same code.
+
+Powertools documents its own validation-error body; Dovecote answers every error with
+`{"error": {"type", "message"}}`, so the document is corrected to say so.
+"""
+
+# ruff: noqa: PLC0415 - the ingest routes are optional and imported when the document is built
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from pydantic.json_schema import models_json_schema
+
+from functions.api.app import API_TITLE, API_VERSION, PUBLIC_PATHS, build_resolver
+from functions.management.schemas import DOCUMENTS, ErrorEnvelope
+
+BEARER = "apiKey"
+DESCRIPTION = (
+    "Outbound webhook delivery. Authenticate with `Authorization: Bearer <API key>`; "
+    "a missing, malformed, unknown or revoked key is answered 401."
+)
+_COMPONENT_REF = "#/components/schemas/{model}"
+_POWERTOOLS_ERROR_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
+_ERRORS = {
+    "400": "The request body is not valid JSON.",
+    "401": "No valid API key.",
+    "404": "No such object for this API key's tenant.",
+    "413": "The request body is too large.",
+    "422": "The request is invalid; the message names the field.",
+}
+
+
+def _routers() -> list[Router]:
+    from functions.management.routes import router as management
+
+    routers = [management]
+    try:
+        from functions.ingest.routes import router as ingest
+    except ImportError:  # the ingest function is optional in a management-only checkout
+        return routers
+    return [*routers, ingest]
+
+
+def _error_codes(path: str, operation: dict[str, Any]) -> list[str]:
+    codes = []
+    if "requestBody" in operation:
+        codes += ["400", "413", "422"]
+    elif any(p["in"] == "query" for p in operation.get("parameters", [])):
+        codes.append("422")
+    if path not in PUBLIC_PATHS:
+        codes.append("401")
+    if "{" in path:
+        codes.append("404")
+    return sorted(codes)
+
+
+def _references(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["$ref"]} if isinstance(node.get("$ref"), str) else set()
+        return found.union(*(_references(value) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_references(value) for value in node))
+    return set()
+
+
+def _with_documents(document: dict[str, Any]) -> dict[str, Any]:
+    """Register the response documents routes name (functions/api/app.py `documented_response`)."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for name in _POWERTOOLS_ERROR_SCHEMAS:
+        schemas.pop(name, None)
+    _, definitions = models_json_schema([(model, "validation") for model in DOCUMENTS], ref_template=_COMPONENT_REF)
+    schemas.update(definitions["$defs"])
+    document["components"]["schemas"] = dict(sorted(schemas.items()))
+    return document
+
+
+def _with_error_envelope(document: dict[str, Any]) -> dict[str, Any]:
+    envelope = {"application/json": {"schema": {"$ref": _COMPONENT_REF.format(model=ErrorEnvelope.__name__)}}}
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            responses = operation["responses"]
+            responses.pop("422", None)
+            for code in _error_codes(path, operation):
+                responses[code] = {"description": _ERRORS[code], "content": envelope}
+    return document
+
+
+def build_document() -> dict[str, Any]:
+    routers = _routers()
+    # include_router points each router at the resolver that includes it; put them back so
+    # that building this document inside a running function leaves its own resolver in charge.
+    previous = [r.api_resolver for r in routers]
+    try:
+        app = build_resolver(*routers)
+        text = app.get_openapi_json_schema(
+            title=API_TITLE,
+            version=API_VERSION,
+            description=DESCRIPTION,
+            security_schemes={BEARER: HTTPBearer(description="An API key, e.g. dvc_live_…")},
+            security=[{BEARER: []}],
+        )
+    finally:
+        for router, resolver in zip(routers, previous, strict=True):
+            router.api_resolver = resolver
+    document = json.loads(text)
+    document.pop("servers", None)
+    document["paths"] = dict(sorted(document["paths"].items()))
+    document = _with_documents(_with_error_envelope(document))
+    known = {_COMPONENT_REF.format(model=name) for name in document["components"]["schemas"]}
+    unresolved = _references(document) - known
+    if unresolved:
+        raise ValueError(f"the OpenAPI document refers to schemas it does not define: {sorted(unresolved)}")
+    return document
+
+
+@cache
+def openapi_json() -> str:
+    return json.dumps(build_document(), indent=2, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":
+    print(openapi_json(), end="")

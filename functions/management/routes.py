@@ -1,0 +1,288 @@
+"""Management routes: webhooks, the delivery log, events, the event-type catalog, health, OpenAPI.
+
+Routes are thin: they parse (Powertools validation against functions/management/bodies.py),
+call the rules in functions/management/webhooks.py and the stores, and render `public()`.
+Every lookup is scoped by the caller's tenant, so another tenant's id, like a malformed
+one, is simply not found (404).
+
+DELETE /v1/webhooks/{id} answers 200 `deleted: true` for any well-formed id of the caller:
+a webhook deleted earlier cannot be told apart from one that never existed without
+revealing other tenants' ids, and repeating a DELETE must succeed. Each call also cancels
+the endpoint's pending retries, so a DELETE that failed half-way is completed by retrying it.
+"""
+
+# ruff: noqa: PLC0415 - a route imports what only it needs when first called (cold start)
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from functions.api.app import Tenant, documented_response, logger
+from functions.core.errors import NotFoundError
+from functions.core.ids import has_prefix
+from functions.management.bodies import WebhookCreate, WebhookUpdate
+from functions.management.dependencies import dependencies
+
+if TYPE_CHECKING:
+    from functions.core.models import Webhook
+    from functions.management.dependencies import ManagementDependencies
+
+router = Router()
+
+PUBLIC: list[dict[str, list[str]]] = [{}]
+"""OpenAPI security for routes that need no API key."""
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+MAX_CURSOR_CHARS = 512
+
+PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Objects per page.")]
+Cursor = Annotated[str | None, Query(max_length=MAX_CURSOR_CHARS, description="`next_cursor` of the previous page.")]
+DeliveryStatusFilter = Annotated[
+    Literal["succeeded", "failed", "pending", "cancelled"] | None, Query(description="Only deliveries in this state.")
+]
+EventTypeFilter = Annotated[
+    str | None, Query(max_length=200, pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*$", description="Only this event type.")
+]
+
+
+def _require_id(identifier: str, prefix: str, noun: str) -> str:
+    if not has_prefix(identifier, prefix):
+        raise NotFoundError(f"no {noun} {identifier[:64]}")
+    return identifier
+
+
+def _webhook(deps: ManagementDependencies, tenant: str, webhook_id: str) -> Webhook:
+    logger.append_keys(webhook_id=webhook_id)
+    return deps.webhooks.get(tenant, _require_id(webhook_id, "wh", "webhook"))
+
+
+def _cancel_pending_retries(deps: ManagementDependencies, tenant: str, webhook_id: str, reason: str) -> None:
+    from functions.pipeline.cancellation import cancel_pending_deliveries
+
+    cancel_pending_deliveries(deps.deliveries, deps.executions, tenant, webhook_id, reason)
+
+
+def _now() -> datetime:
+    from functions.core.models import utc_now
+
+    return utc_now()
+
+
+@router.get(
+    "/v1/health",
+    summary="Liveness probe",
+    operation_id="getHealth",
+    tags=["meta"],
+    security=PUBLIC,
+    responses=documented_response("Health", "The function is serving requests."),
+)
+def get_health() -> dict[str, Any]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/v1/openapi.json",
+    summary="This OpenAPI document",
+    operation_id="getOpenApi",
+    tags=["meta"],
+    security=PUBLIC,
+    cache_control="public, max-age=300",
+    responses={200: {"description": "The OpenAPI 3.1 document of the Dovecote API."}},
+)
+def get_openapi() -> Response[str]:
+    from functions.management.openapi import openapi_json
+
+    return Response(status_code=200, content_type="application/json", body=openapi_json())
+
+
+@router.get(
+    "/v1/event-types",
+    summary="List the event types of the catalog",
+    description="Empty with `catalog: false` when the deployment's profile publishes no catalog.",
+    operation_id="listEventTypes",
+    tags=["events"],
+    responses=documented_response("EventTypeList", "The catalog."),
+)
+def list_event_types(tenant: Tenant) -> dict[str, Any]:
+    profile = dependencies().settings.profile
+    catalog = profile.event_types
+    return {
+        "object": "list",
+        "data": [{"name": t.name, "description": t.description} for t in catalog or []],
+        "has_more": False,
+        "url": "/v1/event-types",
+        "catalog": catalog is not None,
+    }
+
+
+@router.post(
+    "/v1/webhooks",
+    status_code=201,
+    summary="Register an endpoint",
+    description="The signing secret is returned once, in this response.",
+    operation_id="createWebhook",
+    tags=["webhooks"],
+    responses=documented_response("WebhookWithSecret", "The webhook, with its signing secret.", 201),
+)
+def create_webhook(body: WebhookCreate, tenant: Tenant) -> dict[str, Any]:
+    from functions.management.webhooks import new_webhook
+
+    deps = dependencies()
+    webhook, secret = new_webhook(tenant, body, deps.endpoint_rules, _now())
+    deps.webhooks.create(webhook)
+    logger.info("webhook created", extra={"webhook_id": webhook.id})
+    return {**webhook.public(), "secret": secret}
+
+
+@router.get(
+    "/v1/webhooks",
+    summary="List endpoints, newest first",
+    operation_id="listWebhooks",
+    tags=["webhooks"],
+    responses=documented_response("WebhookList", "A page of webhooks."),
+)
+def list_webhooks(tenant: Tenant, limit: PageSize = DEFAULT_PAGE_SIZE, cursor: Cursor = None) -> dict[str, Any]:
+    page = dependencies().webhooks.list(tenant, limit=limit, cursor=cursor)
+    return {
+        "object": "list",
+        "data": [w.public() for w in page.items],
+        "has_more": page.has_more,
+        "next_cursor": page.next_cursor,
+        "url": "/v1/webhooks",
+    }
+
+
+@router.get(
+    "/v1/webhooks/<webhook_id>",
+    summary="Retrieve an endpoint",
+    operation_id="getWebhook",
+    tags=["webhooks"],
+    responses=documented_response("WebhookObject", "The webhook."),
+)
+def get_webhook(webhook_id: str, tenant: Tenant) -> dict[str, Any]:
+    return _webhook(dependencies(), tenant, webhook_id).public()
+
+
+@router.patch(
+    "/v1/webhooks/<webhook_id>",
+    summary="Update an endpoint",
+    description="Only the fields sent change. `enabled: false` also cancels the endpoint's pending retries.",
+    operation_id="updateWebhook",
+    tags=["webhooks"],
+    responses=documented_response("WebhookObject", "The updated webhook."),
+)
+def update_webhook(webhook_id: str, body: WebhookUpdate, tenant: Tenant) -> dict[str, Any]:
+    from functions.management.webhooks import updated_webhook
+
+    deps = dependencies()
+    webhook = _webhook(deps, tenant, webhook_id)
+    updated = updated_webhook(webhook, body, deps.endpoint_rules, _now())
+    if updated is not webhook:
+        deps.webhooks.save(updated)
+        logger.info("webhook updated", extra={"fields": sorted(body.model_fields_set)})
+    if body.enabled is False:
+        _cancel_pending_retries(deps, tenant, webhook_id, "webhook disabled")
+    return updated.public()
+
+
+@router.delete(
+    "/v1/webhooks/<webhook_id>",
+    summary="Delete an endpoint",
+    description="Idempotent: any well-formed id answers `deleted: true`. Pending retries are cancelled.",
+    operation_id="deleteWebhook",
+    tags=["webhooks"],
+    responses=documented_response("DeletedWebhook", "The webhook is gone."),
+)
+def delete_webhook(webhook_id: str, tenant: Tenant) -> dict[str, Any]:
+    logger.append_keys(webhook_id=webhook_id)
+    _require_id(webhook_id, "wh", "webhook")
+    deps = dependencies()
+    if deps.webhooks.delete(tenant, webhook_id) is not None:
+        logger.info("webhook deleted")
+    _cancel_pending_retries(deps, tenant, webhook_id, "webhook deleted")
+    return {"id": webhook_id, "object": "webhook", "deleted": True}
+
+
+@router.post(
+    "/v1/webhooks/<webhook_id>/rotate-secret",
+    summary="Rotate the signing secret",
+    description="The new secret is returned once. The previous one keeps signing for the profile's grace period.",
+    operation_id="rotateWebhookSecret",
+    tags=["webhooks"],
+    responses=documented_response("RotatedWebhook", "The webhook, with its new signing secret."),
+)
+def rotate_webhook_secret(webhook_id: str, tenant: Tenant) -> dict[str, Any]:
+    from functions.core.models import iso
+    from functions.management.webhooks import with_rotated_secret
+
+    deps = dependencies()
+    webhook = _webhook(deps, tenant, webhook_id)
+    rotated, secret, previous_expires_at = with_rotated_secret(webhook, deps.settings.profile, _now())
+    deps.webhooks.save(rotated)
+    logger.info("webhook secret rotated")
+    return {**rotated.public(), "secret": secret, "previous_secret_expires_at": iso(previous_expires_at)}
+
+
+@router.get(
+    "/v1/webhooks/<webhook_id>/deliveries",
+    summary="List an endpoint's deliveries, newest first",
+    operation_id="listWebhookDeliveries",
+    tags=["deliveries"],
+    responses=documented_response("DeliveryList", "A page of deliveries."),
+)
+def list_webhook_deliveries(
+    webhook_id: str,
+    *,
+    tenant: Tenant,
+    status: DeliveryStatusFilter = None,
+    event: EventTypeFilter = None,
+    limit: PageSize = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    from functions.core.models import DeliveryStatus
+
+    deps = dependencies()
+    webhook = _webhook(deps, tenant, webhook_id)
+    page = deps.deliveries.list_for_webhook(
+        tenant,
+        webhook.id,
+        limit=limit,
+        cursor=cursor,
+        status=DeliveryStatus(status) if status else None,
+        event_type=event,
+    )
+    return {
+        "object": "list",
+        "data": [d.public() for d in page.items],
+        "has_more": page.has_more,
+        "next_cursor": page.next_cursor,
+        "url": f"/v1/webhooks/{webhook.id}/deliveries",
+    }
+
+
+@router.get(
+    "/v1/deliveries/<delivery_id>",
+    summary="Retrieve a delivery with every attempt",
+    operation_id="getDelivery",
+    tags=["deliveries"],
+    responses=documented_response("DeliveryWithAttempts", "The delivery."),
+)
+def get_delivery(delivery_id: str, tenant: Tenant) -> dict[str, Any]:
+    delivery = dependencies().deliveries.get(tenant, _require_id(delivery_id, "del", "delivery"))
+    return delivery.public(with_attempts=True)
+
+
+@router.get(
+    "/v1/events/<event_id>",
+    summary="Retrieve an event",
+    operation_id="getEvent",
+    tags=["events"],
+    responses=documented_response("EventObject", "The event."),
+)
+def get_event(event_id: str, tenant: Tenant) -> dict[str, Any]:
+    return dependencies().events.get(tenant, _require_id(event_id, "evt", "event")).public()

@@ -1,0 +1,218 @@
+"""One delivery POST: SSRF-checked, pinned to the checked address, bounded in time and size.
+
+- The URL is resolved and checked again now (`resolve_delivery_target`), and the connection
+  goes to an address that passed the check, never to a fresh lookup of the name (DNS
+  rebinding). TLS still verifies the certificate against the host name (SNI and
+  hostname check use the name), and the Host header carries the name.
+- The whole exchange (connect, TLS, request, response headers, response body) has one
+  deadline, the profile's attempt timeout. Socket timeouts are set to the time left, and a
+  watchdog shuts the socket down at the deadline, so a server that trickles bytes forever
+  cannot hold the attempt past it.
+- Redirects are never followed; a 3xx is just a status.
+- At most 64 KiB of the response body is read, then the connection is dropped.
+- urllib3 (already in the Lambda runtime, under botocore) keeps the asset small; no
+  environment proxies apply.
+"""
+
+# ruff: noqa: PLC0415 - imports are deferred to first use to keep the cold start small
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import socket
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from functions.core.errors import UnsafeUrlError
+from functions.core.urls import DeliveryTarget, Resolver, UrlPolicy, resolve_delivery_target, system_resolver
+
+if TYPE_CHECKING:
+    from urllib3.connection import HTTPConnection
+
+DOVECOTE_VERSION = "0.1.0"
+USER_AGENT = f"Dovecote/{DOVECOTE_VERSION}"
+MAX_RESPONSE_BYTES = 64 * 1024
+_READ_CHUNK_BYTES = 8 * 1024
+_MAX_ADDRESSES_TRIED = 3
+
+
+@dataclass(frozen=True)
+class HttpResult:
+    status: int | None
+    """None when no response status arrived."""
+    latency_ms: int
+    error: str | None = None
+    body_prefix: bytes = b""
+    """The first bytes of the response body (at most MAX_RESPONSE_BYTES)."""
+
+
+class _ConnectFailed(Exception):
+    pass
+
+
+class _Watchdog:
+    """Shuts a connection's socket down at the deadline, ending any blocked read or write."""
+
+    def __init__(self, connection: HTTPConnection, seconds: float) -> None:
+        self.fired = False
+        self._connection = connection
+        self._timer = threading.Timer(max(seconds, 0.0), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        self.fired = True
+        sock = self._connection.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's, even under TLS
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+def _host_header(target: DeliveryTarget) -> str:
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    default_port = 443 if target.scheme == "https" else 80
+    return host if target.port == default_port else f"{host}:{target.port}"
+
+
+def _root_cause(error: BaseException) -> BaseException:
+    """urllib3 wraps socket errors (NewConnectionError, ConnectTimeoutError…); the socket's is clearer."""
+    while isinstance(error.__cause__, OSError):
+        error = error.__cause__
+    return error
+
+
+def _is_timeout(error: BaseException) -> bool:
+    from urllib3.exceptions import TimeoutError as Urllib3Timeout
+
+    return isinstance(error, TimeoutError | socket.timeout | Urllib3Timeout)
+
+
+def _describe(error: BaseException) -> str:
+    error = _root_cause(error)
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return f"TLS certificate rejected: {error.verify_message}"
+    if isinstance(error, ssl.SSLError):
+        return f"TLS error: {error.reason or error}"
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(error, ConnectionResetError):
+        return "connection reset by the endpoint"
+    if isinstance(error, http.client.RemoteDisconnected):
+        return "the endpoint closed the connection without a response"
+    if isinstance(error, http.client.HTTPException):
+        return f"invalid HTTP response: {type(error).__name__}"
+    text = str(error) or type(error).__name__
+    return text[:200]
+
+
+def _network_errors() -> tuple[type[BaseException], ...]:
+    from urllib3.exceptions import HTTPError
+
+    return (OSError, http.client.HTTPException, HTTPError)
+
+
+class HttpSender:
+    def __init__(
+        self,
+        policy: UrlPolicy,
+        timeout_seconds: float,
+        resolver: Resolver = system_resolver,
+        user_agent: str = USER_AGENT,
+    ) -> None:
+        self._policy = policy
+        self._timeout = timeout_seconds
+        self._resolver = resolver
+        self.user_agent = user_agent
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> HttpResult:
+        started = time.monotonic()
+        deadline = started + self._timeout
+
+        def elapsed_ms() -> int:
+            return int((time.monotonic() - started) * 1000)
+
+        try:
+            target = resolve_delivery_target(url, self._policy, self._resolver)
+        except UnsafeUrlError as refusal:
+            return HttpResult(None, elapsed_ms(), f"refused at send time: {refusal.message}")
+        except ConnectionError as unresolved:
+            return HttpResult(None, elapsed_ms(), str(unresolved))
+        error_text = "no address to connect to"
+        for address in target.addresses[:_MAX_ADDRESSES_TRIED]:
+            if time.monotonic() >= deadline:
+                error_text = f"timed out after {self._timeout:g} s"
+                break
+            try:
+                status, prefix, problem = self._exchange(target, address, body, headers, deadline)
+            except _ConnectFailed as failure:
+                error_text = str(failure)
+                continue
+            return HttpResult(status, elapsed_ms(), problem, prefix)
+        return HttpResult(None, elapsed_ms(), error_text)
+
+    def _connection(self, target: DeliveryTarget, address: str, timeout: float) -> HTTPConnection:
+        from urllib3.connection import HTTPConnection, HTTPSConnection
+
+        if target.scheme == "https":
+            return HTTPSConnection(
+                address,
+                target.port,
+                timeout=timeout,
+                server_hostname=target.host,
+                assert_hostname=target.host,
+                cert_reqs="CERT_REQUIRED",
+            )
+        return HTTPConnection(address, target.port, timeout=timeout)
+
+    def _exchange(
+        self, target: DeliveryTarget, address: str, body: bytes, headers: dict[str, str], deadline: float
+    ) -> tuple[int | None, bytes, str | None]:
+        connection = self._connection(target, address, deadline - time.monotonic())
+        watchdog = _Watchdog(connection, deadline - time.monotonic())
+        status: int | None = None
+        received = bytearray()
+        try:
+            try:
+                connection.connect()
+            except (OSError, ValueError) as connect_error:
+                raise _ConnectFailed(self._failure_text(connect_error, watchdog)) from None
+            connection.timeout = max(deadline - time.monotonic(), 0.001)
+            connection.request(
+                "POST",
+                target.path,
+                body=body,
+                headers={**headers, "Host": _host_header(target)},
+                preload_content=False,
+                decode_content=False,
+            )
+            response = connection.getresponse()
+            status = response.status
+            while len(received) < MAX_RESPONSE_BYTES:
+                chunk = response.read(min(_READ_CHUNK_BYTES, MAX_RESPONSE_BYTES - len(received)), decode_content=False)
+                if not chunk:
+                    break
+                received += chunk
+            return status, bytes(received), self._timed_out_text() if watchdog.fired else None
+        except _network_errors() as error:
+            reason = self._failure_text(error, watchdog)
+            if status is not None:
+                reason = f"response body not read completely: {reason}"
+            return status, bytes(received), reason
+        finally:
+            watchdog.cancel()
+            connection.close()
+
+    def _failure_text(self, error: BaseException, watchdog: _Watchdog) -> str:
+        if watchdog.fired or _is_timeout(_root_cause(error)):
+            return self._timed_out_text()
+        return _describe(error)
+
+    def _timed_out_text(self) -> str:
+        return f"timed out after {self._timeout:g} s"

@@ -1,0 +1,47 @@
+"""Powertools tracing, built on first invocation and only where X-Ray can receive it.
+
+Constructing a Powertools Tracer imports the X-Ray SDK (about 130 ms, more than boto3
+itself), even when tracing is disabled. So the handlers do not build one at import time:
+`traced` builds it on the first invocation, and only inside Lambda with tracing not
+disabled (POWERTOOLS_TRACE_DISABLED); locally and in tests the handler runs untraced.
+"""
+
+# ruff: noqa: PLC0415 - the X-Ray SDK is imported on first use by design
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+_TRUTHY = {"1", "true", "yes", "on"}
+
+
+def tracing_enabled() -> bool:
+    in_lambda = bool(os.environ.get("LAMBDA_TASK_ROOT")) and not os.environ.get("AWS_SAM_LOCAL")
+    return in_lambda and os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() not in _TRUTHY
+
+
+def traced(service: str) -> Callable[[Handler], Handler]:
+    """`Tracer(service).capture_lambda_handler(capture_response=False)`, built when first called."""
+
+    def decorate(handler: Handler) -> Handler:
+        wrapped: Callable[..., Any] | None = None
+
+        @functools.wraps(handler)
+        def invoke(event: Any, context: Any) -> Any:
+            nonlocal wrapped
+            if wrapped is None:
+                if tracing_enabled():
+                    from aws_lambda_powertools import Tracer
+
+                    wrapped = Tracer(service=service).capture_lambda_handler(handler, capture_response=False)
+                else:
+                    wrapped = handler
+            return wrapped(event, context)
+
+        return invoke  # type: ignore[return-value]
+
+    return decorate

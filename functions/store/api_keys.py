@@ -1,0 +1,129 @@
+"""API keys: the key material and its DynamoDB items.
+
+A key is `dvc_live_` + 43 base62 characters (32 random bytes). Only its sha256 is stored
+(the item's partition key, so the authorizer finds a key with one GetItem), with a short
+display prefix so people can tell their keys apart. The tenant's GSI partition lists them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from typing import Any
+
+from functions.core.errors import NotFoundError
+from functions.core.ids import new_id
+from functions.core.models import ApiKey, utc_now
+from functions.store.table import GSI1, api_key_index_keys, api_key_key, from_item, to_item
+
+API_KEY_PREFIX = "dvc_live_"
+API_KEY_RANDOM_BYTES = 32
+DISPLAY_CHARS = len(API_KEY_PREFIX) + 4
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_BODY_CHARS = 43  # 62**43 > 2**256
+_KEY_SHAPE = re.compile(rf"^{API_KEY_PREFIX}[0-9A-Za-z]{{{_BODY_CHARS}}}$")
+_MAX_KEY_PAGES = 50
+
+
+def generate_api_key() -> str:
+    value = int.from_bytes(secrets.token_bytes(API_KEY_RANDOM_BYTES), "big")
+    chars = []
+    for _ in range(_BODY_CHARS):
+        value, digit = divmod(value, 62)
+        chars.append(_BASE62[digit])
+    return API_KEY_PREFIX + "".join(reversed(chars))
+
+
+def is_well_formed(plaintext: str) -> bool:
+    return bool(_KEY_SHAPE.match(plaintext))
+
+
+def hash_api_key(plaintext: str) -> str:
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+def display_prefix(plaintext: str) -> str:
+    return plaintext[:DISPLAY_CHARS]
+
+
+def new_api_key(tenant_id: str, plaintext: str, description: str = "") -> ApiKey:
+    return ApiKey(
+        id=new_id("key"),
+        tenant_id=tenant_id,
+        key_hash=hash_api_key(plaintext),
+        display_prefix=display_prefix(plaintext),
+        created_at=utc_now(),
+        description=description,
+    )
+
+
+class ApiKeyStore:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def _item(self, api_key: ApiKey) -> dict[str, Any]:
+        return to_item(
+            {
+                **api_key_key(api_key.key_hash),
+                **api_key_index_keys(api_key.tenant_id, api_key.id),
+                "kind": "api_key",
+                **api_key.model_dump(mode="json"),
+            }
+        )
+
+    def create(self, api_key: ApiKey) -> None:
+        self._client.put_item(
+            TableName=self._table, Item=self._item(api_key), ConditionExpression="attribute_not_exists(pk)"
+        )
+
+    def find_by_hash(self, key_hash: str) -> ApiKey | None:
+        response = self._client.get_item(TableName=self._table, Key=to_item(api_key_key(key_hash)), ConsistentRead=True)
+        item = response.get("Item")
+        return ApiKey.model_validate(from_item(item)) if item else None
+
+    def list(self, tenant_id: str) -> list[ApiKey]:
+        """Every key of the tenant, revoked ones included, oldest first."""
+        keys = api_key_index_keys(tenant_id, "")
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": GSI1,
+            "KeyConditionExpression": "gsi1pk = :pk AND begins_with(gsi1sk, :key)",
+            "ExpressionAttributeValues": to_item({":pk": keys["gsi1pk"], ":key": keys["gsi1sk"]}),
+        }
+        found: list[ApiKey] = []
+        for _ in range(_MAX_KEY_PAGES):
+            response = self._client.query(**kwargs)
+            found.extend(ApiKey.model_validate(from_item(i)) for i in response["Items"])
+            if "LastEvaluatedKey" not in response:
+                break
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return found
+
+    def find(self, tenant_id: str, key_id: str) -> ApiKey | None:
+        keys = api_key_index_keys(tenant_id, key_id)
+        response = self._client.query(
+            TableName=self._table,
+            IndexName=GSI1,
+            KeyConditionExpression="gsi1pk = :pk AND gsi1sk = :sk",
+            ExpressionAttributeValues=to_item({":pk": keys["gsi1pk"], ":sk": keys["gsi1sk"]}),
+        )
+        items = response["Items"]
+        return ApiKey.model_validate(from_item(items[0])) if items else None
+
+    def revoke(self, tenant_id: str, key_id: str) -> ApiKey:
+        """Revoke the key (idempotent: a revoked key keeps its first revocation time)."""
+        api_key = self.find(tenant_id, key_id)
+        if api_key is None:
+            raise NotFoundError(f"no API key {key_id} for tenant {tenant_id}")
+        if api_key.revoked_at is not None:
+            return api_key
+        revoked = api_key.model_copy(update={"revoked_at": utc_now()})
+        self._client.update_item(
+            TableName=self._table,
+            Key=to_item(api_key_key(api_key.key_hash)),
+            UpdateExpression="SET revoked_at = if_not_exists(revoked_at, :now)",
+            ExpressionAttributeValues=to_item({":now": revoked.model_dump(mode="json")["revoked_at"]}),
+        )
+        return revoked

@@ -1,0 +1,50 @@
+"""Executions of the retry state machine, one per delivery attempt series.
+
+The execution name is the delivery id (series 1) or `<delivery id>-s<series>` (a manual
+retry's series), so starting it twice is harmless: Step Functions refuses a second
+execution with the same name (for 90 days), which is exactly the idempotency we need.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def execution_name(delivery_id: str, series: int) -> str:
+    return delivery_id if series == 1 else f"{delivery_id}-s{series}"
+
+
+class RetryExecutions:
+    def __init__(self, client: Any, state_machine_arn: str) -> None:
+        self._client = client
+        self._state_machine_arn = state_machine_arn
+
+    def execution_arn(self, delivery_id: str, series: int) -> str:
+        # arn:aws:states:<region>:<account>:stateMachine:<name> → …:execution:<name>:<execution>
+        prefix = self._state_machine_arn.replace(":stateMachine:", ":execution:", 1)
+        return f"{prefix}:{execution_name(delivery_id, series)}"
+
+    def start(self, tenant_id: str, delivery_id: str, series: int) -> bool:
+        """Start the series' retries; False when they were started before."""
+        try:
+            self._client.start_execution(
+                stateMachineArn=self._state_machine_arn,
+                name=execution_name(delivery_id, series),
+                input=json.dumps({"tenant_id": tenant_id, "delivery_id": delivery_id, "series": series}),
+            )
+        except self._client.exceptions.ExecutionAlreadyExists:
+            return False
+        return True
+
+    def stop(self, delivery_id: str, series: int, cause: str) -> bool:
+        """Stop the series' retries if they are running; False when there was nothing to stop."""
+        try:
+            self._client.stop_execution(
+                executionArn=self.execution_arn(delivery_id, series),
+                error="Dovecote.Cancelled",
+                cause=cause[:32_000],
+            )
+        except self._client.exceptions.ExecutionDoesNotExist:
+            return False
+        return True

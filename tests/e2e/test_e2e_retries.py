@@ -1,0 +1,87 @@
+"""A failing endpoint is retried on the profile's table (scaled by --time-scale), then fails;
+deleting the webhook mid-retry cancels the delivery."""
+
+from __future__ import annotations
+
+import time
+from itertools import pairwise
+
+import pytest
+from e2e_support import RETRY_PROFILE, TIME_SCALE, Receiver, StackPool, eventually
+
+from functions.core.profile import load_profile
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
+
+EVENT_TYPE = "agent.crashed"
+DELIVERY_HEADER = "x-webhook-delivery"  # the mutx profile's delivery id header
+SCHEDULE = load_profile(RETRY_PROFILE).retry_schedule_seconds
+# Each gap is the scaled Wait plus one pass through the pipeline (Step Functions → deliver → HTTP).
+GAP_SLACK_SECONDS = 1.0
+GAP_SLACK_RATIO = 0.25
+
+
+def test_a_failing_endpoint_gets_every_attempt_of_the_table_then_the_delivery_fails(
+    stacks: StackPool, receiver: Receiver
+) -> None:
+    stack = stacks.get(RETRY_PROFILE)
+    url, endpoint = receiver.add(status=500)
+    scaled_total = sum(SCHEDULE) * TIME_SCALE
+    with stack.client() as dovecote:
+        hook = dovecote.webhooks.create(url, [EVENT_TYPE])
+        dovecote.events.send(EVENT_TYPE, {"agent": "a-1"})
+
+        eventually(
+            lambda: len(endpoint.requests) >= len(SCHEDULE),
+            timeout=scaled_total + 30,
+            message=f"{len(SCHEDULE)} attempts",
+        )
+        delivery_id = endpoint.requests[0].headers[DELIVERY_HEADER]
+        delivery = eventually(
+            lambda: (found := dovecote.deliveries.get(delivery_id)).status != "pending" and found,
+            message="the delivery to end",
+        )
+        listed = next(iter(dovecote.webhooks.deliveries(hook.id)))
+
+    gaps = [later.received_at - earlier.received_at for earlier, later in pairwise(endpoint.requests)]
+    expected = [seconds * TIME_SCALE for seconds in SCHEDULE[1:]]
+    for gap, wait in zip(gaps, expected, strict=True):
+        assert wait - 0.02 <= gap <= wait * (1 + GAP_SLACK_RATIO) + GAP_SLACK_SECONDS, (gaps, expected)
+    assert len({request.headers[DELIVERY_HEADER] for request in endpoint.requests}) == 1
+    assert delivery.status == "failed"
+    assert delivery.attempts is not None
+    assert [attempt.number for attempt in delivery.attempts] == list(range(1, len(SCHEDULE) + 1))
+    assert {attempt.response_status for attempt in delivery.attempts} == {500}
+    scheduled = [
+        (attempt.next_retry_at - attempt.attempted_at).total_seconds()
+        for attempt in delivery.attempts
+        if attempt.next_retry_at and attempt.attempted_at
+    ]
+    assert scheduled == pytest.approx(expected, abs=0.01), "next_retry_at follows the scaled table"
+    assert listed.id == delivery_id
+    assert listed.status == "failed"
+    last_line = f"attempt {len(SCHEDULE)}/{len(SCHEDULE)} {delivery_id} → {url} 500"
+    assert any(line.startswith(last_line, 9) and line.endswith("failed") for line in stack.output().splitlines())
+
+
+def test_deleting_the_webhook_mid_retry_cancels_its_delivery(stacks: StackPool, receiver: Receiver) -> None:
+    stack = stacks.get(RETRY_PROFILE)
+    url, endpoint = receiver.add(status=503)
+    with stack.client() as dovecote:
+        hook = dovecote.webhooks.create(url, [EVENT_TYPE])
+        dovecote.events.send(EVENT_TYPE, {"agent": "a-2"})
+        # Attempt 3 is followed by the table's longest wait (3600 s, scaled): delete during it.
+        eventually(lambda: len(endpoint.requests) >= 3, timeout=30, message="three attempts")
+        delivery_id = endpoint.requests[0].headers[DELIVERY_HEADER]
+        dovecote.webhooks.delete(hook.id)
+
+        delivery = eventually(
+            lambda: (found := dovecote.deliveries.get(delivery_id)).status != "pending" and found,
+            message="the delivery to end",
+        )
+        assert delivery.status == "cancelled"
+        attempts_at_cancel = len(endpoint.requests)
+        # The last wait would have ended by now: no attempt may follow the cancellation.
+        time.sleep(SCHEDULE[3] * TIME_SCALE + GAP_SLACK_SECONDS)
+        assert len(endpoint.requests) == attempts_at_cancel
+        assert dovecote.deliveries.get(delivery_id).status == "cancelled"

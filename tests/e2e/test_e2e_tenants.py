@@ -1,0 +1,154 @@
+"""Two tenants of one stack never see each other's objects; the API edge answers like API Gateway."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+
+import pytest
+import requests
+from e2e_support import DEFAULT_PROFILE, Receiver, RunningStack, StackPool, eventually
+
+from dovecote import NotFoundError
+from functions.core.ids import new_id
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
+
+
+def create_key_with_the_cli(stack: RunningStack, tenant: str) -> str:
+    """`dovecote api-keys create` against the local stack's moto table, as an operator would."""
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dovecote.cli",
+            "api-keys",
+            "create",
+            "--tenant",
+            tenant,
+            "--table",
+            stack.info["table_name"],
+            "--endpoint-url",
+            stack.info["aws_endpoint_url"],
+            "--region",
+            stack.info["region"],
+            "--json",
+        ],
+        env={**os.environ, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return str(json.loads(completed.stdout)["key"])
+
+
+def _is_not_found(call: Callable[[], object]) -> bool:
+    try:
+        call()
+    except NotFoundError:
+        return True
+    return False
+
+
+@pytest.fixture(scope="module")
+def default_stack(stacks: StackPool) -> RunningStack:
+    return stacks.get(DEFAULT_PROFILE)
+
+
+@pytest.fixture(scope="module")
+def other_tenant_key(default_stack: RunningStack) -> str:
+    return create_key_with_the_cli(default_stack, "other")
+
+
+def test_a_tenant_cannot_see_or_touch_another_tenants_objects(
+    default_stack: RunningStack, other_tenant_key: str, receiver: Receiver
+) -> None:
+    url, endpoint = receiver.add()
+    with default_stack.client() as dev, default_stack.client(other_tenant_key) as other:
+        hook = dev.webhooks.create(url, ["order.created"])
+        event = dev.events.send("order.created", {"order": 1})
+        eventually(lambda: endpoint.requests, message="the dev tenant's delivery")
+        delivery = eventually(lambda: next(iter(dev.webhooks.deliveries(hook.id)), None))
+
+        assert [w.id for w in other.webhooks.list()] == []
+        attempts = {
+            "get the webhook": lambda: other.webhooks.get(hook.id),
+            "list its deliveries": lambda: other.webhooks.deliveries(hook.id),
+            "update the webhook": lambda: other.webhooks.update(hook.id, description="mine now"),
+            "get the event": lambda: other.events.get(event.id),
+            "get the delivery": lambda: other.deliveries.get(delivery.id),
+            "retry the delivery": lambda: other.deliveries.retry(delivery.id),
+        }
+        not_refused = [name for name, attempt in attempts.items() if not _is_not_found(attempt)]
+        assert not_refused == [], "the other tenant could " + ", ".join(not_refused)
+        # Delete is idempotent: it answers the same for another tenant's id as for one never issued.
+        never_issued = new_id("wh")
+        answer_for_unknown = {**other.webhooks.delete(never_issued).to_dict(), "id": hook.id}
+        assert other.webhooks.delete(hook.id).to_dict() == answer_for_unknown
+        assert dev.webhooks.get(hook.id).description == ""
+        assert dev.deliveries.get(delivery.id).status == "succeeded"
+        assert dev.events.get(event.id).id == event.id
+
+
+def test_the_other_tenants_events_do_not_reach_this_tenants_webhooks(
+    default_stack: RunningStack, other_tenant_key: str, receiver: Receiver
+) -> None:
+    url, endpoint = receiver.add()
+    with default_stack.client() as dev, default_stack.client(other_tenant_key) as other:
+        dev_hook = dev.webhooks.create(url, ["invoice.paid"])
+        other_url, other_endpoint = receiver.add()
+        other.webhooks.create(other_url, ["invoice.paid"])
+        other.events.send("invoice.paid", {"invoice": 7})
+        eventually(lambda: other_endpoint.requests, message="the other tenant's delivery")
+        assert endpoint.requests == []
+        assert list(dev.webhooks.deliveries(dev_hook.id)) == []
+
+
+def test_the_cli_drives_the_same_stack(default_stack: RunningStack, receiver: Receiver) -> None:
+    url, endpoint = receiver.add()
+    created = default_stack.cli("webhooks", "create", url, "--events", "cli.checked", "--json")
+    sent = default_stack.cli("events", "send", "cli.checked", "--data", '{"from": "cli"}', "--json")
+    eventually(lambda: endpoint.requests, message="the CLI's event to be delivered")
+    listed = eventually(
+        lambda: [
+            d
+            for d in default_stack.cli("webhooks", "deliveries", created["id"], "--json")["data"]
+            if d["status"] == "succeeded"
+        ]
+    )
+    assert listed[0]["event_id"] == sent["id"]
+    assert default_stack.cli("events", "get", sent["id"], "--json")["data"] == {"from": "cli"}
+
+
+def test_a_request_without_an_api_key_gets_api_gateways_own_401(default_stack: RunningStack) -> None:
+    response = requests.get(f"{default_stack.api_url}/v1/webhooks", timeout=10)
+    assert response.status_code == 401
+    assert response.json() == {"message": "Unauthorized"}
+
+
+def test_an_unknown_api_key_gets_dovecotes_error_envelope(default_stack: RunningStack) -> None:
+    response = requests.get(
+        f"{default_stack.api_url}/v1/webhooks", headers={"Authorization": "Bearer not-a-key"}, timeout=10
+    )
+    assert response.status_code == 401
+    assert response.json()["error"]["type"] == "unauthorized"
+
+
+def test_an_unknown_route_gets_api_gateways_own_404(default_stack: RunningStack) -> None:
+    response = requests.get(
+        f"{default_stack.api_url}/v1/nothing-here", headers={"Authorization": f"Bearer {default_stack.api_key}"}
+    )
+    assert response.status_code == 404
+    assert response.json() == {"message": "Not Found"}
+
+
+def test_the_public_documents_need_no_key(default_stack: RunningStack) -> None:
+    assert requests.get(f"{default_stack.api_url}/v1/health", timeout=10).status_code == 200
+    openapi = requests.get(f"{default_stack.api_url}/v1/openapi.json", timeout=10)
+    assert openapi.status_code == 200
+    assert "/v1/webhooks" in openapi.json()["paths"]

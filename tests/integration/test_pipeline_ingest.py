@@ -1,0 +1,251 @@
+"""POST /v1/events and the fan-out behind it: validation, idempotency, matching, scale."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+from unittest import mock
+
+import pytest
+from pipeline_support import Pipeline, custom_profile, pipeline_under_moto, receiver
+
+from functions.core.ids import new_id
+from functions.core.models import utc_now
+from functions.pipeline.fanout import delivery_id_for
+from functions.store.events import IdempotencyStore, PublishClaim
+from functions.store.queues import Queue
+
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
+
+
+@pytest.fixture
+def pipeline(aws: Any, call_api: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:
+    with pipeline_under_moto(aws, call_api, monkeypatch) as running:
+        yield running
+
+
+def events_queued(pipeline: Pipeline) -> list[dict[str, Any]]:
+    return [json.loads(m["Body"]) for m in pipeline.receive(pipeline.aws.events_queue_url)]
+
+
+def table_items(pipeline: Pipeline) -> list[dict[str, Any]]:
+    return list(pipeline.aws.dynamodb.scan(TableName=pipeline.aws.table_name)["Items"])
+
+
+# Publishing -------------------------------------------------------------------------------
+
+
+def test_publishing_answers_202_once_the_event_is_queued_and_stores_nothing(pipeline: Pipeline) -> None:
+    response = pipeline.publish("user.created", {"id": 7, "score": 0.25})
+    assert response.status == 202
+    assert set(response.body) == {"id", "object", "type", "created_at"}
+    assert response.body["object"] == "event"
+    assert response.body["id"].startswith("evt_")
+    [message] = events_queued(pipeline)
+    assert message["id"] == response.body["id"]
+    assert message["tenant_id"] == "acme"
+    assert message["data"] == {"id": 7, "score": 0.25}
+    assert message["created_at"] == response.body["created_at"]
+    assert table_items(pipeline) == []
+
+
+def test_a_repeated_idempotency_key_gets_the_same_answer_and_queues_once(pipeline: Pipeline) -> None:
+    headers = {"idempotency-key": "order-42-created"}
+    first = pipeline.publish("order.created", {"order": 42}, headers=headers)
+    second = pipeline.publish("order.created", {"order": 42}, headers=headers)
+    assert first.status == second.status == 202
+    assert first.body == second.body
+    assert len(events_queued(pipeline)) == 1
+
+
+def test_a_repeated_caller_event_id_gets_the_same_answer_and_queues_once(pipeline: Pipeline) -> None:
+    event_id = new_id("evt")
+    first = pipeline.publish("order.created", {"order": 42}, id=event_id)
+    second = pipeline.publish("order.created", {"order": 42}, id=event_id)
+    assert first.status == second.status == 202
+    assert first.body == second.body
+    assert first.body["id"] == event_id
+    assert [m["id"] for m in events_queued(pipeline)] == [event_id]
+
+
+def test_idempotency_is_per_tenant(pipeline: Pipeline) -> None:
+    headers = {"idempotency-key": "same-key"}
+    ours = pipeline.publish("order.created", {}, headers=headers)
+    theirs = pipeline.publish("order.created", {}, headers=headers, tenant="globex")
+    assert ours.body["id"] != theirs.body["id"]
+    assert len(events_queued(pipeline)) == 2
+
+
+@pytest.mark.parametrize("dedupe", ["key", "id"])
+def test_reusing_a_key_or_id_for_a_different_event_is_a_conflict(pipeline: Pipeline, dedupe: str) -> None:
+    options: dict[str, Any] = {"headers": {"idempotency-key": "k1"}} if dedupe == "key" else {"id": new_id("evt")}
+    assert pipeline.publish("order.created", {"order": 1}, **dict(options)).status == 202
+    conflict = pipeline.publish("order.created", {"order": 2}, **dict(options))
+    assert conflict.status == 409
+    assert conflict.error_type == "conflict"
+    assert len(events_queued(pipeline)) == 1
+
+
+def test_a_repeat_while_the_first_request_is_in_flight_is_told_to_retry(pipeline: Pipeline) -> None:
+    from functions.pipeline.publishing import request_fingerprint
+
+    now = utc_now()
+    claim = PublishClaim(
+        event_id=new_id("evt"),
+        event_type="order.created",
+        created_at=now,
+        request_hash=request_fingerprint("order.created", '{"order":1}'),
+        claimed_at=now,
+    )
+    IdempotencyStore(pipeline.aws.dynamodb, pipeline.aws.table_name).claim("acme", "key:k1", claim, 2**31)
+    response = pipeline.publish("order.created", {"order": 1}, headers={"idempotency-key": "k1"})
+    assert response.status == 409
+    assert "in progress" in response.body["error"]["message"]
+    assert events_queued(pipeline) == []
+
+
+def test_an_abandoned_claim_is_taken_over_and_the_event_queued_with_its_id(pipeline: Pipeline) -> None:
+    from functions.pipeline.publishing import request_fingerprint
+
+    claimed = utc_now() - timedelta(minutes=5)
+    claim = PublishClaim(
+        event_id=new_id("evt"),
+        event_type="order.created",
+        created_at=claimed,
+        request_hash=request_fingerprint("order.created", '{"order":1}'),
+        claimed_at=claimed,
+    )
+    IdempotencyStore(pipeline.aws.dynamodb, pipeline.aws.table_name).claim("acme", "key:k1", claim, 2**31)
+    response = pipeline.publish("order.created", {"order": 1}, headers={"idempotency-key": "k1"})
+    assert response.status == 202
+    assert response.body["id"] == claim.event_id
+    assert [m["id"] for m in events_queued(pipeline)] == [claim.event_id]
+    again = pipeline.publish("order.created", {"order": 1}, headers={"idempotency-key": "k1"})
+    assert again.body == response.body
+    assert events_queued(pipeline) == []
+
+
+def test_when_sqs_refuses_the_answer_is_503_and_the_key_can_be_used_again(pipeline: Pipeline) -> None:
+    headers = {"idempotency-key": "k-503"}
+    with mock.patch.object(Queue, "send", side_effect=__import__("functions.store.queues").store.queues.QueueSendError):
+        refused = pipeline.publish("order.created", {"order": 1}, headers=headers)
+    assert refused.status == 503
+    assert refused.error_type == "service_unavailable"
+    accepted = pipeline.publish("order.created", {"order": 1}, headers=headers)
+    assert accepted.status == 202
+    assert len(events_queued(pipeline)) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"type": "Not A Type", "data": {}}, 422),
+        ({"type": "user.created", "data": [1, 2]}, 422),
+        ({"type": "user.created", "data": {}, "extra": 1}, 422),
+        ({"type": "user.created", "data": {}, "id": "order-42"}, 422),
+        ({"data": {}}, 422),
+        ('{"type": "user.created", "data": {"x": NaN}}', 422),
+        ("{not json", 400),
+    ],
+)
+def test_invalid_events_are_refused_with_the_error_envelope(pipeline: Pipeline, body: Any, status: int) -> None:
+    response = pipeline.api("POST", "/v1/events", body=body)
+    assert response.status == status, response.body
+    assert set(response.body["error"]) == {"type", "message"}
+    assert events_queued(pipeline) == []
+
+
+def test_the_catalog_of_the_profile_limits_event_types(pipeline: Pipeline) -> None:
+    pipeline.use_profile("delegated")
+    assert pipeline.publish("task.completed").status == 202
+    refused = pipeline.publish("user.created")
+    assert refused.status == 422
+    assert "catalog" in refused.body["error"]["message"]
+
+
+def test_an_event_over_the_profiles_size_limit_is_413(pipeline: Pipeline, tmp_path: Any) -> None:
+    pipeline.use_profile(custom_profile(tmp_path, max_payload_bytes=1024))
+    assert pipeline.publish("user.created", {"text": "x" * 900}).status == 202
+    too_large = pipeline.publish("user.created", {"text": "x" * 1100})
+    assert too_large.status == 413
+    assert too_large.error_type == "payload_too_large"
+
+
+def test_publishing_without_a_tenant_is_401(pipeline: Pipeline) -> None:
+    assert pipeline.publish("user.created", tenant=None).status == 401
+
+
+# Fan-out -----------------------------------------------------------------------------------
+
+
+def test_fan_out_creates_one_delivery_per_enabled_matching_endpoint_of_the_tenant(pipeline: Pipeline) -> None:
+    url = "http://127.0.0.1:9/hooks"
+    family, _ = pipeline.add_webhook(url, events=["order.*"])
+    everything, _ = pipeline.add_webhook(url, events=["*"])
+    exact, _ = pipeline.add_webhook(url, events=["order.created"])
+    other_type, _ = pipeline.add_webhook(url, events=["user.created", "order.shipped"])
+    disabled, _ = pipeline.add_webhook(url, events=["*"], enabled=False)
+    other_tenant, _ = pipeline.add_webhook(url, events=["*"], tenant="globex")
+    event_id = pipeline.publish("order.created").body["id"]
+    assert pipeline.run_fanout() == {"batchItemFailures": []}
+    messages = [json.loads(m["Body"]) for m in pipeline.receive(pipeline.aws.deliveries_queue_url)]
+    expected = {delivery_id_for(event_id, w.id) for w in (family, everything, exact)}
+    assert {m["delivery_id"] for m in messages} == expected
+    assert all(m == {"tenant_id": "acme", "delivery_id": m["delivery_id"], "series": 1} for m in messages)
+    for webhook in (other_type, disabled, other_tenant):
+        assert pipeline.deliveries.list_for_webhook(webhook.tenant_id, webhook.id, limit=5).items == []
+
+
+def test_the_event_is_stored_once_with_its_data_as_sent_and_an_expiry(pipeline: Pipeline) -> None:
+    data = {"price": 10.0, "ratio": 0.1, "tiny": 1e-7, "big": 12345678901234567890, "text": "naïve"}
+    event_id = pipeline.publish("order.created", data).body["id"]
+    pipeline.run_fanout()
+    event = pipeline.events.get("acme", event_id)
+    assert event.data == data
+    [item] = [i for i in table_items(pipeline) if i["sk"]["S"] == "EVT"]
+    expires = int(item["expires_at_epoch"]["N"])
+    assert abs(expires - (event.created_at + timedelta(days=pipeline.profile.event_retention_days)).timestamp()) < 2
+
+
+def test_a_redelivered_event_message_creates_no_second_delivery(pipeline: Pipeline) -> None:
+    with receiver(200) as server:
+        webhook, _ = pipeline.add_webhook(server.url)
+        pipeline.publish("order.created")
+        [message] = pipeline.receive(pipeline.aws.events_queue_url)
+        assert pipeline.run_fanout([message]) == {"batchItemFailures": []}
+        assert pipeline.run_fanout([message]) == {"batchItemFailures": []}
+        pipeline.run_all_deliveries()
+    assert len(pipeline.deliveries.list_for_webhook("acme", webhook.id, limit=5).items) == 1
+    assert len(server.requests) == 1
+
+
+def test_a_test_event_fans_out_to_its_endpoint_only(pipeline: Pipeline) -> None:
+    with receiver(200) as server:
+        target, _ = pipeline.add_webhook(server.url, events=["order.created"])
+        bystander, _ = pipeline.add_webhook(server.url, events=["*"])
+        response = pipeline.api("POST", f"/v1/webhooks/{target.id}/test")
+        assert response.status == 202
+        assert response.body["type"] == pipeline.profile.test_event_type
+        pipeline.run_fanout()
+        pipeline.run_all_deliveries()
+    [request] = server.requests
+    assert json.loads(request.body)["type"] == "webhook.test"
+    assert json.loads(request.body)["data"]["webhook_id"] == target.id
+    assert pipeline.deliveries.list_for_webhook("acme", bystander.id, limit=5).items == []
+
+
+def test_fan_out_to_a_thousand_endpoints(pipeline: Pipeline) -> None:
+    for _ in range(1000):
+        pipeline.add_webhook("http://127.0.0.1:9/hooks", events=["order.*"])
+    pipeline.publish("order.created")
+    assert pipeline.run_fanout() == {"batchItemFailures": []}
+    assert pipeline.queued(pipeline.aws.deliveries_queue_url) == 1000
+    count = pipeline.aws.dynamodb.scan(
+        TableName=pipeline.aws.table_name,
+        FilterExpression="begins_with(sk, :del)",
+        ExpressionAttributeValues={":del": {"S": "DEL"}},
+        Select="COUNT",
+    )["Count"]
+    assert count == 1000

@@ -1,0 +1,145 @@
+"""Retries run by the synthesized retry state machine (infra/retry_definition.py), executed by moto.
+
+moto runs the real ASL: its Wait states are recorded instead of slept, its Lambda tasks call
+the real deliver handler in-process. So these tests see exactly the waits, attempts and
+final states a deployment of each profile would produce.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pipeline_support import Pipeline, Reply, pipeline_under_moto, receiver
+
+from functions.core.models import DeliveryStatus
+from functions.core.profile import shipped_profile_names
+from functions.deliver import handler as deliver
+from functions.store.executions import execution_name
+
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
+
+
+@pytest.fixture
+def pipeline(aws: Any, call_api: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:
+    with pipeline_under_moto(aws, call_api, monkeypatch) as running:
+        yield running
+
+
+def start_delivery(pipeline: Pipeline, url: str) -> Any:
+    webhook, _ = pipeline.add_webhook(url)
+    event_type = pipeline.profile.event_types[0].name if pipeline.profile.event_types else "user.created"
+    assert pipeline.publish(event_type, {"n": 1}).status == 202
+    assert pipeline.run_fanout() == {"batchItemFailures": []}
+    assert pipeline.run_deliver() == {"batchItemFailures": []}
+    return webhook
+
+
+@pytest.mark.parametrize("profile_name", shipped_profile_names())
+def test_a_failing_endpoint_is_attempted_exactly_on_the_profiles_table(pipeline: Pipeline, profile_name: str) -> None:
+    profile = pipeline.use_profile(profile_name)
+    with receiver(default=503) as server:
+        webhook = start_delivery(pipeline, server.url)
+        [execution] = pipeline.wait_for_executions()
+
+    assert pipeline.waits == profile.retry_delays_seconds
+    delivery = pipeline.only_delivery(webhook)
+    assert delivery.status is DeliveryStatus.FAILED
+    assert delivery.status_reason == f"all {profile.max_attempts} attempts failed"
+    assert [a.number for a in delivery.attempts] == list(range(1, profile.max_attempts + 1))
+    assert all(a.response_status == 503 for a in delivery.attempts)
+    assert [a.next_retry_at is not None for a in delivery.attempts] == [True] * (profile.max_attempts - 1) + [False]
+    assert delivery.next_retry_at is None
+    assert execution["name"] == delivery.id
+    assert execution["status"] == "SUCCEEDED"  # the machine ends in MarkFailed, which succeeds
+    assert len(server.requests) == profile.max_attempts
+    assert len({r.body for r in server.requests}) == 1  # the same body on every attempt
+    if profile.headers.delivery_id:
+        assert set(server.delivery_ids(profile.headers.delivery_id)) == {delivery.id}
+
+
+def test_a_delivery_that_recovers_mid_schedule_ends_succeeded(pipeline: Pipeline) -> None:
+    profile = pipeline.use_profile("miteos")
+    with receiver(500, Reply(302, body=b"moved"), default=200) as server:
+        webhook = start_delivery(pipeline, server.url)
+        [execution] = pipeline.wait_for_executions()
+    assert pipeline.waits == profile.retry_delays_seconds[:2]
+    delivery = pipeline.only_delivery(webhook)
+    assert delivery.status is DeliveryStatus.SUCCEEDED
+    assert [a.response_status for a in delivery.attempts] == [500, 302, 200]  # a redirect is a failure
+    assert json.loads(execution["output"])["result"] == {"outcome": "succeeded"}
+
+
+def test_410_during_retries_stops_them_and_disables_the_endpoint(pipeline: Pipeline) -> None:
+    profile = pipeline.use_profile("standard")
+    with receiver(503, 410) as server:
+        webhook = start_delivery(pipeline, server.url)
+        pipeline.wait_for_executions()
+    assert pipeline.waits == profile.retry_delays_seconds[:1]
+    delivery = pipeline.only_delivery(webhook)
+    assert delivery.status is DeliveryStatus.FAILED
+    assert [a.response_status for a in delivery.attempts] == [503, 410]
+    assert not pipeline.webhooks.get("acme", webhook.id).enabled
+
+
+def test_an_endpoint_deleted_during_retries_ends_the_delivery_cancelled(pipeline: Pipeline) -> None:
+    with receiver(default=503) as server, pipeline.waits_held():
+        webhook = start_delivery(pipeline, server.url)
+        pipeline.wait_until_waiting()
+        pipeline.webhooks.delete("acme", webhook.id)
+    [execution] = pipeline.wait_for_executions()
+    delivery = pipeline.only_delivery(webhook)
+    assert delivery.status is DeliveryStatus.CANCELLED
+    assert delivery.status_reason == "the webhook was deleted"
+    assert len(server.requests) == 1
+    assert json.loads(execution["output"])["result"] == {"outcome": "cancelled"}
+
+
+def test_an_attempt_that_errors_is_caught_and_the_delivery_marked_failed(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    profile = pipeline.use_profile("standard")
+    real_attempt = deliver.dependencies().attempter.attempt
+
+    def broken_attempt(tenant_id: str, delivery_id: str, series: int, number: int) -> Any:
+        if number == 2:
+            raise RuntimeError("DynamoDB is unavailable")
+        return real_attempt(tenant_id, delivery_id, series, number)
+
+    with receiver(default=503) as server:
+        deps = deliver.dependencies()
+        monkeypatch.setattr(deps.attempter, "attempt", broken_attempt)
+        webhook = start_delivery(pipeline, server.url)
+        pipeline.wait_for_executions()
+    delivery = pipeline.only_delivery(webhook)
+    assert delivery.status is DeliveryStatus.FAILED
+    assert "the retry schedule stopped on an error" in (delivery.status_reason or "")
+    assert len(delivery.attempts) == 1
+    assert pipeline.waits == profile.retry_delays_seconds[:1]
+
+
+def test_mark_failed_is_idempotent_and_attempt_repeats_log_once(pipeline: Pipeline, lambda_context: Any) -> None:
+    with receiver(default=503) as server, pipeline.waits_held():
+        webhook = start_delivery(pipeline, server.url)
+        pipeline.wait_until_waiting()
+        delivery = pipeline.only_delivery(webhook)
+        ids = {"tenant_id": "acme", "delivery_id": delivery.id, "series": 1}
+        repeated = deliver.handler({"action": "attempt", **ids, "attempt": 1}, lambda_context)
+        assert repeated == {"outcome": "retry"}
+        assert len(server.requests) == 1
+        for _ in range(2):
+            assert deliver.handler(
+                {"action": "mark_failed", **ids, "reason": {"outcome": "retry"}}, lambda_context
+            ) == {"outcome": "failed"}
+    pipeline.wait_for_executions()
+    final = pipeline.only_delivery(webhook)
+    assert final.status is DeliveryStatus.FAILED
+    assert len(final.attempts) == 1
+    assert pipeline.webhooks.get("acme", webhook.id).consecutive_failures == 1  # counted once
+
+
+def test_execution_names_follow_the_delivery_id_and_series() -> None:
+    assert execution_name("del_x", 1) == "del_x"
+    assert execution_name("del_x", 3) == "del_x-s3"

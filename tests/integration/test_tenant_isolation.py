@@ -1,0 +1,133 @@
+"""Tenant isolation across every route of both API functions (management and ingest).
+
+Another tenant's ids are answered exactly like ids that do not exist (404), and change
+nothing; without a tenant from the authorizer every non-public route answers 401 with the
+error envelope. The route table below must list every operation of the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from conftest import OTHER_TENANT, TENANT, AwsResources, CallApi, ManagementApi
+
+from functions.core.ids import new_id
+from functions.core.models import Delivery, DeliveryStatus, Event, iso, utc_now
+from functions.ingest import handler as ingest
+from functions.management import handler as management
+from functions.management.openapi import build_document
+from functions.store.deliveries import DeliveryStore
+from functions.store.events import EventStore
+from functions.store.webhooks import WebhookStore
+
+PUBLIC = {("GET", "/v1/health"), ("GET", "/v1/openapi.json")}
+ROUTES: dict[tuple[str, str], Any] = {
+    ("GET", "/v1/health"): management,
+    ("GET", "/v1/openapi.json"): management,
+    ("GET", "/v1/event-types"): management,
+    ("POST", "/v1/webhooks"): management,
+    ("GET", "/v1/webhooks"): management,
+    ("GET", "/v1/webhooks/{webhook_id}"): management,
+    ("PATCH", "/v1/webhooks/{webhook_id}"): management,
+    ("DELETE", "/v1/webhooks/{webhook_id}"): management,
+    ("POST", "/v1/webhooks/{webhook_id}/rotate-secret"): management,
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): management,
+    ("GET", "/v1/deliveries/{delivery_id}"): management,
+    ("GET", "/v1/events/{event_id}"): management,
+    ("POST", "/v1/events"): ingest,
+    ("POST", "/v1/webhooks/{webhook_id}/test"): ingest,
+    ("POST", "/v1/deliveries/{delivery_id}/retry"): ingest,
+    ("POST", "/v1/webhooks/{webhook_id}/recover"): ingest,
+}
+BODIES = {
+    ("POST", "/v1/webhooks"): {"url": "https://hooks.example.com/", "events": ["*"]},
+    ("PATCH", "/v1/webhooks/{webhook_id}"): {"description": "taken over"},
+    ("POST", "/v1/events"): {"type": "user.created", "data": {}},
+    ("POST", "/v1/webhooks/{webhook_id}/recover"): {"since": iso(utc_now() - timedelta(hours=1))},
+}
+ID_ROUTES = sorted(route for route in ROUTES if "{" in route[1] and route != ("DELETE", "/v1/webhooks/{webhook_id}"))
+
+
+def test_the_route_table_covers_every_documented_operation():
+    documented = {(method.upper(), path) for path, ops in build_document()["paths"].items() for method in ops}
+
+    assert documented == set(ROUTES)
+
+
+def fill(path: str, ids: dict[str, str]) -> str:
+    return path.format(**ids)
+
+
+@pytest.fixture
+def owned(management_api: ManagementApi, aws: AwsResources) -> dict[str, str]:
+    """A webhook of TENANT with a failed delivery (retryable, recoverable) and its event."""
+    webhook = management_api.create_webhook(tenant=TENANT)
+    now = utc_now()
+    event = Event(id=new_id("evt"), tenant_id=TENANT, type="user.created", data={}, created_at=now)
+    EventStore(aws.dynamodb, aws.table_name).put(event, expires_at_epoch=int(now.timestamp()) + 3600)
+    delivery = Delivery(
+        id=new_id("del"),
+        tenant_id=TENANT,
+        webhook_id=webhook["id"],
+        event_id=event.id,
+        event_type=event.type,
+        status=DeliveryStatus.FAILED,
+        created_at=now,
+        updated_at=now,
+    )
+    DeliveryStore(aws.dynamodb, aws.table_name).create_if_absent(delivery)
+    return {"webhook_id": webhook["id"], "delivery_id": delivery.id, "event_id": event.id}
+
+
+@pytest.mark.parametrize(("method", "path"), ID_ROUTES)
+def test_another_tenants_id_is_not_found(call_api: CallApi, owned, method: str, path: str):
+    response = call_api(
+        ROUTES[method, path].handler, method, fill(path, owned), tenant=OTHER_TENANT, body=BODIES.get((method, path))
+    )
+
+    assert response.status == 404, response.body
+    assert response.error_type == "not_found"
+
+
+def test_another_tenants_writes_change_nothing(call_api: CallApi, management_api: ManagementApi, owned, aws):
+    before = WebhookStore(aws.dynamodb, aws.table_name).get(TENANT, owned["webhook_id"])
+    for method, path in [*ID_ROUTES, ("DELETE", "/v1/webhooks/{webhook_id}")]:
+        call_api(
+            ROUTES[method, path].handler,
+            method,
+            fill(path, owned),
+            tenant=OTHER_TENANT,
+            body=BODIES.get((method, path)),
+        )
+
+    assert WebhookStore(aws.dynamodb, aws.table_name).get(TENANT, owned["webhook_id"]) == before
+    delivery = DeliveryStore(aws.dynamodb, aws.table_name).get(TENANT, owned["delivery_id"])
+    assert delivery.status is DeliveryStatus.FAILED
+    assert delivery.series == 1
+    assert management_api("GET", "/v1/webhooks", tenant=OTHER_TENANT).body["data"] == []
+
+
+def test_deleting_another_tenants_webhook_answers_like_any_absent_id(call_api: CallApi, owned):
+    response = call_api(management.handler, "DELETE", f"/v1/webhooks/{owned['webhook_id']}", tenant=OTHER_TENANT)
+
+    assert (response.status, response.body) == (200, {"id": owned["webhook_id"], "object": "webhook", "deleted": True})
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(set(ROUTES) - PUBLIC))
+def test_without_a_tenant_every_protected_route_answers_401(call_api: CallApi, aws, method: str, path: str):
+    ids = {"webhook_id": new_id("wh"), "delivery_id": new_id("del"), "event_id": new_id("evt")}
+
+    response = call_api(
+        ROUTES[method, path].handler, method, fill(path, ids), tenant=None, body=BODIES.get((method, path))
+    )
+
+    assert response.status == 401
+    assert response.body == {"error": {"type": "unauthorized", "message": response.body["error"]["message"]}}
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(PUBLIC))
+def test_public_routes_answer_without_a_tenant(call_api: CallApi, aws, method: str, path: str):
+    assert call_api(ROUTES[method, path].handler, method, path, tenant=None).status == 200

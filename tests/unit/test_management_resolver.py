@@ -1,0 +1,107 @@
+"""The shared resolver (functions/api/app.py): refusals first, one error envelope for everything."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from pydantic import BaseModel, ConfigDict, Field
+
+from functions.api.app import MAX_REQUEST_BYTES, Tenant, build_resolver
+from functions.core.errors import ConflictError
+
+
+class Thing(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    name: str = Field(max_length=5)
+    tags: list[str] = []
+
+
+router = Router()
+
+
+@router.post("/v1/things")
+def create_thing(body: Thing, tenant: Tenant) -> dict[str, Any]:
+    return {"tenant": tenant, "name": body.name}
+
+
+@router.get("/v1/conflict")
+def conflict(tenant: Tenant) -> dict[str, Any]:
+    raise ConflictError("already there")
+
+
+@router.get("/v1/health")
+def health() -> dict[str, Any]:
+    return {"status": "ok"}
+
+
+app = build_resolver(router)
+
+
+def call(method: str, path: str, *, body: str | None = None, tenant: str | None = "acme") -> tuple[int, Any]:
+    event = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json"},
+        "requestContext": {
+            "http": {"method": method, "path": path},
+            "requestId": "r",
+            "stage": "$default",
+            "authorizer": {"lambda": {"tenant_id": tenant}} if tenant else {},
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+    response = app.resolve(event, None)  # type: ignore[arg-type]
+    return int(response["statusCode"]), json.loads(response["body"])
+
+
+def test_a_valid_request_reaches_the_route_with_the_tenant():
+    assert call("POST", "/v1/things", body='{"name": "a"}') == (200, {"tenant": "acme", "name": "a"})
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('{"name": "toolong"}', "name: String should have at most 5 characters"),
+        ('{"name": 5}', "name: Input should be a valid string"),
+        ('{"name": "a", "tags": [1]}', "tags.0: Input should be a valid string"),
+        ('{"name": "a", "colour": "red"}', "colour: unknown field"),
+        ("{}", "name: Field required"),
+    ],
+)
+def test_validation_errors_are_422_naming_the_field(body: str, message: str):
+    assert call("POST", "/v1/things", body=body) == (422, {"error": {"type": "invalid_request", "message": message}})
+
+
+@pytest.mark.parametrize("body", ['{"name": ', "[" * 100_000 + "]" * 100_000])
+def test_invalid_or_too_deeply_nested_json_is_400(body: str):
+    assert call("POST", "/v1/things", body=body) == (
+        400,
+        {"error": {"type": "invalid_json", "message": "the request body is not valid JSON"}},
+    )
+
+
+@pytest.mark.parametrize("body", ['{"name": "a"}', '{"colour": 1}', "{not json"])
+def test_without_a_tenant_the_answer_is_401_whatever_the_body(body: str):
+    status, document = call("POST", "/v1/things", body=body, tenant=None)
+
+    assert status == 401
+    assert document["error"]["type"] == "unauthorized"
+
+
+@pytest.mark.parametrize("body", ['{"name": "' + "a" * MAX_REQUEST_BYTES + '"}', "[" * (MAX_REQUEST_BYTES + 1)])
+def test_an_oversized_body_is_413_before_it_is_validated(body: str):
+    assert call("POST", "/v1/things", body=body)[0] == 413
+
+
+def test_a_domain_error_keeps_its_status_and_type():
+    assert call("GET", "/v1/conflict") == (409, {"error": {"type": "conflict", "message": "already there"}})
+
+
+def test_public_paths_need_no_tenant():
+    assert call("GET", "/v1/health", tenant=None) == (200, {"status": "ok"})
