@@ -78,6 +78,15 @@ class MotoItems:
             return None
         return None if item is None else dict(item.to_json()["Attributes"])
 
+    def key_of(self, table_name: str, item: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The primary key of `item` (a PutItem's item)."""
+        try:
+            names = self._backend.get_table(table_name).table_key_attrs
+        except Exception:
+            return None
+        key = {name: item[name] for name in names if name in item}
+        return key if len(key) == len(names) else None
+
     def index_keys(self, table_name: str) -> list[tuple[str, ...]]:
         """The key attribute names of each global secondary index (all projecting every attribute)."""
         if table_name not in self._index_keys:
@@ -142,6 +151,11 @@ class Meter:
         with self._lock:
             self.usage.invocation((function, trigger)).record(duration_ms, records, error=error)
 
+    def record_log_bytes(self, count: int) -> None:
+        if self._counting:
+            with self._lock:
+                self.usage.log_bytes += count
+
     def record_api_request(self, request_bytes: int) -> None:
         if not self._counting:
             return
@@ -177,12 +191,14 @@ class Meter:
         if caller is None:
             return
         context[_CALLER] = caller
+        context["bench.started"] = time.perf_counter()
         body = params.get("body") or b""
         context["bench.request_bytes"] = len(body)
         if service == "dynamodb" and self.items is not None and operation in ("PutItem", "UpdateItem", "DeleteItem"):
             api = context.get(_PARAMS) or {}
-            key = api.get("Key") or _key_of(api.get("Item") or {}, self.items, api.get("TableName", ""))
-            context[_BEFORE] = self.items.get(api.get("TableName", ""), key) if key else None
+            table = api.get("TableName", "")
+            key = api.get("Key") or self.items.key_of(table, api.get("Item") or {})
+            context[_BEFORE] = self.items.get(table, key) if key else None
 
     def _after_call(self, http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         caller = context.get(_CALLER)
@@ -192,6 +208,7 @@ class Meter:
         api: dict[str, Any] = context.get(_PARAMS) or {}
         failed = getattr(http_response, "status_code", 200) >= 300
         stats = CallStats(calls=1, errors=int(failed), billed_requests=1)
+        stats.total_ms = (time.perf_counter() - context.get("bench.started", time.perf_counter())) * 1000
         stats.request_bytes = int(context.get("bench.request_bytes", 0))
         stats.response_bytes = len(getattr(http_response, "content", b"") or b"")
         if service == "sqs":
@@ -261,13 +278,6 @@ class Meter:
         if self.items is not None:
             return self.items.get(table, api.get("Key") or {})
         return parsed.get("Attributes")
-
-
-def _key_of(item: Mapping[str, Any], items: MotoItems, table: str) -> dict[str, Any] | None:
-    """The primary key of a PutItem's item (the table's pk/sk)."""
-    del items, table
-    key = {name: item[name] for name in ("pk", "sk") if name in item}
-    return key or None
 
 
 def _sqs_payload(operation: str, api: Mapping[str, Any], parsed: Mapping[str, Any]) -> int:

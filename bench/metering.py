@@ -135,6 +135,8 @@ class CallStats:
     write_units: float = 0
     request_bytes: int = 0
     response_bytes: int = 0
+    total_ms: float = 0
+    """Wall time of the calls as the caller saw them."""
 
     def add(self, other: CallStats) -> None:
         self.calls += other.calls
@@ -144,6 +146,7 @@ class CallStats:
         self.write_units += other.write_units
         self.request_bytes += other.request_bytes
         self.response_bytes += other.response_bytes
+        self.total_ms += other.total_ms
 
 
 @dataclass
@@ -186,6 +189,8 @@ class Usage:
     api_billed_requests: int = 0
     executions: int = 0
     state_transitions: int = 0
+    log_bytes: int = 0
+    """What the handlers wrote to stdout (logs at the deployed level, EMF metrics)."""
     idle_receives: int = 0
     """Empty long polls of the SQS pollers: a fixed cost of an idle stack, left out of the figures."""
 
@@ -219,6 +224,7 @@ class Usage:
             "executions": self.executions,
             "state_transitions": self.state_transitions,
             "idle_receives": self.idle_receives,
+            "log_bytes": self.log_bytes,
             "calls": [
                 {"caller": caller, "service": service, "operation": operation, **vars(stats)}
                 for (caller, service, operation), stats in sorted(self.calls.items())

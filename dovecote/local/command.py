@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from dovecote.local.moto_server import FAKE_CREDENTIALS, REGION
 from dovecote.local.stack import DEV_TENANT, LocalOptions, LocalStack, describe
 from functions.core.profile import load_profile
 
@@ -32,7 +33,9 @@ def parser() -> argparse.ArgumentParser:
         "against moto, with the HTTP API on 127.0.0.1. No AWS account, no Docker.",
     )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="HTTP API port (default %(default)s)")
-    parser.add_argument("--profile", default="standard", help="shipped profile name or profile file path")
+    parser.add_argument(
+        "--profile", default="standard", help="shipped profile name or profile file (default %(default)s)"
+    )
     parser.add_argument("--api-key", help=f"API key of tenant {DEV_TENANT!r} (default: a random one, printed)")
     parser.add_argument(
         "--time-scale",
@@ -58,6 +61,7 @@ def banner(stack: LocalStack, event_type: str) -> str:
     create = json.dumps({"url": "https://example.com/hooks/dovecote", "events": ["*"]})
     event = json.dumps({"type": event_type, "data": {"hello": "world"}})
     loopback = "allowed" if stack.options.allow_http_loopback else "refused (--allow-http-loopback)"
+    credentials = " ".join(f"{name}={value}" for name, value in FAKE_CREDENTIALS.items() if "SESSION" not in name)
     return "\n".join(
         [
             f"Dovecote local stack: profile {stack.profile_name}, time scale {stack.options.time_scale:g}",
@@ -71,6 +75,9 @@ def banner(stack: LocalStack, event_type: str) -> str:
             f"    -d {shlex.quote(create)}",
             f"  curl -s {api}/v1/events -H {shlex.quote(auth)} -H 'Content-Type: application/json' \\",
             f"    -d {shlex.quote(event)}",
+            "A key for another tenant:",
+            f"  {credentials} dovecote api-keys create --tenant other \\",
+            f"    --table {stack.table_name} --endpoint-url {stack.moto_endpoint} --region {REGION}",
             "",
             "Delivery attempts are logged below. Ctrl-C stops.",
         ]

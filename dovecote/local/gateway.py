@@ -141,7 +141,7 @@ class HttpApi:
             return _gateway_message(404, "Not Found")
         event = self._proxy_event(request, route, path, split.query, parameters)
         if route.authorized and self._authorizer is not None:
-            outcome = self._authorize(route, event)
+            outcome = self._authorize(self._authorizer, event, path)
             if isinstance(outcome, GatewayResponse):
                 return outcome
             event["requestContext"]["authorizer"] = {"lambda": outcome}
@@ -152,9 +152,9 @@ class HttpApi:
             return _gateway_message(500, "Internal Server Error")
         return self._response(result, event["requestContext"]["requestId"])
 
-    def _authorize(self, route: GatewayRoute, event: dict[str, Any]) -> dict[str, Any] | GatewayResponse:
-        assert self._authorizer is not None
-        identity = event["headers"].get(self._authorizer.identity_header)
+    def _authorize(self, authorizer: Authorizer, event: dict[str, Any], path: str) -> dict[str, Any] | GatewayResponse:
+        """The authorizer's context, or API Gateway's own answer when the request goes no further."""
+        identity = event["headers"].get(authorizer.identity_header)
         if not identity:
             return _gateway_message(401, "Unauthorized")
         result = self._cache.get(identity)
@@ -163,11 +163,11 @@ class HttpApi:
                 **{k: v for k, v in event.items() if k not in ("body", "isBase64Encoded")},
                 "type": "REQUEST",
                 "routeArn": f"arn:aws:execute-api:{self._region}:{ACCOUNT_ID}:{API_ID}/{STAGE}/"
-                f"{route.method}{route.path}",
+                f"{event['requestContext']['http']['method']}{path}",
                 "identitySource": [identity],
             }
             try:
-                result = self._runtime.invoke(self._authorizer.function_name, authorizer_event)
+                result = self._runtime.invoke(authorizer.function_name, authorizer_event)
             except FunctionError as error:
                 log.warning("authorizer failed: %s", error)
                 return _gateway_message(500, "Internal Server Error")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -21,8 +20,6 @@ from typing import Any
 from dovecote.local.gateway import Authorizer, GatewayRoute
 from dovecote.local.lambdas import LocalFunction
 from dovecote.local.pollers import EventSourceMapping
-
-log = logging.getLogger("dovecote-local")
 
 ACCOUNT_ID = "123456789012"
 LAMBDA_ROLE_NAME = "dovecote-local-lambda"
@@ -349,10 +346,9 @@ class ResourceBuilder:
         if not match:
             raise UnsupportedTemplateError(f"{logical_id}: cannot find the function in {uri}")
         identity_sources = properties.get("IdentitySource") or []
-        if len(identity_sources) != 1 or not _HEADER_IDENTITY.match(identity_sources[0]):
+        header = _HEADER_IDENTITY.match(identity_sources[0]) if len(identity_sources) == 1 else None
+        if header is None:
             raise UnsupportedTemplateError(f"{logical_id}: only one header as identity source is supported")
-        header = _HEADER_IDENTITY.match(identity_sources[0])
-        assert header is not None
         return Authorizer(
             function_name=self._function_name_from_arn(match.group("arn")),
             identity_header=header.group("name").lower(),

@@ -138,46 +138,53 @@ class LocalStack:
             )
         profile = load_profile(self.options.profile)
         self.profile_name = profile.name
-        if self.options.template is None and not cached_template_path(self.options.profile).is_file():
-            self._write(f"Synthesizing the stack for profile {profile.name} (once: it is cached under .dovecote/)…")
-        template = load_template(self.options.profile, self.options.template)
-        if not self.options.verbose:
-            # moto logs every failed task and the executions ended at shutdown as errors.
-            logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
-        global _moto_port_of_this_process  # noqa: PLW0603
-        self._moto = MotoServer(self.options.moto_port or _moto_port_of_this_process)
-        self._moto.start()
-        _moto_port_of_this_process = self._moto.port
-        self._undo.append(self._moto.stop)
-        self._undo.append(patch_wait_states(self.options.time_scale, self._stopping))
+        template = self._template(profile.name)
+        clients = self._start_moto()
         runtime = LambdaRuntime()
         self._undo.append(patch_moto_lambda(runtime))
 
-        clients = AwsClients(self._moto.endpoint_url)
         self.resources = ResourceBuilder(template, clients, stack_name=STACK_NAME, region=REGION).build()
         self._configure_environment(self.resources)
         for function in self.resources.functions.values():
             runtime.register(function)
         runtime.load_all()
-
         deliver = self.resources.function_by_handler(DELIVER_HANDLER)
         attempt_log = AttemptLog(clients.dynamodb, self.resources.table_name, profile.max_attempts, self._write)
         runtime.observe(attempt_log.observer(deliver.name))
-
         self._create_dev_api_key(clients)
+
         for mapping in self.resources.mappings:
-            poller = QueuePoller(mapping, clients.sqs, runtime, REGION, self._stopping)
-            poller.start()
-            self._threads.append(poller)
-        api = HttpApi(runtime, self.resources.routes, self.resources.authorizer, REGION)
+            self._run_in_background(QueuePoller(mapping, clients.sqs, runtime, REGION, self._stopping))
+        self._serve_api(HttpApi(runtime, self.resources.routes, self.resources.authorizer, REGION))
+
+    def _template(self, profile_name: str) -> dict[str, Any]:
+        if self.options.template is None and not cached_template_path(self.options.profile).is_file():
+            self._write(f"Synthesizing the stack for profile {profile_name} (once: it is cached under .dovecote/)…")
+        return load_template(self.options.profile, self.options.template)
+
+    def _start_moto(self) -> AwsClients:
+        global _moto_port_of_this_process  # noqa: PLW0603
+        if not self.options.verbose:
+            # moto logs every failed task, and the executions ended at shutdown, as errors.
+            logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
+        self._moto = MotoServer(self.options.moto_port or _moto_port_of_this_process)
+        self._moto.start()
+        _moto_port_of_this_process = self._moto.port
+        self._undo.append(self._moto.stop)
+        self._undo.append(patch_wait_states(self.options.time_scale, self._stopping))
+        return AwsClients(self._moto.endpoint_url)
+
+    def _serve_api(self, api: HttpApi) -> None:
         try:
             self._gateway = GatewayServer(self.options.port, api)
         except OSError as error:
             where = f"127.0.0.1:{self.options.port}"
             raise OSError(f"cannot serve the API on {where} ({error.strerror}): try another --port") from None
-        serving = threading.Thread(target=self._gateway.serve_forever, name="gateway", daemon=True)
-        serving.start()
-        self._threads.append(serving)
+        self._run_in_background(threading.Thread(target=self._gateway.serve_forever, name="gateway", daemon=True))
+
+    def _run_in_background(self, thread: threading.Thread) -> None:
+        thread.start()
+        self._threads.append(thread)
 
     def _configure_environment(self, resources: LocalResources) -> None:
         environment = {

@@ -25,7 +25,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.request import Request
 from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
 
-from functions.core.errors import DovecoteError, UnauthorizedError
+from functions.core.errors import DovecoteError, NotFoundError, UnauthorizedError
+from functions.core.ids import has_prefix
 
 logger = Logger(service="dovecote")
 
@@ -97,10 +98,6 @@ def tenant_of(event: APIGatewayProxyEventV2) -> str:
     return str(tenant)
 
 
-def tenant_id(app: APIGatewayHttpResolver) -> str:
-    return tenant_of(app.current_event)
-
-
 def current_tenant(request: Request) -> str:
     """For routes: `tenant: Tenant` (a Powertools `Depends`), independent of which resolver runs the route."""
     event = request.resolved_event
@@ -109,6 +106,13 @@ def current_tenant(request: Request) -> str:
 
 
 Tenant = Annotated[str, Depends(current_tenant)]
+
+
+def require_id(identifier: str, prefix: str, noun: str) -> str:
+    """A path id of the expected kind; any other string names nothing, so it is not found (404)."""
+    if not has_prefix(identifier, prefix):
+        raise NotFoundError(f"no {noun} {identifier[:64]}")
+    return identifier
 
 
 def _unauthorized(error: UnauthorizedError) -> Response:
@@ -122,7 +126,7 @@ def _refusal(app: APIGatewayHttpResolver) -> Response | None:
         return error_response(413, "payload_too_large", f"the request body exceeds {MAX_REQUEST_BYTES} bytes")
     if app.current_event.path not in PUBLIC_PATHS:
         try:
-            logger.append_keys(tenant_id=tenant_id(app))
+            logger.append_keys(tenant_id=tenant_of(app.current_event))
         except UnauthorizedError as error:
             return _unauthorized(error)
     return None

@@ -146,7 +146,7 @@ def _handle_sqs_batch(event: dict[str, Any], context: LambdaContext) -> dict[str
     with ThreadPoolExecutor(max_workers=max(1, min(MAX_CONCURRENT_ATTEMPTS, len(unique)))) as pool:
         futures = {body: pool.submit(first_attempt, body) for body in unique}
     errors: dict[str, BaseException] = {}
-    for body, future in futures.items():
+    for future in futures.values():
         error = future.exception()
         if error is None:
             _record_metrics(future.result())

@@ -34,6 +34,7 @@ class ManagementDependencies:
         stepfunctions: Callable[[], Any],
         url_resolver: Resolver | None = None,
     ) -> None:
+        """`url_resolver` replaces DNS in the endpoint URL check (tests); None uses the system's."""
         self.settings = settings
         self._dynamodb = dynamodb
         self._stepfunctions = stepfunctions
@@ -74,7 +75,7 @@ class ManagementDependencies:
         return EndpointRules(profile=profile, check_url=lambda url: validate_endpoint_url(url, policy, resolver))
 
 
-def build_dependencies(url_resolver: Resolver | None = None) -> ManagementDependencies:
+def build_dependencies() -> ManagementDependencies:
     """From the environment (functions/core/settings.py), with boto3 clients for this region."""
     import boto3
 
@@ -84,7 +85,6 @@ def build_dependencies(url_resolver: Resolver | None = None) -> ManagementDepend
         settings=Settings.from_environment(),
         dynamodb=boto3.client("dynamodb"),
         stepfunctions=lambda: boto3.client("stepfunctions"),
-        url_resolver=url_resolver,
     )
 
 

@@ -22,9 +22,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from functions.api.app import Tenant, documented_response, logger
-from functions.core.errors import NotFoundError
-from functions.core.ids import has_prefix
+from functions.api.app import Tenant, documented_response, logger, require_id
 from functions.management.bodies import WebhookCreate, WebhookUpdate
 from functions.management.dependencies import dependencies
 
@@ -50,15 +48,9 @@ EventTypeFilter = Annotated[
 ]
 
 
-def _require_id(identifier: str, prefix: str, noun: str) -> str:
-    if not has_prefix(identifier, prefix):
-        raise NotFoundError(f"no {noun} {identifier[:64]}")
-    return identifier
-
-
 def _webhook(deps: ManagementDependencies, tenant: str, webhook_id: str) -> Webhook:
     logger.append_keys(webhook_id=webhook_id)
-    return deps.webhooks.get(tenant, _require_id(webhook_id, "wh", "webhook"))
+    return deps.webhooks.get(tenant, require_id(webhook_id, "wh", "webhook"))
 
 
 def _cancel_pending_retries(deps: ManagementDependencies, tenant: str, webhook_id: str, reason: str) -> None:
@@ -200,7 +192,7 @@ def update_webhook(webhook_id: str, body: WebhookUpdate, tenant: Tenant) -> dict
 )
 def delete_webhook(webhook_id: str, tenant: Tenant) -> dict[str, Any]:
     logger.append_keys(webhook_id=webhook_id)
-    _require_id(webhook_id, "wh", "webhook")
+    require_id(webhook_id, "wh", "webhook")
     deps = dependencies()
     if deps.webhooks.delete(tenant, webhook_id) is not None:
         logger.info("webhook deleted")
@@ -273,7 +265,7 @@ def list_webhook_deliveries(
     responses=documented_response("DeliveryWithAttempts", "The delivery."),
 )
 def get_delivery(delivery_id: str, tenant: Tenant) -> dict[str, Any]:
-    delivery = dependencies().deliveries.get(tenant, _require_id(delivery_id, "del", "delivery"))
+    delivery = dependencies().deliveries.get(tenant, require_id(delivery_id, "del", "delivery"))
     return delivery.public(with_attempts=True)
 
 
@@ -285,4 +277,4 @@ def get_delivery(delivery_id: str, tenant: Tenant) -> dict[str, Any]:
     responses=documented_response("EventObject", "The event."),
 )
 def get_event(event_id: str, tenant: Tenant) -> dict[str, Any]:
-    return dependencies().events.get(tenant, _require_id(event_id, "evt", "event")).public()
+    return dependencies().events.get(tenant, require_id(event_id, "evt", "event")).public()

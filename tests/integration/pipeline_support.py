@@ -23,8 +23,12 @@ from unittest import mock
 
 import pytest
 from conftest import TENANT, ApiResponse, AwsResources, CallApi, FakeLambdaContext, reset_all_dependencies
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.config import default_user_config
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
 from functions.core import settings as settings_env
+from functions.core.ids import new_id
 from functions.core.models import Delivery, SigningSecret, Webhook, utc_now
 from functions.core.profile import Profile, load_profile
 from functions.deliver import handler as deliver
@@ -220,8 +224,6 @@ class Pipeline:
         self, url: str, *, events: list[str] | None = None, tenant: str = TENANT, enabled: bool = True
     ) -> tuple[Webhook, str]:
         """A webhook stored directly (registration rules are the management API's); returns it and its secret."""
-        from functions.core.ids import new_id
-
         secret = generate_secret(self.profile.secret)
         now = utc_now()
         webhook = Webhook(
@@ -366,10 +368,6 @@ class Pipeline:
 @contextmanager
 def pipeline_under_moto(aws: AwsResources, call_api: CallApi, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:
     """moto executes state machines (Lambda tasks in-process, Waits recorded) for the duration."""
-    from moto.awslambda_simple.models import LambdaSimpleBackend
-    from moto.core.config import default_user_config
-    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
-
     pipeline = Pipeline(aws, call_api, monkeypatch)
     monkeypatch.setenv(settings_env.ENV_ALLOW_HTTP_LOOPBACK, "1")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "1")
@@ -377,7 +375,10 @@ def pipeline_under_moto(aws: AwsResources, call_api: CallApi, monkeypatch: pytes
 
     def record_wait(self: Any, env: Any, wait_seconds: int) -> None:
         pipeline.waits.append(wait_seconds)
-        pipeline.waits_released.wait(EXECUTION_TIMEOUT_SECONDS)
+        deadline = time.monotonic() + EXECUTION_TIMEOUT_SECONDS
+        while not pipeline.waits_released.wait(0.01) and time.monotonic() < deadline:
+            if not env.is_running():  # stopped (StopExecution) while held in the Wait
+                return
 
     def invoke(self: Any, *args: Any) -> bytes:
         return pipeline.lambda_invocations.invoke(self, *args)

@@ -46,6 +46,7 @@ EXPECTED_STATUS = {
     "deliveries-get": 200,
     "deliveries-get-malformed-id": 404,
     "events-get": 200,
+    "events-get-malformed-id": 404,
 }
 
 

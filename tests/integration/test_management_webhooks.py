@@ -94,6 +94,18 @@ def test_create_refuses_an_invalid_field_with_422_naming_it(management_api: Mana
     assert response.body["error"]["message"].startswith(f"{field}:")
 
 
+def test_loopback_receivers_need_the_local_switch(management_api: ManagementApi):
+    body = {"url": "http://127.0.0.1:8787/hook", "events": ["*"]}
+
+    refused = management_api("POST", "/v1/webhooks", body=body)
+    management_api.allow_loopback()
+    accepted = management_api("POST", "/v1/webhooks", body=body)
+
+    assert refused.status == 422
+    assert refused.error_type == "invalid_url"
+    assert accepted.status == 201
+
+
 def test_create_refuses_event_types_outside_the_profile_catalog(management_api: ManagementApi):
     management_api.switch_profile("mutx")
 
@@ -253,7 +265,7 @@ def test_a_malformed_webhook_id_is_a_404(management_api: ManagementApi, method, 
     assert response.error_type == "not_found"
 
 
-def test_secrets_are_never_logged(management_api: ManagementApi, dovecote_logs):
+def test_logs_carry_the_request_and_ids_but_never_a_secret(management_api: ManagementApi, dovecote_logs):
     created = management_api.create_webhook(secret="whsec_" + base64.b64encode(b"k" * 32).decode())
     rotated = management_api("POST", f"/v1/webhooks/{created['id']}/rotate-secret")
 
@@ -262,5 +274,6 @@ def test_secrets_are_never_logged(management_api: ManagementApi, dovecote_logs):
     assert "webhook secret rotated" in logged
     assert created["id"] in logged
     assert '"tenant_id":"acme"' in logged
+    assert '"correlation_id":"req-integration"' in logged
     assert created["secret"] not in logged
     assert rotated.body["secret"] not in logged

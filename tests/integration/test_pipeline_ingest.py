@@ -14,8 +14,9 @@ from pipeline_support import Pipeline, custom_profile, pipeline_under_moto, rece
 from functions.core.ids import new_id
 from functions.core.models import utc_now
 from functions.pipeline.fanout import delivery_id_for
+from functions.pipeline.publishing import request_fingerprint
 from functions.store.events import IdempotencyStore, PublishClaim
-from functions.store.queues import Queue
+from functions.store.queues import Queue, QueueSendError
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
@@ -89,8 +90,6 @@ def test_reusing_a_key_or_id_for_a_different_event_is_a_conflict(pipeline: Pipel
 
 
 def test_a_repeat_while_the_first_request_is_in_flight_is_told_to_retry(pipeline: Pipeline) -> None:
-    from functions.pipeline.publishing import request_fingerprint
-
     now = utc_now()
     claim = PublishClaim(
         event_id=new_id("evt"),
@@ -107,8 +106,6 @@ def test_a_repeat_while_the_first_request_is_in_flight_is_told_to_retry(pipeline
 
 
 def test_an_abandoned_claim_is_taken_over_and_the_event_queued_with_its_id(pipeline: Pipeline) -> None:
-    from functions.pipeline.publishing import request_fingerprint
-
     claimed = utc_now() - timedelta(minutes=5)
     claim = PublishClaim(
         event_id=new_id("evt"),
@@ -129,7 +126,7 @@ def test_an_abandoned_claim_is_taken_over_and_the_event_queued_with_its_id(pipel
 
 def test_when_sqs_refuses_the_answer_is_503_and_the_key_can_be_used_again(pipeline: Pipeline) -> None:
     headers = {"idempotency-key": "k-503"}
-    with mock.patch.object(Queue, "send", side_effect=__import__("functions.store.queues").store.queues.QueueSendError):
+    with mock.patch.object(Queue, "send", side_effect=QueueSendError("SQS is down")):
         refused = pipeline.publish("order.created", {"order": 1}, headers=headers)
     assert refused.status == 503
     assert refused.error_type == "service_unavailable"

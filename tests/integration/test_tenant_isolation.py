@@ -7,6 +7,7 @@ error envelope. The route table below must list every operation of the OpenAPI d
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from functions.management.openapi import build_document
 from functions.store.deliveries import DeliveryStore
 from functions.store.events import EventStore
 from functions.store.webhooks import WebhookStore
+from infra.routes import ROUTES as GATEWAY_ROUTES
 
 PUBLIC = {("GET", "/v1/health"), ("GET", "/v1/openapi.json")}
 ROUTES: dict[tuple[str, str], Any] = {
@@ -54,6 +56,16 @@ def test_the_route_table_covers_every_documented_operation():
     documented = {(method.upper(), path) for path, ops in build_document()["paths"].items() for method in ops}
 
     assert documented == set(ROUTES)
+
+
+def test_api_gateway_sends_each_route_to_the_function_that_serves_it():
+    def gateway_path(path: str) -> str:
+        return re.sub(r"\{[^}]+\}", "{id}", path)
+
+    served = {(m, gateway_path(p)): "management" if f is management else "ingest" for (m, p), f in ROUTES.items()}
+
+    assert {(r.method, r.path): r.target for r in GATEWAY_ROUTES} == served
+    assert {(r.method, r.path) for r in GATEWAY_ROUTES if not r.authorized} == PUBLIC
 
 
 def fill(path: str, ids: dict[str, str]) -> str:

@@ -1,0 +1,538 @@
+"""Running measured scenarios through the local stack (dovecote/local), in this process.
+
+`BenchStack` starts a `LocalStack` with the counting hooks of bench/instrument.py installed,
+and a `Receiver` on 127.0.0.1 answers the deliveries. A `Scenario` (fan-out, events, the
+share of endpoints that fail before they succeed) runs in a measurement window: publish
+through the HTTP API, wait until every delivery is accepted and the queues and retry
+executions are idle, then read the executions' histories for their state transitions.
+Every loop here is bounded by a count and a deadline.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import socket
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import boto3
+import requests
+
+from bench.instrument import (
+    Meter,
+    MotoItems,
+    Undo,
+    count_gateway_requests,
+    function_of_handler,
+    instrument_botocore,
+    propagate_context_to_thread_pools,
+    time_local_functions,
+)
+from bench.metering import Usage, state_transitions
+from functions.core.profile import load_profile
+
+log = logging.getLogger("bench")
+
+DEFAULT_PROFILE = "standard"
+TIME_SCALE = 0.002
+"""Retry waits are played 500 times faster (the standard table's 5 s and 300 s: 10 ms and 0.6 s)."""
+PUBLISH_CONCURRENCY = 8
+SETUP_CONCURRENCY = 4
+SINGLE_TYPE_ENDPOINTS = 10
+"""At fan-out 1 the tenant has this many endpoints, each subscribed to its own event type."""
+MAX_RECEIVES_PER_BATCH = 50
+SERVICE_LOGGER = "dovecote"
+DEPLOYED_LOG_LEVEL = "INFO"
+"""infra/functions.py LOG_LEVEL (the local stack runs the handlers at WARNING)."""
+_POLL_SECONDS = 0.05
+_WINDOW_POLL_SECONDS = 0.1
+_HTTP_TIMEOUT_SECONDS = 30
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def event_data(index: int) -> dict[str, Any]:
+    """A typical agent-platform event body (about 400 bytes of JSON)."""
+    return {
+        "task_id": f"task_{index:08d}",
+        "agent_id": "agent_7f3c9a",
+        "status": "completed",
+        "duration_ms": 1234 + index % 1000,
+        "tokens": {"input": 1832, "output": 412},
+        "summary": "The agent finished the task and produced a report. " * 4,
+    }
+
+
+# The receiver
+
+
+@dataclass
+class _Endpoint:
+    failures_before_success: int = 0
+    delay_seconds: float = 0.0
+    seen: dict[str, int] = field(default_factory=dict)
+    accepted: set[str] = field(default_factory=set)
+
+
+class Receiver:
+    """Webhook endpoints on 127.0.0.1: `/<group>/<name>` answers 200, after `failures` 500s per delivery."""
+
+    def __init__(self, delivery_id_header: str) -> None:
+        self._header = delivery_id_header.lower()
+        self._endpoints: dict[str, _Endpoint] = {}
+        self._lock = threading.Lock()
+        self.requests = 0
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                status = owner._answer(self.path, self.headers.get(owner._header, ""))
+                self.send_response(status)
+                self.send_header("content-length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="receiver", daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> Receiver:
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def endpoint(self, path: str, failures_before_success: int = 0, delay_seconds: float = 0.0) -> str:
+        with self._lock:
+            self._endpoints[path] = _Endpoint(failures_before_success, delay_seconds)
+        return f"{self.base_url}{path}"
+
+    def accepted(self, group: str) -> int:
+        prefix = f"/{group}/"
+        with self._lock:
+            return sum(len(e.accepted) for path, e in self._endpoints.items() if path.startswith(prefix))
+
+    def _answer(self, path: str, delivery_id: str) -> int:
+        with self._lock:
+            self.requests += 1
+            endpoint = self._endpoints.get(path)
+            if endpoint is None:
+                return 404
+            seen = endpoint.seen.get(delivery_id, 0)
+            endpoint.seen[delivery_id] = seen + 1
+            delay = endpoint.delay_seconds
+        if delay:
+            time.sleep(delay)
+        if seen < endpoint.failures_before_success:
+            return 500
+        with self._lock:
+            endpoint.accepted.add(delivery_id)
+        return 200
+
+
+# Scenarios
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    fanout: int
+    events: int
+    flaky_share: float = 0.0
+    """The share of endpoints that answer 500 `failures` times per delivery before 200."""
+    failures: int = 2
+    idempotency_key: bool = True
+    """Publish as the SDK does (an Idempotency-Key on every request)."""
+    wave: int = 0
+    """Publish this many events, wait until they are delivered, then the next wave (0: all at once)."""
+    timeout_seconds: float = 240
+
+    @property
+    def expected_deliveries(self) -> int:
+        return self.fanout * self.events
+
+
+@dataclass
+class ScenarioResult:
+    scenario: Scenario
+    usage: Usage
+    seconds: float
+    complete: bool
+    published: int
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scenario": vars(self.scenario),
+            "seconds": round(self.seconds, 2),
+            "complete": self.complete,
+            "published": self.published,
+            "notes": self.notes,
+            "usage": self.usage.to_json(),
+        }
+
+
+class LogSink(io.TextIOBase):
+    """Stands in for stdout while a stack runs: counts what the handlers write (their JSON logs
+    and metrics, what CloudWatch Logs would ingest) during a measurement window, and drops it."""
+
+    def __init__(self, meter: Meter) -> None:
+        self._meter = meter
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._meter.record_log_bytes(len(text.encode("utf-8", errors="replace")))
+        return len(text)
+
+
+def _capture_handler_output(meter: Meter) -> Undo:
+    """Send the handlers' stdout (Powertools logs at the deployed level, EMF metrics) to a LogSink."""
+    original = sys.stdout
+    sink = LogSink(meter)
+    sys.stdout = sink
+    rebound: list[logging.StreamHandler[Any]] = []
+    for name in [*logging.root.manager.loggerDict, ""]:
+        logger = logging.getLogger(name)
+        if name == SERVICE_LOGGER or name.startswith(f"{SERVICE_LOGGER}."):
+            logger.setLevel(DEPLOYED_LOG_LEVEL)
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler) and handler.stream is original:
+                handler.setStream(sink)  # type: ignore[arg-type]
+                rebound.append(handler)
+
+    def undo() -> None:
+        sys.stdout = original
+        for handler in rebound:
+            handler.setStream(original)
+
+    return undo
+
+
+def _batching_window(seconds: float) -> Undo:
+    """Make the local SQS pollers fill batches as Lambda's event source mappings do: up to the
+    batch size, for at most the mapping's batching window (MaximumBatchingWindowInSeconds)."""
+    from dovecote.local.pollers import SQS_MAX_MESSAGES_PER_RECEIVE, QueuePoller  # noqa: PLC0415
+
+    original = QueuePoller.poll_once
+
+    def poll_once(self: QueuePoller) -> int:
+        batch_size = self.mapping.batch_size
+        messages: list[dict[str, Any]] = []
+        deadline = time.monotonic() + seconds
+        for _ in range(MAX_RECEIVES_PER_BATCH):
+            response = self._sqs.receive_message(
+                QueueUrl=self.mapping.queue_url,
+                MaxNumberOfMessages=min(batch_size - len(messages), SQS_MAX_MESSAGES_PER_RECEIVE),
+                WaitTimeSeconds=0 if messages else 1,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
+            messages += response.get("Messages", [])
+            if not messages or len(messages) >= batch_size or time.monotonic() >= deadline:
+                break
+            if not response.get("Messages"):
+                time.sleep(min(_WINDOW_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+        if messages:
+            self._process(messages)
+        return len(messages)
+
+    QueuePoller.poll_once = poll_once  # type: ignore[method-assign]
+
+    def undo() -> None:
+        QueuePoller.poll_once = original  # type: ignore[method-assign]
+
+    return undo
+
+
+class _QuietAttemptLog:
+    """Stands in for the local stack's attempt printer, which reads every delivery back after
+    each deliver run: load on moto that a deployed stack does not have."""
+
+    def __init__(self, *_: Any, **__: Any) -> None:
+        pass
+
+    def observer(self, _name: str) -> Callable[..., None]:
+        return lambda *_args: None
+
+
+def _quiet_attempt_log() -> Undo:
+    import dovecote.local.stack as local_stack  # noqa: PLC0415
+
+    original = local_stack.AttemptLog
+    local_stack.AttemptLog = _QuietAttemptLog  # type: ignore[misc,assignment]
+
+    def undo() -> None:
+        local_stack.AttemptLog = original  # type: ignore[misc]
+
+    return undo
+
+
+class BenchStack:
+    """A local stack in this process, instrumented, with a receiver."""
+
+    def __init__(
+        self, profile: str = DEFAULT_PROFILE, time_scale: float = TIME_SCALE, batching_window_seconds: float = 1.0
+    ) -> None:
+        from dovecote.local.stack import LocalOptions, LocalStack  # noqa: PLC0415
+
+        self.profile = load_profile(profile)
+        self.batching_window_seconds = batching_window_seconds
+        self.meter = Meter()
+        self._undo: list[Undo] = []
+        self._options = LocalOptions(
+            port=free_port(), profile=profile, time_scale=time_scale, allow_http_loopback=True
+        )
+        self._stack_type = LocalStack
+        self.stack: Any = None
+        self.receiver = Receiver(self.profile.headers.delivery_id or "webhook-id")
+        self._http = threading.local()
+        self._aws: dict[str, Any] = {}
+        self._finished: set[str] = set()
+
+    def __enter__(self) -> BenchStack:
+        try:
+            self._undo += [
+                instrument_botocore(self.meter),
+                propagate_context_to_thread_pools(),
+                time_local_functions(self.meter),
+                count_gateway_requests(self.meter),
+                _quiet_attempt_log(),
+            ]
+            self._undo.append(_batching_window(self.batching_window_seconds))
+            self.receiver.start()
+            self._undo.append(self.receiver.close)
+            self.stack = self._stack_type(self._options, write=lambda _line: None).start()
+            self._undo.append(self.stack.stop)
+            self._undo.append(_capture_handler_output(self.meter))
+            self.meter.items = MotoItems()
+            self.meter.function_names = {
+                f.name: function_of_handler(f.handler_path) for f in self.stack.resources.functions.values()
+            }
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        while self._undo:
+            try:
+                self._undo.pop()()
+            except Exception:
+                log.debug("bench teardown step failed", exc_info=True)
+
+    # clients (the benchmark's own calls are never counted: no handler is running)
+
+    def aws(self, service: str) -> Any:
+        if service not in self._aws:
+            self._aws[service] = boto3.client(
+                service,  # type: ignore[call-overload]
+                endpoint_url=self.stack.moto_endpoint,
+                region_name="us-east-1",
+                aws_access_key_id="local",
+                aws_secret_access_key="local",
+            )
+        return self._aws[service]
+
+    def http(self) -> requests.Session:
+        session = getattr(self._http, "session", None)
+        if session is None:
+            session = self._http.session = requests.Session()
+        return session
+
+    def api(self, method: str, path: str, api_key: str, **kwargs: Any) -> requests.Response:
+        headers = {"Authorization": f"Bearer {api_key}", **kwargs.pop("headers", {})}
+        return self.http().request(
+            method, f"{self.stack.api_url}{path}", headers=headers, timeout=_HTTP_TIMEOUT_SECONDS, **kwargs
+        )
+
+    # set-up (not measured)
+
+    def tenant(self, tenant_id: str, endpoints: list[tuple[str, list[str]]]) -> str:
+        """A tenant with an API key and one webhook per (url, event types); returns the key."""
+        api_key = str(self.stack.create_api_key(tenant_id, "bench"))
+
+        def create(endpoint: tuple[str, list[str]]) -> None:
+            url, events = endpoint
+            response = self.api("POST", "/v1/webhooks", api_key, json={"url": url, "events": events})
+            if not response.ok:
+                raise RuntimeError(f"creating a webhook failed: {response.status_code} {response.text[:300]}")
+
+        with ThreadPoolExecutor(max_workers=SETUP_CONCURRENCY) as pool:
+            list(pool.map(create, endpoints))
+        return api_key
+
+    def publish(
+        self, api_key: str, events: list[tuple[str, dict[str, Any]]], *, idempotency_key: bool, deadline: float
+    ) -> int:
+        """POST /v1/events for each (type, data); returns how many were accepted (202)."""
+
+        def send(event: tuple[str, dict[str, Any]]) -> bool:
+            event_type, data = event
+            if time.monotonic() > deadline:
+                return False
+            headers = {"Content-Type": "application/json"}
+            if idempotency_key:
+                headers["Idempotency-Key"] = f"bench-{uuid.uuid4().hex}"
+            body = json.dumps({"type": event_type, "data": data})
+            response = self.api("POST", "/v1/events", api_key, data=body, headers=headers)
+            if response.status_code != 202:
+                log.warning("publishing failed: %s %s", response.status_code, response.text[:200])
+            return response.status_code == 202
+
+        with ThreadPoolExecutor(max_workers=PUBLISH_CONCURRENCY) as pool:
+            return sum(pool.map(send, events))
+
+    # waiting and reading back
+
+    def queues_idle(self) -> bool:
+        sqs = self.aws("sqs")
+        for queue in self.stack.resources.queues.values():
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=queue.url,
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
+            if int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"]):
+                return False
+        return True
+
+    def dead_letters(self) -> int:
+        sqs = self.aws("sqs")
+        total = 0
+        for logical_id, queue in self.stack.resources.queues.items():
+            if "dlq" in logical_id.lower() or "deadletter" in logical_id.lower():
+                attributes = sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["ApproximateNumberOfMessages"])
+                total += int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+        return total
+
+    def executions_running(self, arns: list[str]) -> int:
+        stepfunctions = self.aws("stepfunctions")
+        running = 0
+        for arn in arns:
+            if arn in self._finished:
+                continue
+            if stepfunctions.describe_execution(executionArn=arn)["status"] == "RUNNING":
+                running += 1
+            else:
+                self._finished.add(arn)
+        return running
+
+    def transitions(self, arns: list[str]) -> int:
+        stepfunctions = self.aws("stepfunctions")
+        total = 0
+        for arn in arns:
+            kwargs: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
+            for _ in range(100):
+                page = stepfunctions.get_execution_history(**kwargs)
+                total += state_transitions(page["events"])
+                if not page.get("nextToken"):
+                    break
+                kwargs["nextToken"] = page["nextToken"]
+        return total
+
+    # one measured scenario
+
+    def run(self, scenario: Scenario, tag: str | None = None) -> ScenarioResult:
+        group = tag or scenario.name
+        endpoints, events = self._plan(scenario, group)
+        api_key = self.tenant(f"bench-{group}", endpoints)
+        started = time.monotonic()
+        deadline = started + scenario.timeout_seconds
+        self.meter.start()
+        wave = scenario.wave or len(events)
+        published = 0
+        complete = True
+        for start in range(0, len(events), wave):
+            published += self.publish(
+                api_key, events[start : start + wave], idempotency_key=scenario.idempotency_key, deadline=deadline
+            )
+            expected = published * scenario.fanout
+            complete = _wait(lambda: self.receiver.accepted(group) >= expected, deadline)  # noqa: B023
+            if not complete:
+                break
+        idle = _wait(lambda: self.queues_idle() and not self.executions_running(self.meter.executions), deadline)
+        usage = self.meter.stop()
+        seconds = time.monotonic() - started
+        usage.deliveries = self.receiver.accepted(group)
+        usage.events = published
+        usage.executions = len(self.meter.executions)
+        usage.state_transitions = self.transitions(list(self.meter.executions))
+        notes = []
+        if published < scenario.events:
+            notes.append(f"only {published} of {scenario.events} events were accepted before the deadline")
+        if not complete:
+            notes.append(f"only {usage.deliveries} of {expected} deliveries succeeded before the deadline")
+        if not idle:
+            notes.append("queues or retry executions were still busy at the deadline")
+        if dead := self.dead_letters():
+            notes.append(f"{dead} messages in dead-letter queues")
+        return ScenarioResult(scenario, usage, seconds, complete and idle, published, notes)
+
+    def _plan(self, scenario: Scenario, group: str) -> tuple[list[tuple[str, list[str]]], list[tuple[str, dict[str, Any]]]]:
+        """Endpoints (url, event types) and events (type, data) for `scenario`."""
+        if scenario.fanout == 1:
+            count = SINGLE_TYPE_ENDPOINTS
+            types = [f"bench.single_{i}" for i in range(count)]
+        else:
+            count = scenario.fanout
+            types = ["bench.fanout"] * count
+        flaky = round(count * scenario.flaky_share)
+        endpoints = []
+        for i in range(count):
+            failing = i < flaky
+            path = f"/{group}/{'flaky' if failing else 'ok'}/{i}"
+            url = self.receiver.endpoint(path, scenario.failures if failing else 0)
+            endpoints.append((url, [types[i]]))
+        event_types = types if scenario.fanout == 1 else types[:1]
+        events = [(event_types[i % len(event_types)], event_data(i)) for i in range(scenario.events)]
+        return endpoints, events
+
+    def warm_up(self) -> None:
+        """Import and initialize every handler (attempt 1, a retry execution), outside any window."""
+        self.run(Scenario("warmup", fanout=2, events=3, flaky_share=0.5, failures=1, timeout_seconds=60))
+
+
+def _wait(condition: Callable[[], bool], deadline: float) -> bool:
+    while True:
+        if condition():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(_POLL_SECONDS)
+
+
+@contextmanager
+def bench_stack(profile: str = DEFAULT_PROFILE, time_scale: float = TIME_SCALE) -> Iterator[BenchStack]:
+    with BenchStack(profile, time_scale) as bench:
+        bench.warm_up()
+        yield bench

@@ -1,0 +1,251 @@
+"""Sending again on request (test, retry, recover) and cancelling when an endpoint goes away."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+from unittest import mock
+
+import pytest
+from conftest import reset_all_dependencies
+from pipeline_support import Pipeline, custom_profile, pipeline_under_moto, receiver
+
+from functions.core.ids import new_id
+from functions.core.models import DeliveryStatus, iso, utc_now
+from functions.management import handler as management
+from functions.pipeline import redelivery
+from functions.pipeline.cancellation import cancel_pending_deliveries
+from functions.store.executions import RetryExecutions
+from functions.store.queues import Queue, QueueSendError
+
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
+
+
+@pytest.fixture
+def pipeline(aws: Any, call_api: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:
+    with pipeline_under_moto(aws, call_api, monkeypatch) as running:
+        yield running
+
+
+@pytest.fixture
+def single_attempt(pipeline: Pipeline, tmp_path: Any) -> Pipeline:
+    """A profile whose table has one row: a failed first attempt fails the delivery."""
+    pipeline.use_profile(custom_profile(tmp_path, retry_schedule_seconds=[0]))
+    return pipeline
+
+
+# Test events -------------------------------------------------------------------------------
+
+
+def test_a_test_event_of_another_tenant_or_a_malformed_id_is_404(pipeline: Pipeline) -> None:
+    webhook, _ = pipeline.add_webhook("http://127.0.0.1:9/hooks", tenant="globex")
+    assert pipeline.api("POST", f"/v1/webhooks/{webhook.id}/test").status == 404
+    assert pipeline.api("POST", "/v1/webhooks/not-an-id/test").status == 404
+    assert pipeline.queued(pipeline.aws.events_queue_url) == 0
+
+
+def test_a_disabled_endpoint_cannot_be_tested(pipeline: Pipeline) -> None:
+    webhook, _ = pipeline.add_webhook("http://127.0.0.1:9/hooks", enabled=False)
+    response = pipeline.api("POST", f"/v1/webhooks/{webhook.id}/test")
+    assert response.status == 409
+    assert response.error_type == "conflict"
+
+
+# Manual retry ------------------------------------------------------------------------------
+
+
+def test_retrying_a_failed_delivery_starts_a_new_series_that_can_succeed(single_attempt: Pipeline) -> None:
+    pipeline = single_attempt
+    with receiver(500, default=200) as server:
+        webhook, _ = pipeline.add_webhook(server.url)
+        pipeline.publish("order.created")
+        pipeline.run_fanout()
+        pipeline.run_deliver()
+        failed = pipeline.only_delivery(webhook)
+        assert failed.status is DeliveryStatus.FAILED
+        response = pipeline.api("POST", f"/v1/deliveries/{failed.id}/retry")
+        assert response.status == 202
+        assert response.body["object"] == "delivery"
+        assert response.body["status"] == "pending"
+        assert [json.loads(m["Body"])["series"] for m in pipeline.receive(pipeline.aws.deliveries_queue_url)] == [2]
+        pipeline.aws.sqs.purge_queue(QueueUrl=pipeline.aws.deliveries_queue_url)
+        pipeline.aws.sqs.send_message(
+            QueueUrl=pipeline.aws.deliveries_queue_url,
+            MessageBody=json.dumps({"tenant_id": "acme", "delivery_id": failed.id, "series": 2}),
+        )
+        pipeline.run_deliver()
+    delivery = pipeline.only_delivery(webhook)
+    assert delivery.status is DeliveryStatus.SUCCEEDED
+    assert delivery.series == 2
+    assert [a.response_status for a in delivery.attempts] == [500, 200]
+    assert server.delivery_ids("webhook-id") == [delivery.id, delivery.id]
+
+
+def test_a_retried_series_that_fails_again_runs_its_own_execution(pipeline: Pipeline) -> None:
+    with receiver(default=503) as server:
+        webhook, _ = pipeline.add_webhook(server.url)
+        pipeline.publish("order.created")
+        pipeline.run_fanout()
+        pipeline.run_deliver()
+        pipeline.wait_for_executions()
+        delivery = pipeline.only_delivery(webhook)
+        assert delivery.status is DeliveryStatus.FAILED
+        assert pipeline.api("POST", f"/v1/deliveries/{delivery.id}/retry").status == 202
+        pipeline.run_deliver()
+        executions = pipeline.wait_for_executions()
+    assert sorted(e["name"] for e in executions) == sorted([delivery.id, f"{delivery.id}-s2"])
+    final = pipeline.only_delivery(webhook)
+    assert final.status is DeliveryStatus.FAILED
+    assert len(final.attempts) == 2 * pipeline.profile.max_attempts
+    assert pipeline.waits == pipeline.profile.retry_delays_seconds * 2
+
+
+def test_only_failed_or_cancelled_deliveries_can_be_retried(pipeline: Pipeline) -> None:
+    with receiver(200) as server:
+        webhook, _ = pipeline.add_webhook(server.url)
+        pipeline.publish("order.created")
+        pipeline.run_fanout()
+        pending = pipeline.only_delivery(webhook)
+        assert pipeline.api("POST", f"/v1/deliveries/{pending.id}/retry").status == 409
+        pipeline.run_deliver()
+    assert pipeline.only_delivery(webhook).status is DeliveryStatus.SUCCEEDED
+    conflict = pipeline.api("POST", f"/v1/deliveries/{pending.id}/retry")
+    assert conflict.status == 409
+    assert "succeeded" in conflict.body["error"]["message"]
+    assert pipeline.api("POST", f"/v1/deliveries/{pending.id}/retry", tenant="globex").status == 404
+    assert pipeline.api("POST", "/v1/deliveries/del_nope/retry").status == 404
+
+
+def test_a_retry_that_cannot_be_queued_is_503_and_leaves_the_delivery_failed(single_attempt: Pipeline) -> None:
+    pipeline = single_attempt
+    with receiver(default=500) as server:
+        webhook, _ = pipeline.add_webhook(server.url)
+        pipeline.publish("order.created")
+        pipeline.run_fanout()
+        pipeline.run_deliver()
+    failed = pipeline.only_delivery(webhook)
+    with mock.patch.object(Queue, "send", side_effect=QueueSendError("SQS is down")):
+        response = pipeline.api("POST", f"/v1/deliveries/{failed.id}/retry")
+    assert response.status == 503
+    after = pipeline.only_delivery(webhook)
+    assert (after.status, after.series, after.status_reason) == (DeliveryStatus.FAILED, 1, failed.status_reason)
+
+
+# Recovery ----------------------------------------------------------------------------------
+
+
+def seed_failed_deliveries(pipeline: Pipeline, url: str, ages: list[timedelta]) -> Any:
+    """One failed delivery per age (events published with ids from that long ago)."""
+    webhook, _ = pipeline.add_webhook(url)
+    now_ms = int(utc_now().timestamp() * 1000)
+    for age in ages:
+        event_id = new_id("evt", now_ms=now_ms - int(age.total_seconds() * 1000))
+        assert pipeline.publish("order.created", {"age_s": age.total_seconds()}, id=event_id).status == 202
+    while pipeline.queued(pipeline.aws.events_queue_url):
+        pipeline.run_fanout()
+    pipeline.run_all_deliveries()
+    return webhook
+
+
+def test_recover_requeues_the_failed_deliveries_since_a_time(single_attempt: Pipeline) -> None:
+    pipeline = single_attempt
+    with receiver(default=500) as server:
+        hours = [timedelta(hours=3), timedelta(hours=2), timedelta(minutes=30)]
+        webhook = seed_failed_deliveries(pipeline, server.url, hours)
+        server.default = server.default.__class__(200)
+        since = iso(utc_now() - timedelta(hours=2, minutes=30))
+        response = pipeline.api("POST", f"/v1/webhooks/{webhook.id}/recover", body={"since": since})
+        assert response.status == 202
+        assert response.body == {
+            "object": "recovery",
+            "webhook_id": webhook.id,
+            "since": since,
+            "deliveries_requeued": 2,
+            "has_more": False,
+        }
+        pipeline.run_all_deliveries()
+    statuses = sorted(d.status.value for d in pipeline.deliveries.list_for_webhook("acme", webhook.id, limit=10).items)
+    assert statuses == ["failed", "succeeded", "succeeded"]
+
+
+def test_recover_is_bounded_per_call_and_says_when_more_remain(
+    single_attempt: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline = single_attempt
+    monkeypatch.setattr(redelivery, "MAX_RECOVERED_PER_CALL", 2)
+    with receiver(default=500) as server:
+        webhook = seed_failed_deliveries(pipeline, server.url, [timedelta(minutes=m) for m in (30, 20, 10)])
+    body = {"since": iso(utc_now() - timedelta(hours=1))}
+    first = pipeline.api("POST", f"/v1/webhooks/{webhook.id}/recover", body=body)
+    second = pipeline.api("POST", f"/v1/webhooks/{webhook.id}/recover", body=body)
+    assert (first.body["deliveries_requeued"], first.body["has_more"]) == (2, True)
+    assert (second.body["deliveries_requeued"], second.body["has_more"]) == (1, False)
+    assert pipeline.queued(pipeline.aws.deliveries_queue_url) == 3
+
+
+@pytest.mark.parametrize(
+    ("since", "fragment"),
+    [
+        (lambda: iso(utc_now() + timedelta(minutes=5)), "future"),
+        (lambda: iso(utc_now() - timedelta(days=31)), "within the last 30 days"),
+        (lambda: "2026-03-04T12:00:00", "time zone"),
+        (lambda: "yesterday", "ISO-8601"),
+    ],
+)
+def test_recover_refuses_a_since_in_the_future_beyond_retention_or_unclear(
+    pipeline: Pipeline, since: Any, fragment: str
+) -> None:
+    webhook, _ = pipeline.add_webhook("http://127.0.0.1:9/hooks")
+    response = pipeline.api("POST", f"/v1/webhooks/{webhook.id}/recover", body={"since": since()})
+    assert response.status == 422
+    assert fragment in response.body["error"]["message"]
+
+
+def test_recover_on_another_tenants_endpoint_is_404(pipeline: Pipeline) -> None:
+    webhook, _ = pipeline.add_webhook("http://127.0.0.1:9/hooks", tenant="globex")
+    body = {"since": iso(utc_now() - timedelta(hours=1))}
+    assert pipeline.api("POST", f"/v1/webhooks/{webhook.id}/recover", body=body).status == 404
+
+
+# Cancellation ------------------------------------------------------------------------------
+
+
+def test_cancelling_stops_the_running_execution_and_marks_the_delivery_cancelled(pipeline: Pipeline) -> None:
+    with receiver(default=503) as server, pipeline.waits_held():
+        webhook, _ = pipeline.add_webhook(server.url)
+        pipeline.publish("order.created")
+        pipeline.run_fanout()
+        pipeline.run_deliver()
+        pipeline.wait_until_waiting()
+        [running] = pipeline.executions()
+        assert running["status"] == "RUNNING"
+        executions = RetryExecutions(pipeline.aws.stepfunctions, pipeline.state_machine_arn)
+        cancelled = cancel_pending_deliveries(pipeline.deliveries, executions, "acme", webhook.id, "webhook disabled")
+        assert cancelled == 1
+        [stopped] = pipeline.wait_for_executions()
+        assert stopped["status"] == "ABORTED"
+    delivery = pipeline.only_delivery(webhook)
+    assert delivery.status is DeliveryStatus.CANCELLED
+    assert delivery.status_reason == "webhook disabled"
+    assert delivery.next_retry_at is None
+    assert len(server.requests) == 1
+    assert cancel_pending_deliveries(pipeline.deliveries, executions, "acme", webhook.id, "again") == 0
+
+
+def test_deleting_a_webhook_through_the_management_api_cancels_its_retries(pipeline: Pipeline, call_api: Any) -> None:
+    with receiver(default=503) as server, pipeline.waits_held():
+        webhook, _ = pipeline.add_webhook(server.url)
+        pipeline.publish("order.created")
+        pipeline.run_fanout()
+        pipeline.run_deliver()
+        pipeline.wait_until_waiting()
+        reset_all_dependencies()
+        deleted = call_api(management.handler, "DELETE", f"/v1/webhooks/{webhook.id}", tenant="acme")
+        assert deleted.status == 200
+        [execution] = pipeline.wait_for_executions()
+        assert execution["status"] == "ABORTED"
+    delivery = pipeline.only_delivery(webhook)
+    assert delivery.status is DeliveryStatus.CANCELLED
+    assert delivery.status_reason == "webhook deleted"

@@ -1,0 +1,406 @@
+"""The fault matrix: how every way a receiver can fail is classified, retried and ended.
+
+Each case is a real server on 127.0.0.1 (a raw socket server where HTTP itself misbehaves).
+A delivery goes through the real handlers and the synthesized retry state machine, executed
+by moto with its Wait states recorded (tests/integration/pipeline_support.py), under the
+miteos profile (5 attempts: 0, 30 s, 2 min, 15 min, 1 h) with a 1 s attempt timeout. For each
+case the test asserts the attempts' statuses and errors, the Waits against the table, the
+final state, that the connection count equals the attempt count (no hidden retries, no
+redirect followed), that at most 64 KiB of a body was read and 1 KiB kept, and that the
+Python heap did not grow with a 10 MB or endless body.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import ssl
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from unittest import mock
+
+import pytest
+from pipeline_support import Pipeline, custom_profile, pipeline_under_moto
+from reliability_support import RawServer, raw_server, read_http_request, report_figures, reset, stream_body
+
+from functions.core.models import RESPONSE_EXCERPT_BYTES, DeliveryStatus
+from functions.core.profile import load_profile, shipped_profile_names
+from functions.pipeline.http import MAX_RESPONSE_BYTES, HttpResult, HttpSender
+
+BASE_PROFILE = "miteos"
+ATTEMPT_TIMEOUT_SECONDS = 1
+MEMORY_CEILING_BYTES = 8 * 1024 * 1024
+"""The heap's peak growth during a whole delivery (moto included); a 10 MB body read whole would exceed it."""
+TEN_MB = 10 * 1024 * 1024
+
+
+@pytest.fixture
+def pipeline(aws: Any, call_api: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[Pipeline]:
+    with pipeline_under_moto(aws, call_api, monkeypatch) as running:
+        running.use_profile(custom_profile(tmp_path, BASE_PROFILE, attempt_timeout_seconds=ATTEMPT_TIMEOUT_SECONDS))
+        yield running
+
+
+# Servers ----------------------------------------------------------------------------------------
+
+
+def http_response(status: int, headers: dict[str, str] | None = None, body: bytes = b"") -> bytes:
+    lines = [f"HTTP/1.1 {status} Whatever"]
+    all_headers = {"Content-Length": str(len(body)), "Connection": "close", **(headers or {})}
+    lines += [f"{name}: {value}" for name, value in all_headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def answering(status: int, headers: dict[str, str] | None = None, body: bytes = b"ok") -> Callable[..., None]:
+    def serve(connection: socket.socket, server: RawServer) -> None:
+        server.record(read_http_request(connection))
+        connection.sendall(http_response(status, headers, body))
+
+    return serve
+
+
+def slow_first(seconds: float) -> Callable[..., None]:
+    """200 after `seconds` on the first connection (past the attempt timeout), at once after that."""
+
+    def serve(connection: socket.socket, server: RawServer) -> None:
+        server.record(read_http_request(connection))
+        if len(server.requests) == 1:
+            server.closing.wait(seconds)
+        connection.sendall(http_response(200))
+
+    return serve
+
+
+def reset_after(prefix: bytes) -> Callable[..., None]:
+    def serve(connection: socket.socket, server: RawServer) -> None:
+        server.record(read_http_request(connection))
+        if prefix:
+            connection.sendall(prefix)
+            time.sleep(0.05)
+        reset(connection)
+
+    return serve
+
+
+def body_of(status: int, total: int | None, chunk: bytes, pause: float = 0.0) -> Callable[..., None]:
+    """Headers announcing `total` bytes (None: an endless body without a length), then the body."""
+
+    def serve(connection: socket.socket, server: RawServer) -> None:
+        server.record(read_http_request(connection))
+        length = {"Content-Length": str(total)} if total is not None else {}
+        head = f"HTTP/1.1 {status} Whatever\r\nContent-Type: application/octet-stream\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in length.items()) + "Connection: close\r\n\r\n"
+        connection.sendall(head.encode())
+        if pause:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not server.closing.is_set():
+                try:
+                    connection.sendall(chunk)
+                except OSError:
+                    return
+                server.sent(len(chunk))
+                time.sleep(pause)
+        else:
+            stream_body(connection, server, total, chunk)
+
+    return serve
+
+
+def tls_garbage(connection: socket.socket, server: RawServer) -> None:
+    server.record(connection.recv(4096))  # the ClientHello
+    connection.sendall(b"this is not TLS\r\n" * 8)
+
+
+def silent(connection: socket.socket, server: RawServer) -> None:
+    server.record(connection.recv(4096))
+    server.closing.wait(5)  # never answers; the attempt timeout must end it
+
+
+def not_http(connection: socket.socket, server: RawServer) -> None:
+    server.record(read_http_request(connection))
+    connection.sendall(b"SSH-2.0-OpenSSH_9.6\r\nnot an HTTP response\r\n\r\n")
+
+
+# The matrix -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    serve: Callable[..., None] | None
+    """None: nothing listens on the port (connection refused)."""
+    verdict: DeliveryStatus
+    attempts: int
+    statuses: list[int | None]
+    error: str | None = None
+    """A regex every failed attempt's error matches (None: no error recorded)."""
+    success_error: str | None = None
+    """A regex the successful attempt's error matches (None: no error recorded)."""
+    scheme: str = "http"
+    redirect: bool = False
+    max_read: int = MAX_RESPONSE_BYTES
+    excerpt: str | None = None
+    """A regex the first attempt's stored excerpt matches."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+ALL = 5
+RETRIED = DeliveryStatus.FAILED
+CASES = [
+    Case("500", answering(500, body=b"boom"), RETRIED, ALL, [500] * ALL, excerpt="^boom$"),
+    Case("503 with Retry-After", answering(503, {"Retry-After": "120"}), RETRIED, ALL, [503] * ALL),
+    Case("429 with Retry-After 3600", answering(429, {"Retry-After": "3600"}), RETRIED, ALL, [429] * ALL),
+    Case("404", answering(404), RETRIED, ALL, [404] * ALL),
+    Case("410 Gone", answering(410), DeliveryStatus.FAILED, 1, [410]),
+    Case("301 elsewhere", None, RETRIED, ALL, [301] * ALL, redirect=True, extra={"status": 301}),
+    Case("302 elsewhere", None, RETRIED, ALL, [302] * ALL, redirect=True, extra={"status": 302}),
+    Case("307 elsewhere", None, RETRIED, ALL, [307] * ALL, redirect=True, extra={"status": 307}),
+    Case("308 elsewhere", None, RETRIED, ALL, [308] * ALL, redirect=True, extra={"status": 308}),
+    Case("200 after the timeout", slow_first(3), DeliveryStatus.SUCCEEDED, 2, [None, 200], r"^timed out after 1 s$"),
+    Case("connection refused", None, RETRIED, ALL, [None] * ALL, r"^connection refused$"),
+    Case("reset before the status line", reset_after(b""), RETRIED, ALL, [None] * ALL, r"reset|closed"),
+    Case("reset mid-headers", reset_after(b"HTTP/1.1 200 OK\r\nContent-Ty"), RETRIED, ALL, [None] * ALL, r"reset|clos"),
+    Case(
+        "reset mid-body after 200",
+        reset_after(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npartial"),
+        DeliveryStatus.SUCCEEDED,
+        1,
+        [200],
+        success_error=r"^response body not read completely: connection reset",
+        excerpt="^partial$",
+    ),
+    Case(
+        "reset mid-body after 500",
+        reset_after(b"HTTP/1.1 500 Oops\r\nContent-Length: 1000\r\n\r\npartial"),
+        RETRIED,
+        ALL,
+        [500] * ALL,
+        r"^response body not read completely: connection reset",
+    ),
+    Case(
+        "endless trickled body (200)",
+        body_of(200, None, b"x", pause=0.02),
+        DeliveryStatus.SUCCEEDED,
+        1,
+        [200],
+        success_error=r"^timed out after 1 s$",
+        excerpt="^x+$",
+    ),
+    Case("endless fast body (503)", body_of(503, None, b"y" * 65536), RETRIED, ALL, [503] * ALL, excerpt="^y{1024}$"),
+    Case("10 MB body (200)", body_of(200, TEN_MB, b"z" * 65536), DeliveryStatus.SUCCEEDED, 1, [200], excerpt="^z{1024}$"),
+    Case("10 MB body (500)", body_of(500, TEN_MB, b"z" * 65536), RETRIED, ALL, [500] * ALL, excerpt="^z{1024}$"),
+    Case("non-JSON body (200)", answering(200, body=b"\x00\xff<html>not json"), DeliveryStatus.SUCCEEDED, 1, [200],
+         excerpt="^\x00\ufffd<html>not json$"),  # fmt: skip
+    Case("non-JSON body (500)", answering(500, body=b"<html><h1>502 Bad Gateway</h1>"), RETRIED, ALL, [500] * ALL,
+         excerpt="^<html>"),  # fmt: skip
+    Case("not an HTTP response", not_http, RETRIED, ALL, [None] * ALL, r"invalid HTTP response|closed|Bad"),
+    Case("TLS handshake failure", tls_garbage, RETRIED, ALL, [None] * ALL, r"^TLS error", scheme="https"),
+    Case("TLS server that never answers", silent, RETRIED, ALL, [None] * ALL, r"^timed out", scheme="https"),
+]
+
+
+@contextmanager
+def fault_server(case: Case) -> Iterator[tuple[str, RawServer | None, RawServer | None]]:
+    """The case's URL, its server (None when nothing listens) and a redirect target."""
+    with ExitStack() as stack:
+        if case.redirect:
+            target = stack.enter_context(raw_server(answering(200)))
+            server = stack.enter_context(raw_server(answering(case.extra["status"], {"Location": target.url()})))
+            yield server.url(), server, target
+        elif case.serve is None:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            yield f"http://127.0.0.1:{port}/hooks", None, None
+        else:
+            server = stack.enter_context(raw_server(case.serve))
+            yield server.url(case.scheme), server, None
+
+
+@dataclass
+class Run:
+    results: list[HttpResult]
+    peak_bytes: int
+
+
+def deliver_once(pipeline: Pipeline, url: str) -> tuple[Any, Run]:
+    webhook, _ = pipeline.add_webhook(url)
+    response = pipeline.publish("task.created", {"n": 1})
+    assert response.status == 202, response.body
+    assert pipeline.run_fanout() == {"batchItemFailures": []}
+    results: list[HttpResult] = []
+    real_post = HttpSender.post
+
+    def recording_post(self: HttpSender, *args: Any, **kwargs: Any) -> HttpResult:
+        result = real_post(self, *args, **kwargs)
+        results.append(result)
+        return result
+
+    with mock.patch.object(HttpSender, "post", recording_post):
+        tracemalloc.start()
+        try:
+            assert pipeline.run_deliver() == {"batchItemFailures": []}
+            pipeline.wait_for_executions()
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    return webhook, Run(results, peak)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+def test_fault(pipeline: Pipeline, case: Case) -> None:
+    table = pipeline.profile.retry_schedule_seconds
+    with fault_server(case) as (url, server, redirect_target):
+        webhook, run = deliver_once(pipeline, url)
+        connections = server.connections if server else None
+        target_connections = redirect_target.connections if redirect_target else 0
+
+    delivery = pipeline.only_delivery(webhook)
+    attempts = delivery.attempts
+    # Classification: every attempt's status and error.
+    assert [a.response_status for a in attempts] == case.statuses, [(a.response_status, a.error) for a in attempts]
+    for attempt in attempts:
+        delivered = attempt.response_status is not None and 200 <= attempt.response_status < 300
+        expected = case.success_error if delivered else case.error
+        if expected is None:
+            assert attempt.error is None, attempt.error
+        else:
+            assert attempt.error is not None and re.search(expected, attempt.error), attempt.error
+    # Attempts at the table's times: the recorded Waits and each attempt's next_retry_at.
+    assert pipeline.waits == table[1 : case.attempts]
+    assert [a.next_retry_at is not None for a in attempts] == [True] * (case.attempts - 1) + [False]
+    for attempt, delay in zip(attempts[:-1], table[1:], strict=False):
+        assert attempt.next_retry_at is not None
+        assert (attempt.next_retry_at - attempt.attempted_at).total_seconds() == delay
+    # Final state.
+    assert delivery.status is case.verdict
+    assert delivery.next_retry_at is None
+    if case.verdict is DeliveryStatus.FAILED and case.attempts == ALL:
+        assert delivery.status_reason == f"all {ALL} attempts failed"
+        [execution] = pipeline.wait_for_executions()
+        assert execution["status"] == "SUCCEEDED"
+    if case.attempts == 1:
+        assert pipeline.executions() == []
+    if case.statuses == [410]:
+        assert not pipeline.webhooks.get("acme", webhook.id).enabled
+    # One connection per attempt: nothing retried behind the log's back; no redirect followed.
+    if connections is not None:
+        assert connections == len(attempts)
+    assert target_connections == 0
+    # Bounded reads and a bounded heap.
+    assert len(run.results) == len(attempts)
+    for result in run.results:
+        assert len(result.body_prefix) <= case.max_read
+    for attempt in attempts:
+        assert len(attempt.response_excerpt) <= RESPONSE_EXCERPT_BYTES
+    if case.excerpt is not None:
+        assert re.search(case.excerpt, attempts[0].response_excerpt), attempts[0].response_excerpt[:80]
+    assert run.peak_bytes < MEMORY_CEILING_BYTES, run.peak_bytes
+    report_figures(
+        "fault-matrix",
+        case=case.name,
+        attempts=len(attempts),
+        final=delivery.status.value,
+        lost=0,
+        peak_heap_bytes=run.peak_bytes,
+        max_body_read=max(len(r.body_prefix) for r in run.results),
+    )
+
+
+def test_the_redirect_target_is_a_live_server_that_would_answer(pipeline: Pipeline) -> None:
+    """The redirect cases' target is reachable: it received nothing only because nothing followed."""
+    with raw_server(answering(200)) as target:
+        _, run = deliver_once(pipeline, target.url())
+        assert target.connections == 1
+    assert [r.status for r in run.results] == [200]
+
+
+@pytest.mark.parametrize("profile_name", shipped_profile_names())
+def test_every_shipped_table_is_followed_exactly_for_a_failing_endpoint(
+    pipeline: Pipeline, profile_name: str, tmp_path: Any
+) -> None:
+    profile = load_profile(profile_name)
+    pipeline.use_profile(custom_profile(tmp_path, profile_name, attempt_timeout_seconds=ATTEMPT_TIMEOUT_SECONDS))
+    event_type = profile.event_types[0].name if profile.event_types else "user.created"
+    with raw_server(answering(503)) as server:
+        webhook, _ = pipeline.add_webhook(server.url())
+        assert pipeline.publish(event_type, {"n": 1}).status == 202
+        pipeline.run_fanout()
+        pipeline.run_deliver()
+        pipeline.wait_for_executions()
+        assert server.connections == profile.max_attempts
+    delivery = pipeline.only_delivery(webhook)
+    assert pipeline.waits == profile.retry_delays_seconds
+    assert [a.number for a in delivery.attempts] == list(range(1, profile.max_attempts + 1))
+    scheduled = [(a.next_retry_at - a.attempted_at).total_seconds() for a in delivery.attempts if a.next_retry_at]
+    assert scheduled == profile.retry_delays_seconds
+    assert delivery.status is DeliveryStatus.FAILED
+    report_figures("table-times", profile=profile_name, attempts=len(delivery.attempts), lost=0)
+
+
+def test_tls_failure_is_a_certificate_problem_not_a_downgrade(pipeline: Pipeline) -> None:
+    """An https endpoint with a self-signed certificate is refused (verified), never retried over http."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    certificate = _self_signed_certificate()
+    if certificate is None:
+        pytest.fail("cannot make a self-signed certificate for the TLS case (the cryptography package is missing)")
+    context.load_cert_chain(*certificate)
+
+    def serve(connection: socket.socket, server: RawServer) -> None:
+        with context.wrap_socket(connection, server_side=True) as tls:
+            server.record(read_http_request(tls))
+            tls.sendall(http_response(200))
+
+    with raw_server(serve) as server:
+        webhook, run = deliver_once(pipeline, server.url("https"))
+        assert server.connections == ALL
+    delivery = pipeline.only_delivery(webhook)
+    assert all(a.response_status is None for a in delivery.attempts)
+    assert all((a.error or "").startswith("TLS certificate rejected") for a in delivery.attempts), delivery.attempts
+    assert server.requests == []  # no request was ever sent over an unverified connection
+    assert delivery.status is DeliveryStatus.FAILED
+
+
+def _self_signed_certificate() -> tuple[str, str] | None:
+    try:
+        import datetime
+        import tempfile
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+    except ImportError:
+        return None
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    directory = tempfile.mkdtemp(prefix="dovecote-tls-")
+    cert_path, key_path = f"{directory}/cert.pem", f"{directory}/key.pem"
+    with open(cert_path, "wb") as handle:
+        handle.write(certificate.public_bytes(serialization.Encoding.PEM))
+    with open(key_path, "wb") as handle:
+        handle.write(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+    return cert_path, key_path
