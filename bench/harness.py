@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import socket
 import sys
 import threading
@@ -54,6 +55,8 @@ MAX_RECEIVES_PER_BATCH = 50
 SERVICE_LOGGER = "dovecote"
 DEPLOYED_LOG_LEVEL = "INFO"
 """infra/functions.py LOG_LEVEL (the local stack runs the handlers at WARNING)."""
+DEPLOYED_ENVIRONMENT = {"POWERTOOLS_LOG_LEVEL": DEPLOYED_LOG_LEVEL, "POWERTOOLS_METRICS_DISABLED": "false"}
+"""Logs and EMF metrics as deployed, so their volume can be counted."""
 _POLL_SECONDS = 0.05
 _WINDOW_POLL_SECONDS = 0.1
 _HTTP_TIMEOUT_SECONDS = 30
@@ -218,6 +221,8 @@ def _capture_handler_output(meter: Meter) -> Undo:
     original = sys.stdout
     sink = LogSink(meter)
     sys.stdout = sink
+    saved_environment = {name: os.environ.get(name) for name in DEPLOYED_ENVIRONMENT}
+    os.environ.update(DEPLOYED_ENVIRONMENT)  # loggers created later (handlers import lazily) read it
     rebound: list[logging.StreamHandler[Any]] = []
     for name in [*logging.root.manager.loggerDict, ""]:
         logger = logging.getLogger(name)
@@ -230,6 +235,11 @@ def _capture_handler_output(meter: Meter) -> Undo:
 
     def undo() -> None:
         sys.stdout = original
+        for name, value in saved_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         for handler in rebound:
             handler.setStream(original)
 

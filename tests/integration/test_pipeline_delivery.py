@@ -15,6 +15,8 @@ from dovecote.verify import verify
 from functions.core.models import DeliveryStatus
 from functions.store.deliveries import DeliveryStore
 
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
+
 
 @pytest.fixture
 def pipeline(aws: Any, call_api: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:

@@ -58,6 +58,7 @@ def test_a_failing_endpoint_is_attempted_exactly_on_the_profiles_table(pipeline:
     assert len({r.body for r in server.requests}) == 1  # the same body on every attempt
     if profile.headers.delivery_id:
         assert set(server.delivery_ids(profile.headers.delivery_id)) == {delivery.id}
+    assert pipeline.webhooks.get("acme", webhook.id).consecutive_failures == 1  # MarkFailed did not count it again
 
 
 def test_a_delivery_that_recovers_mid_schedule_ends_succeeded(pipeline: Pipeline) -> None:
