@@ -13,6 +13,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from functions.core import metrics as metric_names
 from functions.core.profile import Profile
 from functions.core.settings import ENV_DELIVERIES_QUEUE, ENV_EVENTS_QUEUE, ENV_STATE_MACHINE, ENV_TABLE
 from infra.handlers import FunctionName, handler_path
@@ -22,7 +23,7 @@ from infra.queues import Queues
 from infra.retries import retry_state_machine_arn, retry_state_machine_name
 from infra.storage import Storage
 
-METRICS_NAMESPACE = "Dovecote"
+METRICS_NAMESPACE = metric_names.NAMESPACE
 LOG_LEVEL = "INFO"
 
 # Powertools for AWS Lambda (Python) v3, the AWS-managed public layer for python3.12 arm64.
@@ -116,6 +117,8 @@ class Functions(Construct):
                     "POWERTOOLS_SERVICE_NAME": name,
                     "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                     "LOG_LEVEL": LOG_LEVEL,
+                    # pydantic looks for plugins at import; none are used, so skip the search (cold start).
+                    "PYDANTIC_DISABLE_PLUGINS": "__all__",
                 },
                 log_group=logs.LogGroup(
                     self,

@@ -16,14 +16,15 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from functions.core import metrics as metric_names
 from infra.functions import METRICS_NAMESPACE
 from infra.handlers import FunctionName
 
 # Emitted by the deliver function with Powertools Metrics (namespace Dovecote, dimension
 # service=deliver) when a delivery reaches its final state.
-DELIVERY_SUCCEEDED_METRIC = "DeliverySucceeded"
-DELIVERY_FAILED_METRIC = "DeliveryFailed"
-DELIVER_SERVICE = "deliver"
+DELIVERY_SUCCEEDED_METRIC = metric_names.DELIVERIES_SUCCEEDED
+DELIVERY_FAILED_METRIC = metric_names.DELIVERIES_FAILED
+DELIVER_SERVICE = metric_names.SERVICE_DIMENSION
 
 PERIOD = Duration.minutes(5)
 

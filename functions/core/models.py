@@ -7,7 +7,7 @@ an `object` field) and never includes secrets or tenant ids.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -88,7 +88,7 @@ class Event(_Record):
         }
 
 
-class DeliveryStatus(str, Enum):
+class DeliveryStatus(StrEnum):
     PENDING = "pending"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
@@ -101,6 +101,7 @@ class DeliveryStatus(str, Enum):
 
 class Attempt(_Record):
     number: int
+    series: int = 1
     attempted_at: datetime
     response_status: int | None = None
     latency_ms: int
@@ -111,6 +112,7 @@ class Attempt(_Record):
     def public(self) -> dict[str, Any]:
         return {
             "number": self.number,
+            "series": self.series,
             "attempted_at": iso(self.attempted_at),
             "response_status": self.response_status,
             "latency_ms": self.latency_ms,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from enum import Enum
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,7 +31,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class SigningScheme(str, Enum):
+class SigningScheme(StrEnum):
     STANDARD_WEBHOOKS = "standard-webhooks"
     """`v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated during rotation."""
     HMAC_SHA256_HEX = "hmac-sha256-hex"
@@ -40,7 +40,7 @@ class SigningScheme(str, Enum):
     """`<prefix><hex HMAC-SHA256 of "{timestamp}.{body}">` with the timestamp in its own header."""
 
 
-class SecretEncoding(str, Enum):
+class SecretEncoding(StrEnum):
     BASE64 = "base64"
     HEX = "hex"
 

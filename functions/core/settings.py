@@ -30,6 +30,7 @@ class Settings:
     profile: Profile
     allow_http_loopback: bool = False
     time_scale: float = 1.0
+    """Local stack only: the factor Wait states and next_retry_at are multiplied by (0.01: an hour in 36 s)."""
 
     @classmethod
     def from_environment(cls) -> Settings:

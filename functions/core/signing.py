@@ -11,8 +11,9 @@
 
 The two hex schemes carry exactly one signature: the seeds' receivers compare the whole
 header with one expected value (`timingSafeEqual`), so a second signature would make every
-delivery fail. Only the current secret signs; a rotated-out secret's grace period matters
-to receivers that verify with `dovecote.verify`, which accepts several secrets.
+delivery fail. During a rotation the OLDEST live secret signs, so receivers that still hold
+it keep working until the grace period ends; they switch to the new secret (or accept both,
+as `dovecote.verify` does) within that period, after which the new secret signs.
 """
 
 from __future__ import annotations
@@ -63,16 +64,17 @@ def timestamped_hex_signature(secret: str, timestamp: int, body: bytes, prefix: 
 def signature_header_value(
     profile: Profile, secrets: Sequence[str], *, msg_id: str, timestamp: int, body: bytes
 ) -> str:
-    """The signature header's value; `secrets` lists the current secret first."""
+    """The signature header's value; `secrets` lists the live secrets, the current one first."""
     if not secrets:
         raise SigningError("the webhook has no signing secret")
     scheme = profile.signing.scheme
     prefix = profile.signing.signature_prefix
     if scheme is SigningScheme.STANDARD_WEBHOOKS:
         return " ".join(standard_webhooks_signature(s, msg_id, timestamp, body) for s in secrets)
+    oldest_live = secrets[-1]
     if scheme is SigningScheme.HMAC_SHA256_HEX:
-        return hex_signature(secrets[0], body, prefix)
-    return timestamped_hex_signature(secrets[0], timestamp, body, prefix)
+        return hex_signature(oldest_live, body, prefix)
+    return timestamped_hex_signature(oldest_live, timestamp, body, prefix)
 
 
 def delivery_headers(

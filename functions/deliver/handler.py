@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from functions.core import metrics as metric_names
 from functions.pipeline.observability import traced
 
 if TYPE_CHECKING:
@@ -36,11 +37,11 @@ if TYPE_CHECKING:
     from functions.pipeline.attempts import AttemptResult, DeliveryAttempter
     from functions.store.executions import RetryExecutions
 
-SERVICE = "dovecote"
+SERVICE = metric_names.SERVICE_DIMENSION
 MAX_CONCURRENT_ATTEMPTS = 10
 
 logger = Logger(service=SERVICE)
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "Dovecote", service=SERVICE)
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or metric_names.NAMESPACE, service=SERVICE)
 
 
 @dataclass(frozen=True)
@@ -101,15 +102,15 @@ def _record_metrics(result: AttemptResult) -> None:
     from functions.core.models import DeliveryStatus
 
     if result.latency_ms is not None:
-        metrics.add_metric(name="AttemptLatency", unit=MetricUnit.Milliseconds, value=result.latency_ms)
+        metrics.add_metric(name=metric_names.ATTEMPT_LATENCY, unit=MetricUnit.Milliseconds, value=result.latency_ms)
     if result.retry_scheduled:
-        metrics.add_metric(name="RetriesScheduled", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=metric_names.RETRIES_SCHEDULED, unit=MetricUnit.Count, value=1)
     if result.finished_as is DeliveryStatus.SUCCEEDED:
-        metrics.add_metric(name="DeliveriesSucceeded", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=metric_names.DELIVERIES_SUCCEEDED, unit=MetricUnit.Count, value=1)
     elif result.finished_as is DeliveryStatus.FAILED:
-        metrics.add_metric(name="DeliveriesFailed", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=metric_names.DELIVERIES_FAILED, unit=MetricUnit.Count, value=1)
     elif result.finished_as is DeliveryStatus.CANCELLED:
-        metrics.add_metric(name="DeliveriesCancelled", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=metric_names.DELIVERIES_CANCELLED, unit=MetricUnit.Count, value=1)
 
 
 def first_attempt(body: str) -> AttemptResult:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from functions.core import metrics as metric_names
 from functions.pipeline.observability import traced
 
 if TYPE_CHECKING:
@@ -25,10 +26,10 @@ if TYPE_CHECKING:
 
     from functions.pipeline.fanout import FanOut
 
-SERVICE = "dovecote"
+SERVICE = metric_names.SERVICE_DIMENSION
 
 logger = Logger(service=SERVICE)
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "Dovecote", service=SERVICE)
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or metric_names.NAMESPACE, service=SERVICE)
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def fan_out_record(record: SQSRecord) -> None:
 
     event = parse_event_message(record.body)
     result = dependencies().fanout.fan_out(event)
-    metrics.add_metric(name="DeliveriesCreated", unit=MetricUnit.Count, value=result.created)
+    metrics.add_metric(name=metric_names.DELIVERIES_CREATED, unit=MetricUnit.Count, value=result.created)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -5,10 +5,10 @@ call the rules in functions/management/webhooks.py and the stores, and render `p
 Every lookup is scoped by the caller's tenant, so another tenant's id, like a malformed
 one, is simply not found (404).
 
-DELETE /v1/webhooks/{id} answers 200 `deleted: true` for any well-formed id of the caller:
-a webhook deleted earlier cannot be told apart from one that never existed without
-revealing other tenants' ids, and repeating a DELETE must succeed. Each call also cancels
-the endpoint's pending retries, so a DELETE that failed half-way is completed by retrying it.
+DELETE /v1/webhooks/{id} is idempotent: a deleted webhook leaves a tombstone for the event
+retention period, so repeating the DELETE answers 200 `deleted: true` again, while an id this
+tenant never had (another tenant's included) is 404. Each call also cancels the endpoint's
+pending retries, so a DELETE that failed half-way is completed by retrying it.
 """
 
 # ruff: noqa: PLC0415 - a route imports what only it needs when first called (cold start)
@@ -23,6 +23,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from functions.api.app import Tenant, documented_response, logger, require_id
+from functions.core.errors import NotFoundError
 from functions.management.bodies import WebhookCreate, WebhookUpdate
 from functions.management.dependencies import dependencies
 
@@ -175,7 +176,8 @@ def update_webhook(webhook_id: str, body: WebhookUpdate, tenant: Tenant) -> dict
     webhook = _webhook(deps, tenant, webhook_id)
     updated = updated_webhook(webhook, body, deps.endpoint_rules, _now())
     if updated is not webhook:
-        deps.webhooks.save(updated)
+        changed = {name for name in type(webhook).model_fields if getattr(updated, name) != getattr(webhook, name)}
+        deps.webhooks.save(updated, fields=changed)
         logger.info("webhook updated", extra={"fields": sorted(body.model_fields_set)})
     if body.enabled is False:
         _cancel_pending_retries(deps, tenant, webhook_id, "webhook disabled")
@@ -185,7 +187,10 @@ def update_webhook(webhook_id: str, body: WebhookUpdate, tenant: Tenant) -> dict
 @router.delete(
     "/v1/webhooks/<webhook_id>",
     summary="Delete an endpoint",
-    description="Idempotent: any well-formed id answers `deleted: true`. Pending retries are cancelled.",
+    description=(
+        "Idempotent: deleting a webhook again answers `deleted: true` for the event retention period."
+        " Pending retries are cancelled."
+    ),
     operation_id="deleteWebhook",
     tags=["webhooks"],
     responses=documented_response("DeletedWebhook", "The webhook is gone."),
@@ -194,8 +199,10 @@ def delete_webhook(webhook_id: str, tenant: Tenant) -> dict[str, Any]:
     logger.append_keys(webhook_id=webhook_id)
     require_id(webhook_id, "wh", "webhook")
     deps = dependencies()
-    if deps.webhooks.delete(tenant, webhook_id) is not None:
-        logger.info("webhook deleted")
+    retention_seconds = deps.settings.profile.event_retention_days * 86_400
+    if not deps.webhooks.delete(tenant, webhook_id, remember_seconds=retention_seconds):
+        raise NotFoundError(f"no webhook {webhook_id}")
+    logger.info("webhook deleted")
     _cancel_pending_retries(deps, tenant, webhook_id, "webhook deleted")
     return {"id": webhook_id, "object": "webhook", "deleted": True}
 
@@ -203,7 +210,10 @@ def delete_webhook(webhook_id: str, tenant: Tenant) -> dict[str, Any]:
 @router.post(
     "/v1/webhooks/<webhook_id>/rotate-secret",
     summary="Rotate the signing secret",
-    description="The new secret is returned once. The previous one keeps signing for the profile's grace period.",
+    description=(
+        "The new secret is returned once. The previous one keeps signing for the profile's grace period"
+        " (beside the new one under standard-webhooks, instead of it under single-signature schemes)."
+    ),
     operation_id="rotateWebhookSecret",
     tags=["webhooks"],
     responses=documented_response("RotatedWebhook", "The webhook, with its new signing secret."),
@@ -215,7 +225,7 @@ def rotate_webhook_secret(webhook_id: str, tenant: Tenant) -> dict[str, Any]:
     deps = dependencies()
     webhook = _webhook(deps, tenant, webhook_id)
     rotated, secret, previous_expires_at = with_rotated_secret(webhook, deps.settings.profile, _now())
-    deps.webhooks.save(rotated)
+    deps.webhooks.save(rotated, fields={"secrets"})
     logger.info("webhook secret rotated")
     return {**rotated.public(), "secret": secret, "previous_secret_expires_at": iso(previous_expires_at)}
 

@@ -36,7 +36,10 @@ class WebhookWithSecret(WebhookObject):
 
 class RotatedWebhook(WebhookWithSecret):
     previous_secret_expires_at: str | None = Field(
-        description="Until then deliveries are also signed with the previous secret; null when it stopped at once."
+        description=(
+            "Until then the previous secret keeps signing: beside the new one (standard-webhooks) or instead of it"
+            " (single-signature schemes), so receivers can switch over; null when it stopped at once."
+        )
     )
 
 
@@ -56,6 +59,7 @@ class WebhookList(_Document):
 
 class AttemptObject(_Document):
     number: int
+    series: int = Field(description="1, then one more for each manual retry of the delivery.")
     attempted_at: str | None
     response_status: int | None
     latency_ms: int

@@ -184,7 +184,7 @@ class DeliveryAttempter:
             reason = f"all {self._profile.max_attempts} attempts failed"
         else:
             status, outcome = DeliveryStatus.PENDING, Outcome.RETRY
-            delay = self._profile.delay_before_attempt(number + 1) / self._time_scale
+            delay = self._profile.delay_before_attempt(number + 1) * self._time_scale
             next_retry_at = attempted_at + timedelta(seconds=delay)
         attempt = Attempt(
             number=number,

@@ -6,6 +6,7 @@ never read or write another's items: a foreign id simply is not found.
 | item        | pk                          | sk           | gsi1pk                   | gsi1sk        |
 |-------------|-----------------------------|--------------|--------------------------|---------------|
 | webhook     | T#<tenant>                  | WH#<wh id>   |                          |               |
+| tombstone   | T#<tenant>                  | WHDEL#<wh id>|                          |               |
 | event       | T#<tenant>#EVT#<evt id>     | EVT          |                          |               |
 | idempotency | T#<tenant>#IDEM#<key>       | IDEM         |                          |               |
 | delivery    | T#<tenant>#DEL#<del id>     | DEL          | T#<tenant>#WH#<wh id>    | DEL#<del id>  |
@@ -31,6 +32,11 @@ _deserializer = TypeDeserializer()
 
 def webhook_key(tenant_id: str, webhook_id: str) -> dict[str, str]:
     return {"pk": f"T#{tenant_id}", "sk": f"WH#{webhook_id}"}
+
+
+def tombstone_key(tenant_id: str, webhook_id: str) -> dict[str, str]:
+    """Marks a deleted webhook for a while, so that repeating its DELETE succeeds."""
+    return {"pk": f"T#{tenant_id}", "sk": f"WHDEL#{webhook_id}"}
 
 
 def webhooks_partition(tenant_id: str) -> str:
@@ -85,7 +91,7 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def to_value(value: Any) -> dict[str, Any]:
-    return _serializer.serialize(value)
+    return dict(_serializer.serialize(value))
 
 
 def dumps_compact(value: Any) -> str:

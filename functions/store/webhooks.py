@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from functions.core.errors import ConflictError, NotFoundError
 from functions.core.models import Webhook
 from functions.store.pagination import Page, decode_cursor, encode_cursor
-from functions.store.table import from_item, to_item, webhook_key, webhooks_partition
+from functions.store.table import TTL_ATTRIBUTE, from_item, to_item, tombstone_key, webhook_key, webhooks_partition
 
 
 class WebhookStore:
@@ -31,13 +32,26 @@ class WebhookStore:
         except self._client.exceptions.ConditionalCheckFailedException:
             raise ConflictError(f"webhook {webhook.id} already exists") from None
 
-    def save(self, webhook: Webhook) -> None:
-        """Replace a webhook that exists; a concurrently deleted one stays deleted."""
+    def save(self, webhook: Webhook, *, fields: set[str]) -> None:
+        """Write the named fields (and updated_at) of a webhook that exists.
+
+        Field-level, so the pipeline's concurrent health updates (counters, auto-disable)
+        are not overwritten by an API update; a concurrently deleted webhook stays deleted.
+        """
+        document = webhook.model_dump(mode="json", include={*fields, "updated_at"})
+        sets = [f"#{name} = :{name}" for name, value in document.items() if value is not None]
+        removes = [f"#{name}" for name, value in document.items() if value is None]
+        expression = "SET " + ", ".join(sets)
+        if removes:
+            expression += " REMOVE " + ", ".join(removes)
         try:
-            self._client.put_item(
+            self._client.update_item(
                 TableName=self._table,
-                Item=self._item(webhook),
+                Key=to_item(webhook_key(webhook.tenant_id, webhook.id)),
+                UpdateExpression=expression,
                 ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={f"#{name}": name for name in document},
+                ExpressionAttributeValues=to_item({f":{name}": value for name, value in document.items()}),
             )
         except self._client.exceptions.ConditionalCheckFailedException:
             raise NotFoundError(f"no webhook {webhook.id}") from None
@@ -55,13 +69,23 @@ class WebhookStore:
             raise NotFoundError(f"no webhook {webhook_id}")
         return webhook
 
-    def delete(self, tenant_id: str, webhook_id: str) -> Webhook | None:
-        """Delete and return the webhook; None when it was already gone (delete is idempotent)."""
-        response = self._client.delete_item(
-            TableName=self._table, Key=to_item(webhook_key(tenant_id, webhook_id)), ReturnValues="ALL_OLD"
-        )
-        item = response.get("Attributes")
-        return Webhook.model_validate(from_item(item)) if item else None
+    def delete(self, tenant_id: str, webhook_id: str, *, remember_seconds: int) -> bool:
+        """Delete a webhook, leaving a tombstone so that a repeated DELETE still succeeds.
+
+        True when the webhook existed or was deleted within `remember_seconds`; False when
+        this tenant never had it (the API answers 404, as for another tenant's id).
+        """
+        tombstone = tombstone_key(tenant_id, webhook_id)
+        if self.find(tenant_id, webhook_id) is not None:
+            expires = int(time.time()) + remember_seconds
+            self._client.put_item(
+                TableName=self._table,
+                Item=to_item({**tombstone, "kind": "webhook_tombstone", TTL_ATTRIBUTE: expires}),
+            )
+            self._client.delete_item(TableName=self._table, Key=to_item(webhook_key(tenant_id, webhook_id)))
+            return True
+        response = self._client.get_item(TableName=self._table, Key=to_item(tombstone), ConsistentRead=True)
+        return "Item" in response
 
     def list(self, tenant_id: str, *, limit: int, cursor: str | None = None) -> Page[Webhook]:
         """Newest first."""

@@ -74,7 +74,7 @@ def test_deliveries_list_newest_first_and_filters_by_status_and_event(management
 
 def test_deliveries_list_pages_with_a_cursor(management_api: ManagementApi, aws):
     webhook = management_api.create_webhook()
-    seeded = [seed_delivery(aws, "acme", webhook["id"], offset_ms=-i * 10).id for i in range(3)]
+    seeded = [seed_delivery(aws, "acme", webhook["id"], offset_ms=-i * 60_000).id for i in range(3)]
 
     first = management_api("GET", f"/v1/webhooks/{webhook['id']}/deliveries", query={"limit": "2"})
     rest = management_api(

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from conftest import OTHER_TENANT, TENANT, AwsResources, ManagementApi
 
+from functions.core.ids import new_id
 from functions.core.models import Delivery, DeliveryStatus, utc_now
 from functions.core.signing import standard_webhooks_key
 from functions.store.deliveries import DeliveryStore
@@ -230,6 +231,13 @@ def test_delete_cancels_pending_retries_and_is_idempotent(management_api: Manage
     assert stored_webhook(aws, created["id"]) is None
     assert delivery_status(aws, pending) is DeliveryStatus.CANCELLED
     assert management_api("GET", f"/v1/webhooks/{created['id']}").status == 404
+
+
+def test_deleting_an_id_this_tenant_never_had_is_not_found(management_api: ManagementApi):
+    response = management_api("DELETE", f"/v1/webhooks/{new_id('wh')}")
+
+    assert response.status == 404
+    assert response.body["error"]["type"] == "not_found"
 
 
 def test_rotate_secret_returns_a_new_secret_and_keeps_the_old_one_signing_for_the_grace_period(

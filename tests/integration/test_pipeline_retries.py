@@ -89,7 +89,7 @@ def test_an_endpoint_deleted_during_retries_ends_the_delivery_cancelled(pipeline
     with receiver(default=503) as server, pipeline.waits_held():
         webhook = start_delivery(pipeline, server.url)
         pipeline.wait_until_waiting()
-        pipeline.webhooks.delete("acme", webhook.id)
+        pipeline.webhooks.delete("acme", webhook.id, remember_seconds=60)
     [execution] = pipeline.wait_for_executions()
     delivery = pipeline.only_delivery(webhook)
     assert delivery.status is DeliveryStatus.CANCELLED

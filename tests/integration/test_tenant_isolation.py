@@ -121,10 +121,12 @@ def test_another_tenants_writes_change_nothing(call_api: CallApi, management_api
     assert management_api("GET", "/v1/webhooks", tenant=OTHER_TENANT).body["data"] == []
 
 
-def test_deleting_another_tenants_webhook_answers_like_any_absent_id(call_api: CallApi, owned):
+def test_deleting_another_tenants_webhook_is_not_found_and_deletes_nothing(call_api: CallApi, aws, owned):
     response = call_api(management.handler, "DELETE", f"/v1/webhooks/{owned['webhook_id']}", tenant=OTHER_TENANT)
 
-    assert (response.status, response.body) == (200, {"id": owned["webhook_id"], "object": "webhook", "deleted": True})
+    assert response.status == 404
+    assert response.body["error"]["type"] == "not_found"
+    assert WebhookStore(aws.dynamodb, aws.table_name).find(TENANT, owned["webhook_id"]) is not None
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(set(ROUTES) - PUBLIC))

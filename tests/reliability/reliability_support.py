@@ -253,6 +253,8 @@ class RawServer:
         self.connections = 0
         self.bytes_sent = 0
         self.requests: list[bytes] = []
+        self.notes: list[Any] = []
+        """Whatever a script wants to tell the test (e.g. bytes sent on each connection)."""
         self.closing = threading.Event()
         self._lock = threading.Lock()
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

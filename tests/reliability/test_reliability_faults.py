@@ -111,15 +111,16 @@ def trickle(status: int, headers: dict[str, str], version: str = "HTTP/1.1") -> 
         server.record(read_http_request(connection))
         head = f"{version} {status} Whatever\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         connection.sendall((head + "\r\n").encode())
-        for _ in range(TRICKLE_BYTES):
-            if server.closing.is_set():
-                return
-            try:
+        sent = 0
+        try:
+            while sent < TRICKLE_BYTES and not server.closing.is_set():
                 connection.sendall(b"x")
-            except OSError:
-                return  # the client hung up
-            server.sent(1)
-            time.sleep(TRICKLE_PAUSE_SECONDS)
+                sent += 1
+                time.sleep(TRICKLE_PAUSE_SECONDS)
+        except OSError:
+            pass  # the client hung up
+        finally:
+            server.notes.append(sent)
 
     return serve
 
@@ -215,12 +216,12 @@ CASES = [
         trickle=True,
     ),
     Case(
-        "trickled body until close (503, HTTP/1.0)",
-        trickle(503, {}, version="HTTP/1.0"),
-        RETRIED,
-        ALL,
-        [503] * ALL,
-        r"timed out after 1 s$",
+        "trickled body until close (200, HTTP/1.0)",
+        trickle(200, {}, version="HTTP/1.0"),
+        DeliveryStatus.SUCCEEDED,
+        1,
+        [200],
+        success_error=r"timed out after 1 s$",
         trickle=True,
     ),
     Case("endless fast body (503)", body_of(503, None, b"y" * 65536), RETRIED, ALL, [503] * ALL, excerpt="^y{1024}$"),
@@ -258,7 +259,7 @@ def fault_server(case: Case) -> Iterator[tuple[str, RawServer | None, RawServer 
 class Run:
     results: list[HttpResult]
     heap_growth: list[int]
-    """Per POST: the Python heap's peak during it, above where it started."""
+    """Per POST: the peak of what the Python heap gained during it."""
 
     @property
     def peak_bytes(self) -> int:
@@ -274,23 +275,21 @@ def deliver_once(pipeline: Pipeline, url: str) -> tuple[Any, Run]:
     real_post = HttpSender.post
 
     def recording_post(self: HttpSender, *args: Any, **kwargs: Any) -> HttpResult:
-        # Attempts run one at a time (moto's Lambda calls are serial), so the heap's growth
-        # during this call is this POST's.
-        start, _ = tracemalloc.get_traced_memory()
-        tracemalloc.reset_peak()
-        result = real_post(self, *args, **kwargs)
-        _, peak = tracemalloc.get_traced_memory()
+        # Attempts run one at a time (moto's Lambda calls are serial) and the rest of the
+        # pipeline waits meanwhile, so what the heap gains during this call is this POST's.
+        tracemalloc.start()
+        try:
+            result = real_post(self, *args, **kwargs)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
         run.results.append(result)
-        run.heap_growth.append(peak - start)
+        run.heap_growth.append(peak)
         return result
 
     with mock.patch.object(HttpSender, "post", recording_post):
-        tracemalloc.start()
-        try:
-            assert pipeline.run_deliver() == {"batchItemFailures": []}
-            pipeline.wait_for_executions()
-        finally:
-            tracemalloc.stop()
+        assert pipeline.run_deliver() == {"batchItemFailures": []}
+        pipeline.wait_for_executions()
     return webhook, run
 
 
@@ -344,7 +343,11 @@ def test_fault(pipeline: Pipeline, case: Case) -> None:
         assert re.search(case.excerpt, attempts[0].response_excerpt), attempts[0].response_excerpt[:80]
     assert run.peak_bytes < HEAP_CEILING_BYTES, run.heap_growth
     if case.trickle:
-        assert server is not None and server.bytes_sent < TRICKLE_BYTES, "the client read past its deadline"
+        assert server is not None and server.notes, "the trickle never started"
+        assert all(sent < TRICKLE_BYTES for sent in server.notes), (
+            f"the client was still reading when the {TRICKLE_BYTES}-byte trickle ended ({server.notes}): "
+            f"an attempt timeout of {ATTEMPT_TIMEOUT_SECONDS} s did not end the attempt"
+        )
     report_figures(
         "fault-matrix",
         case=case.name,
@@ -449,3 +452,56 @@ def _self_signed_certificate() -> tuple[str, str] | None:
             )
         )
     return cert_path, key_path
+
+
+# Crashes inside a retry attempt ------------------------------------------------------------------
+
+
+def _crash_once_in_attempt(number: int, where: str) -> Callable[..., Any]:
+    """A DeliveryStore method that raises once, in attempt `number` (after the POST, or before it)."""
+    from functions.store.deliveries import DeliveryStore
+
+    real = DeliveryStore.record_attempt if where == "after the POST" else DeliveryStore.find_with_attempt_keys
+    crashed: list[bool] = []
+
+    def record_attempt(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if kwargs["attempt"].number == number and not crashed:
+            crashed.append(True)
+            raise RuntimeError("the deliver function was killed between the POST and the log write")
+        return real(self, *args, **kwargs)
+
+    def find_with_attempt_keys(self: Any, *args: Any, **kwargs: Any) -> Any:
+        found = real(self, *args, **kwargs)
+        if found is not None and len(found[1]) == number - 1 and not crashed:
+            crashed.append(True)
+            raise RuntimeError("ProvisionedThroughputExceededException: throttled (after the SDK's retries)")
+        return found
+
+    return record_attempt if where == "after the POST" else find_with_attempt_keys
+
+
+@pytest.mark.parametrize("where", ["after the POST", "before the POST"])
+def test_a_crash_inside_a_retry_attempt_is_retried_not_the_end_of_the_delivery(pipeline: Pipeline, where: str) -> None:
+    """A deliver invocation that fails once in attempt 2 (a crash, a throttled read, a Lambda timeout)
+    must not end the delivery: the first attempt's crash is retried by SQS, and the retry schedule
+    has three rows left. The receiver answers 500 once, then 200."""
+    from functions.store.deliveries import DeliveryStore
+
+    method = "record_attempt" if where == "after the POST" else "find_with_attempt_keys"
+    with raw_server(_answer_sequence([500], then=200)) as server:
+        with mock.patch.object(DeliveryStore, method, _crash_once_in_attempt(2, where)):
+            webhook, _ = deliver_once(pipeline, server.url())
+        received = len(server.requests)
+    delivery = pipeline.only_delivery(webhook)
+    outcome = (delivery.status.value, delivery.status_reason, [a.response_status for a in delivery.attempts])
+    assert delivery.status is DeliveryStatus.SUCCEEDED, f"{outcome}; the receiver got {received} requests"
+    report_figures("retry-attempt-crash", where=where, final=delivery.status.value, lost=0)
+
+
+def _answer_sequence(statuses: list[int], then: int) -> Callable[..., None]:
+    def serve(connection: socket.socket, server: RawServer) -> None:
+        server.record(read_http_request(connection))
+        position = len(server.requests) - 1
+        connection.sendall(http_response(statuses[position] if position < len(statuses) else then))
+
+    return serve

@@ -152,6 +152,18 @@ def test_during_a_rotation_every_live_secret_signs_and_each_verifies() -> None:
     StandardWebhook(old_secret).verify(body, headers)
 
 
+@pytest.mark.parametrize("profile_name", ["miteos", "meetloyd", "delegated", "mutx"])
+def test_during_a_rotation_single_signature_schemes_sign_with_the_old_secret_until_it_expires(
+    profile_name: str,
+) -> None:
+    profile = load_profile(profile_name)
+    new_secret, old_secret = "whsec_new", "whsec_old"
+    during = signature_header_value(profile, [new_secret, old_secret], msg_id=DELIVERY_ID, timestamp=1, body=b"{}")
+    after = signature_header_value(profile, [new_secret], msg_id=DELIVERY_ID, timestamp=1, body=b"{}")
+    assert during == signature_header_value(profile, [old_secret], msg_id=DELIVERY_ID, timestamp=1, body=b"{}")
+    assert after != during
+
+
 def test_a_standard_webhooks_secret_must_be_base64() -> None:
     with pytest.raises(SigningError):
         signature_header_value(
