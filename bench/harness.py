@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import math
 import os
 import socket
 import sys
@@ -256,19 +257,21 @@ def _batching_window(seconds: float) -> Undo:
     def poll_once(self: QueuePoller) -> int:
         batch_size = self.mapping.batch_size
         messages: list[dict[str, Any]] = []
-        deadline = time.monotonic() + seconds
+        deadline = math.inf  # the window opens with the first message
         for _ in range(MAX_RECEIVES_PER_BATCH):
-            response = self._sqs.receive_message(
+            received = self._sqs.receive_message(
                 QueueUrl=self.mapping.queue_url,
                 MaxNumberOfMessages=min(batch_size - len(messages), SQS_MAX_MESSAGES_PER_RECEIVE),
                 WaitTimeSeconds=0 if messages else 1,
                 AttributeNames=["All"],
                 MessageAttributeNames=["All"],
-            )
-            messages += response.get("Messages", [])
+            ).get("Messages", [])
+            if received and not messages:
+                deadline = time.monotonic() + seconds
+            messages += received
             if not messages or len(messages) >= batch_size or time.monotonic() >= deadline:
                 break
-            if not response.get("Messages"):
+            if not received:
                 time.sleep(min(_WINDOW_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
         if messages:
             self._process(messages)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from e2e_support import PROFILES, Receiver, StackPool
+
+from tests.e2e.e2e_support import PROFILES, Receiver, StackPool
 
 
 @pytest.fixture(scope="session")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from e2e_support import STARTUP_TIMEOUT_SECONDS, StackPool, eventually, free_port
 
 from functions.store.api_keys import generate_api_key
+from tests.e2e.e2e_support import STARTUP_TIMEOUT_SECONDS, StackPool, eventually, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 

@@ -7,9 +7,9 @@ import time
 from itertools import pairwise
 
 import pytest
-from e2e_support import RETRY_PROFILE, TIME_SCALE, Receiver, StackPool, eventually
 
 from functions.core.profile import load_profile
+from tests.e2e.e2e_support import RETRY_PROFILE, TIME_SCALE, Receiver, StackPool, eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 

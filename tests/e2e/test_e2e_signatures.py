@@ -12,9 +12,10 @@ import json
 from collections.abc import Callable
 
 import pytest
-from e2e_support import PROFILES, Receiver, StackPool, eventually
 from standardwebhooks import Webhook as StandardWebhook
 from standardwebhooks.webhooks import WebhookVerificationError
+
+from tests.e2e.e2e_support import PROFILES, Receiver, StackPool, eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 

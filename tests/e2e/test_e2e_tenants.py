@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 import pytest
 import requests
-from e2e_support import DEFAULT_PROFILE, Receiver, RunningStack, StackPool, eventually
 
 from dovecote import NotFoundError
+from tests.e2e.e2e_support import DEFAULT_PROFILE, Receiver, RunningStack, StackPool, eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 

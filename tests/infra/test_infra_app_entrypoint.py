@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 from aws_cdk import App
-from infra_test_support import functions_by_name, retry_path_waits
 
 from functions.core.profile import BUNDLED_PROFILE_FILE, load_profile, profile_json
 from infra.assembly import ContextError, context_flag, create_app
 from infra.lambda_code import EXTRA_REQUIREMENTS, LAYER_PROVIDED_PACKAGES, RUNTIME_PROVIDED_PACKAGES
 from infra.template import resources_of_type, retry_state_machine_definition_from_template
+from tests.infra.infra_test_support import functions_by_name, retry_path_waits
 
 pytestmark = pytest.mark.xdist_group("infra")
 

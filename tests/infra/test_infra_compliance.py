@@ -8,16 +8,16 @@ from typing import Any
 import pytest
 from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import lint
-from infra_test_support import (
+
+from functions.core.profile import shipped_profile_names
+from infra.template import resources_of_type
+from tests.infra.infra_test_support import (
     actions_of,
     functions_by_name,
     referenced_logical_ids,
     role_statements,
     statements_allowing,
 )
-
-from functions.core.profile import shipped_profile_names
-from infra.template import resources_of_type
 
 pytestmark = pytest.mark.xdist_group("infra")
 

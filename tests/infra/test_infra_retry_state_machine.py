@@ -15,7 +15,6 @@ from unittest import mock
 import boto3
 import pytest
 from aws_cdk.assertions import Match, Template
-from infra_test_support import functions_by_name, retry_path_waits
 from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import DefaultConfig
@@ -32,6 +31,7 @@ from infra.retry_definition import (
     retry_state_machine_definition,
 )
 from infra.template import STATE_MACHINE_TYPE, resources_of_type, retry_state_machine_definition_from_template
+from tests.infra.infra_test_support import functions_by_name, retry_path_waits
 
 pytestmark = pytest.mark.xdist_group("infra")
 

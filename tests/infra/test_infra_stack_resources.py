@@ -7,13 +7,14 @@ import math
 
 import pytest
 from aws_cdk.assertions import Match, Template
-from infra_test_support import function_name_of, functions_by_name, referenced_logical_ids
 
+from functions.core import metrics as metric_names
 from functions.core.settings import ENV_DELIVERIES_QUEUE, ENV_EVENTS_QUEUE, ENV_STATE_MACHINE, ENV_TABLE
 from functions.store.table import TTL_ATTRIBUTE
 from infra.handlers import FUNCTION_NAMES, handler_path
 from infra.routes import ROUTES
 from infra.template import resources_of_type
+from tests.infra.infra_test_support import function_name_of, functions_by_name, referenced_logical_ids
 
 pytestmark = pytest.mark.xdist_group("infra")
 
@@ -44,7 +45,12 @@ EXPECTED_ENVIRONMENT_KEYS = {
     "fanout": {ENV_TABLE, ENV_DELIVERIES_QUEUE},
     "deliver": {ENV_TABLE, ENV_STATE_MACHINE},
 }
-POWERTOOLS_ENVIRONMENT_KEYS = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"}
+POWERTOOLS_ENVIRONMENT_KEYS = {
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "LOG_LEVEL",
+    "PYDANTIC_DISABLE_PLUGINS",
+}
 
 
 # --- storage -------------------------------------------------------------------------------
@@ -315,8 +321,8 @@ def test_dashboard_shows_deliveries_functions_queues_and_executions(standard):
     text = body if isinstance(body, str) else "".join(part for part in body["Fn::Join"][1] if isinstance(part, str))
 
     for expected in (
-        '"Dovecote","DeliverySucceeded"',
-        '"Dovecote","DeliveryFailed"',
+        f'"{metric_names.NAMESPACE}","{metric_names.DELIVERIES_SUCCEEDED}","service","{metric_names.SERVICE_DIMENSION}"',
+        f'"{metric_names.NAMESPACE}","{metric_names.DELIVERIES_FAILED}","service","{metric_names.SERVICE_DIMENSION}"',
         '"AWS/Lambda","Errors"',
         '"AWS/Lambda","Duration"',
         '"AWS/SQS","ApproximateNumberOfMessagesVisible"',

@@ -22,7 +22,6 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from conftest import TENANT, ApiResponse, AwsResources, CallApi, FakeLambdaContext, reset_all_dependencies
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import default_user_config
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
@@ -39,6 +38,14 @@ from functions.store.deliveries import DeliveryStore
 from functions.store.events import EventStore
 from functions.store.webhooks import WebhookStore
 from infra.retry_definition import retry_state_machine_definition
+from tests.integration.conftest import (
+    TENANT,
+    ApiResponse,
+    AwsResources,
+    CallApi,
+    FakeLambdaContext,
+    reset_all_dependencies,
+)
 
 DELIVER_FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:dovecote-test-deliver"
 RETRY_MACHINE_ROLE = "arn:aws:iam::123456789012:role/dovecote-test-retries"

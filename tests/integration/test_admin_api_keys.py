@@ -7,12 +7,12 @@ import json
 
 import boto3
 import pytest
-from conftest import TABLE_NAME, AwsResources, create_table
 from moto.server import ThreadedMotoServer
 
 from functions.admin.api_keys import create_api_key, list_api_keys, main, revoke_api_key
 from functions.core.errors import InvalidRequestError, NotFoundError
 from functions.store.api_keys import ApiKeyStore, hash_api_key, is_well_formed
+from tests.integration.conftest import TABLE_NAME, AwsResources, create_table
 
 
 def run(*argv: str) -> tuple[int, str, str]:

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import AwsResources, FakeLambdaContext
 
 from functions.admin.api_keys import create_api_key, revoke_api_key
 from functions.authorizer import handler as authorizer
 from functions.core.models import utc_now
 from functions.store.api_keys import ApiKeyStore, hash_api_key, new_api_key
+from tests.integration.conftest import AwsResources, FakeLambdaContext
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "authorizer"
 SAMPLE_KEY = "dvc_live_SamLocalExampleKeyNotASecret0123456789abcde"

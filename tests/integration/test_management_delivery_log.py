@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import OTHER_TENANT, AwsResources, ManagementApi
 
 from functions.core.ids import new_id
 from functions.core.models import Attempt, Delivery, DeliveryStatus, Event, utc_now
 from functions.store.deliveries import DeliveryStore
 from functions.store.events import EventStore
+from tests.integration.conftest import OTHER_TENANT, AwsResources, ManagementApi
 
 
 def seed_delivery(

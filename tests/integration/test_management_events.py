@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import AwsResources, FakeLambdaContext, ManagementApi
 
 from functions.core.models import Delivery, Event, SigningSecret, Webhook, utc_now
 from functions.management import handler as management
 from functions.store.deliveries import DeliveryStore
 from functions.store.events import EventStore
 from functions.store.webhooks import WebhookStore
+from tests.integration.conftest import AwsResources, FakeLambdaContext, ManagementApi
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "management"
 TENANT = "demo"

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import ManagementApi
 
 from functions.management.openapi import openapi_json
+from tests.integration.conftest import ManagementApi
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 

@@ -6,13 +6,13 @@ import base64
 from datetime import datetime, timedelta
 
 import pytest
-from conftest import OTHER_TENANT, TENANT, AwsResources, ManagementApi
 
 from functions.core.ids import new_id
 from functions.core.models import Delivery, DeliveryStatus, utc_now
 from functions.core.signing import standard_webhooks_key
 from functions.store.deliveries import DeliveryStore
 from functions.store.webhooks import WebhookStore
+from tests.integration.conftest import OTHER_TENANT, TENANT, AwsResources, ManagementApi
 
 
 def stored_webhook(aws: AwsResources, webhook_id: str, tenant: str = TENANT):

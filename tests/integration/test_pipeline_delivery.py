@@ -8,12 +8,12 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from pipeline_support import Pipeline, Reply, custom_profile, pipeline_under_moto, receiver
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from dovecote.verify import verify
 from functions.core.models import DeliveryStatus
 from functions.store.deliveries import DeliveryStore
+from tests.integration.pipeline_support import Pipeline, Reply, custom_profile, pipeline_under_moto, receiver
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 

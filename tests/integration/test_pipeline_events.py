@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pipeline_support import Pipeline, pipeline_under_moto
 
 from functions.core.models import Delivery, DeliveryStatus, SigningSecret, Webhook, iso, utc_now
 from functions.deliver import handler as deliver
 from functions.fanout import handler as fanout
 from functions.ingest import handler as ingest
+from tests.integration.pipeline_support import Pipeline, pipeline_under_moto
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 

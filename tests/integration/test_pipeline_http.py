@@ -5,10 +5,10 @@ from __future__ import annotations
 import socket
 
 import pytest
-from pipeline_support import Reply, receiver
 
 from functions.core.urls import UrlPolicy
 from functions.pipeline.http import MAX_RESPONSE_BYTES, HttpSender
+from tests.integration.pipeline_support import Reply, receiver
 
 LOOPBACK = UrlPolicy(https_only=True, allow_loopback=True)
 BODY = b'{"type":"user.created","data":{}}'

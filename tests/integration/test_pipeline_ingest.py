@@ -9,7 +9,6 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from pipeline_support import Pipeline, custom_profile, pipeline_under_moto, receiver
 
 from functions.core.ids import new_id
 from functions.core.models import utc_now
@@ -17,6 +16,7 @@ from functions.pipeline.fanout import delivery_id_for
 from functions.pipeline.publishing import request_fingerprint
 from functions.store.events import IdempotencyStore, PublishClaim
 from functions.store.queues import Queue, QueueSendError
+from tests.integration.pipeline_support import Pipeline, custom_profile, pipeline_under_moto, receiver
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 

@@ -9,8 +9,6 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from conftest import reset_all_dependencies
-from pipeline_support import Pipeline, custom_profile, pipeline_under_moto, receiver
 
 from functions.core.ids import new_id
 from functions.core.models import DeliveryStatus, iso, utc_now
@@ -19,6 +17,8 @@ from functions.pipeline import redelivery
 from functions.pipeline.cancellation import cancel_pending_deliveries
 from functions.store.executions import RetryExecutions
 from functions.store.queues import Queue, QueueSendError
+from tests.integration.conftest import reset_all_dependencies
+from tests.integration.pipeline_support import Pipeline, custom_profile, pipeline_under_moto, receiver
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 

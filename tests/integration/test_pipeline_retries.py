@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from pipeline_support import Pipeline, Reply, pipeline_under_moto, receiver
 
 from functions.core.models import DeliveryStatus
 from functions.core.profile import shipped_profile_names
 from functions.deliver import handler as deliver
 from functions.store.executions import execution_name
+from tests.integration.pipeline_support import Pipeline, Reply, pipeline_under_moto, receiver
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 

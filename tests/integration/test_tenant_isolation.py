@@ -12,7 +12,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import OTHER_TENANT, TENANT, AwsResources, CallApi, ManagementApi
 
 from functions.core.ids import new_id
 from functions.core.models import Delivery, DeliveryStatus, Event, iso, utc_now
@@ -23,6 +22,7 @@ from functions.store.deliveries import DeliveryStore
 from functions.store.events import EventStore
 from functions.store.webhooks import WebhookStore
 from infra.routes import ROUTES as GATEWAY_ROUTES
+from tests.integration.conftest import OTHER_TENANT, TENANT, AwsResources, CallApi, ManagementApi
 
 PUBLIC = {("GET", "/v1/health"), ("GET", "/v1/openapi.json")}
 ROUTES: dict[tuple[str, str], Any] = {

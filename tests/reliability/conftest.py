@@ -2,7 +2,7 @@
 
 - The integration fixtures (`aws`, `call_api`, `dovecote_logs`, …) and the pipeline support
   (tests/integration/pipeline_support.py) are reused, not copied: the integration conftest
-  is loaded under its own module name and its fixtures re-exported here.
+  fixtures are re-exported here.
 - Every module of this folder runs behind a loopback-only network guard (no DNS lookups, no
   connection to anything but 127.0.0.0/8 and ::1), so fuzzed endpoint URLs can never make
   the in-process handlers reach another host.
@@ -13,48 +13,19 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-_INTEGRATION = Path(__file__).resolve().parent.parent / "integration"
-
-
-def _load_integration_conftest() -> object:
-    spec = importlib.util.spec_from_file_location("dovecote_integration_conftest", _INTEGRATION / "conftest.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-_integration = _load_integration_conftest()
-
-# pipeline_support does `from conftest import …`: when this folder runs alone, "conftest" is
-# this module, so the names it needs are defined before it is imported.
-TENANT = _integration.TENANT  # type: ignore[attr-defined]
-OTHER_TENANT = _integration.OTHER_TENANT  # type: ignore[attr-defined]
-ApiResponse = _integration.ApiResponse  # type: ignore[attr-defined]
-AwsResources = _integration.AwsResources  # type: ignore[attr-defined]
-CallApi = _integration.CallApi  # type: ignore[attr-defined]
-FakeLambdaContext = _integration.FakeLambdaContext  # type: ignore[attr-defined]
-reset_all_dependencies = _integration.reset_all_dependencies  # type: ignore[attr-defined]
-
-aws = _integration.aws  # type: ignore[attr-defined]
-call_api = _integration.call_api  # type: ignore[attr-defined]
-http_event = _integration.http_event  # type: ignore[attr-defined]
-lambda_context = _integration.lambda_context  # type: ignore[attr-defined]
-dovecote_logs = _integration.dovecote_logs  # type: ignore[attr-defined]
-use_profile = _integration.use_profile  # type: ignore[attr-defined]
-
-if str(_INTEGRATION) not in sys.path:
-    sys.path.append(str(_INTEGRATION))
-
-from reliability_support import LocalStackHarness, loopback_only_network  # noqa: E402
+from tests.integration.conftest import (  # noqa: F401 - re-exported: these fixtures serve this folder too
+    aws,
+    call_api,
+    dovecote_logs,
+    http_event,
+    lambda_context,
+    use_profile,
+)
+from tests.reliability.reliability_support import LocalStackHarness, loopback_only_network
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -68,7 +68,7 @@ def eventually(check: Callable[[], Any], *, timeout: float = 30.0, interval: flo
 
 def _is_loopback(host: str) -> bool:
     try:
-        address = ipaddress.ip_address(host.split("%")[0].strip("[]"))
+        address = ipaddress.ip_address(host.split("%", maxsplit=1)[0].strip("[]"))
     except ValueError:
         return False
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
@@ -78,7 +78,7 @@ def _is_loopback(host: str) -> bool:
 
 def _is_literal(host: str) -> bool:
     try:
-        ipaddress.ip_address(host.split("%")[0].strip("[]"))
+        ipaddress.ip_address(host.split("%", maxsplit=1)[0].strip("[]"))
     except ValueError:
         return False
     return True
@@ -544,9 +544,7 @@ class LocalStackHarness:
         recorder = AwsCallRecorder() if record_aws_calls else None
         output: list[str] = []
         stack = LocalStack(
-            LocalOptions(
-                port=0, profile=profile, time_scale=time_scale, allow_http_loopback=True, template=template
-            ),
+            LocalOptions(port=0, profile=profile, time_scale=time_scale, allow_http_loopback=True, template=template),
             write=output.append,
         )
         if recorder is not None:

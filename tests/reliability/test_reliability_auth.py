@@ -16,11 +16,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from reliability_support import Endpoints, LocalStackHarness, endpoints, eventually, report_figures
 
 from functions.admin.api_keys import create_api_key, revoke_api_key
 from functions.store.api_keys import ApiKeyStore, generate_api_key
 from infra.routes import ROUTES, Route
+from tests.reliability.reliability_support import Endpoints, LocalStackHarness, endpoints, eventually, report_figures
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("reliability")]
 

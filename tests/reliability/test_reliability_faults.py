@@ -24,12 +24,19 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from pipeline_support import Pipeline, custom_profile, pipeline_under_moto
-from reliability_support import RawServer, raw_server, read_http_request, report_figures, reset, stream_body
 
 from functions.core.models import RESPONSE_EXCERPT_BYTES, DeliveryStatus
 from functions.core.profile import load_profile, shipped_profile_names
 from functions.pipeline.http import MAX_RESPONSE_BYTES, HttpResult, HttpSender
+from tests.integration.pipeline_support import Pipeline, custom_profile, pipeline_under_moto
+from tests.reliability.reliability_support import (
+    RawServer,
+    raw_server,
+    read_http_request,
+    report_figures,
+    reset,
+    stream_body,
+)
 
 BASE_PROFILE = "miteos"
 ATTEMPT_TIMEOUT_SECONDS = 1
@@ -225,12 +232,26 @@ CASES = [
         trickle=True,
     ),
     Case("endless fast body (503)", body_of(503, None, b"y" * 65536), RETRIED, ALL, [503] * ALL, excerpt="^y{1024}$"),
-    Case("10 MB body (200)", body_of(200, TEN_MB, b"z" * 65536), DeliveryStatus.SUCCEEDED, 1, [200], excerpt="^z{1024}$"),
+    Case(
+        "10 MB body (200)", body_of(200, TEN_MB, b"z" * 65536), DeliveryStatus.SUCCEEDED, 1, [200], excerpt="^z{1024}$"
+    ),
     Case("10 MB body (500)", body_of(500, TEN_MB, b"z" * 65536), RETRIED, ALL, [500] * ALL, excerpt="^z{1024}$"),
-    Case("non-JSON body (200)", answering(200, body=b"\x00\xff<html>not json"), DeliveryStatus.SUCCEEDED, 1, [200],
-         excerpt="^\x00\ufffd<html>not json$"),  # fmt: skip
-    Case("non-JSON body (500)", answering(500, body=b"<html><h1>502 Bad Gateway</h1>"), RETRIED, ALL, [500] * ALL,
-         excerpt="^<html>"),  # fmt: skip
+    Case(
+        "non-JSON body (200)",
+        answering(200, body=b"\x00\xff<html>not json"),
+        DeliveryStatus.SUCCEEDED,
+        1,
+        [200],
+        excerpt="^\x00\ufffd<html>not json$",
+    ),  # fmt: skip
+    Case(
+        "non-JSON body (500)",
+        answering(500, body=b"<html><h1>502 Bad Gateway</h1>"),
+        RETRIED,
+        ALL,
+        [500] * ALL,
+        excerpt="^<html>",
+    ),  # fmt: skip
     Case("not an HTTP response", not_http, RETRIED, ALL, [None] * ALL, r"invalid HTTP response|closed|Bad"),
     Case("TLS handshake failure", tls_garbage, RETRIED, ALL, [None] * ALL, r"^TLS error", scheme="https"),
     Case("TLS server that never answers", silent, RETRIED, ALL, [None] * ALL, r"^timed out", scheme="https"),

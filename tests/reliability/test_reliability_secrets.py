@@ -16,15 +16,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from reliability_support import LocalStackHarness, LogCapture, endpoints, eventually, report_figures
 
 from dovecote.verify import WebhookVerificationError, verify
+from tests.reliability.reliability_support import LocalStackHarness, LogCapture, endpoints, eventually, report_figures
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("reliability")]
 
 LOCAL_STACK_OPTIONS = {"profile": "mutx"}
 PROFILE = "mutx"
-CALLER_SECRET = "whsec_caller-chosen-" + "s3cr3t" * 6  # noqa: S105 - a test secret
+CALLER_SECRET = "whsec_caller-chosen-" + "s3cr3t" * 6
 
 
 class Transcript:
@@ -115,7 +115,9 @@ def flow(local_stack: LocalStackHarness) -> Iterator[dict[str, Any]]:
 
 def test_the_secret_is_returned_on_create_and_on_rotate_only(flow: dict[str, Any]) -> None:
     secrets = flow["secrets"]
-    shown_in = {name: [label for label, text in flow["api"].responses if secret in text] for name, secret in secrets.items()}
+    shown_in = {
+        name: [label for label, text in flow["api"].responses if secret in text] for name, secret in secrets.items()
+    }
     assert shown_in == {
         "created": ["create"],
         "caller": ["create with the caller's secret"],
@@ -137,9 +139,7 @@ def test_no_log_line_carries_a_secret_or_an_api_key(flow: dict[str, Any]) -> Non
 def test_a_secret_is_stored_in_its_own_webhook_item_only(flow: dict[str, Any]) -> None:
     created, chosen = flow["created"], flow["chosen"]
     holders = {
-        name: sorted(
-            (item["pk"]["S"], item["sk"]["S"]) for item in flow["items"] if secret in json.dumps(item)
-        )
+        name: sorted((item["pk"]["S"], item["sk"]["S"]) for item in flow["items"] if secret in json.dumps(item))
         for name, secret in flow["secrets"].items()
     }
     assert holders == {
