@@ -19,12 +19,12 @@ hash is ever logged.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
+from functions.core.lazy import LazyDependencies
 from functions.store.api_keys import hash_api_key, is_well_formed
 
 if TYPE_CHECKING:
@@ -72,8 +72,7 @@ def _refused(reason: str) -> dict[str, Any]:
     return {"isAuthorized": True, "context": {"auth_error": reason}}
 
 
-@cache
-def _api_keys() -> ApiKeyStore:
+def _build_api_keys() -> ApiKeyStore:
     import boto3
 
     from functions.core.settings import Settings
@@ -82,8 +81,9 @@ def _api_keys() -> ApiKeyStore:
     return ApiKeyStore(boto3.client("dynamodb"), Settings.from_environment().table_name)
 
 
-def reset_dependencies() -> None:
-    _api_keys.cache_clear()
+_container: LazyDependencies[ApiKeyStore] = LazyDependencies(_build_api_keys)
+_api_keys = _container.get
+reset_dependencies = _container.reset
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -27,6 +26,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.core import metrics as metric_names
+from functions.core.lazy import LazyDependencies
 from functions.pipeline.observability import traced
 
 if TYPE_CHECKING:
@@ -49,10 +49,6 @@ class Dependencies:
     settings: Settings
     attempter: DeliveryAttempter
     executions: RetryExecutions
-
-
-_dependencies: Dependencies | None = None
-_lock = threading.Lock()
 
 
 def _build() -> Dependencies:
@@ -83,19 +79,16 @@ def _build() -> Dependencies:
     return Dependencies(settings=settings, attempter=attempter, executions=executions)
 
 
-def dependencies() -> Dependencies:
-    global _dependencies  # noqa: PLW0603 - the container is process-wide by design
-    if _dependencies is None:
-        with _lock:
-            if _dependencies is None:
-                _dependencies = _build()
-    return _dependencies
+_container: LazyDependencies[Dependencies] = LazyDependencies(_build)
+dependencies = _container.get
 
 
 def reset_dependencies(replacement: Dependencies | None = None) -> None:
     """Tests: forget the cached clients and settings (or install `replacement`)."""
-    global _dependencies  # noqa: PLW0603 - the container is process-wide by design
-    _dependencies = replacement
+    if replacement is None:
+        _container.reset()
+    else:
+        _container.install(replacement)
 
 
 def _record_metrics(result: AttemptResult) -> None:

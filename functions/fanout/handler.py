@@ -10,7 +10,6 @@ fan-out is idempotent (functions/pipeline/fanout.py).
 from __future__ import annotations
 
 import os
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.core import metrics as metric_names
+from functions.core.lazy import LazyDependencies
 from functions.pipeline.observability import traced
 
 if TYPE_CHECKING:
@@ -35,10 +35,6 @@ metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or me
 @dataclass(frozen=True)
 class Dependencies:
     fanout: FanOut
-
-
-_dependencies: Dependencies | None = None
-_lock = threading.Lock()
 
 
 def _build() -> Dependencies:
@@ -63,19 +59,16 @@ def _build() -> Dependencies:
     return Dependencies(fanout=fanout)
 
 
-def dependencies() -> Dependencies:
-    global _dependencies  # noqa: PLW0603 - the container is process-wide by design
-    if _dependencies is None:
-        with _lock:
-            if _dependencies is None:
-                _dependencies = _build()
-    return _dependencies
+_container: LazyDependencies[Dependencies] = LazyDependencies(_build)
+dependencies = _container.get
 
 
 def reset_dependencies(replacement: Dependencies | None = None) -> None:
     """Tests: forget the cached clients and settings (or install `replacement`)."""
-    global _dependencies  # noqa: PLW0603 - the container is process-wide by design
-    _dependencies = replacement
+    if replacement is None:
+        _container.reset()
+    else:
+        _container.install(replacement)
 
 
 def fan_out_record(record: SQSRecord) -> None:

@@ -9,9 +9,10 @@ with `reset_dependencies()`.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from functions.core.lazy import LazyDependencies
 
 if TYPE_CHECKING:
     from functions.core.settings import Settings
@@ -56,24 +57,7 @@ def build_dependencies() -> IngestDependencies:
     return IngestDependencies(settings=settings, publisher=publisher, redelivery=redelivery)
 
 
-_installed: IngestDependencies | None = None
-_lock = threading.Lock()
-
-
-def dependencies() -> IngestDependencies:
-    global _installed  # noqa: PLW0603 - the container is process-wide by design
-    if _installed is None:
-        with _lock:
-            if _installed is None:
-                _installed = build_dependencies()
-    return _installed
-
-
-def use_dependencies(installed: IngestDependencies) -> None:
-    global _installed  # noqa: PLW0603
-    _installed = installed
-
-
-def reset_dependencies() -> None:
-    global _installed  # noqa: PLW0603
-    _installed = None
+_container: LazyDependencies[IngestDependencies] = LazyDependencies(build_dependencies)
+dependencies = _container.get
+use_dependencies = _container.install
+reset_dependencies = _container.reset

@@ -11,8 +11,10 @@ Tests install their own container with `use_dependencies(...)` and drop it with
 
 from __future__ import annotations
 
-from functools import cache, cached_property
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
+
+from functions.core.lazy import LazyDependencies
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -88,24 +90,7 @@ def build_dependencies() -> ManagementDependencies:
     )
 
 
-_installed: ManagementDependencies | None = None
-
-
-@cache
-def _from_environment() -> ManagementDependencies:
-    return build_dependencies()
-
-
-def dependencies() -> ManagementDependencies:
-    return _installed or _from_environment()
-
-
-def use_dependencies(installed: ManagementDependencies) -> None:
-    global _installed  # noqa: PLW0603 - the container is process-wide by design
-    _installed = installed
-
-
-def reset_dependencies() -> None:
-    global _installed  # noqa: PLW0603
-    _installed = None
-    _from_environment.cache_clear()
+_container: LazyDependencies[ManagementDependencies] = LazyDependencies(build_dependencies)
+dependencies = _container.get
+use_dependencies = _container.install
+reset_dependencies = _container.reset

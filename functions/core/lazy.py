@@ -1,0 +1,38 @@
+"""A handler's process-wide dependencies, built on first use and replaceable by tests.
+
+Built on the first invocation, not at import, so that the environment (and in tests the
+moto endpoint) is in place first, and so that the cold start imports only what the handler
+module needs. Thread-safe: the deliver function attempts a batch on several threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class LazyDependencies(Generic[T]):
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._value: T | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> T:
+        value = self._value
+        if value is None:
+            with self._lock:
+                if self._value is None:
+                    self._value = self._build()
+                value = self._value
+        return value
+
+    def install(self, replacement: T) -> None:
+        """Tests: use `replacement` instead of building from the environment."""
+        self._value = replacement
+
+    def reset(self) -> None:
+        """Tests: forget the cached value; the next `get` builds it again."""
+        self._value = None
