@@ -52,7 +52,7 @@ def error_response(status: int, error_type: str, message: str, headers: dict[str
     return Response(
         status_code=status,
         content_type="application/json",
-        body=json.dumps({"error": {"type": error_type, "message": message}}),
+        body=json.dumps({"error": {"type": error_type, "message": message}}, separators=(",", ":")),
         headers=headers,
     )
 

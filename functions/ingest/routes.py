@@ -47,7 +47,9 @@ def _accepted(model: type[Any], description: str) -> dict[int, Any]:
 
 
 def _json(status: int, document: dict[str, Any]) -> Response[str]:
-    return Response(status_code=status, content_type="application/json", body=json.dumps(document))
+    return Response(
+        status_code=status, content_type="application/json", body=json.dumps(document, separators=(",", ":"))
+    )
 
 
 def _require_id(identifier: str, prefix: str, noun: str) -> str:
