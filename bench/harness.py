@@ -10,12 +10,15 @@ Every loop here is bounded by a count and a deadline.
 
 from __future__ import annotations
 
+import collections
 import io
 import json
 import logging
 import math
 import os
+import re
 import socket
+import statistics
 import sys
 import threading
 import time
@@ -49,10 +52,12 @@ DEFAULT_PROFILE = "standard"
 TIME_SCALE = 0.002
 """Retry waits are played 500 times faster (the standard table's 5 s and 300 s: 10 ms and 0.6 s)."""
 PUBLISH_CONCURRENCY = 8
-SETUP_CONCURRENCY = 4
+SETUP_CONCURRENCY = 6
+SETUP_ATTEMPTS = 3
 SINGLE_TYPE_ENDPOINTS = 10
 """At fan-out 1 the tenant has this many endpoints, each subscribed to its own event type."""
 MAX_RECEIVES_PER_BATCH = 50
+CALIBRATION_CALLS = 30
 SERVICE_LOGGER = "dovecote"
 DEPLOYED_LOG_LEVEL = "INFO"
 """infra/functions.py LOG_LEVEL (the local stack runs the handlers at WARNING)."""
@@ -173,8 +178,6 @@ class Scenario:
     failures: int = 2
     idempotency_key: bool = True
     """Publish as the SDK does (an Idempotency-Key on every request)."""
-    wave: int = 0
-    """Publish this many events, wait until they are delivered, then the next wave (0: all at once)."""
     timeout_seconds: float = 240
 
     @property
@@ -208,41 +211,42 @@ class LogSink(io.TextIOBase):
 
     def __init__(self, meter: Meter) -> None:
         self._meter = meter
+        self.error_lines: collections.deque[str] = collections.deque(maxlen=20)
+        """The last error lines the handlers logged (for diagnosing a failed run)."""
 
     def writable(self) -> bool:
         return True
 
     def write(self, text: str) -> int:
         self._meter.record_log_bytes(len(text.encode("utf-8", errors="replace")))
+        if '"level":"ERROR"' in text or '"level":"CRITICAL"' in text:
+            self.error_lines.append(text.strip()[:2000])
         return len(text)
 
 
-def _capture_handler_output(meter: Meter) -> Undo:
-    """Send the handlers' stdout (Powertools logs at the deployed level, EMF metrics) to a LogSink."""
+def _capture_handler_output(sink: LogSink) -> Undo:
+    """Send the handlers' stdout (Powertools logs at the deployed level, EMF metrics) to `sink`."""
     original = sys.stdout
-    sink = LogSink(meter)
     sys.stdout = sink
     saved_environment = {name: os.environ.get(name) for name in DEPLOYED_ENVIRONMENT}
     os.environ.update(DEPLOYED_ENVIRONMENT)  # loggers created later (handlers import lazily) read it
-    rebound: list[logging.StreamHandler[Any]] = []
     for name in [*logging.root.manager.loggerDict, ""]:
         logger = logging.getLogger(name)
         if name == SERVICE_LOGGER or name.startswith(f"{SERVICE_LOGGER}."):
             logger.setLevel(DEPLOYED_LOG_LEVEL)
         for handler in logger.handlers:
             if isinstance(handler, logging.StreamHandler) and handler.stream is original:
-                handler.setStream(sink)  # type: ignore[arg-type]
-                rebound.append(handler)
+                handler.setStream(sink)
 
     def undo() -> None:
+        # The handlers' log handlers stay on the sink (it drops what comes outside a window):
+        # a thread of the stopped stack may still log.
         sys.stdout = original
         for name, value in saved_environment.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        for handler in rebound:
-            handler.setStream(original)
 
     return undo
 
@@ -285,6 +289,45 @@ def _batching_window(seconds: float) -> Undo:
     return undo
 
 
+def partition_local_queries() -> Undo:
+    """Make moto's base-table Query read only the queried partition, as DynamoDB does.
+
+    moto 5.2 reads and sorts every item of the table for each Query, so the fan-out's
+    webhook query gets slower with every event and delivery stored, which would inflate
+    the fan-out function's measured duration as a scenario goes on."""
+    import inspect  # noqa: PLC0415
+
+    from moto.dynamodb.models.table import Table  # noqa: PLC0415
+
+    original_query, original_all_items = Table.query, Table.all_items
+    signature = inspect.signature(original_query)
+    local = threading.local()
+
+    def query(self: Table, *args: Any, **kwargs: Any) -> Any:
+        arguments = signature.bind(self, *args, **kwargs).arguments
+        local.partition = arguments.get("hash_key") if arguments.get("index_name") is None else None
+        try:
+            return original_query(self, *args, **kwargs)
+        finally:
+            local.partition = None
+
+    def all_items(self: Table) -> Any:
+        partition = getattr(local, "partition", None)
+        if partition is None or not self.range_key_attr:
+            return original_all_items(self)
+        items = list((self.items.get(partition) or {}).values())
+        return sorted(items, key=lambda item: (item.hash_key, item.range_key))
+
+    Table.query = query  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
+
+    def undo() -> None:
+        Table.query = original_query  # type: ignore[method-assign]
+        Table.all_items = original_all_items  # type: ignore[method-assign]
+
+    return undo
+
+
 class _QuietAttemptLog:
     """Stands in for the local stack's attempt printer, which reads every delivery back after
     each deliver run: load on moto that a deployed stack does not have."""
@@ -319,16 +362,17 @@ class BenchStack:
         self.profile = load_profile(profile)
         self.batching_window_seconds = batching_window_seconds
         self.meter = Meter()
+        self.log_sink = LogSink(self.meter)
         self._undo: list[Undo] = []
-        self._options = LocalOptions(
-            port=free_port(), profile=profile, time_scale=time_scale, allow_http_loopback=True
-        )
+        self._options = LocalOptions(port=free_port(), profile=profile, time_scale=time_scale, allow_http_loopback=True)
         self._stack_type = LocalStack
         self.stack: Any = None
         self.receiver = Receiver(self.profile.headers.delivery_id or "webhook-id")
         self._http = threading.local()
         self._aws: dict[str, Any] = {}
         self._finished: set[str] = set()
+        self.incidents: list[str] = []
+        """Set-up requests that failed and were retried (not part of any measurement)."""
 
     def __enter__(self) -> BenchStack:
         try:
@@ -338,14 +382,18 @@ class BenchStack:
                 time_local_functions(self.meter),
                 count_gateway_requests(self.meter),
                 _quiet_attempt_log(),
+                partition_local_queries(),
             ]
             self._undo.append(_batching_window(self.batching_window_seconds))
             self.receiver.start()
             self._undo.append(self.receiver.close)
             self.stack = self._stack_type(self._options, write=lambda _line: None).start()
             self._undo.append(self.stack.stop)
-            self._undo.append(_capture_handler_output(self.meter))
+            # Restored after the stack has stopped (close() undoes in reverse order): work still
+            # in flight when a scenario ran out of time must not write to the real stdout.
+            self._undo.insert(0, _capture_handler_output(self.log_sink))
             self.meter.items = MotoItems()
+            self.meter.idle_call_ms = self._idle_call_ms()
             self.meter.function_names = {
                 f.name: function_of_handler(f.handler_path) for f in self.stack.resources.functions.values()
             }
@@ -363,6 +411,16 @@ class BenchStack:
                 self._undo.pop()()
             except Exception:
                 log.debug("bench teardown step failed", exc_info=True)
+
+    def _idle_call_ms(self) -> float:
+        """The median latency of a DynamoDB GetItem while the stack is idle."""
+        client, key = self.aws("dynamodb"), {"pk": {"S": "bench#calibration"}, "sk": {"S": "-"}}
+        samples = []
+        for _ in range(CALIBRATION_CALLS):
+            started = time.perf_counter()
+            client.get_item(TableName=self.stack.table_name, Key=key)
+            samples.append((time.perf_counter() - started) * 1000)
+        return statistics.median(samples)
 
     # clients (the benchmark's own calls are never counted: no handler is running)
 
@@ -397,9 +455,16 @@ class BenchStack:
 
         def create(endpoint: tuple[str, list[str]]) -> None:
             url, events = endpoint
-            response = self.api("POST", "/v1/webhooks", api_key, json={"url": url, "events": events})
-            if not response.ok:
-                raise RuntimeError(f"creating a webhook failed: {response.status_code} {response.text[:300]}")
+            for attempt in range(SETUP_ATTEMPTS):
+                response = self.api("POST", "/v1/webhooks", api_key, json={"url": url, "events": events})
+                if response.ok:
+                    return
+                if response.status_code < 500 or attempt == SETUP_ATTEMPTS - 1:
+                    errors = "\n".join(self.log_sink.error_lines)
+                    raise RuntimeError(
+                        f"creating a webhook failed: {response.status_code} {response.text[:300]}\n{errors}"
+                    )
+                self.incidents.append(f"POST /v1/webhooks answered {response.status_code}; retried")
 
         with ThreadPoolExecutor(max_workers=SETUP_CONCURRENCY) as pool:
             list(pool.map(create, endpoints))
@@ -429,22 +494,28 @@ class BenchStack:
     # waiting and reading back
 
     def queues_idle(self) -> bool:
+        """No message waiting or in flight in the queues the functions consume."""
         sqs = self.aws("sqs")
-        for queue in self.stack.resources.queues.values():
+        for url in {mapping.queue_url for mapping in self.stack.resources.mappings}:
             attributes = sqs.get_queue_attributes(
-                QueueUrl=queue.url,
-                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
             )["Attributes"]
-            if int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"]):
+            if int(attributes["ApproximateNumberOfMessages"]) + int(
+                attributes["ApproximateNumberOfMessagesNotVisible"]
+            ):
                 return False
         return True
 
     def dead_letters(self) -> int:
+        """Messages in the queues no function consumes (the dead-letter queues)."""
         sqs = self.aws("sqs")
+        consumed = {mapping.queue_url for mapping in self.stack.resources.mappings}
         total = 0
-        for logical_id, queue in self.stack.resources.queues.items():
-            if "dlq" in logical_id.lower() or "deadletter" in logical_id.lower():
-                attributes = sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["ApproximateNumberOfMessages"])
+        for queue in self.stack.resources.queues.values():
+            if queue.url not in consumed:
+                attributes = sqs.get_queue_attributes(
+                    QueueUrl=queue.url, AttributeNames=["ApproximateNumberOfMessages"]
+                )
                 total += int(attributes["Attributes"]["ApproximateNumberOfMessages"])
         return total
 
@@ -460,46 +531,45 @@ class BenchStack:
                 self._finished.add(arn)
         return running
 
-    def transitions(self, arns: list[str]) -> int:
+    def transitions(self, arns: list[str]) -> tuple[int, int]:
+        """State transitions of the executions, and the size of their history events as JSON
+        (what the state machine's execution logging, level ALL with data, writes to CloudWatch Logs)."""
         stepfunctions = self.aws("stepfunctions")
-        total = 0
+        transitions = history_bytes = 0
         for arn in arns:
             kwargs: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
             for _ in range(100):
                 page = stepfunctions.get_execution_history(**kwargs)
-                total += state_transitions(page["events"])
+                transitions += state_transitions(page["events"])
+                history_bytes += sum(len(json.dumps(event, default=str)) for event in page["events"])
                 if not page.get("nextToken"):
                     break
                 kwargs["nextToken"] = page["nextToken"]
-        return total
+        return transitions, history_bytes
 
     # one measured scenario
 
     def run(self, scenario: Scenario, tag: str | None = None) -> ScenarioResult:
-        group = tag or scenario.name
+        """Set the scenario's tenant up, then measure: publish, wait for every delivery and for idle.
+
+        The scenario's timeout bounds all of it, set-up included."""
+        deadline = time.monotonic() + scenario.timeout_seconds
+        group = tag or re.sub(r"[^A-Za-z0-9_.-]+", "-", scenario.name)
         endpoints, events = self._plan(scenario, group)
-        api_key = self.tenant(f"bench-{group}", endpoints)
+        tenant_id = f"bench-{group}"
+        api_key = self.tenant(tenant_id, endpoints)
         started = time.monotonic()
-        deadline = started + scenario.timeout_seconds
         self.meter.start()
-        wave = scenario.wave or len(events)
-        published = 0
-        complete = True
-        for start in range(0, len(events), wave):
-            published += self.publish(
-                api_key, events[start : start + wave], idempotency_key=scenario.idempotency_key, deadline=deadline
-            )
-            expected = published * scenario.fanout
-            complete = _wait(lambda: self.receiver.accepted(group) >= expected, deadline)  # noqa: B023
-            if not complete:
-                break
+        published = self.publish(api_key, events, idempotency_key=scenario.idempotency_key, deadline=deadline)
+        expected = published * scenario.fanout
+        complete = _wait(lambda: self.receiver.accepted(group) >= expected, deadline)
         idle = _wait(lambda: self.queues_idle() and not self.executions_running(self.meter.executions), deadline)
         usage = self.meter.stop()
         seconds = time.monotonic() - started
         usage.deliveries = self.receiver.accepted(group)
         usage.events = published
         usage.executions = len(self.meter.executions)
-        usage.state_transitions = self.transitions(list(self.meter.executions))
+        usage.state_transitions, usage.execution_log_bytes = self.transitions(list(self.meter.executions))
         notes = []
         if published < scenario.events:
             notes.append(f"only {published} of {scenario.events} events were accepted before the deadline")
@@ -508,10 +578,14 @@ class BenchStack:
         if not idle:
             notes.append("queues or retry executions were still busy at the deadline")
         if dead := self.dead_letters():
-            notes.append(f"{dead} messages in dead-letter queues")
+            notes.append(f"{dead} messages in dead-letter queues (all scenarios so far)")
+        if self.meter.items is not None:
+            self.meter.items.purge_partitions(self.stack.table_name, f"T#{tenant_id}")
         return ScenarioResult(scenario, usage, seconds, complete and idle, published, notes)
 
-    def _plan(self, scenario: Scenario, group: str) -> tuple[list[tuple[str, list[str]]], list[tuple[str, dict[str, Any]]]]:
+    def _plan(
+        self, scenario: Scenario, group: str
+    ) -> tuple[list[tuple[str, list[str]]], list[tuple[str, dict[str, Any]]]]:
         """Endpoints (url, event types) and events (type, data) for `scenario`."""
         if scenario.fanout == 1:
             count = SINGLE_TYPE_ENDPOINTS
@@ -545,7 +619,10 @@ def _wait(condition: Callable[[], bool], deadline: float) -> bool:
 
 
 @contextmanager
-def bench_stack(profile: str = DEFAULT_PROFILE, time_scale: float = TIME_SCALE) -> Iterator[BenchStack]:
-    with BenchStack(profile, time_scale) as bench:
+def bench_stack(
+    profile: str = DEFAULT_PROFILE, time_scale: float = TIME_SCALE, batching_window_seconds: float = 1.0
+) -> Iterator[BenchStack]:
+    """A started, warmed-up BenchStack."""
+    with BenchStack(profile, time_scale, batching_window_seconds) as bench:
         bench.warm_up()
         yield bench

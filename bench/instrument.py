@@ -27,7 +27,9 @@ import botocore.session
 from bench.metering import (
     CallStats,
     Usage,
+    adjusted_duration_ms,
     http_api_billed_requests,
+    item_kind,
     item_size,
     read_units,
     sqs_billed_requests,
@@ -37,6 +39,8 @@ from bench.metering import (
 Undo = Callable[[], None]
 
 current_function: contextvars.ContextVar[str | None] = contextvars.ContextVar("bench_function", default=None)
+current_excess: contextvars.ContextVar[dict[int, float] | None] = contextvars.ContextVar("bench_excess", default=None)
+"""Per thread of the running invocation: how much longer than `Meter.idle_call_ms` its AWS calls took."""
 
 ESM_OPERATIONS = frozenset({"ReceiveMessage", "DeleteMessageBatch", "DeleteMessage"})
 POLLER_THREAD_PREFIX = "poller:"
@@ -78,6 +82,19 @@ class MotoItems:
             return None
         return None if item is None else dict(item.to_json()["Attributes"])
 
+    def purge_partitions(self, table_name: str, partition: str) -> int:
+        """Drop the partition `partition` and those under it (`partition#…`); returns how many.
+
+        moto's Query reads (and sorts) every item of the table, so a benchmark that keeps
+        earlier scenarios' items makes later scenarios' queries slower and slower."""
+        items = self._backend.get_table(table_name).items
+        doomed = [
+            key for key in list(items) if str(key.value) == partition or str(key.value).startswith(f"{partition}#")
+        ]
+        for key in doomed:
+            items.pop(key, None)
+        return len(doomed)
+
     def key_of(self, table_name: str, item: Mapping[str, Any]) -> dict[str, Any] | None:
         """The primary key of `item` (a PutItem's item)."""
         try:
@@ -100,10 +117,9 @@ class MotoItems:
 
 def index_write_units(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, keys: tuple[str, ...]) -> int:
     """Write units one index (projection ALL) consumes when an item goes from `before` to `after`."""
-    was = bool(before) and all(k in before for k in keys)  # type: ignore[operator]
-    now = bool(after) and all(k in after for k in keys)  # type: ignore[operator]
-    if was and now:
-        assert before is not None and after is not None
+    was = before is not None and all(k in before for k in keys)
+    now = after is not None and all(k in after for k in keys)
+    if before is not None and after is not None and was and now:
         if all(before[k] == after[k] for k in keys):
             return write_units(item_size(after))
         return write_units(item_size(before)) + write_units(item_size(after))
@@ -123,6 +139,8 @@ class Meter:
         """A local function's name (as moto knows it) → the infra name (`deliver`, …)."""
         self.usage = Usage()
         self.executions: list[str] = []
+        self.idle_call_ms = 0.0
+        """The latency of an AWS call to an idle moto (calibrated by the harness)."""
         self._counting = False
         self._lock = threading.Lock()
 
@@ -145,11 +163,15 @@ class Meter:
 
     # Lambda and the gateway
 
-    def record_invocation(self, function: str, trigger: str, duration_ms: float, records: int, error: bool) -> None:
+    def record_invocation(
+        self, function: str, trigger: str, duration_ms: float, records: int, error: bool, adjusted_ms: float
+    ) -> None:
         if not self._counting:
             return
         with self._lock:
-            self.usage.invocation((function, trigger)).record(duration_ms, records, error=error)
+            self.usage.invocation((function, trigger)).record(
+                duration_ms, records, error=error, adjusted_ms=adjusted_ms
+            )
 
     def record_log_bytes(self, count: int) -> None:
         if self._counting:
@@ -200,7 +222,9 @@ class Meter:
             key = api.get("Key") or self.items.key_of(table, api.get("Item") or {})
             context[_BEFORE] = self.items.get(table, key) if key else None
 
-    def _after_call(self, http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+    def _after_call(
+        self, http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
+    ) -> None:
         caller = context.get(_CALLER)
         if caller is None or not self._counting:
             return
@@ -209,6 +233,11 @@ class Meter:
         failed = getattr(http_response, "status_code", 200) >= 300
         stats = CallStats(calls=1, errors=int(failed), billed_requests=1)
         stats.total_ms = (time.perf_counter() - context.get("bench.started", time.perf_counter())) * 1000
+        excess = current_excess.get()
+        if excess is not None:
+            thread = threading.get_ident()
+            with self._lock:
+                excess[thread] = excess.get(thread, 0.0) + max(0.0, stats.total_ms - self.idle_call_ms)
         stats.request_bytes = int(context.get("bench.request_bytes", 0))
         stats.response_bytes = len(getattr(http_response, "content", b"") or b"")
         if service == "sqs":
@@ -223,11 +252,19 @@ class Meter:
         elif service == "stepfunctions" and operation == "StartExecution" and not failed:
             with self._lock:
                 self.executions.append(str(parsed["executionArn"]))
+        if service == "dynamodb":
+            operation = f"{operation}:{_dynamodb_kind(api)}"
         with self._lock:
             self.usage.call((caller, service, operation)).add(stats)
 
     def _dynamodb_units(
-        self, stats: CallStats, operation: str, api: dict[str, Any], parsed: dict[str, Any], context: dict[str, Any], failed: bool
+        self,
+        stats: CallStats,
+        operation: str,
+        api: dict[str, Any],
+        parsed: dict[str, Any],
+        context: dict[str, Any],
+        failed: bool,
     ) -> None:
         table = api.get("TableName", "")
         if operation == "GetItem":
@@ -257,9 +294,10 @@ class Meter:
             after = self._after_item(operation, table, api, parsed)
             stats.write_units = write_units(max(item_size(before), item_size(after)))
             if self.items is not None:
-                stats.write_units += sum(
+                stats.index_write_units = sum(
                     index_write_units(before, after, keys) for keys in self.items.index_keys(table)
                 )
+                stats.write_units += stats.index_write_units
         elif operation == "BatchWriteItem":
             for requests in (api.get("RequestItems") or {}).values():
                 for request in requests:
@@ -270,7 +308,9 @@ class Meter:
                 item = (entry.get("Put") or {}).get("Item")
                 stats.write_units += write_units(item_size(item), transactional=True)
 
-    def _after_item(self, operation: str, table: str, api: dict[str, Any], parsed: dict[str, Any]) -> dict[str, Any] | None:
+    def _after_item(
+        self, operation: str, table: str, api: dict[str, Any], parsed: dict[str, Any]
+    ) -> dict[str, Any] | None:
         if operation == "DeleteItem":
             return None
         if operation == "PutItem":
@@ -278,6 +318,22 @@ class Meter:
         if self.items is not None:
             return self.items.get(table, api.get("Key") or {})
         return parsed.get("Attributes")
+
+
+def _dynamodb_kind(api: Mapping[str, Any]) -> str:
+    """The kind of item a DynamoDB request is about, from its key (or a query's partition)."""
+    key = api.get("Key") or api.get("Item")
+    if key:
+        return item_kind(_string(key.get("pk")), _string(key.get("sk")))
+    values = api.get("ExpressionAttributeValues") or {}
+    partition = _string(values.get(":pk"))
+    if partition:
+        return item_kind(partition)
+    return "batch" if "RequestItems" in api or "TransactItems" in api else "other"
+
+
+def _string(value: Any) -> str:
+    return str(value.get("S", "")) if isinstance(value, Mapping) else ""
 
 
 def _sqs_payload(operation: str, api: Mapping[str, Any], parsed: Mapping[str, Any]) -> int:
@@ -318,7 +374,7 @@ def propagate_context_to_thread_pools() -> Undo:
     def submit(self: ThreadPoolExecutor, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         return original(self, contextvars.copy_context().run, fn, *args, **kwargs)
 
-    ThreadPoolExecutor.submit = submit  # type: ignore[method-assign]
+    ThreadPoolExecutor.submit = submit  # type: ignore[method-assign,assignment]
 
     def undo() -> None:
         ThreadPoolExecutor.submit = original  # type: ignore[method-assign]
@@ -339,7 +395,8 @@ def time_local_functions(meter: Meter) -> Undo:
         def timed(event: Any, context: Any) -> Any:
             trigger = trigger_of(event)
             records = len(event.get("Records") or []) if trigger == "sqs" else 0
-            token = current_function.set(function)
+            excess: dict[int, float] = {}
+            token, excess_token = current_function.set(function), current_excess.set(excess)
             started = time.perf_counter()
             error = False
             try:
@@ -348,8 +405,11 @@ def time_local_functions(meter: Meter) -> Undo:
                 error = True
                 raise
             finally:
-                meter.record_invocation(function, trigger, (time.perf_counter() - started) * 1000, records, error)
+                elapsed = (time.perf_counter() - started) * 1000
+                adjusted = adjusted_duration_ms(elapsed, excess)
+                meter.record_invocation(function, trigger, elapsed, records, error, adjusted)
                 current_function.reset(token)
+                current_excess.reset(excess_token)
 
         return timed
 

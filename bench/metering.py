@@ -90,6 +90,18 @@ def read_units(size_bytes: int, *, consistent: bool, transactional: bool = False
     return float(units) if consistent else units / 2
 
 
+def item_kind(pk: str, sk: str = "") -> str:
+    """What a key of the single table names (functions/store/table.py's layout)."""
+    if pk.startswith("KEY#") or pk.endswith("#KEYS"):
+        return "api_key"
+    for marker, kind in (("#DEL#", "delivery"), ("#EVT#", "event"), ("#IDEM#", "idempotency"), ("#WH#", "delivery")):
+        if marker in pk:
+            return kind
+    if sk.startswith("WH#") or (pk.startswith("T#") and not sk):
+        return "webhook"
+    return "other"
+
+
 # Requests billed by size, and Lambda duration
 
 
@@ -106,6 +118,12 @@ def http_api_billed_requests(request_bytes: int) -> int:
 def lambda_billed_ms(duration_ms: float) -> int:
     """Lambda rounds each invocation's duration up to the millisecond."""
     return max(1, math.ceil(duration_ms))
+
+
+def adjusted_duration_ms(duration_ms: float, excess_by_thread: Mapping[int, float]) -> float:
+    """An invocation's duration had its AWS calls answered at uncontended latency: minus, on the
+    thread that waited longest, the time its calls took beyond that latency (at least 1 ms)."""
+    return max(1.0, duration_ms - max(excess_by_thread.values(), default=0.0))
 
 
 def gb_seconds(billed_ms: float, memory_mb: int) -> float:
@@ -133,6 +151,8 @@ class CallStats:
     """SQS: 64 KiB chunks; other services: the calls."""
     read_units: float = 0
     write_units: float = 0
+    index_write_units: float = 0
+    """The part of `write_units` spent on global secondary indexes."""
     request_bytes: int = 0
     response_bytes: int = 0
     total_ms: float = 0
@@ -144,6 +164,7 @@ class CallStats:
         self.billed_requests += other.billed_requests
         self.read_units += other.read_units
         self.write_units += other.write_units
+        self.index_write_units += other.index_write_units
         self.request_bytes += other.request_bytes
         self.response_bytes += other.response_bytes
         self.total_ms += other.total_ms
@@ -159,13 +180,21 @@ class InvocationStats:
     billed_ms: int = 0
     records: int = 0
     """SQS records handled (batch sizes add up here)."""
+    adjusted_ms: float = 0
+    adjusted_billed_ms: int = 0
+    """The same at uncontended AWS latency (see `adjusted_duration_ms`)."""
 
-    def record(self, duration_ms: float, records: int = 0, *, error: bool = False) -> None:
+    def record(
+        self, duration_ms: float, records: int = 0, *, error: bool = False, adjusted_ms: float | None = None
+    ) -> None:
         self.invocations += 1
         self.errors += int(error)
         self.total_ms += duration_ms
         self.billed_ms += lambda_billed_ms(duration_ms)
         self.records += records
+        adjusted = duration_ms if adjusted_ms is None else adjusted_ms
+        self.adjusted_ms += adjusted
+        self.adjusted_billed_ms += lambda_billed_ms(adjusted)
 
     @property
     def mean_ms(self) -> float:
@@ -191,6 +220,8 @@ class Usage:
     state_transitions: int = 0
     log_bytes: int = 0
     """What the handlers wrote to stdout (logs at the deployed level, EMF metrics)."""
+    execution_log_bytes: int = 0
+    """The retry executions' history events as JSON (the state machine logs them all, with data)."""
     idle_receives: int = 0
     """Empty long polls of the SQS pollers: a fixed cost of an idle stack, left out of the figures."""
 
@@ -225,6 +256,7 @@ class Usage:
             "state_transitions": self.state_transitions,
             "idle_receives": self.idle_receives,
             "log_bytes": self.log_bytes,
+            "execution_log_bytes": self.execution_log_bytes,
             "calls": [
                 {"caller": caller, "service": service, "operation": operation, **vars(stats)}
                 for (caller, service, operation), stats in sorted(self.calls.items())
@@ -248,8 +280,11 @@ class CostLine:
     usd: float
 
 
-def cost_lines(usage: Usage, memory_mb: Mapping[str, int], prices: Mapping[str, Price] = PRICES) -> list[CostLine]:
-    """Every billed quantity of `usage` at `prices`; Lambda duration at each function's memory."""
+def cost_lines(
+    usage: Usage, memory_mb: Mapping[str, int], prices: Mapping[str, Price] = PRICES, *, adjusted: bool = False
+) -> list[CostLine]:
+    """Every billed quantity of `usage` at `prices`; Lambda duration at each function's memory
+    (as measured, or `adjusted` to uncontended AWS latency)."""
     lines = [
         CostLine(
             "API Gateway",
@@ -263,9 +298,11 @@ def cost_lines(usage: Usage, memory_mb: Mapping[str, int], prices: Mapping[str, 
     for function in functions:
         stats = [s for (f, _), s in usage.invocations.items() if f == function]
         invocations = sum(s.invocations for s in stats)
-        seconds = sum(gb_seconds(s.billed_ms, memory_mb[function]) for s in stats)
+        seconds = sum(gb_seconds(s.adjusted_billed_ms if adjusted else s.billed_ms, memory_mb[function]) for s in stats)
         lines.append(
-            CostLine("Lambda", f"{function} requests", invocations, "invocations", prices["lambda_request"].cost(invocations))
+            CostLine(
+                "Lambda", f"{function} requests", invocations, "invocations", prices["lambda_request"].cost(invocations)
+            )
         )
         lines.append(
             CostLine(
@@ -279,7 +316,9 @@ def cost_lines(usage: Usage, memory_mb: Mapping[str, int], prices: Mapping[str, 
     services = usage.by_service()
     sqs = services.get("sqs", CallStats())
     lines.append(
-        CostLine("SQS", "requests", sqs.billed_requests, "requests", prices["sqs_standard_request"].cost(sqs.billed_requests))
+        CostLine(
+            "SQS", "requests", sqs.billed_requests, "requests", prices["sqs_standard_request"].cost(sqs.billed_requests)
+        )
     )
     dynamodb = services.get("dynamodb", CallStats())
     lines.append(
@@ -310,6 +349,33 @@ def cost_lines(usage: Usage, memory_mb: Mapping[str, int], prices: Mapping[str, 
         )
     )
     return lines
+
+
+LAMBDA_PLATFORM_LOG_BYTES = 350
+"""START, END and REPORT lines (with the X-Ray trace id) per invocation: an estimate."""
+XRAY_SAMPLING = 0.05
+"""X-Ray's default rule past its reservoir of one trace per second: 5 % of requests."""
+GIB = 1024**3
+
+
+def optional_cost_lines(usage: Usage, prices: Mapping[str, Price] = PRICES) -> list[CostLine]:
+    """Estimates beside the total: CloudWatch Logs ingestion (handler logs at the deployed level,
+    EMF metrics, Lambda's platform lines, the retry executions' logs) and X-Ray traces."""
+    invocations = sum(s.invocations for s in usage.invocations.values())
+    log_bytes = usage.log_bytes + usage.execution_log_bytes + invocations * LAMBDA_PLATFORM_LOG_BYTES
+    log_gb = log_bytes / GIB
+    queued = sum(s.invocations for (_, trigger), s in usage.invocations.items() if trigger == "sqs")
+    traces = (usage.api_requests + queued + usage.executions) * XRAY_SAMPLING
+    return [
+        CostLine("CloudWatch Logs", "ingested", log_gb, "GB", prices["cloudwatch_logs_ingested_gb"].cost(log_gb)),
+        CostLine(
+            "X-Ray",
+            f"traces ({XRAY_SAMPLING:.0%} sampled)",
+            traces,
+            "traces",
+            prices["xray_trace_recorded"].cost(traces),
+        ),
+    ]
 
 
 def total_usd(lines: Iterable[CostLine]) -> float:

@@ -37,7 +37,9 @@ class Price:
 
 PRICES = MappingProxyType(
     {
-        "apigw_http_request": Price(1.00, 1_000_000, "HTTP API request (512 KiB)", "https://aws.amazon.com/api-gateway/pricing/"),
+        "apigw_http_request": Price(
+            1.00, 1_000_000, "HTTP API request (512 KiB)", "https://aws.amazon.com/api-gateway/pricing/"
+        ),
         "lambda_request": Price(0.20, 1_000_000, "Lambda invocation", "https://aws.amazon.com/lambda/pricing/"),
         "lambda_arm64_gb_second": Price(
             0.0000133334, 1, "Lambda arm64 GB-second", "https://aws.amazon.com/lambda/pricing/"
@@ -46,10 +48,16 @@ PRICES = MappingProxyType(
             0.40, 1_000_000, "SQS standard request (64 KiB chunk)", "https://aws.amazon.com/sqs/pricing/"
         ),
         "dynamodb_write_request_unit": Price(
-            0.625, 1_000_000, "DynamoDB on-demand write request unit", "https://aws.amazon.com/dynamodb/pricing/on-demand/"
+            0.625,
+            1_000_000,
+            "DynamoDB on-demand write request unit",
+            "https://aws.amazon.com/dynamodb/pricing/on-demand/",
         ),
         "dynamodb_read_request_unit": Price(
-            0.125, 1_000_000, "DynamoDB on-demand read request unit", "https://aws.amazon.com/dynamodb/pricing/on-demand/"
+            0.125,
+            1_000_000,
+            "DynamoDB on-demand read request unit",
+            "https://aws.amazon.com/dynamodb/pricing/on-demand/",
         ),
         "sfn_standard_transition": Price(
             0.025, 1_000, "Step Functions Standard state transition", "https://aws.amazon.com/step-functions/pricing/"

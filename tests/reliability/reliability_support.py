@@ -16,12 +16,15 @@ from __future__ import annotations
 import contextlib
 import copy
 import errno
+import importlib
 import io
 import ipaddress
 import json
 import logging
 import os
+import pkgutil
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -34,8 +37,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
+import botocore.session
 import requests
 from botocore.config import Config
+from moto.core.config import default_user_config
+
+import functions
+from dovecote.local.lambdas import LambdaRuntime
+from dovecote.local.stack import LocalOptions, LocalStack
+from dovecote.local.templates import ensure_templates
 
 REPORT_ENV = "DOVECOTE_RELIABILITY_REPORT"
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
@@ -349,15 +359,24 @@ _TRANSACT_ACTIONS = {
 }
 
 
-def iam_actions(service: str, operation: str, body: Any) -> set[str]:
+def iam_actions(service: str, operation: str, params: dict[str, Any]) -> set[str]:
     """The IAM actions an API call is authorized against (a batch or transaction by its parts)."""
     action = f"{service}:{operation}"
     if action in _BATCH_ACTIONS:
         return {_BATCH_ACTIONS[action]}
     if action in ("dynamodb:TransactWriteItems", "dynamodb:TransactGetItems"):
-        document = json.loads(body) if isinstance(body, bytes | str) and body else {}
-        return {_TRANSACT_ACTIONS[kind] for item in document.get("TransactItems", []) for kind in item}
+        return {_TRANSACT_ACTIONS[kind] for item in params.get("TransactItems", []) for kind in item}
     return {action}
+
+
+_RESOURCE_PARAMETERS = ("TableName", "QueueUrl", "stateMachineArn", "executionArn", "FunctionName")
+
+
+@dataclass(frozen=True)
+class AwsCall:
+    action: str
+    resource: str | None
+    """The table name, queue URL, state machine or execution ARN, or function the call names."""
 
 
 class AwsCallRecorder:
@@ -367,12 +386,13 @@ class AwsCallRecorder:
     started by a handler inherit the mark (`ThreadPoolExecutor.submit` is wrapped); an SQS
     poller's own calls (ReceiveMessage, DeleteMessageBatch) belong to the function it feeds,
     as Lambda's event source mapping makes them with that function's role. Calls are seen
-    through a `before-call` hook on every botocore client created while installed.
+    through a botocore `before-parameter-build` hook (the first of the before-call hooks, the one
+    that sees the call's parameters) on every client created while installed.
     """
 
     def __init__(self) -> None:
-        self.calls: dict[str, set[str]] = defaultdict(set)
-        self.unattributed: set[str] = set()
+        self.calls: dict[str, set[AwsCall]] = defaultdict(set)
+        self.unattributed: set[AwsCall] = set()
         self._local = threading.local()
         self._lock = threading.Lock()
         self._undo: list[Callable[[], None]] = []
@@ -396,22 +416,23 @@ class AwsCallRecorder:
         finally:
             self._local.function = previous
 
+    def actions(self, function: str) -> set[str]:
+        with self._lock:
+            return {call.action for call in self.calls.get(function, set())}
+
     def _before_call(self, model: Any, params: Any = None, **_: Any) -> None:
+        parameters = params if isinstance(params, dict) else {}
         service = model.service_model.signing_name
-        body = params.get("body") if isinstance(params, dict) else None
-        actions = iam_actions(service, model.name, body)
+        resource = next((str(parameters[name]) for name in _RESOURCE_PARAMETERS if name in parameters), None)
+        calls = {AwsCall(action, resource) for action in iam_actions(service, model.name, parameters)}
         function = self.current()
         with self._lock:
             if function is None:
-                self.unattributed.update(actions)
+                self.unattributed.update(calls)
             else:
-                self.calls[function].update(actions)
+                self.calls[function].update(calls)
 
     def install(self) -> None:
-        import botocore.session
-
-        from dovecote.local.lambdas import LambdaRuntime
-
         recorder = self
         original_create_client = botocore.session.Session.create_client
         original_invoke = LambdaRuntime.invoke
@@ -419,7 +440,7 @@ class AwsCallRecorder:
 
         def create_client(session: Any, *args: Any, **kwargs: Any) -> Any:
             client = original_create_client(session, *args, **kwargs)
-            client.meta.events.register("before-call", recorder._before_call)
+            client.meta.events.register("before-parameter-build", recorder._before_call)
             return client
 
         def invoke(runtime: Any, name_or_arn: str, event: Any) -> Any:
@@ -471,11 +492,6 @@ class LogCapture(io.StringIO):
 
     @contextmanager
     def active(self) -> Iterator[LogCapture]:
-        import importlib
-        import pkgutil
-
-        import functions
-
         for module in pkgutil.walk_packages(functions.__path__, "functions."):
             importlib.import_module(module.name)  # every module's logger exists before its level is set
         dovecote = logging.getLogger("dovecote")
@@ -512,8 +528,6 @@ class LogCapture(io.StringIO):
 
 def reset_all_dependencies() -> None:
     """Drop every handler's cached clients and settings (as tests/integration/conftest.py does)."""
-    import sys
-
     for name, module in list(sys.modules.items()):
         reset = getattr(module, "reset_dependencies", None)
         if name.startswith("functions.") and callable(reset):
@@ -533,11 +547,6 @@ class LocalStackHarness:
     def running(
         cls, *, profile: str = "mutx", time_scale: float = 0.001, record_aws_calls: bool = False
     ) -> Iterator[LocalStackHarness]:
-        from moto.core.config import default_user_config
-
-        from dovecote.local.stack import LocalOptions, LocalStack
-        from dovecote.local.templates import ensure_templates
-
         environment = dict(os.environ)
         moto_config = copy.deepcopy(default_user_config)
         template = ensure_templates([profile])[profile]

@@ -12,9 +12,12 @@ Python heap did not grow with a 10 MB or endless body.
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import re
 import socket
 import ssl
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -24,10 +27,15 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from functions.core.models import RESPONSE_EXCERPT_BYTES, DeliveryStatus
 from functions.core.profile import load_profile, shipped_profile_names
 from functions.pipeline.http import MAX_RESPONSE_BYTES, HttpResult, HttpSender
+from functions.store.deliveries import DeliveryStore
 from tests.integration.pipeline_support import Pipeline, custom_profile, pipeline_under_moto
 from tests.reliability.reliability_support import (
     RawServer,
@@ -243,7 +251,7 @@ CASES = [
         1,
         [200],
         excerpt="^\x00\ufffd<html>not json$",
-    ),  # fmt: skip
+    ),
     Case(
         "non-JSON body (500)",
         answering(500, body=b"<html><h1>502 Bad Gateway</h1>"),
@@ -251,7 +259,7 @@ CASES = [
         ALL,
         [500] * ALL,
         excerpt="^<html>",
-    ),  # fmt: skip
+    ),
     Case("not an HTTP response", not_http, RETRIED, ALL, [None] * ALL, r"invalid HTTP response|closed|Bad"),
     Case("TLS handshake failure", tls_garbage, RETRIED, ALL, [None] * ALL, r"^TLS error", scheme="https"),
     Case("TLS server that never answers", silent, RETRIED, ALL, [None] * ALL, r"^timed out", scheme="https"),
@@ -332,7 +340,8 @@ def test_fault(pipeline: Pipeline, case: Case) -> None:
         if expected is None:
             assert attempt.error is None, attempt.error
         else:
-            assert attempt.error is not None and re.search(expected, attempt.error), attempt.error
+            assert attempt.error is not None, (expected, attempt)
+            assert re.search(expected, attempt.error), attempt.error
     # Attempts at the table's times: the recorded Waits and each attempt's next_retry_at.
     assert pipeline.waits == table[1 : case.attempts]
     assert [a.next_retry_at is not None for a in attempts] == [True] * (case.attempts - 1) + [False]
@@ -364,7 +373,8 @@ def test_fault(pipeline: Pipeline, case: Case) -> None:
         assert re.search(case.excerpt, attempts[0].response_excerpt), attempts[0].response_excerpt[:80]
     assert run.peak_bytes < HEAP_CEILING_BYTES, run.heap_growth
     if case.trickle:
-        assert server is not None and server.notes, "the trickle never started"
+        assert server is not None
+        assert server.notes, "the trickle never started"
         assert all(sent < TRICKLE_BYTES for sent in server.notes), (
             f"the client was still reading when the {TRICKLE_BYTES}-byte trickle ended ({server.notes}): "
             f"an attempt timeout of {ATTEMPT_TIMEOUT_SECONDS} s did not end the attempt"
@@ -414,10 +424,7 @@ def test_every_shipped_table_is_followed_exactly_for_a_failing_endpoint(
 def test_tls_failure_is_a_certificate_problem_not_a_downgrade(pipeline: Pipeline) -> None:
     """An https endpoint with a self-signed certificate is refused (verified), never retried over http."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    certificate = _self_signed_certificate()
-    if certificate is None:
-        pytest.fail("cannot make a self-signed certificate for the TLS case (the cryptography package is missing)")
-    context.load_cert_chain(*certificate)
+    context.load_cert_chain(*_self_signed_certificate())
 
     def serve(connection: socket.socket, server: RawServer) -> None:
         with context.wrap_socket(connection, server_side=True) as tls:
@@ -425,7 +432,7 @@ def test_tls_failure_is_a_certificate_problem_not_a_downgrade(pipeline: Pipeline
             tls.sendall(http_response(200))
 
     with raw_server(serve) as server:
-        webhook, run = deliver_once(pipeline, server.url("https"))
+        webhook, _run = deliver_once(pipeline, server.url("https"))
         assert server.connections == ALL
     delivery = pipeline.only_delivery(webhook)
     assert all(a.response_status is None for a in delivery.attempts)
@@ -434,17 +441,7 @@ def test_tls_failure_is_a_certificate_problem_not_a_downgrade(pipeline: Pipeline
     assert delivery.status is DeliveryStatus.FAILED
 
 
-def _self_signed_certificate() -> tuple[str, str] | None:
-    try:
-        import datetime
-        import tempfile
-
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.x509.oid import NameOID
-    except ImportError:
-        return None
+def _self_signed_certificate() -> tuple[str, str]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.datetime.now(datetime.UTC)
@@ -457,7 +454,7 @@ def _self_signed_certificate() -> tuple[str, str] | None:
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
             critical=False,
         )
         .sign(key, hashes.SHA256())
@@ -480,8 +477,6 @@ def _self_signed_certificate() -> tuple[str, str] | None:
 
 def _crash_once_in_attempt(number: int, where: str) -> Callable[..., Any]:
     """A DeliveryStore method that raises once, in attempt `number` (after the POST, or before it)."""
-    from functions.store.deliveries import DeliveryStore
-
     real = DeliveryStore.record_attempt if where == "after the POST" else DeliveryStore.find_with_attempt_keys
     crashed: list[bool] = []
 
@@ -506,8 +501,6 @@ def test_a_crash_inside_a_retry_attempt_is_retried_not_the_end_of_the_delivery(p
     """A deliver invocation that fails once in attempt 2 (a crash, a throttled read, a Lambda timeout)
     must not end the delivery: the first attempt's crash is retried by SQS, and the retry schedule
     has three rows left. The receiver answers 500 once, then 200."""
-    from functions.store.deliveries import DeliveryStore
-
     method = "record_attempt" if where == "after the POST" else "find_with_attempt_keys"
     with raw_server(_answer_sequence([500], then=200)) as server:
         with mock.patch.object(DeliveryStore, method, _crash_once_in_attempt(2, where)):

@@ -1,0 +1,397 @@
+"""Dollars per million successful deliveries, from counted AWS usage of the local stack.
+
+Runs events through the local stack (dovecote/local, the real handlers against moto on
+127.0.0.1) at fan-out 1, 10 and 100, on the happy path and with 10 % of endpoints failing
+twice before they succeed (their retries go through the retry state machine, waits scaled
+down). Everything billed is counted in this process (bench/instrument.py): AWS calls per
+service and operation with DynamoDB request units from item sizes and SQS 64 KiB chunks,
+Lambda invocations with their measured durations, HTTP API requests, and the retry
+executions' state transitions from their histories. bench/prices.py turns the counts into
+dollars at the memory sizes infra/functions.py configures. The same counts are also priced
+as the naive design (one Step Functions execution per delivery).
+
+Caveat: moto serves every AWS call inside this same 2-core process, so the handlers'
+measured durations (and their Lambda GB-seconds) are higher than they would be on AWS;
+the tables show the Lambda duration line on its own so it can be judged.
+
+    python -m bench.cost_model [--json PATH] [--scale 1.0] [--budget 360] [--only "mix f1" ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+from bench.harness import Scenario, ScenarioResult, bench_stack
+from bench.metering import (
+    CostLine,
+    Usage,
+    by_service_usd,
+    cost_lines,
+    naive_usage,
+    optional_cost_lines,
+    per_million,
+    total_usd,
+)
+from bench.prices import PRICES, PRICES_AS_OF, function_memory_mb, price_table
+from bench.report import Target, progress, run_metadata, table, write_json
+
+PROFILE = "standard"
+SCENARIOS = (
+    Scenario("happy f1", fanout=1, events=1000),
+    Scenario("happy f10", fanout=10, events=100),
+    Scenario("happy f100", fanout=100, events=10),
+    Scenario("mix f10", fanout=10, events=100, flaky_share=0.1, failures=2),
+    Scenario("mix f1", fanout=1, events=1000, flaky_share=0.1, failures=2),
+)
+DEFAULT_SCENARIOS = ("happy f1", "happy f10", "happy f100", "mix f10")
+"""What `make bench` runs (mix f1 adds 2-3 minutes: `--only "mix f1"`)."""
+TARGET_F1_USD = 3.00
+TARGET_F10_USD = 1.00
+DEFAULT_BUDGET_SECONDS = 360
+SERVICE_COLUMNS = ("API Gateway", "Lambda", "SQS", "DynamoDB", "Step Functions")
+
+
+@dataclass
+class Priced:
+    """One scenario's usage in dollars."""
+
+    result: ScenarioResult
+    lines: list[CostLine]
+    optional: list[CostLine]
+    naive: list[CostLine]
+    naive_usage: Usage
+    adjusted: list[CostLine]
+    """`lines` with Lambda durations at uncontended AWS latency."""
+
+    @property
+    def usage(self) -> Usage:
+        return self.result.usage
+
+    @property
+    def deliveries(self) -> int:
+        return self.usage.deliveries
+
+    def per_million(self, lines: list[CostLine] | None = None) -> float:
+        return per_million(total_usd(self.lines if lines is None else lines), self.deliveries)
+
+    def line_per_million(self, service: str, item_prefix: str = "") -> float:
+        usd = sum(line.usd for line in self.lines if line.service == service and line.item.startswith(item_prefix))
+        return per_million(usd, self.deliveries)
+
+
+def price(result: ScenarioResult, memory_mb: dict[str, int]) -> Priced:
+    naive = naive_usage(result.usage)
+    return Priced(
+        result=result,
+        lines=cost_lines(result.usage, memory_mb),
+        optional=optional_cost_lines(result.usage),
+        naive=cost_lines(naive, memory_mb),
+        naive_usage=naive,
+        adjusted=cost_lines(result.usage, memory_mb, adjusted=True),
+    )
+
+
+# What moves the figure: savings computed from the same counts
+
+
+def _calls_usd(usage: Usage, caller: str, service: str, operation_prefix: str, *, index_only: bool = False) -> float:
+    total = 0.0
+    for (who, svc, operation), stats in usage.calls.items():
+        if who != caller or svc != service or not operation.startswith(operation_prefix):
+            continue
+        if service == "dynamodb":
+            writes = stats.index_write_units if index_only else stats.write_units
+            total += PRICES["dynamodb_write_request_unit"].cost(writes)
+            if not index_only:
+                total += PRICES["dynamodb_read_request_unit"].cost(stats.read_units)
+        elif service == "sqs":
+            total += PRICES["sqs_standard_request"].cost(stats.billed_requests)
+    return total
+
+
+def levers(priced: Priced) -> list[tuple[str, str, float]]:
+    """(change, where, dollars saved per million deliveries) for one scenario's counts."""
+    usage = priced.usage
+    saved: list[tuple[str, str, float]] = []
+
+    def add(change: str, where: str, usd: float) -> None:
+        saved.append((change, where, per_million(usd, usage.deliveries)))
+
+    add(
+        "publish without an idempotency claim (no key, or claim and event in one write)",
+        "functions/pipeline/publishing.py _publish_once: IdempotencyStore.claim PutItem + mark_enqueued UpdateItem",
+        _calls_usd(usage, "ingest", "dynamodb", ""),
+    )
+    add(
+        "no GSI write when an attempt is logged (gsi1 KEYS_ONLY, or keys set only on the final write)",
+        "functions/store/deliveries.py record_attempt UpdateItem (+ infra/storage.py gsi1 projection ALL)",
+        _calls_usd(usage, "deliver", "dynamodb", "UpdateItem:delivery", index_only=True),
+    )
+    add(
+        "write each delivery once (deliver puts the row with its first attempt; fan-out writes none)",
+        "functions/pipeline/fanout.py _create_all: DeliveryStore.create_if_absent PutItem per delivery",
+        _calls_usd(usage, "fanout", "dynamodb", "PutItem:delivery"),
+    )
+    fanout_runs = sum(s.invocations for (f, t), s in usage.invocations.items() if f == "fanout" and t == "sqs")
+    sends = usage.calls.get(("fanout", "sqs", "SendMessageBatch"))
+    if sends is not None:
+        needed = max(fanout_runs, math.ceil(usage.deliveries / 10))
+        extra = max(0.0, sends.billed_requests - needed)
+        add(
+            "fan-out: send a whole SQS batch's deliveries together (10 per SendMessageBatch)",
+            "functions/fanout/handler.py fan_out_record → FanOut._send_all is per event",
+            PRICES["sqs_standard_request"].cost(extra),
+        )
+    add(
+        "deliver: read each webhook and event once per batch (at most this much)",
+        "functions/pipeline/attempts.py attempt: WebhookStore.find + EventStore.find per delivery",
+        _calls_usd(usage, "deliver", "dynamodb", "GetItem:webhook")
+        + _calls_usd(usage, "deliver", "dynamodb", "GetItem:event"),
+    )
+    return saved
+
+
+# Printing
+
+
+def _per_delivery_rows(priced: list[Priced]) -> list[list[Any]]:
+    keys = sorted({key for p in priced for key in p.usage.calls})
+    rows: list[list[Any]] = []
+    for caller, service, operation in keys:
+        row: list[Any] = [caller, f"{service} {operation}"]
+        for p in priced:
+            stats = p.usage.calls.get((caller, service, operation))
+            row.append(stats.calls / p.deliveries if stats and p.deliveries else 0.0)
+        rows.append(row)
+    totals: list[Any] = ["all", "AWS calls"]
+    wru: list[Any] = ["", "DynamoDB WRU (of which GSI)"]
+    rru: list[Any] = ["", "DynamoDB RRU"]
+    sqs: list[Any] = ["", "SQS billed requests"]
+    for p in priced:
+        n = p.deliveries or 1
+        dynamodb = p.usage.by_service().get("dynamodb")
+        queue = p.usage.by_service().get("sqs")
+        totals.append(p.usage.total_calls() / n)
+        wru.append(f"{dynamodb.write_units / n:.2f} ({dynamodb.index_write_units / n:.2f})" if dynamodb else "0")
+        rru.append(dynamodb.read_units / n if dynamodb else 0.0)
+        sqs.append(queue.billed_requests / n if queue else 0.0)
+    return [*rows, totals, wru, rru, sqs]
+
+
+def _lambda_rows(priced: list[Priced]) -> list[list[Any]]:
+    keys = sorted({key for p in priced for key in p.usage.invocations})
+    rows = []
+    for function, trigger in keys:
+        row: list[Any] = [f"{function} ({trigger})"]
+        for p in priced:
+            stats = p.usage.invocations.get((function, trigger))
+            if stats is None or not p.deliveries:
+                row.append("-")
+                continue
+            batch = f" x{stats.records / stats.invocations:.1f}" if stats.records else ""
+            adjusted = stats.adjusted_ms / stats.invocations
+            row.append(
+                f"{stats.invocations * 1000 / p.deliveries:.0f}{batch} @ {stats.mean_ms:.0f} ({adjusted:.0f}) ms"
+            )
+        rows.append(row)
+    return rows
+
+
+def print_report(priced: list[Priced], memory_mb: dict[str, int], skipped: list[str], metadata: dict[str, Any]) -> None:
+    names = [p.result.scenario.name for p in priced]
+    print(f"Dovecote cost model: profile {PROFILE}, local stack on 127.0.0.1")
+    print(f"({metadata['date']}, commit {metadata['commit']})")
+    print(f"Prices: us-east-1 list prices, bench/prices.py, {PRICES_AS_OF}. Memory (infra/functions.py): {memory_mb}")
+    print()
+    rows = []
+    for p in priced:
+        services = by_service_usd(p.lines)
+        optional = sum(line.usd for line in p.optional)
+        rows.append(
+            [
+                p.result.scenario.name,
+                p.deliveries,
+                p.usage.events,
+                *(per_million(services.get(service, 0.0), p.deliveries) for service in SERVICE_COLUMNS),
+                p.per_million(),
+                p.line_per_million("Lambda", "") - _lambda_requests_per_million(p),
+                p.per_million(p.adjusted),
+                p.usage.state_transitions,
+                p.per_million(p.naive),
+                per_million(optional, p.deliveries),
+            ]
+        )
+    print("Dollars per million successful deliveries")
+    print(
+        table(
+            [
+                "scenario",
+                "deliveries",
+                "events",
+                "APIGW",
+                "Lambda",
+                "SQS",
+                "DynamoDB",
+                "SFN",
+                "TOTAL",
+                "(Lambda GB-s)",
+                "TOTAL adj.",
+                "transitions",
+                "naive",
+                "+logs/X-Ray",
+            ],
+            rows,
+        )
+    )
+    print("  (Lambda GB-s) = the duration part of Lambda, measured in this process, where moto serves every call")
+    print("  TOTAL adj. = TOTAL with each invocation shortened by the time its AWS calls waited beyond an idle")
+    print("    moto's latency (contention in this 2-core process); TOTAL keeps the measured durations")
+    print("  naive = the same counts with one Step Functions execution per delivery (Attempt 1, Choice 1, Done)")
+    print("  +logs/X-Ray = estimated CloudWatch Logs ingestion and X-Ray traces, not in TOTAL")
+    print()
+    print("AWS calls per delivery (caller: function, or esm:<function> for its SQS event source mapping)")
+    print(table(["caller", "call", *names], _per_delivery_rows(priced), align_left=2))
+    print()
+    print("Lambda invocations per 1,000 deliveries (x mean batch) @ mean measured (adjusted) duration")
+    print(table(["function", *names], _lambda_rows(priced)))
+    if priced:
+        print()
+        print("What moves the figure ($ per million deliveries saved, from the same counts)")
+        focus = [p for p in priced if p.result.scenario.flaky_share == 0 and p.result.scenario.fanout in (1, 10)]
+        lever_rows: dict[str, list[Any]] = {}
+        for p in focus:
+            for change, where, saving in levers(p):
+                lever_rows.setdefault(change, [change, where]).append(saving)
+        print(
+            table(
+                ["change", "where", *(p.result.scenario.name for p in focus)], list(lever_rows.values()), align_left=2
+            )
+        )
+    for p in priced:
+        for note in p.result.notes:
+            print(f"note: {p.result.scenario.name}: {note}")
+    for name in skipped:
+        print(f"note: {name}: skipped (time budget)")
+
+
+def _lambda_requests_per_million(p: Priced) -> float:
+    usd = sum(line.usd for line in p.lines if line.service == "Lambda" and line.item.endswith("requests"))
+    return per_million(usd, p.deliveries)
+
+
+def targets(priced: list[Priced]) -> list[Target]:
+    """A scenario cut off by its deadline has partial counts: its target shows as not met ("-")."""
+    by_name = {p.result.scenario.name: p for p in priced}
+    found: list[Target] = []
+
+    def cost(name: str) -> float:
+        p = by_name[name]
+        return p.per_million() if p.result.complete else math.nan
+
+    if "happy f1" in by_name:
+        found.append(Target("cost at fan-out 1, happy path", cost("happy f1"), TARGET_F1_USD, " $/M"))
+    if "happy f10" in by_name:
+        found.append(Target("cost at fan-out 10, happy path", cost("happy f10"), TARGET_F10_USD, " $/M"))
+    happy = [p for p in priced if p.result.scenario.flaky_share == 0]
+    if happy:
+        transitions = sum(p.usage.state_transitions for p in happy)
+        found.append(Target("state transitions on the happy path", transitions, 0, "", "=="))
+    return found
+
+
+def to_json(
+    priced: list[Priced], memory_mb: dict[str, int], skipped: list[str], metadata: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "benchmark": "cost_model",
+        **metadata,
+        "profile": PROFILE,
+        "prices_as_of": PRICES_AS_OF,
+        "prices": price_table(),
+        "memory_mb": memory_mb,
+        "skipped": skipped,
+        "scenarios": [
+            {
+                **p.result.to_json(),
+                "usd_per_million": p.per_million(),
+                "usd_per_million_adjusted": p.per_million(p.adjusted),
+                "usd_per_million_by_line": [
+                    {**vars(line), "usd_per_million": per_million(line.usd, p.deliveries)} for line in p.lines
+                ],
+                "optional_usd_per_million": {line.service: per_million(line.usd, p.deliveries) for line in p.optional},
+                "naive_usd_per_million": p.per_million(p.naive),
+                "naive_state_transitions": p.naive_usage.state_transitions,
+                "levers": [
+                    {"change": change, "where": where, "usd_per_million_saved": saving}
+                    for change, where, saving in levers(p)
+                ],
+            }
+            for p in priced
+        ],
+        "targets": [target.to_json() for target in targets(priced)],
+    }
+
+
+def scaled(scenario: Scenario, factor: float) -> Scenario:
+    return replace(scenario, events=max(1, math.ceil(scenario.events * factor)))
+
+
+def batching_window_seconds() -> float:
+    from infra.functions import MAX_BATCHING_WINDOW  # noqa: PLC0415 - imports the CDK library
+
+    return float(MAX_BATCHING_WINDOW.to_seconds())
+
+
+def run(scenarios: list[Scenario], budget_seconds: float) -> tuple[list[ScenarioResult], list[str]]:
+    results: list[ScenarioResult] = []
+    skipped: list[str] = []
+    started = time.monotonic()
+    with bench_stack(PROFILE, batching_window_seconds=batching_window_seconds()) as bench:
+        for scenario in scenarios:
+            left = budget_seconds - (time.monotonic() - started)
+            if left < 20:
+                skipped.append(scenario.name)
+                continue
+            progress(f"cost model: {scenario.name}: {scenario.events} events x fan-out {scenario.fanout} …")
+            result = bench.run(replace(scenario, timeout_seconds=min(scenario.timeout_seconds, left)))
+            progress(f"  {result.usage.deliveries} deliveries in {result.seconds:.0f} s")
+            results.append(result)
+    return results, skipped
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply every scenario's events (default 1)")
+    parser.add_argument("--budget", type=float, default=DEFAULT_BUDGET_SECONDS, help="seconds for all scenarios")
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        choices=[s.name for s in SCENARIOS],
+        help=f"scenarios to run (default: {', '.join(DEFAULT_SCENARIOS)})",
+    )
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    arguments = parser.parse_args(argv)
+
+    names = arguments.only or DEFAULT_SCENARIOS
+    chosen = [s for s in SCENARIOS if s.name in names]
+    memory_mb = function_memory_mb(PROFILE)
+    results, skipped = run([scaled(s, arguments.scale) for s in chosen], arguments.budget)
+    priced = [price(result, memory_mb) for result in results]
+    metadata = run_metadata("python -m bench.cost_model " + " ".join(argv if argv is not None else sys.argv[1:]))
+    print_report(priced, memory_mb, skipped, metadata)
+    found = targets(priced)
+    print()
+    for target in found:
+        print(target.line())
+    write_json(arguments.json, to_json(priced, memory_mb, skipped, metadata))
+    return 1 if arguments.check and not all(t.passed for t in found) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""Printing the benchmarks' figures: compact tables, targets, run metadata, JSON files."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target of the benchmarks' issue, and whether this run met it."""
+
+    name: str
+    value: float
+    limit: float
+    unit: str = ""
+    comparison: str = "<="
+    """`<=` (value at most limit) or `==`."""
+
+    @property
+    def passed(self) -> bool:
+        if math.isnan(self.value):
+            return False
+        if self.comparison == "==":
+            return self.value == self.limit
+        return self.value <= self.limit
+
+    def line(self) -> str:
+        verdict = "PASS" if self.passed else "MISS"
+        limit = f"{self.comparison} {_number(self.limit)}{self.unit}"
+        return f"{verdict}  {self.name}: {_number(self.value)}{self.unit} (target {limit})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "passed": self.passed}
+
+
+def _number(value: float) -> str:
+    if math.isnan(value):
+        return "-"
+    if value == int(value):
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, align_left: int = 1) -> str:
+    """A plain-text table: the first `align_left` columns left-aligned, the others right-aligned."""
+    cells = [[_cell(value) for value in row] for row in rows]
+    widths = [
+        max(len(str(h)), *(len(row[i]) for row in cells)) if cells else len(str(h)) for i, h in enumerate(headers)
+    ]
+
+    def render(row: Sequence[str]) -> str:
+        return "  ".join(
+            (value.ljust(widths[i]) if i < align_left else value.rjust(widths[i])) for i, value in enumerate(row)
+        ).rstrip()
+
+    lines = [render([str(h) for h in headers]), render(["-" * w for w in widths])]
+    lines.extend(render(row) for row in cells)
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "-"
+        if abs(value) >= 100:
+            return f"{value:,.0f}"
+        if abs(value) >= 1:
+            return f"{value:,.2f}"
+        return f"{value:.3f}"
+    return str(value)
+
+
+def git_commit() -> str:
+    try:
+        completed = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    dirty = ""
+    return (completed.stdout.strip() or "unknown") + dirty
+
+
+def run_metadata(command: str) -> dict[str, Any]:
+    return {
+        "command": command,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": git_commit(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+    }
+
+
+def write_json(path: str | None, document: dict[str, Any]) -> None:
+    if not path:
+        return
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def progress(message: str) -> None:
+    """Progress goes to stderr: stdout carries the figures."""
+    print(message, file=sys.stderr, flush=True)

@@ -1,0 +1,165 @@
+"""Fuzzing: schemathesis against docs/openapi.json, over HTTP on the local stack.
+
+Every operation of the committed document gets 25 generated requests (valid and invalid
+ones, derandomized: the same requests every run), sent with a valid API key of a tenant of its own; path ids are
+real ids of that tenant half of the time so the generated bodies reach the code behind the
+lookups. Expected: no 5xx, and every response that the document describes matches its
+schema. The network guard of this folder keeps any generated endpoint URL on loopback.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from tests.reliability.reliability_support import LocalStackHarness, endpoints, eventually, report_figures
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("reliability")]
+
+LOCAL_STACK_OPTIONS = {"profile": "mutx"}
+OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
+EXAMPLES_PER_OPERATION = 25
+SEED = 20_261_122
+TENANT = "fuzz"
+
+SCHEMA = schemathesis.openapi.from_path(str(OPENAPI))
+OPERATIONS = {result.ok().label: result.ok() for result in SCHEMA.get_all_operations()}
+sent: Counter[str] = Counter()
+statuses: Counter[int] = Counter()
+
+
+@pytest.fixture(scope="module")
+def fuzz_world(local_stack: LocalStackHarness) -> Iterator[dict[str, Any]]:
+    stack = local_stack
+    key = stack.new_key(TENANT)
+    with endpoints() as receivers:
+        webhook = stack.api("POST", "/v1/webhooks", key, json_body={"url": receivers.add(410), "events": ["agent.*"]})
+        assert webhook.status_code == 201, webhook.text
+        event = stack.api("POST", "/v1/events", key, json_body={"type": "agent.status", "data": {"n": 1}})
+        assert event.status_code == 202, event.text
+        webhook_id = webhook.json()["id"]
+
+        def delivery() -> str | None:
+            listed = stack.api("GET", f"/v1/webhooks/{webhook_id}/deliveries", key).json()["data"]
+            return listed[0]["id"] if listed and listed[0]["status"] != "pending" else None
+
+        delivery_id = eventually(delivery, message="the seed delivery")
+        yield {
+            "stack": stack,
+            "key": key,
+            "ids": {"webhook_id": webhook_id, "event_id": event.json()["id"], "delivery_id": delivery_id},
+        }
+    report_figures(
+        "fuzz",
+        cases=sum(sent.values()),
+        operations=len(sent),
+        server_errors=sum(count for status, count in statuses.items() if status >= 500),
+        statuses=dict(sorted(statuses.items())),
+    )
+
+
+def cases_of(label: str, real_ids: dict[str, str]) -> st.SearchStrategy[Any]:
+    """Valid and invalid requests of the operation; path ids replaced by real ones half of the time."""
+    operation = OPERATIONS[label]
+    generated = st.one_of(operation.as_strategy(mode) for mode in GenerationMode)
+
+    def with_real_ids(pair: tuple[Any, bool]) -> Any:
+        case, use_real = pair
+        if use_real and case.path_parameters:
+            for name in case.path_parameters:
+                if name in real_ids:
+                    case.path_parameters[name] = real_ids[name]
+        return case
+
+    return st.tuples(generated, st.booleans()).map(with_real_ids)
+
+
+@pytest.mark.parametrize("label", sorted(OPERATIONS))
+def test_no_generated_request_gets_a_5xx_or_a_response_outside_the_document(
+    label: str, fuzz_world: dict[str, Any]
+) -> None:
+    stack: LocalStackHarness = fuzz_world["stack"]
+    headers = {"Authorization": f"Bearer {fuzz_world['key']}"}
+
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=cases_of(label, fuzz_world["ids"]))
+    def fuzz(case: Any) -> None:
+        sent[label] += 1
+        response = case.call(base_url=stack.api_url, session=stack.http, headers=headers, timeout=30)
+        statuses[response.status_code] += 1
+        try:
+            case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+        except FailureGroup as failures:  # keep going: every case is tried and counted
+            for failure in failures.exceptions:
+                detail = str(getattr(failure, "message", "")).strip().splitlines()[:1]
+                problems.append(f"{label} -> {response.status_code}: {getattr(failure, 'title', failure)} {detail}")
+
+    problems: list[str] = []
+    fuzz()
+    distinct = sorted(set(problems))
+    assert distinct == [], f"{len(problems)} failed checks in {sent[label]} requests:\n" + "\n".join(distinct[:10])
+
+
+# What the fuzzer found, pinned as plain tests -----------------------------------------------------
+
+JSON_BODY_ROUTES = [
+    ("POST", "/v1/webhooks"),
+    ("PATCH", "/v1/webhooks/{webhook_id}"),
+    ("POST", "/v1/events"),
+    ("POST", "/v1/webhooks/{webhook_id}/recover"),
+]
+NOT_UTF8 = b'{"type": "agent.status", "data": {"x": "\xff\xfe"}}'
+
+
+def _documented_schema(method: str, path: str, status: int) -> dict[str, Any]:
+    document = json.loads(OPENAPI.read_text(encoding="utf-8"))
+    response = document["paths"][path][method.lower()]["responses"][str(status)]
+    return {**response["content"]["application/json"]["schema"], "components": document["components"]}
+
+
+@pytest.mark.parametrize(("method", "path"), JSON_BODY_ROUTES, ids=str)
+def test_a_request_body_that_is_not_utf8_is_invalid_json_not_a_server_error(
+    fuzz_world: dict[str, Any], method: str, path: str
+) -> None:
+    """API Gateway base64-encodes a body that is not UTF-8; decoding it must not end in a 500."""
+    stack: LocalStackHarness = fuzz_world["stack"]
+    url = stack.api_url + path.replace("{webhook_id}", fuzz_world["ids"]["webhook_id"])
+    headers = {"Authorization": f"Bearer {fuzz_world['key']}", "Content-Type": "application/json"}
+    response = stack.http.request(method, url, data=NOT_UTF8, headers=headers, timeout=30)
+    assert response.status_code == 400, (response.status_code, response.text)
+    assert response.json()["error"]["type"] == "invalid_json"
+
+
+def test_the_documented_401_matches_the_answer_to_a_request_without_a_key(fuzz_world: dict[str, Any]) -> None:
+    """Without an Authorization header API Gateway answers 401 itself, before any Dovecote code runs."""
+    stack: LocalStackHarness = fuzz_world["stack"]
+    response = stack.api("GET", "/v1/webhooks")
+    assert response.status_code == 401
+    jsonschema.validate(response.json(), _documented_schema("GET", "/v1/webhooks", 401))
+
+
+def test_the_openapi_route_returns_what_it_documents(fuzz_world: dict[str, Any]) -> None:
+    stack: LocalStackHarness = fuzz_world["stack"]
+    response = stack.api("GET", "/v1/openapi.json")
+    assert response.status_code == 200
+    jsonschema.validate(response.json(), _documented_schema("GET", "/v1/openapi.json", 200))
