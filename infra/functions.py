@@ -24,6 +24,21 @@ from infra.retries import retry_state_machine_arn, retry_state_machine_name
 from infra.storage import Storage
 
 METRICS_NAMESPACE = metric_names.NAMESPACE
+
+_API_TABLE_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:Query",
+)
+TABLE_ACTIONS: dict[FunctionName, tuple[str, ...]] = {
+    "management": _API_TABLE_ACTIONS,
+    "ingest": _API_TABLE_ACTIONS,
+    "fanout": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"),
+    "deliver": ("dynamodb:GetItem", "dynamodb:UpdateItem"),
+}
+"""What each function does with the table (the authorizer only reads a key by its hash)."""
 LOG_LEVEL = "INFO"
 
 # Powertools for AWS Lambda (Python) v3, the AWS-managed public layer for python3.12 arm64.
@@ -166,8 +181,8 @@ class Functions(Construct):
         iam.Grant.add_to_principal(
             grantee=self.authorizer, actions=["dynamodb:GetItem"], resource_arns=[table.table_arn]
         )
-        for writer in (self.management, self.ingest, self.fanout, self.deliver):
-            table.grant_read_write_data(writer)
+        for name, actions in TABLE_ACTIONS.items():
+            table.grant(self.by_name[name], *actions)
 
         queues.events.grant_send_messages(self.ingest)
         # Manual retry and recover re-enqueue deliveries; fanout enqueues new ones.
@@ -177,14 +192,14 @@ class Functions(Construct):
         retries = sfn.StateMachine.from_state_machine_arn(self, "RetryStateMachineRef", retry_state_machine_arn(stack))
         retries.grant_start_execution(self.deliver)
         # Deleting or disabling a webhook stops its pending retry executions.
-        retries.grant_execution(self.management, "states:StopExecution", "states:DescribeExecution")
+        retries.grant_execution(self.management, "states:StopExecution")
 
         index_arns = f"Resource::{arn_placeholder(table)}/index/*"
-        for name in ("management", "ingest", "fanout", "deliver"):
+        for name in TABLE_ACTIONS:
             acknowledge(
                 _role(self.by_name[name]),
                 f"AwsSolutions-IAM5[{index_arns}]",
-                f"grant_read_write_data gives the {name} function the table's indexes as well "
+                f"Table.grant gives the {name} function the table's indexes as well "
                 "(<table>/index/*); the wildcard matches only indexes of Dovecote's one table.",
             )
         acknowledge(
@@ -192,7 +207,7 @@ class Functions(Construct):
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
             f"execution:{retry_state_machine_name(stack)}:*]",
             "Retry executions are named after delivery ids, unknown at deploy time; the wildcard is limited "
-            "to executions of the retry state machine, for StopExecution and DescribeExecution only.",
+            "to executions of the retry state machine, for StopExecution only.",
         )
 
     def _acknowledge_findings(self) -> None:

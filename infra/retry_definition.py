@@ -5,7 +5,8 @@ n = 2..max_attempts the machine runs `Wait n` (the table's delay before attempt 
 `Attempt n` (the deliver function with `action: attempt`), then `Choice n`: outcome `retry`
 goes on to the next Wait, or to `MarkFailed` after the last attempt; any other outcome
 (`succeeded`, `failed`, `cancelled`: the deliver function already recorded it) ends in `Done`.
-An Attempt that errors is caught and also ends in `MarkFailed`, so no delivery stays pending.
+An Attempt that errors is retried briefly (it is idempotent), then caught and ends in
+`MarkFailed`, so no delivery stays pending.
 
 `MarkFailed` invokes the deliver function with `action: mark_failed` and a `reason` object:
 `{"outcome": "retry"}` when the table ran out, or `{"Error": …, "Cause": …}` when an attempt
@@ -38,6 +39,13 @@ _SERVICE_ERROR_RETRY = {
     "MaxAttempts": 3,
     "BackoffRate": 2,
 }
+_FUNCTION_ERROR_RETRY = {
+    "ErrorEquals": ["States.ALL"],
+    "IntervalSeconds": 1,
+    "MaxAttempts": 2,
+    "BackoffRate": 2,
+}
+"""An attempt is idempotent, so a crash or a throttled read inside it is retried before the Catch."""
 _IDS = {
     "tenant_id.$": "$.tenant_id",
     "delivery_id.$": "$.delivery_id",
@@ -79,6 +87,7 @@ def retry_state_machine_definition(profile: Profile, deliver_function_arn: str) 
         }
         states[attempt_state(attempt)] = {
             **_invoke_deliver(deliver_function_arn, {"action": "attempt", **_IDS, "attempt": attempt}),
+            "Retry": [dict(_SERVICE_ERROR_RETRY), dict(_FUNCTION_ERROR_RETRY)],
             "ResultSelector": {"outcome.$": "$.Payload.outcome"},
             "ResultPath": RESULT_PATH,
             "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": RESULT_PATH, "Next": MARK_FAILED}],

@@ -31,7 +31,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def validate_tenant_id(tenant_id: str) -> str:
-    if not TENANT_ID.match(tenant_id):
+    if not TENANT_ID.fullmatch(tenant_id):
         raise InvalidRequestError(
             f"tenant: {tenant_id!r} must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit"
         )

@@ -160,6 +160,10 @@ def build_resolver(*routers: Router) -> APIGatewayHttpResolver:
     def _no_route(_: Exception) -> Response:
         return error_response(404, "not_found", "no such route")
 
+    @app.exception_handler(UnicodeDecodeError)
+    def _undecodable_body(_: UnicodeDecodeError) -> Response:
+        return _refusal(app) or error_response(400, "invalid_json", "the request body is not valid UTF-8 JSON")
+
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response:
         logger.exception("unhandled error", extra={"path": app.current_event.path})

@@ -71,7 +71,7 @@ def _ordered_keys(document: dict[Any, Any]) -> list[Any]:
     for key in document:
         if not isinstance(key, str):
             raise NotJsonError(f"object keys must be strings, not {type(key).__name__}")
-        if _ARRAY_INDEX.match(key) and int(key) <= _MAX_ARRAY_INDEX:
+        if _ARRAY_INDEX.fullmatch(key) and int(key) <= _MAX_ARRAY_INDEX:
             index_keys.append(key)
         else:
             other_keys.append(key)

@@ -10,14 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from functions.core.profile import EVENT_TYPE_PATTERN
+
 MATCH_ALL = "*"
 _WILDCARD_SUFFIX = ".*"
-_DOTTED = r"[a-z0-9_]+(\.[a-z0-9_]+)*"
-_PATTERN = re.compile(rf"^(\*|{_DOTTED}|{_DOTTED}\.\*)$")
+_DOTTED = EVENT_TYPE_PATTERN.pattern
+_PATTERN = re.compile(rf"\*|{_DOTTED}|{_DOTTED}\.\*")
 
 
 def is_valid_pattern(pattern: str) -> bool:
-    return bool(_PATTERN.match(pattern))
+    return bool(_PATTERN.fullmatch(pattern))
 
 
 def pattern_matches(pattern: str, event_type: str) -> bool:

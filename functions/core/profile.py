@@ -19,7 +19,8 @@ PROFILES_DIR = Path(__file__).resolve().parent.parent / "profiles"
 BUNDLED_PROFILE_FILE = "active_profile.json"
 
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
-_EVENT_TYPE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
+EVENT_TYPE_PATTERN = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)*")
+"""A dotted lower-case event type, e.g. `task.completed` (use with `fullmatch`)."""
 _ENVELOPE_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -65,7 +66,7 @@ class Headers(_Strict):
     @field_validator("signature", "timestamp", "event_type", "delivery_id")
     @classmethod
     def _valid_header_name(cls, value: str | None) -> str | None:
-        if value is not None and not _HEADER_NAME.match(value):
+        if value is not None and not _HEADER_NAME.fullmatch(value):
             raise ValueError(f"{value!r} is not a valid HTTP header name")
         return value
 
@@ -82,7 +83,7 @@ class Envelope(_Strict):
     def _distinct_valid_fields(self) -> Envelope:
         names = [n for n in (self.id_field, self.type_field, self.timestamp_field, self.data_field) if n]
         for name in names:
-            if not _ENVELOPE_FIELD.match(name):
+            if not _ENVELOPE_FIELD.fullmatch(name):
                 raise ValueError(f"{name!r} is not a valid envelope field name")
         if len(set(names)) != len(names):
             raise ValueError("envelope field names must be distinct")
@@ -109,7 +110,7 @@ class EventType(_Strict):
     @field_validator("name")
     @classmethod
     def _dotted_name(cls, value: str) -> str:
-        if not _EVENT_TYPE.match(value):
+        if not EVENT_TYPE_PATTERN.fullmatch(value):
             raise ValueError(f"{value!r} is not a dotted lower-case event type")
         return value
 

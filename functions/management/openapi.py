@@ -82,14 +82,25 @@ def _with_documents(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+_GATEWAY_UNAUTHORIZED = {
+    "type": "object",
+    "description": "API Gateway's own answer to a request with no Authorization header at all.",
+    "properties": {"message": {"type": "string"}},
+    "required": ["message"],
+}
+
+
 def _with_error_envelope(document: dict[str, Any]) -> dict[str, Any]:
-    envelope = {"application/json": {"schema": {"$ref": _COMPONENT_REF.format(model=ErrorEnvelope.__name__)}}}
+    envelope_ref = {"$ref": _COMPONENT_REF.format(model=ErrorEnvelope.__name__)}
+    envelope = {"application/json": {"schema": envelope_ref}}
+    unauthorized = {"application/json": {"schema": {"oneOf": [envelope_ref, _GATEWAY_UNAUTHORIZED]}}}
     for path, operations in document["paths"].items():
         for operation in operations.values():
             responses = operation["responses"]
             responses.pop("422", None)
             for code in _error_codes(path, operation):
-                responses[code] = {"description": _ERRORS[code], "content": envelope}
+                content = unauthorized if code == "401" else envelope
+                responses[code] = {"description": _ERRORS[code], "content": content}
     return document
 
 

@@ -24,6 +24,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from functions.api.app import Tenant, documented_response, logger, require_id
 from functions.core.errors import NotFoundError
+from functions.core.profile import EVENT_TYPE_PATTERN
 from functions.management.bodies import WebhookCreate, WebhookUpdate
 from functions.management.dependencies import dependencies
 
@@ -45,7 +46,7 @@ DeliveryStatusFilter = Annotated[
     Literal["succeeded", "failed", "pending", "cancelled"] | None, Query(description="Only deliveries in this state.")
 ]
 EventTypeFilter = Annotated[
-    str | None, Query(max_length=200, pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*$", description="Only this event type.")
+    str | None, Query(max_length=200, pattern=rf"^{EVENT_TYPE_PATTERN.pattern}$", description="Only this event type.")
 ]
 
 
@@ -85,7 +86,12 @@ def get_health() -> dict[str, Any]:
     tags=["meta"],
     security=PUBLIC,
     cache_control="public, max-age=300",
-    responses={200: {"description": "The OpenAPI 3.1 document of the Dovecote API."}},
+    responses={
+        200: {
+            "description": "The OpenAPI 3.1 document of the Dovecote API.",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
 )
 def get_openapi() -> Response[str]:
     from functions.management.openapi import openapi_json

@@ -60,13 +60,18 @@ class _Watchdog:
     def __init__(self, connection: HTTPConnection, seconds: float) -> None:
         self.fired = False
         self._connection = connection
+        self._socket: socket.socket | None = None
         self._timer = threading.Timer(max(seconds, 0.0), self._fire)
         self._timer.daemon = True
         self._timer.start()
 
+    def watch(self, sock: socket.socket | None) -> None:
+        """Keep the connected socket: http.client drops `connection.sock` for a closing response."""
+        self._socket = sock
+
     def _fire(self) -> None:
         self.fired = True
-        sock = self._connection.sock
+        sock = self._socket or self._connection.sock
         if sock is not None:
             with contextlib.suppress(OSError):
                 socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's, even under TLS
@@ -183,23 +188,31 @@ class HttpSender:
                 connection.connect()
             except (OSError, ValueError) as connect_error:
                 raise _ConnectFailed(self._failure_text(connect_error, watchdog)) from None
+            watchdog.watch(connection.sock)
             connection.timeout = max(deadline - time.monotonic(), 0.001)
-            connection.request(
-                "POST",
-                target.path,
-                body=body,
-                headers={**headers, "Host": _host_header(target)},
-                preload_content=False,
-                decode_content=False,
-            )
+            try:
+                connection.request(
+                    "POST",
+                    target.path,
+                    body=body,
+                    headers={**headers, "Host": _host_header(target)},
+                    preload_content=False,
+                    decode_content=False,
+                )
+            except ValueError as invalid:  # e.g. a header value that HTTP cannot carry
+                return None, b"", f"the request could not be sent: {invalid}"
             response = connection.getresponse()
             status = response.status
             while len(received) < MAX_RESPONSE_BYTES:
+                if watchdog.fired or time.monotonic() >= deadline:
+                    return status, bytes(received), f"response body not read completely: {self._timed_out_text()}"
                 chunk = response.read(min(_READ_CHUNK_BYTES, MAX_RESPONSE_BYTES - len(received)), decode_content=False)
                 if not chunk:
                     break
                 received += chunk
-            return status, bytes(received), self._timed_out_text() if watchdog.fired else None
+            if watchdog.fired:  # the shutdown at the deadline can look like the end of the body
+                return status, bytes(received), f"response body not read completely: {self._timed_out_text()}"
+            return status, bytes(received), None
         except _network_errors() as error:
             reason = self._failure_text(error, watchdog)
             if status is not None:

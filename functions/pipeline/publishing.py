@@ -32,7 +32,7 @@ from functions.core.envelope import NotJsonError, compact_json
 from functions.core.errors import ConflictError, DovecoteError, InvalidRequestError, PayloadTooLargeError
 from functions.core.ids import has_prefix, new_id
 from functions.core.models import Event, utc_now
-from functions.core.profile import Profile
+from functions.core.profile import EVENT_TYPE_PATTERN, Profile
 from functions.pipeline.fanout import retention_expiry
 from functions.pipeline.messages import event_message
 from functions.store.events import IdempotencyStore, PublishClaim
@@ -43,7 +43,6 @@ log = Logger(service="dovecote", child=True)
 CLAIM_TIMEOUT = timedelta(seconds=60)
 MAX_EVENT_TYPE_CHARS = 128
 MAX_IDEMPOTENCY_KEY_CHARS = 255
-EVENT_TYPE_PATTERN = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
 _IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]+$")
 
 
@@ -58,7 +57,7 @@ def milliseconds(moment: datetime) -> datetime:
 
 
 def validate_event_type(event_type: str, profile: Profile) -> None:
-    if len(event_type) > MAX_EVENT_TYPE_CHARS or not EVENT_TYPE_PATTERN.match(event_type):
+    if len(event_type) > MAX_EVENT_TYPE_CHARS or not EVENT_TYPE_PATTERN.fullmatch(event_type):
         raise InvalidRequestError("type: must be a dotted lower-case name such as task.completed")
     catalog = profile.catalog_names()
     if catalog is not None and event_type not in catalog:
@@ -99,7 +98,7 @@ class EventPublisher:
         if event_id is not None and not has_prefix(event_id, "evt"):
             raise InvalidRequestError("id: must be an evt_ id (26 base32 characters after evt_), or leave it out")
         if idempotency_key is not None and (
-            len(idempotency_key) > MAX_IDEMPOTENCY_KEY_CHARS or not _IDEMPOTENCY_KEY_PATTERN.match(idempotency_key)
+            len(idempotency_key) > MAX_IDEMPOTENCY_KEY_CHARS or not _IDEMPOTENCY_KEY_PATTERN.fullmatch(idempotency_key)
         ):
             raise InvalidRequestError(
                 f"Idempotency-Key: 1 to {MAX_IDEMPOTENCY_KEY_CHARS} printable ASCII characters without spaces"

@@ -36,7 +36,7 @@ def generate_api_key() -> str:
 
 
 def is_well_formed(plaintext: str) -> bool:
-    return bool(_KEY_SHAPE.match(plaintext))
+    return bool(_KEY_SHAPE.fullmatch(plaintext))
 
 
 def hash_api_key(plaintext: str) -> str:

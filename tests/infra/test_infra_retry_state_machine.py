@@ -92,10 +92,12 @@ def test_each_attempt_invokes_deliver_with_ids_and_its_number_and_keeps_its_inpu
         assert state["ResultSelector"] == {"outcome.$": "$.Payload.outcome"}
         assert state["ResultPath"] == "$.result"
         assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.result", "Next": MARK_FAILED}]
-        (retry,) = state["Retry"]
-        assert set(retry["ErrorEquals"]) == set(LAMBDA_SERVICE_ERRORS)
-        assert 1 <= retry["MaxAttempts"] <= 3
-        assert retry["IntervalSeconds"] <= 5
+        service_errors, function_errors = state["Retry"]
+        assert set(service_errors["ErrorEquals"]) == set(LAMBDA_SERVICE_ERRORS)
+        assert function_errors["ErrorEquals"] == ["States.ALL"]
+        for retry in (service_errors, function_errors):
+            assert 1 <= retry["MaxAttempts"] <= 3
+            assert retry["IntervalSeconds"] <= 5
 
 
 def test_choice_goes_on_after_retry_and_otherwise_ends_in_done(standard):
@@ -273,7 +275,7 @@ def test_executed_definition_stops_at_done_once_an_attempt_succeeds(aws_credenti
     assert run.entered_states[-1] == DONE
 
 
-def test_executed_definition_marks_failed_when_an_attempt_raises(aws_credentials, every_profile):
+def test_executed_definition_retries_an_attempt_that_raises_then_marks_failed(aws_credentials, every_profile):
     synthesized = every_profile["miteos"]
 
     def raise_on_attempt(payload):
@@ -282,7 +284,7 @@ def test_executed_definition_marks_failed_when_an_attempt_raises(aws_credentials
     run = execute_retry_definition(synthesized.template, raise_on_attempt)
 
     assert run.waits == synthesized.profile.retry_delays_seconds[:1]
-    assert _attempt_numbers(run) == [2]
+    assert _attempt_numbers(run) == [2, 2, 2]  # the attempt, then its two retries
     (mark_failed,) = _mark_failed_calls(run)
     assert "Error" in mark_failed["reason"]
     assert run.entered_states[-1] == MARK_FAILED
