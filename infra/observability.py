@@ -45,44 +45,26 @@ class Observability(Construct):
         self.alarm_topic = self._alarm_topic(alarm_email)
         alarm_action = cloudwatch_actions.SnsAction(self.alarm_topic)
 
-        self.alarms: list[cloudwatch.Alarm] = []
-        for name, dlq in dead_letter_queues.items():
-            self.alarms.append(
-                cloudwatch.Alarm(
-                    self,
+        self.alarms = [
+            *(
+                self._alarm_above_zero(
                     f"{name.capitalize()}DlqNotEmpty",
-                    alarm_description=f"Messages in the {name} dead-letter queue: they exhausted their receives.",
-                    metric=dlq.metric_approximate_number_of_messages_visible(period=Duration.minutes(1)),
-                    threshold=0,
-                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                    evaluation_periods=1,
-                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                    f"Messages in the {name} dead-letter queue: they exhausted their receives.",
+                    dlq.metric_approximate_number_of_messages_visible(period=Duration.minutes(1)),
                 )
-            )
-        self.alarms.append(
-            cloudwatch.Alarm(
-                self,
+                for name, dlq in dead_letter_queues.items()
+            ),
+            self._alarm_above_zero(
                 "DeliverErrors",
-                alarm_description="The deliver function raised errors (not endpoint failures: those are retried).",
-                metric=functions["deliver"].metric_errors(period=PERIOD),
-                threshold=0,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                evaluation_periods=1,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            )
-        )
-        self.alarms.append(
-            cloudwatch.Alarm(
-                self,
+                "The deliver function raised errors (not endpoint failures: those are retried).",
+                functions["deliver"].metric_errors(period=PERIOD),
+            ),
+            self._alarm_above_zero(
                 "RetryExecutionsFailed",
-                alarm_description="Retry executions failed: their deliveries may not have been marked failed.",
-                metric=retry_state_machine.metric_failed(period=PERIOD),
-                threshold=0,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                evaluation_periods=1,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            )
-        )
+                "Retry executions failed: their deliveries may not have been marked failed.",
+                retry_state_machine.metric_failed(period=PERIOD),
+            ),
+        ]
         for alarm in self.alarms:
             alarm.add_alarm_action(alarm_action)
 
@@ -138,6 +120,18 @@ class Observability(Construct):
                 ],
                 width=12,
             ),
+        )
+
+    def _alarm_above_zero(self, alarm_id: str, description: str, metric: cloudwatch.IMetric) -> cloudwatch.Alarm:
+        return cloudwatch.Alarm(
+            self,
+            alarm_id,
+            alarm_description=description,
+            metric=metric,
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
 
     def _alarm_topic(self, alarm_email: str | None) -> sns.Topic:

@@ -6,30 +6,16 @@ import os
 import subprocess
 import sys
 import types
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from dovecote import cli
 from dovecote.cli import main
+from tests.unit.cli_support import run
 from tests.unit.test_client_fake_api import FakeApi, error_json, unused_port_url
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeApi]:
-    with FakeApi() as fake:
-        monkeypatch.setenv("DOVECOTE_API_URL", fake.url)
-        monkeypatch.setenv("DOVECOTE_API_KEY", "dvk_cli")
-        yield fake
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    status = main(list(argv))
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 def test_api_error_is_one_line_with_type_and_message(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from dovecote.cli import main
+from tests.unit.cli_support import run
 from tests.unit.test_client_fake_api import (
     TIMESTAMP,
     FakeApi,
@@ -18,20 +17,6 @@ from tests.unit.test_client_fake_api import (
     list_json,
     webhook_json,
 )
-
-
-@pytest.fixture
-def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeApi]:
-    with FakeApi() as fake:
-        monkeypatch.setenv("DOVECOTE_API_URL", fake.url)
-        monkeypatch.setenv("DOVECOTE_API_KEY", "dvk_cli")
-        yield fake
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    status = main(list(argv))
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 def test_webhooks_list_prints_an_aligned_table(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
