@@ -12,14 +12,16 @@ tenant. A request without an Authorization header never gets here: API Gateway a
 401 itself. Because results are cached, a revoked key keeps working for up to 60 seconds.
 
 Keys are looked up by their sha256 (functions/store/api_keys.py); neither the key nor its
-hash is ever logged.
+hash is ever logged. The lookup answers with an `ApiKeyGrant` (id, tenant, active), not the
+pydantic record: nothing this function runs imports pydantic or loads the profile, which
+keeps its cold start, on the path of every uncached request, close to boto3's own.
 """
 
 # ruff: noqa: PLC0415 - the client is built on first use, never at import time
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
@@ -30,14 +32,29 @@ from functions.store.api_keys import hash_api_key, is_well_formed
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from functions.store.api_keys import ApiKeyStore
-
 logger = Logger(service="dovecote")
 
 MISSING = "a valid API key is required (Authorization: Bearer <key>)"
 MALFORMED = "the Authorization header must be 'Bearer <API key>' with a Dovecote API key"
 UNKNOWN = "the API key is not valid"
 REVOKED = "the API key has been revoked"
+
+
+class KeyRecord(Protocol):
+    """What a key lookup answers: `ApiKeyGrant` here, the `ApiKey` record elsewhere."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def tenant_id(self) -> str: ...
+
+    @property
+    def active(self) -> bool: ...
+
+
+class KeyLookup(Protocol):
+    def find_by_hash(self, key_hash: str, /) -> KeyRecord | None: ...
 
 
 def presented_key(event: dict[str, Any]) -> str | None:
@@ -49,7 +66,7 @@ def presented_key(event: dict[str, Any]) -> str | None:
     return headers.get("authorization")
 
 
-def authorize(api_keys: ApiKeyStore, authorization: str | None) -> dict[str, Any]:
+def authorize(api_keys: KeyLookup, authorization: str | None) -> dict[str, Any]:
     """The SIMPLE response for this Authorization header value."""
     if not authorization or not authorization.strip():
         return _refused(MISSING)
@@ -72,16 +89,16 @@ def _refused(reason: str) -> dict[str, Any]:
     return {"isAuthorized": True, "context": {"auth_error": reason}}
 
 
-def _build_api_keys() -> ApiKeyStore:
+def _build_api_keys() -> KeyLookup:
     import boto3
 
     from functions.core.settings import Settings
-    from functions.store.api_keys import ApiKeyStore
+    from functions.store.api_keys import ApiKeyGrants
 
-    return ApiKeyStore(boto3.client("dynamodb"), Settings.from_environment().table_name)
+    return ApiKeyGrants(boto3.client("dynamodb"), Settings.from_environment().table_name)
 
 
-_container: LazyDependencies[ApiKeyStore] = LazyDependencies(_build_api_keys)
+_container: LazyDependencies[KeyLookup] = LazyDependencies(_build_api_keys)
 _api_keys = _container.get
 reset_dependencies = _container.reset
 

@@ -29,7 +29,9 @@ class ProfileError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # The schemas are built when a profile is first validated, not at import: modules that only
+    # need a constant from here (EVENT_TYPE_PATTERN) do not pay for them.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class SigningScheme(StrEnum):
@@ -121,16 +123,16 @@ class Profile(_Strict):
     source: str = Field(description="The document this profile reproduces, and the choices made where it is silent.")
     signing: Signing
     headers: Headers
-    envelope: Envelope = Envelope()
+    envelope: Envelope = Field(default_factory=Envelope)
     retry_schedule_seconds: list[int] = Field(
         min_length=1, max_length=20, description="Seconds to wait before each attempt; the first is 0 (immediate)."
     )
     attempt_timeout_seconds: float = Field(gt=0, le=60)
     https_only: bool = True
-    secret: SecretFormat = SecretFormat()
+    secret: SecretFormat = Field(default_factory=SecretFormat)
     event_types: list[EventType] | None = None
     test_event_type: str = "webhook.test"
-    health: HealthRule = HealthRule()
+    health: HealthRule = Field(default_factory=HealthRule)
     event_retention_days: int = Field(default=30, ge=1, le=365)
     rotation_grace_seconds: int = Field(default=86_400, ge=0, le=7 * 86_400)
     max_payload_bytes: int = Field(default=256 * 1024, ge=1024, le=256 * 1024)

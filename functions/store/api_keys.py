@@ -3,19 +3,28 @@
 A key is `dvc_live_` + 43 base62 characters (32 random bytes). Only its sha256 is stored
 (the item's partition key, so the authorizer finds a key with one GetItem), with a short
 display prefix so people can tell their keys apart. The tenant's GSI partition lists them.
+
+The authorizer reads keys through `ApiKeyGrants`, which answers with the three facts it
+decides on and never builds the pydantic record, so its cold start does not import pydantic;
+everything else uses `ApiKeyStore` and the `ApiKey` record.
 """
+
+# ruff: noqa: PLC0415 - the pydantic record is imported on first use (the authorizer never uses it)
 
 from __future__ import annotations
 
 import hashlib
 import re
 import secrets
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from functions.core.errors import NotFoundError
 from functions.core.ids import new_id
-from functions.core.models import ApiKey, utc_now
 from functions.store.table import GSI1, api_key_index_keys, api_key_key, from_item, to_item
+
+if TYPE_CHECKING:
+    from functions.core.models import ApiKey
 
 API_KEY_PREFIX = "dvc_live_"
 API_KEY_RANDOM_BYTES = 32
@@ -48,6 +57,8 @@ def display_prefix(plaintext: str) -> str:
 
 
 def new_api_key(tenant_id: str, plaintext: str, description: str = "") -> ApiKey:
+    from functions.core.models import ApiKey, utc_now
+
     return ApiKey(
         id=new_id("key"),
         tenant_id=tenant_id,
@@ -79,12 +90,15 @@ class ApiKeyStore:
         )
 
     def find_by_hash(self, key_hash: str) -> ApiKey | None:
-        response = self._client.get_item(TableName=self._table, Key=to_item(api_key_key(key_hash)), ConsistentRead=True)
-        item = response.get("Item")
+        from functions.core.models import ApiKey
+
+        item = _get_by_hash(self._client, self._table, key_hash)
         return ApiKey.model_validate(from_item(item)) if item else None
 
     def list(self, tenant_id: str) -> list[ApiKey]:
         """Every key of the tenant, revoked ones included, oldest first."""
+        from functions.core.models import ApiKey
+
         keys = api_key_index_keys(tenant_id, "")
         kwargs: dict[str, Any] = {
             "TableName": self._table,
@@ -102,6 +116,8 @@ class ApiKeyStore:
         return found
 
     def find(self, tenant_id: str, key_id: str) -> ApiKey | None:
+        from functions.core.models import ApiKey
+
         keys = api_key_index_keys(tenant_id, key_id)
         response = self._client.query(
             TableName=self._table,
@@ -114,6 +130,8 @@ class ApiKeyStore:
 
     def revoke(self, tenant_id: str, key_id: str) -> ApiKey:
         """Revoke the key (idempotent: a revoked key keeps its first revocation time)."""
+        from functions.core.models import utc_now
+
         api_key = self.find(tenant_id, key_id)
         if api_key is None:
             raise NotFoundError(f"no API key {key_id} for tenant {tenant_id}")
@@ -127,3 +145,38 @@ class ApiKeyStore:
             ExpressionAttributeValues=to_item({":now": revoked.model_dump(mode="json")["revoked_at"]}),
         )
         return revoked
+
+
+def _get_by_hash(client: Any, table_name: str, key_hash: str) -> dict[str, Any] | None:
+    """The key's item, read consistently so a revocation is seen at once."""
+    response = client.get_item(TableName=table_name, Key=to_item(api_key_key(key_hash)), ConsistentRead=True)
+    item: dict[str, Any] | None = response.get("Item")
+    return item
+
+
+@dataclass(frozen=True)
+class ApiKeyGrant:
+    """What the authorizer decides on: which key, whose tenant, and whether it still works."""
+
+    id: str
+    tenant_id: str
+    active: bool
+
+
+class ApiKeyGrants:
+    """The authorizer's read path: the same consistent GetItem as `ApiKeyStore.find_by_hash`,
+    answered with an `ApiKeyGrant` instead of the pydantic `ApiKey` record."""
+
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def find_by_hash(self, key_hash: str) -> ApiKeyGrant | None:
+        item = _get_by_hash(self._client, self._table, key_hash)
+        if not item:
+            return None
+        document = from_item(item)
+        key_id, tenant_id = document.get("id"), document.get("tenant_id")
+        if not isinstance(key_id, str) or not key_id or not isinstance(tenant_id, str) or not tenant_id:
+            raise ValueError("the API key item has no id or tenant_id")
+        return ApiKeyGrant(id=key_id, tenant_id=tenant_id, active=document.get("revoked_at") is None)
