@@ -135,23 +135,23 @@ class DeliverBench:
             )
 
     def queued(self, tenant_id: str) -> list[str]:
-        """Fan one new event out to the tenant's endpoints; the deliveries' queue messages."""
+        """Publish one new event (stored, as the ingest function does) and fan it out to the
+        tenant's endpoints; the deliveries' queue messages."""
         from functions.core.ids import new_id  # noqa: PLC0415
         from functions.core.models import Event, utc_now  # noqa: PLC0415
-        from functions.pipeline.fanout import FanOut  # noqa: PLC0415
-        from functions.store.deliveries import DeliveryStore  # noqa: PLC0415
+        from functions.pipeline.fanout import FanOut, retention_expiry  # noqa: PLC0415
         from functions.store.events import EventStore  # noqa: PLC0415
         from functions.store.webhooks import WebhookStore  # noqa: PLC0415
 
         queue = CollectingQueue()
         fanout = FanOut(
-            events=EventStore(self._client, TABLE_NAME),
             webhooks=WebhookStore(self._client, TABLE_NAME),
-            deliveries=DeliveryStore(self._client, TABLE_NAME),
             deliveries_queue=queue,  # type: ignore[arg-type]
             profile=self.profile,
         )
         event = Event(id=new_id("evt"), tenant_id=tenant_id, type=EVENT_TYPE, data=event_data(0), created_at=utc_now())
+        expires = retention_expiry(event.created_at, self.profile.event_retention_days)
+        EventStore(self._client, TABLE_NAME).put_new(event, expires)
         fanout.fan_out(event)
         return queue.bodies
 

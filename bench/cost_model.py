@@ -123,33 +123,19 @@ def levers(priced: Priced) -> list[tuple[str, str, float]]:
         saved.append((change, where, per_million(usd, usage.deliveries)))
 
     add(
-        "publish without an idempotency claim (no key, or claim and event in one write)",
-        "functions/pipeline/publishing.py _publish_once: IdempotencyStore.claim PutItem + mark_enqueued UpdateItem",
-        _calls_usd(usage, "ingest", "dynamodb", ""),
+        "publish with a caller-chosen event id instead of an Idempotency-Key (the event row is the claim)",
+        "functions/pipeline/publishing.py publish: IdempotencyStore.claim PutItem before the event's PutItem",
+        _calls_usd(usage, "ingest", "dynamodb", "PutItem:idempotency"),
     )
     add(
-        "no GSI write when an attempt is logged (gsi1 KEYS_ONLY, or keys set only on the final write)",
-        "functions/store/deliveries.py record_attempt UpdateItem (+ infra/storage.py gsi1 projection ALL)",
-        _calls_usd(usage, "deliver", "dynamodb", "UpdateItem:delivery", index_only=True),
+        "no gsi1 write for the delivery log (key deliveries by endpoint; delivery ids would name the endpoint)",
+        "functions/store/deliveries.py create_with_outcome / record_attempt (+ infra/storage.py gsi1)",
+        _calls_usd(usage, "deliver", "dynamodb", "PutItem:delivery", index_only=True)
+        + _calls_usd(usage, "deliver", "dynamodb", "UpdateItem:delivery", index_only=True),
     )
     add(
-        "write each delivery once (deliver puts the row with its first attempt; fan-out writes none)",
-        "functions/pipeline/fanout.py _create_all: DeliveryStore.create_if_absent PutItem per delivery",
-        _calls_usd(usage, "fanout", "dynamodb", "PutItem:delivery"),
-    )
-    fanout_runs = sum(s.invocations for (f, t), s in usage.invocations.items() if f == "fanout" and t == "sqs")
-    sends = usage.calls.get(("fanout", "sqs", "SendMessageBatch"))
-    if sends is not None:
-        needed = max(fanout_runs, math.ceil(usage.deliveries / 10))
-        extra = max(0.0, sends.billed_requests - needed)
-        add(
-            "fan-out: send a whole SQS batch's deliveries together (10 per SendMessageBatch)",
-            "functions/fanout/handler.py fan_out_record → FanOut._send_all is per event",
-            PRICES["sqs_standard_request"].cost(extra),
-        )
-    add(
-        "deliver: read each webhook and event once per batch (at most this much)",
-        "functions/pipeline/attempts.py attempt: WebhookStore.find + EventStore.find per delivery",
+        "deliver: no endpoint or event reads (at most this much; they are read once per batch already)",
+        "functions/pipeline/attempts.py SharedReads: WebhookStore.find + EventStore.find",
         _calls_usd(usage, "deliver", "dynamodb", "GetItem:webhook")
         + _calls_usd(usage, "deliver", "dynamodb", "GetItem:event"),
     )

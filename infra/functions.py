@@ -35,8 +35,8 @@ _API_TABLE_ACTIONS = (
 TABLE_ACTIONS: dict[FunctionName, tuple[str, ...]] = {
     "management": _API_TABLE_ACTIONS,
     "ingest": _API_TABLE_ACTIONS,
-    "fanout": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"),
-    "deliver": ("dynamodb:GetItem", "dynamodb:UpdateItem"),
+    "fanout": ("dynamodb:GetItem", "dynamodb:Query"),
+    "deliver": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
 }
 """What each function does with the table (the authorizer only reads a key by its hash)."""
 LOG_LEVEL = "INFO"

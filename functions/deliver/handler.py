@@ -1,8 +1,9 @@
 """The deliver function: one Lambda for two kinds of input.
 
-- An SQS batch from the deliveries queue, messages `{"tenant_id", "delivery_id", "series"}`:
-  attempt 1 of each series, all messages of the batch at the same time (a thread each),
-  reported with partial batch failures. A retryable failure starts the retry execution
+- An SQS batch from the deliveries queue, messages `{"tenant_id", "delivery_id", "series"}`
+  (plus `"new"` from the fan-out, functions/pipeline/messages.py): attempt 1 of each
+  series, all messages of the batch at the same time (a thread each), endpoints and events
+  read once per batch, reported with partial batch failures. A retryable failure starts the retry execution
   (`<delivery id>` or `<delivery id>-s<series>`); a success starts nothing. A message
   whose attempt or execution start failed is not acknowledged and comes back; its
   attempt is then not repeated if it was logged, and the execution start is repeated.
@@ -16,7 +17,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from functions.core.settings import Settings
-    from functions.pipeline.attempts import AttemptResult, DeliveryAttempter
+    from functions.pipeline.attempts import AttemptResult, DeliveryAttempter, SharedReads
+    from functions.pipeline.messages import DeliveryMessage
     from functions.store.executions import RetryExecutions
 
 SERVICE = metric_names.SERVICE_DIMENSION
@@ -106,13 +107,12 @@ def _record_metrics(result: AttemptResult) -> None:
         metrics.add_metric(name=metric_names.DELIVERIES_CANCELLED, unit=MetricUnit.Count, value=1)
 
 
-def first_attempt(body: str) -> AttemptResult:
+def first_attempt(message: DeliveryMessage, reads: SharedReads | None = None) -> AttemptResult:
     """Attempt 1 of a queued delivery series; starts its retries when it is still pending."""
-    from functions.pipeline.messages import DeliveryMessage
-
-    message = DeliveryMessage.from_json(body)
     deps = dependencies()
-    result = deps.attempter.attempt(message.tenant_id, message.delivery_id, message.series, 1)
+    result = deps.attempter.attempt(
+        message.tenant_id, message.delivery_id, message.series, 1, new=message.new, reads=reads
+    )
     if result.pending:
         started = deps.executions.start(message.tenant_id, message.delivery_id, message.series)
         logger.info(
@@ -122,34 +122,36 @@ def first_attempt(body: str) -> AttemptResult:
     return result
 
 
-def _canonical_body(body: str) -> str:
-    try:
-        document = json.loads(body)
-    except ValueError:
-        return body
-    return json.dumps(document, sort_keys=True) if isinstance(document, dict) else body
-
-
 def _handle_sqs_batch(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-    records = event["Records"]
-    # A message repeated within one batch (SQS at-least-once, a repeated fan-out) is attempted once.
-    bodies = {record["messageId"]: _canonical_body(record["body"]) for record in records}
-    unique = list(dict.fromkeys(bodies.values()))
-    with ThreadPoolExecutor(max_workers=max(1, min(MAX_CONCURRENT_ATTEMPTS, len(unique)))) as pool:
-        futures = {body: pool.submit(first_attempt, body) for body in unique}
+    from functions.pipeline.messages import DeliveryMessage
+
     errors: dict[str, BaseException] = {}
-    for future in futures.values():
-        error = future.exception()
-        if error is None:
+    # A delivery named twice in one batch (SQS at-least-once, a repeated fan-out) is attempted once.
+    attempts: dict[tuple[str, str, int], list[str]] = {}
+    messages: dict[tuple[str, str, int], DeliveryMessage] = {}
+    for record in event["Records"]:
+        try:
+            message = DeliveryMessage.from_json(record["body"])
+        except ValueError as error:
+            logger.error("not a delivery message", extra={"message_id": record["messageId"], "error": str(error)})
+            errors[record["messageId"]] = error
+            continue
+        key = (message.tenant_id, message.delivery_id, message.series)
+        messages.setdefault(key, message)
+        attempts.setdefault(key, []).append(record["messageId"])
+    reads = dependencies().attempter.shared_reads()
+    with ThreadPoolExecutor(max_workers=max(1, min(MAX_CONCURRENT_ATTEMPTS, len(messages)))) as pool:
+        futures = {key: pool.submit(first_attempt, message, reads) for key, message in messages.items()}
+    for key, future in futures.items():
+        failure = future.exception()
+        if failure is None:
             _record_metrics(future.result())
-        else:
-            logger.error("delivery message failed", extra={"error": repr(error)})
-    for message_id, body in bodies.items():
-        error = futures[body].exception()
-        if error is not None:
-            errors[message_id] = error
+            continue
+        logger.error("delivery message failed", extra={"delivery_id": key[1], "error": repr(failure)})
+        for message_id in attempts[key]:
+            errors[message_id] = failure
 
     def report(record: SQSRecord) -> None:
         error = errors.get(record.message_id)

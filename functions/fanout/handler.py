@@ -1,8 +1,9 @@
-"""The fan-out function: SQS events queue → stored event → one delivery per matching endpoint.
+"""The fan-out function: SQS events queue → one queued delivery per matching endpoint.
 
-Each message is an event (functions/pipeline/messages.py); a message that fails is
-reported in `batchItemFailures` and comes back, which is safe because every write of the
-fan-out is idempotent (functions/pipeline/fanout.py).
+Each message is an event (functions/pipeline/messages.py). The whole batch is fanned out
+together (functions/pipeline/fanout.py); a message that cannot be parsed, or whose
+deliveries were not all queued, is reported in `batchItemFailures` and comes back, which
+is safe because a repeated fan-out names the same deliveries.
 """
 
 # ruff: noqa: PLC0415 - imports are deferred to first use to keep the cold start small
@@ -41,18 +42,13 @@ def _build() -> Dependencies:
     from functions.core.settings import Settings
     from functions.pipeline.aws import aws_clients
     from functions.pipeline.fanout import FanOut
-    from functions.store.deliveries import DeliveryStore
-    from functions.store.events import EventStore
     from functions.store.queues import Queue
     from functions.store.webhooks import WebhookStore
 
     settings = Settings.from_environment()
     clients = aws_clients("dynamodb", "sqs")
-    dynamodb = clients["dynamodb"]
     fanout = FanOut(
-        events=EventStore(dynamodb, settings.table_name),
-        webhooks=WebhookStore(dynamodb, settings.table_name),
-        deliveries=DeliveryStore(dynamodb, settings.table_name),
+        webhooks=WebhookStore(clients["dynamodb"], settings.table_name),
         deliveries_queue=Queue(clients["sqs"], settings.deliveries_queue_url),
         profile=settings.profile,
     )
@@ -71,12 +67,29 @@ def reset_dependencies(replacement: Dependencies | None = None) -> None:
         _container.install(replacement)
 
 
-def fan_out_record(record: SQSRecord) -> None:
+def fan_out_batch(records: list[dict[str, Any]]) -> dict[str, str]:
+    """Fan out every event of the batch; returns why each failed message failed, by message id."""
+    from functions.core.models import Event
     from functions.pipeline.messages import parse_event_message
 
-    event = parse_event_message(record.body)
-    result = dependencies().fanout.fan_out(event)
-    metrics.add_metric(name=metric_names.DELIVERIES_CREATED, unit=MetricUnit.Count, value=result.created)
+    failures: dict[str, str] = {}
+    parsed: list[tuple[str, Event]] = []
+    for record in records:
+        try:
+            parsed.append((record["messageId"], parse_event_message(record["body"])))
+        except ValueError as error:  # pydantic's ValidationError is a ValueError
+            failures[record["messageId"]] = f"not an event message: {error}"
+    try:
+        results = dependencies().fanout.fan_out_all([event for _, event in parsed])
+    except Exception as error:  # e.g. DynamoDB unavailable: every event of the batch comes back
+        logger.exception("fan-out failed")
+        return {**failures, **{message_id: repr(error) for message_id, _ in parsed}}
+    for (message_id, _), result in zip(parsed, results, strict=True):
+        if result.complete:
+            metrics.add_metric(name=metric_names.DELIVERIES_CREATED, unit=MetricUnit.Count, value=result.queued)
+        else:
+            failures[message_id] = f"{result.matched - result.queued} of {result.matched} deliveries were not queued"
+    return failures
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -85,7 +98,16 @@ def fan_out_record(record: SQSRecord) -> None:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
+    from functions.pipeline.fanout import FanOutError
+
+    failures = fan_out_batch(event["Records"])
+    for message_id, reason in failures.items():
+        logger.error("event message failed", extra={"message_id": message_id, "reason": reason})
+
+    def report(record: SQSRecord) -> None:
+        reason = failures.get(record.message_id)
+        if reason is not None:
+            raise FanOutError(reason)
+
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return dict(
-        process_partial_response(event=event, record_handler=fan_out_record, processor=processor, context=context)
-    )
+    return dict(process_partial_response(event=event, record_handler=report, processor=processor, context=context))

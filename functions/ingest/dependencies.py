@@ -34,7 +34,7 @@ def build_dependencies() -> IngestDependencies:
     from functions.pipeline.publishing import EventPublisher
     from functions.pipeline.redelivery import Redelivery
     from functions.store.deliveries import DeliveryStore
-    from functions.store.events import IdempotencyStore
+    from functions.store.events import EventStore, IdempotencyStore
     from functions.store.queues import Queue
     from functions.store.webhooks import WebhookStore
 
@@ -44,13 +44,14 @@ def build_dependencies() -> IngestDependencies:
     events_queue = Queue(sqs, settings.events_queue_url)
     publisher = EventPublisher(
         events_queue=events_queue,
+        events=EventStore(dynamodb, settings.table_name),
         idempotency=IdempotencyStore(dynamodb, settings.table_name),
         profile=settings.profile,
     )
     redelivery = Redelivery(
         deliveries=DeliveryStore(dynamodb, settings.table_name),
         webhooks=WebhookStore(dynamodb, settings.table_name),
-        events_queue=events_queue,
+        publisher=publisher,
         deliveries_queue=Queue(sqs, settings.deliveries_queue_url),
         profile=settings.profile,
     )

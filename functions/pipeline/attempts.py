@@ -7,11 +7,18 @@ series and this (series, attempt) is not logged yet. So a repeated attempt (an S
 redelivery, a Step Functions retry) never duplicates the log entry, and a delivery that
 was cancelled meanwhile stays cancelled. A crash after the POST and before the log write
 leaves the attempt unlogged; it runs again (receivers dedupe on the delivery id header).
+
+A delivery from the fan-out is not stored yet: its first attempt stores it, with the
+attempt, in one conditional put (so a successful delivery costs one write). A repeated
+first attempt finds the row and stops there, or, when two run at once, the second put
+loses and leaves the first one's row.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -22,10 +29,11 @@ from aws_lambda_powertools import Logger
 from functions.core import health
 from functions.core.classify import Verdict, classify
 from functions.core.envelope import delivery_body
-from functions.core.models import RESPONSE_EXCERPT_BYTES, Attempt, Delivery, DeliveryStatus, Webhook, utc_now
+from functions.core.models import RESPONSE_EXCERPT_BYTES, Attempt, Delivery, DeliveryStatus, Event, Webhook, utc_now
 from functions.core.profile import Profile
 from functions.core.signing import SigningError, delivery_headers
 from functions.pipeline.http import HttpResult, HttpSender
+from functions.pipeline.messages import NewDelivery
 from functions.store.deliveries import DeliveryStore, attempt_key
 from functions.store.events import EventStore
 from functions.store.webhooks import WebhookStore
@@ -105,6 +113,57 @@ def describe_mark_failed_reason(reason: Any, max_attempts: int) -> str:
     return f"all {max_attempts} attempts failed"
 
 
+class _Memo:
+    """Each key loaded at most once, also when threads ask for it at the same time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loaded: dict[tuple[str, str], Future[Any]] = {}
+
+    def get(self, key: tuple[str, str], load: Callable[[str, str], Any]) -> Any:
+        with self._lock:
+            future = self._loaded.get(key)
+            owner = future is None
+            if future is None:
+                future = self._loaded[key] = Future()
+        if owner:
+            try:
+                future.set_result(load(*key))
+            except BaseException as error:
+                future.set_exception(error)
+        return future.result()
+
+
+class SharedReads:
+    """Endpoints and events read once for a whole SQS batch, whose deliveries often share them
+    (several events to one endpoint, one event to several endpoints). Made per invocation."""
+
+    def __init__(self, webhooks: WebhookStore, events: EventStore) -> None:
+        self._webhooks = webhooks
+        self._events = events
+        self._memo_webhooks = _Memo()
+        self._memo_events = _Memo()
+
+    def webhook(self, tenant_id: str, webhook_id: str) -> Webhook | None:
+        return self._memo_webhooks.get((tenant_id, webhook_id), self._webhooks.find)
+
+    def event(self, tenant_id: str, event_id: str) -> Event | None:
+        return self._memo_events.get((tenant_id, event_id), self._events.find)
+
+
+def unstored_delivery(tenant_id: str, delivery_id: str, new: NewDelivery) -> Delivery:
+    return Delivery(
+        id=delivery_id,
+        tenant_id=tenant_id,
+        webhook_id=new.webhook_id,
+        event_id=new.event_id,
+        event_type=new.event_type,
+        status=DeliveryStatus.PENDING,
+        created_at=new.created_at,
+        updated_at=new.created_at,
+    )
+
+
 class DeliveryAttempter:
     def __init__(
         self,
@@ -125,25 +184,45 @@ class DeliveryAttempter:
         self._time_scale = time_scale
         self._clock = clock
 
-    def attempt(self, tenant_id: str, delivery_id: str, series: int, number: int) -> AttemptResult:
+    def shared_reads(self) -> SharedReads:
+        return SharedReads(self._webhooks, self._events)
+
+    def attempt(
+        self,
+        tenant_id: str,
+        delivery_id: str,
+        series: int,
+        number: int,
+        *,
+        new: NewDelivery | None = None,
+        reads: SharedReads | None = None,
+    ) -> AttemptResult:
+        """Attempt `number` of `series`. `new` (from the fan-out) lets attempt 1 store a delivery
+        that is not stored yet; `reads` shares endpoint and event reads across a batch."""
+        reads = reads or self.shared_reads()
         found = self._deliveries.find_with_attempt_keys(tenant_id, delivery_id)
+        unstored: NewDelivery | None = None
         if found is None:
-            log.warning("delivery not found", extra={"delivery_id": delivery_id})
-            return AttemptResult(Outcome.CANCELLED)
-        delivery, logged = found
-        if delivery.series != series:
-            return _result(delivery, Outcome.CANCELLED)  # a newer series (a manual retry) took over
-        if delivery.status is not DeliveryStatus.PENDING:
-            return _result(delivery, _OUTCOME_OF_STATUS[delivery.status])
-        if attempt_key(series, number) in logged:
-            return _result(delivery, Outcome.RETRY, pending=True)  # logged already: a repeated attempt
-        webhook = self._webhooks.find(tenant_id, delivery.webhook_id)
+            if new is None or (series, number) != (1, 1):
+                log.warning("delivery not found", extra={"delivery_id": delivery_id})
+                return AttemptResult(Outcome.CANCELLED)
+            delivery, unstored = unstored_delivery(tenant_id, delivery_id, new), new
+        else:
+            delivery, logged = found
+            if delivery.series != series:
+                return _result(delivery, Outcome.CANCELLED)  # a newer series (a manual retry) took over
+            if delivery.status is not DeliveryStatus.PENDING:
+                return _result(delivery, _OUTCOME_OF_STATUS[delivery.status])
+            if attempt_key(series, number) in logged:
+                return _result(delivery, Outcome.RETRY, pending=True)  # logged already: a repeated attempt
+        webhook = reads.webhook(tenant_id, delivery.webhook_id)
         if webhook is None or not webhook.enabled:
             reason = "the webhook was deleted" if webhook is None else "the webhook is disabled"
-            return self._finish(delivery, DeliveryStatus.CANCELLED, reason)
-        event = self._events.find(tenant_id, delivery.event_id)
+            return self._finish(delivery, DeliveryStatus.CANCELLED, reason, unstored=unstored)
+        event = reads.event(tenant_id, delivery.event_id)
         if event is None:
-            return self._finish(delivery, DeliveryStatus.FAILED, "the event is no longer stored (retention ended)")
+            reason = "the event is no longer stored (retention ended)"
+            return self._finish(delivery, DeliveryStatus.FAILED, reason, unstored=unstored)
         now = self._clock()
         body = delivery_body(event, self._profile.envelope)
         try:
@@ -157,9 +236,9 @@ class DeliveryAttempter:
                 user_agent=self._sender.user_agent,
             )
         except SigningError as error:
-            return self._finish(delivery, DeliveryStatus.FAILED, f"cannot sign: {error}")
+            return self._finish(delivery, DeliveryStatus.FAILED, f"cannot sign: {error}", unstored=unstored)
         result = self._sender.post(webhook.url, body, headers)
-        return self._log_attempt(delivery, webhook, number, now, result)
+        return self._log_attempt(delivery, webhook, number, now, result, unstored=unstored)
 
     def mark_failed(self, tenant_id: str, delivery_id: str, series: int, reason: str) -> AttemptResult:
         delivery = self._deliveries.find(tenant_id, delivery_id)
@@ -168,7 +247,14 @@ class DeliveryAttempter:
         return self._finish(delivery, DeliveryStatus.FAILED, reason)
 
     def _log_attempt(
-        self, delivery: Delivery, webhook: Webhook, number: int, attempted_at: datetime, result: HttpResult
+        self,
+        delivery: Delivery,
+        webhook: Webhook,
+        number: int,
+        attempted_at: datetime,
+        result: HttpResult,
+        *,
+        unstored: NewDelivery | None,
     ) -> AttemptResult:
         verdict = classify(result.status)
         is_last = number >= self._profile.max_attempts
@@ -188,6 +274,7 @@ class DeliveryAttempter:
             next_retry_at = attempted_at + timedelta(seconds=delay)
         attempt = Attempt(
             number=number,
+            series=delivery.series,
             attempted_at=attempted_at,
             response_status=result.status,
             latency_ms=result.latency_ms,
@@ -195,14 +282,29 @@ class DeliveryAttempter:
             response_excerpt=_excerpt(result.body_prefix),
             next_retry_at=next_retry_at,
         )
-        logged = self._deliveries.record_attempt(
-            delivery.tenant_id,
-            delivery.id,
-            series=delivery.series,
-            attempt=attempt,
-            status=status,
-            status_reason=reason,
-        )
+        if unstored is None:
+            logged = self._deliveries.record_attempt(
+                delivery.tenant_id,
+                delivery.id,
+                series=delivery.series,
+                attempt=attempt,
+                status=status,
+                status_reason=reason,
+            )
+        else:
+            row = delivery.model_copy(
+                update={
+                    "status": status,
+                    "status_reason": reason,
+                    "attempts": [attempt],
+                    "updated_at": attempted_at,
+                    "next_retry_at": next_retry_at,
+                }
+            )
+            first_key = frozenset({attempt_key(delivery.series, number)})
+            logged = self._deliveries.create_with_outcome(
+                row, attempt_keys=first_key, expires_at_epoch=unstored.expires_at
+            )
         if not logged:
             return self._current_outcome(delivery, latency_ms=result.latency_ms)
         log.info(
@@ -237,11 +339,19 @@ class DeliveryAttempter:
         pending = current.status is DeliveryStatus.PENDING
         return _result(delivery, _OUTCOME_OF_STATUS[current.status], pending=pending, latency_ms=latency_ms)
 
-    def _finish(self, delivery: Delivery, status: DeliveryStatus, reason: str) -> AttemptResult:
+    def _finish(
+        self, delivery: Delivery, status: DeliveryStatus, reason: str, *, unstored: NewDelivery | None = None
+    ) -> AttemptResult:
         now = self._clock()
-        changed = self._deliveries.finish(
-            delivery.tenant_id, delivery.id, series=delivery.series, status=status, reason=reason, now=now
-        )
+        if unstored is None:
+            changed = self._deliveries.finish(
+                delivery.tenant_id, delivery.id, series=delivery.series, status=status, reason=reason, now=now
+            )
+        else:
+            row = delivery.model_copy(update={"status": status, "status_reason": reason, "updated_at": now})
+            changed = self._deliveries.create_with_outcome(
+                row, attempt_keys=frozenset(), expires_at_epoch=unstored.expires_at
+            )
         if not changed:
             return self._current_outcome(delivery)
         log.info(

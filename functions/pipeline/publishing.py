@@ -1,21 +1,19 @@
-"""Publishing an event: validate, dedupe, queue. Nothing is accepted unless it is in SQS.
+"""Publishing an event: validate, store, queue. Nothing is accepted unless it is in SQS.
 
-Without a caller id or Idempotency-Key there is nothing to dedupe: the event gets a new
-`evt_` id and goes straight to the events queue (no DynamoDB write at all). With one, a
-claim record is written first with a conditional put, keyed `id:<event id>` when the
-caller chose the event id and `key:<Idempotency-Key>` otherwise:
+The event is stored first, with one conditional put of its row (so it can be read back at
+once), then sent to the events queue. A caller-chosen `id` dedupes on that row; an
+`Idempotency-Key` without an id first records, also with one conditional put, which event
+id the key was first used for:
 
-- a repeat of a request whose event is queued answers the same 202 and queues nothing;
-- a repeat with a different type or data answers 409 (the key was reused by mistake);
-- a repeat while the first request is still between its claim and its SendMessage
-  answers 409 "in progress" (as Stripe does); a claim abandoned for longer than
-  CLAIM_TIMEOUT (the first request crashed) is taken over and the event queued by the
-  repeat, with the same id and created_at;
-- when SendMessage fails the claim is released and the answer is 503, so the caller's
-  retry starts afresh.
+- a repeat of an accepted request answers the same 202 with the same id and created_at,
+  and queues the event again: the first request may have stopped between storing and
+  queueing, and fan-out and deliver absorb a duplicate (delivery ids are deterministic,
+  an attempt that is logged is not repeated);
+- a repeat with a different type or data answers 409 (the key or id was reused by mistake);
+- when SendMessage fails the event row is deleted again and the answer is 503, so the
+  caller's retry (with the same key or id) starts afresh.
 
-Fan-out dedupes again on the event id, so even a duplicate message (a claim that could
-not be marked as queued) never creates a second delivery.
+So a publish costs one DynamoDB write, two with an Idempotency-Key and no id.
 """
 
 from __future__ import annotations
@@ -23,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -35,12 +33,11 @@ from functions.core.models import Event, utc_now
 from functions.core.profile import EVENT_TYPE_PATTERN, Profile
 from functions.pipeline.fanout import retention_expiry
 from functions.pipeline.messages import event_message
-from functions.store.events import IdempotencyStore, PublishClaim
+from functions.store.events import EventStore, IdempotencyStore, PublishClaim
 from functions.store.queues import Queue, QueueSendError
 
 log = Logger(service="dovecote", child=True)
 
-CLAIM_TIMEOUT = timedelta(seconds=60)
 MAX_EVENT_TYPE_CHARS = 128
 MAX_IDEMPOTENCY_KEY_CHARS = 255
 _IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]+$")
@@ -73,11 +70,13 @@ class EventPublisher:
         self,
         *,
         events_queue: Queue,
+        events: EventStore,
         idempotency: IdempotencyStore,
         profile: Profile,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._queue = events_queue
+        self._events = events
         self._idempotency = idempotency
         self._profile = profile
         self._clock = clock
@@ -116,47 +115,33 @@ class EventPublisher:
             created_at=now,
             idempotency_key=idempotency_key,
         )
-        if event_id is None and idempotency_key is None:
-            self._enqueue(event)
-            return event
-        dedupe_key = f"id:{event_id}" if event_id is not None else f"key:{idempotency_key}"
-        return self._publish_once(event, dedupe_key, request_fingerprint(event_type, data_json), now)
-
-    def _publish_once(self, event: Event, dedupe_key: str, fingerprint: str, now: datetime) -> Event:
-        claim = PublishClaim(
-            event_id=event.id, event_type=event.type, created_at=now, request_hash=fingerprint, claimed_at=now
-        )
+        fingerprint = request_fingerprint(event_type, data_json)
         expires = retention_expiry(now, self._profile.event_retention_days)
-        existing = self._idempotency.claim(event.tenant_id, dedupe_key, claim, expires)
-        if existing is not None:
-            if existing.request_hash != fingerprint:
-                raise ConflictError(
-                    "this event id or Idempotency-Key was already used for a different event; use a new one"
-                )
-            event = event.model_copy(update={"id": existing.event_id, "created_at": existing.created_at})
-            if existing.enqueued:
-                return event
-            abandoned = existing.claimed_at < now - CLAIM_TIMEOUT
-            if not abandoned or not self._idempotency.take_over(
-                event.tenant_id, dedupe_key, existing.event_id, now - CLAIM_TIMEOUT, now
-            ):
-                raise ConflictError("a request with this event id or Idempotency-Key is in progress; retry shortly")
-        try:
-            self._enqueue(event)
-        except ServiceUnavailableError:
-            self._idempotency.release(event.tenant_id, dedupe_key, event.id)
-            raise
-        try:
-            self._idempotency.mark_enqueued(event.tenant_id, dedupe_key, event.id)
-        except Exception:
-            # The event is queued; a later repeat may queue it again, which fan-out absorbs.
-            log.exception("could not mark an idempotency claim as queued", extra={"event_id": event.id})
-        return event
+        if event_id is None and idempotency_key is not None:
+            claim = PublishClaim(event_id=event.id, event_type=event_type, created_at=now, request_hash=fingerprint)
+            first = self._idempotency.claim(tenant_id, f"key:{idempotency_key}", claim, expires)
+            if first is not None:
+                _check_same_request(first.request_hash, fingerprint)
+                event = event.model_copy(update={"id": first.event_id, "created_at": first.created_at})
+        return self.store_and_enqueue(event, expires, fingerprint)
 
-    def _enqueue(self, event: Event) -> None:
+    def store_and_enqueue(self, event: Event, expires_at_epoch: int, fingerprint: str | None = None) -> Event:
+        """Store `event` (or find it stored by an earlier request with the same fingerprint) and queue it."""
+        existing = self._events.put_new(event, expires_at_epoch, fingerprint)
+        if existing is not None:
+            _check_same_request(existing.request_hash, fingerprint)
+            event = existing.event
         try:
             self._queue.send(event_message(event))
         except QueueSendError as error:
             log.error("the events queue refused an event", extra={"event_id": event.id, "error": str(error)})
+            if existing is None:
+                self._events.forget(event.tenant_id, event.id)
             raise ServiceUnavailableError("the event could not be queued; retry the request") from None
-        log.info("event queued", extra={"event_id": event.id, "event_type": event.type})
+        log.info("event queued", extra={"event_id": event.id, "event_type": event.type, "repeat": existing is not None})
+        return event
+
+
+def _check_same_request(stored_hash: str | None, fingerprint: str | None) -> None:
+    if stored_hash != fingerprint:
+        raise ConflictError("this event id or Idempotency-Key was already used for a different event; use a new one")

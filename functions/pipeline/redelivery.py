@@ -22,8 +22,9 @@ from functions.core.errors import ConflictError, InvalidRequestError
 from functions.core.ids import new_id
 from functions.core.models import Delivery, DeliveryStatus, Event, Webhook, iso, utc_now
 from functions.core.profile import Profile
-from functions.pipeline.messages import DeliveryMessage, event_message
-from functions.pipeline.publishing import ServiceUnavailableError, milliseconds
+from functions.pipeline.fanout import retention_expiry
+from functions.pipeline.messages import DeliveryMessage
+from functions.pipeline.publishing import EventPublisher, ServiceUnavailableError, milliseconds
 from functions.store.deliveries import DeliveryStore
 from functions.store.queues import Queue, QueueSendError
 from functions.store.webhooks import WebhookStore
@@ -76,14 +77,14 @@ class Redelivery:
         *,
         deliveries: DeliveryStore,
         webhooks: WebhookStore,
-        events_queue: Queue,
+        publisher: EventPublisher,
         deliveries_queue: Queue,
         profile: Profile,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._deliveries = deliveries
         self._webhooks = webhooks
-        self._events_queue = events_queue
+        self._publisher = publisher
         self._deliveries_queue = deliveries_queue
         self._profile = profile
         self._clock = clock
@@ -91,10 +92,7 @@ class Redelivery:
     def send_test(self, tenant_id: str, webhook_id: str) -> Event:
         webhook = self._enabled_webhook(tenant_id, webhook_id)
         event = test_event(tenant_id, webhook, self._profile, self._clock())
-        try:
-            self._events_queue.send(event_message(event))
-        except QueueSendError:
-            raise ServiceUnavailableError("the test event could not be queued; retry the request") from None
+        self._publisher.store_and_enqueue(event, retention_expiry(event.created_at, self._profile.event_retention_days))
         log.info("test event queued", extra={"event_id": event.id, "webhook_id": webhook_id})
         return event
 

@@ -135,6 +135,22 @@ class DeliveryStore:
         document = from_item(item)
         return Delivery.model_validate(document), frozenset(document.get("attempt_keys", ()))
 
+    def create_with_outcome(
+        self, delivery: Delivery, *, attempt_keys: frozenset[str], expires_at_epoch: int | None = None
+    ) -> bool:
+        """Store a delivery for the first time, with its first attempt (or why it ended unattempted).
+
+        False when it is stored already: another worker got there first, and its row stands.
+        """
+        item = self.item(delivery, expires_at_epoch)
+        if attempt_keys:
+            item["attempt_keys"] = {"SS": sorted(attempt_keys)}
+        try:
+            self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
     def create_if_absent(self, delivery: Delivery, expires_at_epoch: int | None = None) -> bool:
         """Store a new delivery; False when it exists (a repeated fan-out), which is left as it is."""
         try:
@@ -146,20 +162,6 @@ class DeliveryStore:
         except self._client.exceptions.ConditionalCheckFailedException:
             return False
         return True
-
-    def create_or_find(self, delivery: Delivery, expires_at_epoch: int | None = None) -> Delivery | None:
-        """Store a new delivery and return None; or, when it exists already, return it as it is."""
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=self.item(delivery, expires_at_epoch),
-                ConditionExpression="attribute_not_exists(pk)",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except self._client.exceptions.ConditionalCheckFailedException as existing:
-            item = existing.response.get("Item")
-            return Delivery.model_validate(from_item(item)) if item else self.get(delivery.tenant_id, delivery.id)
-        return None
 
     def record_attempt(
         self,

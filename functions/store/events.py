@@ -1,9 +1,11 @@
 """Published events, and the records that make publishing idempotent.
 
-An event is stored once, by the fan-out function, with `data` as a compact JSON string
-(DynamoDB numbers would turn floats into Decimals and lose how they were written); it
-expires after the profile's event retention. Publishing itself stores only a small
-idempotency record, and only when the caller gave an event id or an Idempotency-Key.
+An event is stored once, by the ingest function when it is published (before it is
+queued), with `data` as a compact JSON string (DynamoDB numbers would turn floats into
+Decimals and lose how they were written) and the fingerprint of the request that
+published it; it expires after the profile's event retention. The event row is itself
+the idempotency record for a caller-chosen event id. An `Idempotency-Key` without an id
+adds one small record mapping the key to the event id it was first used for.
 """
 
 from __future__ import annotations
@@ -20,14 +22,21 @@ from functions.core.models import Event
 from functions.store.table import event_key, from_item, idempotency_key, to_item
 
 
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event as stored, with the fingerprint of the request that published it (None if unknown)."""
+
+    event: Event
+    request_hash: str | None
+
+
 class EventStore:
     def __init__(self, client: Any, table_name: str) -> None:
         self._client = client
         self._table = table_name
 
-    def put(self, event: Event, expires_at_epoch: int) -> bool:
-        """Store the event unless it is stored already; True when this call stored it."""
-        item = to_item(
+    def _item(self, event: Event, expires_at_epoch: int, request_hash: str | None) -> dict[str, Any]:
+        return to_item(
             {
                 **event_key(event.tenant_id, event.id),
                 "kind": "event",
@@ -38,23 +47,47 @@ class EventStore:
                 "created_at": _timestamp(event.created_at),
                 "idempotency_key": event.idempotency_key,
                 "webhook_id": event.webhook_id,
+                "request_hash": request_hash,
                 "expires_at_epoch": expires_at_epoch,
             }
         )
+
+    def put_new(self, event: Event, expires_at_epoch: int, request_hash: str | None = None) -> StoredEvent | None:
+        """Store the event unless its id is stored already: None when this call stored it, else
+        the event already there (one conditional write either way)."""
         try:
-            self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
-        except self._client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+            self._client.put_item(
+                TableName=self._table,
+                Item=self._item(event, expires_at_epoch, request_hash),
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException as existing:
+            item = existing.response.get("Item")
+            if item:
+                return _stored(item)
+            found = self.find_stored(event.tenant_id, event.id)
+            if found is None:  # deleted between the write and the read: try once more
+                return self.put_new(event, expires_at_epoch, request_hash)
+            return found
+        return None
+
+    def forget(self, tenant_id: str, event_id: str) -> None:
+        """Delete an event that never reached the queue (best effort: a failure leaves it stored)."""
+        with contextlib.suppress(Exception):
+            self._client.delete_item(TableName=self._table, Key=to_item(event_key(tenant_id, event_id)))
+
+    def find_stored(self, tenant_id: str, event_id: str) -> StoredEvent | None:
+        response = self._client.get_item(
+            TableName=self._table, Key=to_item(event_key(tenant_id, event_id)), ConsistentRead=True
+        )
+        item = response.get("Item")
+        return _stored(item) if item else None
 
     def find(self, tenant_id: str, event_id: str) -> Event | None:
         response = self._client.get_item(TableName=self._table, Key=to_item(event_key(tenant_id, event_id)))
         item = response.get("Item")
-        if not item:
-            return None
-        document = from_item(item)
-        document["data"] = json.loads(document.pop("data_json", "{}"))
-        return Event.model_validate(document)
+        return _stored(item).event if item else None
 
     def get(self, tenant_id: str, event_id: str) -> Event:
         event = self.find(tenant_id, event_id)
@@ -63,20 +96,25 @@ class EventStore:
         return event
 
 
+def _stored(item: dict[str, Any]) -> StoredEvent:
+    document = from_item(item)
+    request_hash = document.pop("request_hash", None)
+    document["data"] = json.loads(document.pop("data_json", "{}"))
+    return StoredEvent(Event.model_validate(document), request_hash)
+
+
 @dataclass(frozen=True)
 class PublishClaim:
-    """Who published under an idempotency key, and whether the event reached the queue."""
+    """Which event an idempotency key was first used for, and the fingerprint of that request."""
 
     event_id: str
     event_type: str
     created_at: datetime
     request_hash: str
-    claimed_at: datetime
-    enqueued: bool = False
 
 
 class IdempotencyStore:
-    """One record per (tenant, key): `id:<event id>` for caller ids, `key:<header>` for Idempotency-Key."""
+    """One record per (tenant, Idempotency-Key), written once and never changed."""
 
     def __init__(self, client: Any, table_name: str) -> None:
         self._client = client
@@ -92,78 +130,36 @@ class IdempotencyStore:
                 "event_type": claim.event_type,
                 "created_at": _timestamp(claim.created_at),
                 "request_hash": claim.request_hash,
-                "claimed_at": _timestamp(claim.claimed_at),
-                "enqueued": claim.enqueued,
                 "expires_at_epoch": expires_at_epoch,
             }
         )
         for _ in range(3):
             try:
-                self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+                self._client.put_item(
+                    TableName=self._table,
+                    Item=item,
+                    ConditionExpression="attribute_not_exists(pk)",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+            except self._client.exceptions.ConditionalCheckFailedException as existing:
+                found = existing.response.get("Item") or self._client.get_item(
+                    TableName=self._table, Key=to_item(idempotency_key(tenant_id, key)), ConsistentRead=True
+                ).get("Item")
+                if found:
+                    return _claim(from_item(found))
+                # expired between our write and our read: claim again
+            else:
                 return None
-            except self._client.exceptions.ConditionalCheckFailedException:
-                existing = self.find(tenant_id, key)
-                if existing is not None:
-                    return existing
-                # released between our write and our read: claim again
         raise RuntimeError(f"idempotency key {key!r} keeps changing")
 
-    def find(self, tenant_id: str, key: str) -> PublishClaim | None:
-        response = self._client.get_item(
-            TableName=self._table, Key=to_item(idempotency_key(tenant_id, key)), ConsistentRead=True
-        )
-        item = response.get("Item")
-        if not item:
-            return None
-        document = from_item(item)
-        return PublishClaim(
-            event_id=document["event_id"],
-            event_type=document["event_type"],
-            created_at=datetime.fromisoformat(document["created_at"]),
-            request_hash=document["request_hash"],
-            claimed_at=datetime.fromisoformat(document["claimed_at"]),
-            enqueued=bool(document.get("enqueued")),
-        )
 
-    def take_over(self, tenant_id: str, key: str, event_id: str, claimed_before: datetime, now: datetime) -> bool:
-        """Re-claim an abandoned claim (not enqueued, claimed before `claimed_before`)."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=to_item(idempotency_key(tenant_id, key)),
-                UpdateExpression="SET claimed_at = :now",
-                ConditionExpression="event_id = :event_id AND enqueued = :false AND claimed_at < :before",
-                ExpressionAttributeValues=to_item(
-                    {
-                        ":now": _timestamp(now),
-                        ":event_id": event_id,
-                        ":false": False,
-                        ":before": _timestamp(claimed_before),
-                    }
-                ),
-            )
-        except self._client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
-
-    def mark_enqueued(self, tenant_id: str, key: str, event_id: str) -> None:
-        self._client.update_item(
-            TableName=self._table,
-            Key=to_item(idempotency_key(tenant_id, key)),
-            UpdateExpression="SET enqueued = :true",
-            ConditionExpression="event_id = :event_id",
-            ExpressionAttributeValues=to_item({":true": True, ":event_id": event_id}),
-        )
-
-    def release(self, tenant_id: str, key: str, event_id: str) -> None:
-        """Forget a claim whose event never reached the queue, so the caller can try again."""
-        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
-            self._client.delete_item(
-                TableName=self._table,
-                Key=to_item(idempotency_key(tenant_id, key)),
-                ConditionExpression="event_id = :event_id AND enqueued = :false",
-                ExpressionAttributeValues=to_item({":event_id": event_id, ":false": False}),
-            )
+def _claim(document: dict[str, Any]) -> PublishClaim:
+    return PublishClaim(
+        event_id=document["event_id"],
+        event_type=document["event_type"],
+        created_at=datetime.fromisoformat(document["created_at"]),
+        request_hash=document["request_hash"],
+    )
 
 
 def _timestamp(moment: datetime) -> str:

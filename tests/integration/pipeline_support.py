@@ -22,6 +22,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from botocore.client import BaseClient
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import default_user_config
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
@@ -370,6 +371,21 @@ class Pipeline:
         page = self.deliveries.list_for_webhook(webhook.tenant_id, webhook.id, limit=10)
         assert len(page.items) == 1, [d.id for d in page.items]
         return self.delivery(page.items[0].id, webhook.tenant_id)
+
+
+@contextmanager
+def dynamodb_calls() -> Iterator[list[str]]:
+    """The DynamoDB operations any client in this process makes while the block runs."""
+    calls: list[str] = []
+    real = BaseClient._make_api_call
+
+    def recording(client: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
+        if client.meta.service_model.service_name == "dynamodb":
+            calls.append(operation_name)
+        return real(client, operation_name, api_params)
+
+    with mock.patch.object(BaseClient, "_make_api_call", recording):
+        yield calls
 
 
 @contextmanager

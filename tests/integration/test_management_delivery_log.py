@@ -119,7 +119,7 @@ def test_a_delivery_is_returned_with_every_attempt(management_api: ManagementApi
 
 def test_an_event_is_returned_as_published(management_api: ManagementApi, aws):
     event = Event(id=new_id("evt"), tenant_id="acme", type="user.created", data={"n": 1.5}, created_at=utc_now())
-    EventStore(aws.dynamodb, aws.table_name).put(event, expires_at_epoch=int(utc_now().timestamp()) + 3600)
+    EventStore(aws.dynamodb, aws.table_name).put_new(event, expires_at_epoch=int(utc_now().timestamp()) + 3600)
 
     response = management_api("GET", f"/v1/events/{event.id}")
 

@@ -74,7 +74,7 @@ def seed_sample_objects(aws: AwsResources) -> None:
             updated_at=now,
         )
     )
-    EventStore(aws.dynamodb, aws.table_name).put(
+    EventStore(aws.dynamodb, aws.table_name).put_new(
         Event(id=EVENT_ID, tenant_id=TENANT, type="invoice.paid", data={"amount": 4200}, created_at=now),
         expires_at_epoch=int(now.timestamp()) + 3600,
     )

@@ -11,9 +11,16 @@ import pytest
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from dovecote.verify import verify
-from functions.core.models import DeliveryStatus
+from functions.core.models import DeliveryStatus, utc_now
 from functions.store.deliveries import DeliveryStore
-from tests.integration.pipeline_support import Pipeline, Reply, custom_profile, pipeline_under_moto, receiver
+from tests.integration.pipeline_support import (
+    Pipeline,
+    Reply,
+    custom_profile,
+    dynamodb_calls,
+    pipeline_under_moto,
+    receiver,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
@@ -65,13 +72,41 @@ def test_a_delivery_for_a_seed_profile_verifies_with_the_receiver_library(pipeli
     assert json.loads(request.body)["data"] == {"task_id": "t1"}
 
 
+def test_a_delivery_is_stored_once_with_the_outcome_of_its_first_attempt(pipeline: Pipeline) -> None:
+    with receiver(200) as server:
+        webhook, _ = pipeline.add_webhook(server.url)
+        publish_and_fan_out(pipeline)
+        assert pipeline.deliveries.list_for_webhook("acme", webhook.id, limit=5).items == []  # queued only
+        with dynamodb_calls() as calls:
+            assert pipeline.run_deliver() == {"batchItemFailures": []}
+    writes = [c for c in calls if c not in {"GetItem", "Query", "BatchGetItem"}]
+    assert writes == ["PutItem"]
+    delivery = pipeline.only_delivery(webhook)
+    assert delivery.status is DeliveryStatus.SUCCEEDED
+    assert len(server.requests) == 1
+
+
+def test_a_batch_reads_a_shared_endpoint_and_event_once(pipeline: Pipeline) -> None:
+    with receiver(200) as server:
+        pipeline.add_webhook(server.url)
+        pipeline.add_webhook(server.url)
+        for n in range(3):
+            assert pipeline.publish("user.created", {"n": n}).status == 202
+        assert pipeline.run_fanout() == {"batchItemFailures": []}
+        batch = pipeline.receive(pipeline.aws.deliveries_queue_url)
+        assert len(batch) == 6
+        with dynamodb_calls() as calls:
+            assert pipeline.run_deliver(batch) == {"batchItemFailures": []}
+    assert len(server.requests) == 6
+    # one delivery read each; two endpoints and three events, each read once
+    assert calls.count("GetItem") == 6 + 2 + 3
+    assert calls.count("PutItem") == 6
+
+
 def test_a_pending_delivery_always_carries_its_next_retry_time(pipeline: Pipeline) -> None:
     with receiver(default=500) as server, pipeline.waits_held():
         webhook, _ = pipeline.add_webhook(server.url)
         publish_and_fan_out(pipeline)
-        delivery = pipeline.only_delivery(webhook)
-        assert delivery.status is DeliveryStatus.PENDING
-        assert delivery.next_retry_at is not None  # before the first attempt: now
         pipeline.run_deliver()
         pipeline.wait_until_waiting()
         delivery = pipeline.only_delivery(webhook)
@@ -102,18 +137,18 @@ def test_410_gone_fails_the_delivery_at_once_and_disables_the_endpoint(pipeline:
 
 
 def test_a_crash_after_the_post_before_the_log_write_sends_again_and_logs_once(pipeline: Pipeline) -> None:
-    real_record_attempt = DeliveryStore.record_attempt
+    real_create = DeliveryStore.create_with_outcome
     crashes = iter([True])
 
     def crash_once(self: DeliveryStore, *args: Any, **kwargs: Any) -> bool:
         if next(crashes, False):
             raise RuntimeError("Lambda was killed between the POST and the log write")
-        return real_record_attempt(self, *args, **kwargs)
+        return real_create(self, *args, **kwargs)
 
     with receiver(200) as server:
         webhook, _ = pipeline.add_webhook(server.url)
         publish_and_fan_out(pipeline)
-        with mock.patch.object(DeliveryStore, "record_attempt", crash_once):
+        with mock.patch.object(DeliveryStore, "create_with_outcome", crash_once):
             first = pipeline.run_deliver()
             assert len(first["batchItemFailures"]) == 1  # not acknowledged: SQS delivers it again
             assert pipeline.run_deliver() == {"batchItemFailures": []}
@@ -153,7 +188,7 @@ def test_a_delivery_to_a_webhook_disabled_before_its_attempt_is_cancelled(pipeli
     with receiver(200) as server:
         webhook, _ = pipeline.add_webhook(server.url)
         publish_and_fan_out(pipeline)
-        pipeline.webhooks.disable("acme", webhook.id, "paused", pipeline.only_delivery(webhook).created_at)
+        pipeline.webhooks.disable("acme", webhook.id, "paused", utc_now())
         pipeline.run_deliver()
     delivery = pipeline.only_delivery(webhook)
     assert delivery.status is DeliveryStatus.CANCELLED

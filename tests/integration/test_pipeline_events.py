@@ -87,12 +87,20 @@ def test_ingest_recover_sample(pipeline: Pipeline, lambda_context: Any) -> None:
 
 def test_sqs_events_batch_sample_fans_out(pipeline: Pipeline, lambda_context: Any) -> None:
     assert fanout.handler(sample("sqs_events_batch"), lambda_context) == {"batchItemFailures": []}
-    assert pipeline.events.find(TENANT, "evt_01jdq3xk9z8y7x6w5v4t3s2r1q") is not None
-    assert pipeline.queued(pipeline.aws.deliveries_queue_url) == 2  # the event and the test event
+    messages = [json.loads(m["Body"]) for m in pipeline.receive(pipeline.aws.deliveries_queue_url)]
+    assert sorted(m["new"]["event_id"] for m in messages) == [  # the event and the test event
+        "evt_01jdq3xk9z8y7x6w5v4t3s2r1q",
+        "evt_01jdq3xkb2c3d4e5f6g7h8j9k0",
+    ]
+    assert {m["new"]["webhook_id"] for m in messages} == {WEBHOOK_ID}
 
 
 def test_sqs_deliveries_batch_sample_is_processed(pipeline: Pipeline, lambda_context: Any) -> None:
     assert deliver.handler(sample("sqs_deliveries_batch"), lambda_context) == {"batchItemFailures": []}
+    [new_delivery] = [json.loads(r["body"]) for r in sample("sqs_deliveries_batch")["Records"] if "new" in r["body"]]
+    stored = pipeline.delivery(new_delivery["delivery_id"], TENANT)
+    assert stored.status is DeliveryStatus.FAILED  # the event is not stored: nothing to send
+    assert pipeline.delivery(DELIVERY_ID, TENANT).status is DeliveryStatus.FAILED  # series 2 was never started
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from functions.core.models import DeliveryStatus, iso, utc_now
 from functions.management import handler as management
 from functions.pipeline import redelivery
 from functions.pipeline.cancellation import cancel_pending_deliveries
+from functions.pipeline.fanout import delivery_id_for
 from functions.store.executions import RetryExecutions
 from functions.store.queues import Queue, QueueSendError
 from tests.integration.conftest import reset_all_dependencies
@@ -103,13 +104,19 @@ def test_a_retried_series_that_fails_again_runs_its_own_execution(pipeline: Pipe
 
 
 def test_only_failed_or_cancelled_deliveries_can_be_retried(pipeline: Pipeline) -> None:
-    with receiver(200) as server:
+    with receiver(500, default=200) as server:
         webhook, _ = pipeline.add_webhook(server.url)
-        pipeline.publish("order.created")
+        event_id = pipeline.publish("order.created").body["id"]
         pipeline.run_fanout()
-        pending = pipeline.only_delivery(webhook)
-        assert pipeline.api("POST", f"/v1/deliveries/{pending.id}/retry").status == 409
-        pipeline.run_deliver()
+        queued_id = delivery_id_for(event_id, webhook.id)
+        assert pipeline.api("POST", f"/v1/deliveries/{queued_id}/retry").status == 404  # not attempted yet
+        with pipeline.waits_held():
+            pipeline.run_deliver()
+            pipeline.wait_until_waiting()
+            pending = pipeline.only_delivery(webhook)
+            assert pending.status is DeliveryStatus.PENDING
+            assert pipeline.api("POST", f"/v1/deliveries/{pending.id}/retry").status == 409
+        pipeline.wait_for_executions()
     assert pipeline.only_delivery(webhook).status is DeliveryStatus.SUCCEEDED
     conflict = pipeline.api("POST", f"/v1/deliveries/{pending.id}/retry")
     assert conflict.status == 409

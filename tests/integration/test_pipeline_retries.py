@@ -104,10 +104,10 @@ def test_an_attempt_that_errors_is_caught_and_the_delivery_marked_failed(
     profile = pipeline.use_profile("standard")
     real_attempt = deliver.dependencies().attempter.attempt
 
-    def broken_attempt(tenant_id: str, delivery_id: str, series: int, number: int) -> Any:
+    def broken_attempt(tenant_id: str, delivery_id: str, series: int, number: int, **options: Any) -> Any:
         if number == 2:
             raise RuntimeError("DynamoDB is unavailable")
-        return real_attempt(tenant_id, delivery_id, series, number)
+        return real_attempt(tenant_id, delivery_id, series, number, **options)
 
     with receiver(default=503) as server:
         deps = deliver.dependencies()

@@ -78,7 +78,7 @@ def owned(management_api: ManagementApi, aws: AwsResources) -> dict[str, str]:
     webhook = management_api.create_webhook(tenant=TENANT)
     now = utc_now()
     event = Event(id=new_id("evt"), tenant_id=TENANT, type="user.created", data={}, created_at=now)
-    EventStore(aws.dynamodb, aws.table_name).put(event, expires_at_epoch=int(now.timestamp()) + 3600)
+    EventStore(aws.dynamodb, aws.table_name).put_new(event, expires_at_epoch=int(now.timestamp()) + 3600)
     delivery = Delivery(
         id=new_id("del"),
         tenant_id=TENANT,

@@ -64,6 +64,7 @@ def test_a_delivery_whose_request_cannot_be_built_still_ends(pipeline: Pipeline)
         webhook, _ = pipeline.add_webhook(server.url, events=["*"])
         event = Event(id="evt_01jd2q8x4m7n3p5r9t1v6w8y0z", tenant_id="acme", type="user.created\n",
                       data={"n": 1}, created_at=utc_now())  # fmt: skip
+        pipeline.events.put_new(event, expires_at_epoch=int(utc_now().timestamp()) + 3600)  # as published
         pipeline.aws.sqs.send_message(QueueUrl=pipeline.aws.events_queue_url, MessageBody=event_message(event))
         assert pipeline.run_fanout() == {"batchItemFailures": []}
         outcomes = [pipeline.run_deliver()]  # a crash here would come back up to 5 times, then dead-letter it

@@ -34,6 +34,7 @@ from unittest import mock
 import pytest
 
 from dovecote.local.pollers import QueuePoller
+from functions.core.models import Attempt, Delivery
 from functions.pipeline.fanout import FanOut
 from functions.store.deliveries import DeliveryStore
 from tests.reliability.reliability_support import LocalStackHarness, endpoints, eventually, report_figures
@@ -87,30 +88,45 @@ def _failing_receiver(faults: Faults) -> Any:
     return decide
 
 
+def _maybe_crash_logging_first_attempt(faults: Faults, delivery_id: str, attempt: Attempt) -> None:
+    if attempt.number == 1 and faults.chance(ATTEMPT_CRASH_RATE):
+        with faults.lock:
+            faults.attempt_crashes[delivery_id] += 1
+            if attempt.response_status is not None and 200 <= attempt.response_status < 300:
+                faults.crashes_after_success[delivery_id] += 1
+        raise RuntimeError("injected: the deliver function died after the POST, before the log write")
+
+
 def _crashing_record_attempt(faults: Faults) -> Any:
     real = DeliveryStore.record_attempt
 
     def record_attempt(self: DeliveryStore, tenant_id: str, delivery_id: str, **kwargs: Any) -> bool:
-        attempt = kwargs["attempt"]
-        if attempt.number == 1 and faults.chance(ATTEMPT_CRASH_RATE):
-            with faults.lock:
-                faults.attempt_crashes[delivery_id] += 1
-                if attempt.response_status is not None and 200 <= attempt.response_status < 300:
-                    faults.crashes_after_success[delivery_id] += 1
-            raise RuntimeError("injected: the deliver function died after the POST, before the log write")
+        _maybe_crash_logging_first_attempt(faults, delivery_id, kwargs["attempt"])
         return real(self, tenant_id, delivery_id, **kwargs)
 
     return record_attempt
 
 
+def _crashing_create_with_outcome(faults: Faults) -> Any:
+    """The first attempt of a fanned-out delivery is logged by the write that stores the delivery."""
+    real = DeliveryStore.create_with_outcome
+
+    def create_with_outcome(self: DeliveryStore, delivery: Delivery, **kwargs: Any) -> bool:
+        if delivery.attempts:
+            _maybe_crash_logging_first_attempt(faults, delivery.id, delivery.attempts[0])
+        return real(self, delivery, **kwargs)
+
+    return create_with_outcome
+
+
 def _crashing_send_all(faults: Faults) -> Any:
     real = FanOut._send_all
 
-    def send_all(self: FanOut, messages: list[str]) -> int:
+    def send_all(self: FanOut, messages: list[str]) -> set[int]:
         if faults.chance(FANOUT_CRASH_RATE):
             with faults.lock:
                 faults.fanout_crashes += 1
-            raise RuntimeError("injected: the fanout function died after storing the deliveries, before queueing")
+            raise RuntimeError("injected: the fanout function died before queueing the deliveries")
         return real(self, messages)
 
     return send_all
@@ -211,6 +227,7 @@ def test_soak_every_accepted_event_is_delivered_once_per_endpoint_and_ends(local
     with (
         endpoints() as receivers,
         mock.patch.object(DeliveryStore, "record_attempt", _crashing_record_attempt(faults)),
+        mock.patch.object(DeliveryStore, "create_with_outcome", _crashing_create_with_outcome(faults)),
         mock.patch.object(FanOut, "_send_all", _crashing_send_all(faults)),
     ):
         webhooks = []
