@@ -142,6 +142,22 @@ def levers(priced: Priced) -> list[tuple[str, str, float]]:
     return saved
 
 
+def floor_per_million(fanout: int) -> float:
+    """The least this data flow can cost per million deliveries, from list prices alone: no Lambda
+    duration, no reads, no idempotency record, no index, full batches of 10, items under 1 KB.
+
+    Per event: an HTTP API request, an ingest invocation, a SendMessage, the event row. Per 10
+    events: a fan-out receive, delete and invocation. Per 10 deliveries: a SendMessageBatch and a
+    deliver receive, delete and invocation. Per delivery: its row.
+    """
+    sqs, invocation = PRICES["sqs_standard_request"].cost(1), PRICES["lambda_request"].cost(1)
+    write = PRICES["dynamodb_write_request_unit"].cost(1)
+    per_event = PRICES["apigw_http_request"].cost(1) + invocation + sqs + write
+    per_ten = 2 * sqs + invocation
+    per_delivery = per_event / fanout + per_ten / (10 * fanout) + (per_ten + sqs) / 10 + write
+    return per_delivery * 1_000_000
+
+
 # Printing
 
 
@@ -258,6 +274,9 @@ def print_report(priced: list[Priced], memory_mb: dict[str, int], skipped: list[
                 ["change", "where", *(p.result.scenario.name for p in focus)], list(lever_rows.values()), align_left=2
             )
         )
+    print()
+    floors = ", ".join(f"fan-out {n}: ${floor_per_million(n):.2f}" for n in (1, 10, 100))
+    print(f"Floor of this data flow (list prices only; no duration, reads, idempotency record or index): {floors}")
     for p in priced:
         for note in p.result.notes:
             print(f"note: {p.result.scenario.name}: {note}")
