@@ -4,7 +4,7 @@ Happy path through the local stack, counted and priced as bench/cost_model.py do
 hooks, same price table, same memory sizes). Target: neither figure increases with fan-out
 (a step may exceed the previous one by at most TOLERANCE, for the noise of measured durations).
 
-    python -m bench.fanout_scale [--json PATH] [--scale 1.0] [--budget 120]
+    python -m bench.fanout_scale [--json PATH] [--scale 1.0] [--budget 240]
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ SCENARIOS = (
     Scenario("fan-out 1000", fanout=1000, events=1),
 )
 TOLERANCE = 0.02
-DEFAULT_BUDGET_SECONDS = 120
+DEFAULT_BUDGET_SECONDS = 240
 
 
 def figures(result: ScenarioResult, memory_mb: dict[str, int]) -> dict[str, Any]:

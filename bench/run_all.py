@@ -4,7 +4,7 @@ Each benchmark runs in its own process (one local stack per process), writes its
 as JSON, and prints its tables; the summary lists every target as PASS or MISS. Loopback
 only; every benchmark has its own time budget inside the total.
 
-    python -m bench.run_all [--json-dir DIR] [--budget 600] [--check]
+    python -m bench.run_all [--json-dir DIR] [--budget 900] [--check]
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 
 from bench.report import REPO_ROOT, progress, run_metadata, write_json
 
-DEFAULT_BUDGET_SECONDS = 600
+DEFAULT_BUDGET_SECONDS = 900
 _STOP_GRACE_SECONDS = 10
 ENVIRONMENT = {
     "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
@@ -47,8 +47,8 @@ class Benchmark:
 BENCHMARKS = (
     Benchmark("bench.cold_start", 120),
     Benchmark("bench.batch_concurrency", 90),
-    Benchmark("bench.cost_model", 390, budget_flag=True, reserve=200),
-    Benchmark("bench.fanout_scale", 200, budget_flag=True),
+    Benchmark("bench.cost_model", 390, budget_flag=True, reserve=300),
+    Benchmark("bench.fanout_scale", 300, budget_flag=True),
 )
 _BUDGET_MARGIN_SECONDS = 60
 """What a benchmark with a budget needs beyond it: start-up, the last scenario's tail, printing."""
