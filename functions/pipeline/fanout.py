@@ -7,8 +7,9 @@ safe to repeat (an SQS redelivery of the event, a repeated publish): a repeated 
 names the same delivery, and the deliver function does not attempt a delivery again once
 its first attempt is logged.
 
-A batch of events is fanned out together: each tenant's endpoints are read once per batch,
-and the deliveries of all its events share SendMessageBatch calls (10 messages each).
+A batch of events is fanned out together: each tenant's subscriptions are read once per
+batch (id, patterns and enabled only: never URLs or secrets), and the deliveries of all
+its events share SendMessageBatch calls (10 messages each).
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ from aws_lambda_powertools import Logger
 
 from functions.core.ids import derived_id
 from functions.core.matching import matches_any
-from functions.core.models import Event, Webhook, utc_now
+from functions.core.models import Event, utc_now
 from functions.core.profile import Profile
 from functions.pipeline.messages import DeliveryMessage, NewDelivery
 from functions.store.queues import SQS_BATCH_SIZE, Queue
-from functions.store.webhooks import WebhookStore
+from functions.store.webhooks import Subscription, WebhookStore
 
 log = Logger(service="dovecote", child=True)
 
@@ -84,8 +85,8 @@ class FanOut:
         messages: list[str] = []
         owners: list[int] = []
         for position, event in enumerate(events):
-            for webhook in self._targets(event, endpoints.get(event.tenant_id, [])):
-                messages.append(self._message(event, webhook, now))
+            for webhook_id in self._target_ids(event, endpoints.get(event.tenant_id, [])):
+                messages.append(self._message(event, webhook_id, now))
                 owners.append(position)
         unsent = self._send_all(messages)
         matched = [0] * len(events)
@@ -106,29 +107,29 @@ class FanOut:
             )
         return results
 
-    def _message(self, event: Event, webhook: Webhook, now: datetime) -> str:
+    def _message(self, event: Event, webhook_id: str, now: datetime) -> str:
         new = NewDelivery(
-            webhook_id=webhook.id,
+            webhook_id=webhook_id,
             event_id=event.id,
             event_type=event.type,
             created_at=now,
             expires_at=retention_expiry(event.created_at, self._profile.event_retention_days),
         )
-        return DeliveryMessage(event.tenant_id, delivery_id_for(event.id, webhook.id), 1, new).to_json()
+        return DeliveryMessage(event.tenant_id, delivery_id_for(event.id, webhook_id), 1, new).to_json()
 
-    def _endpoints_by_tenant(self, tenants: Iterable[str]) -> dict[str, list[Webhook]]:
+    def _endpoints_by_tenant(self, tenants: Iterable[str]) -> dict[str, list[Subscription]]:
         ordered = sorted(tenants)
         if len(ordered) <= 1:
-            return {tenant: list(self._webhooks.iter_all(tenant)) for tenant in ordered}
+            return {tenant: list(self._webhooks.iter_subscriptions(tenant)) for tenant in ordered}
         with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_CALLS, len(ordered))) as pool:
-            listed = pool.map(lambda tenant: list(self._webhooks.iter_all(tenant)), ordered)
+            listed = pool.map(lambda tenant: list(self._webhooks.iter_subscriptions(tenant)), ordered)
             return dict(zip(ordered, listed, strict=True))
 
-    def _targets(self, event: Event, endpoints: list[Webhook]) -> list[Webhook]:
+    def _target_ids(self, event: Event, subscriptions: list[Subscription]) -> list[str]:
         if event.webhook_id is not None:  # a test event: that endpoint only
             webhook = self._webhooks.find(event.tenant_id, event.webhook_id)
-            return [webhook] if webhook is not None and webhook.enabled else []
-        return [webhook for webhook in endpoints if webhook.enabled and matches_any(webhook.events, event.type)]
+            return [webhook.id] if webhook is not None and webhook.enabled else []
+        return [s.id for s in subscriptions if s.enabled and matches_any(s.events, event.type)]
 
     def _send_all(self, messages: list[str]) -> set[int]:
         """Positions of the messages that could not be sent."""

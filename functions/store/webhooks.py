@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,15 @@ from functions.core.errors import ConflictError, NotFoundError
 from functions.core.models import Webhook
 from functions.store.pagination import Page, decode_cursor, encode_cursor
 from functions.store.table import TTL_ATTRIBUTE, from_item, to_item, tombstone_key, webhook_key, webhooks_partition
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A webhook as fan-out sees it."""
+
+    id: str
+    events: tuple[str, ...]
+    enabled: bool
 
 
 class WebhookStore:
@@ -103,17 +113,25 @@ class WebhookStore:
         has_more = len(items) > limit
         return Page(items=webhooks, next_cursor=encode_cursor(webhooks[-1].id) if has_more else None)
 
-    def iter_all(self, tenant_id: str) -> Iterator[Webhook]:
-        """Every webhook of a tenant, page by page (for fan-out)."""
+    def iter_subscriptions(self, tenant_id: str) -> Iterator[Subscription]:
+        """What fan-out matches on, for every webhook of a tenant, page by page: only the id,
+        the event patterns and whether it is enabled are read (never the URL or the secrets)."""
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :wh)",
+            "ProjectionExpression": "#id, #events, #enabled",
+            "ExpressionAttributeNames": {"#id": "id", "#events": "events", "#enabled": "enabled"},
             "ExpressionAttributeValues": to_item({":pk": webhooks_partition(tenant_id), ":wh": "WH#"}),
         }
         while True:
             response = self._client.query(**kwargs)
             for item in response["Items"]:
-                yield Webhook.model_validate(from_item(item))
+                document = from_item(item)
+                yield Subscription(
+                    id=str(document["id"]),
+                    events=tuple(str(pattern) for pattern in document.get("events", ())),
+                    enabled=bool(document.get("enabled", True)),
+                )
             if "LastEvaluatedKey" not in response:
                 return
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]

@@ -9,6 +9,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from botocore.client import BaseClient
 
 from functions.core.ids import new_id
 from functions.core.models import iso, utc_now
@@ -199,6 +200,26 @@ def test_fan_out_creates_one_delivery_per_enabled_matching_endpoint_of_the_tenan
         assert (message["new"]["event_id"], message["new"]["event_type"]) == (event_id, "order.created")
     assert not {other_type.id, disabled.id, other_tenant.id} & {m["new"]["webhook_id"] for m in messages}
     assert [i["sk"]["S"] for i in table_items(pipeline)].count("DEL") == 0  # stored by the deliver function
+
+
+def test_fan_out_reads_no_endpoint_urls_or_secrets(pipeline: Pipeline) -> None:
+    pipeline.add_webhook("http://127.0.0.1:9/hooks", events=["order.*"])
+    pipeline.add_webhook("http://127.0.0.1:9/hooks", events=["user.*"])
+    pipeline.publish("order.created")
+    returned: list[dict[str, Any]] = []
+    real_call = BaseClient._make_api_call
+
+    def call(client: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
+        response = real_call(client, operation_name, api_params)
+        if operation_name == "Query":
+            returned.extend(response["Items"])
+        return response
+
+    with mock.patch.object(BaseClient, "_make_api_call", call):
+        assert pipeline.run_fanout() == {"batchItemFailures": []}
+    assert len(returned) == 2
+    assert {name for item in returned for name in item} == {"id", "events", "enabled"}
+    assert pipeline.queued(pipeline.aws.deliveries_queue_url) == 1
 
 
 def test_the_event_is_stored_once_with_its_data_as_sent_and_an_expiry(pipeline: Pipeline) -> None:
