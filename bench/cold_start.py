@@ -10,6 +10,9 @@ python3.12 runtime provides and those of the Powertools layer on sys.path (not t
 - + init: then what the first request builds (settings, profile, the boto3 clients the
   function creates), against importing boto3 and creating the same clients.
 
+Also measured, as a reference and not a target: the libraries the design prescribes, with no
+Dovecote code (Powertools' validating HTTP resolver; Powertools Logger/Metrics with pydantic).
+
 Target: every function's import + init at most 1.3 x its floor; the zipped asset < 1 MiB.
 
     python -m bench.cold_start [--json PATH] [--runs 10]
@@ -93,6 +96,26 @@ HANDLERS = (
     Subject("fanout", "import functions.fanout.handler as h", "h.dependencies()", "dynamodb+sqs"),
     Subject("deliver", "import functions.deliver.handler as h", "h.dependencies()", "dynamodb+stepfunctions"),
 )
+
+REFERENCES = (
+    Subject(
+        "Powertools HTTP resolver, validating",
+        "import boto3\nfrom aws_lambda_powertools import Logger\n"
+        "from aws_lambda_powertools.event_handler import APIGatewayHttpResolver",
+        'boto3.session.Session().client("dynamodb"); Logger(service="ref"); '
+        "APIGatewayHttpResolver(enable_validation=True)",
+        "dynamodb",
+    ),
+    Subject(
+        "Powertools Logger/Metrics + pydantic",
+        "import boto3\nfrom aws_lambda_powertools import Logger, Metrics\nimport pydantic",
+        '_s = boto3.session.Session(); _s.client("dynamodb"); _s.client("sqs"); Logger(service="ref"); '
+        'Metrics(namespace="ref"); pydantic.create_model("Ref", id=(str, ...)).model_validate({"id": "x"})',
+        "dynamodb+sqs",
+    ),
+)
+"""No Dovecote code: what the libraries the design prescribes (Powertools routing with
+validation; pydantic records) cost on their own against the same floors. Shown, not targets."""
 
 FUNCTION_ENVIRONMENT = {
     "AWS_DEFAULT_REGION": "us-east-1",
@@ -248,7 +271,7 @@ def excess_imports(mine: dict[str, float], floor: dict[str, float], count: int =
 
 
 def measure(runs: int, directory: Path, python_path: str) -> dict[str, dict[str, float]]:
-    subjects = [*HANDLERS, *FLOORS.values()]
+    subjects = [*HANDLERS, *REFERENCES, *FLOORS.values()]
     samples: dict[str, list[tuple[float, float]]] = {s.name: [] for s in subjects}
     for round_number in range(runs):
         order = subjects if round_number % 2 == 0 else list(reversed(subjects))
@@ -318,6 +341,19 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     print(f"import boto3 alone: {boto3_import:.1f} ms (median of the floors' imports)")
+    references = []
+    for subject in REFERENCES:
+        floor = FLOORS[subject.floor]
+        references.append(
+            [
+                subject.name,
+                figures[subject.name]["total_ms"],
+                floor.name,
+                figures[subject.name]["total_ms"] / figures[floor.name]["total_ms"],
+            ]
+        )
+    print("the prescribed libraries alone, no Dovecote code (not targets):")
+    print(table(["reference", "import + init ms", "floor", "ratio"], references))
     print("where the time beyond the floor goes (module self time by package, -X importtime, ms):")
     excess: dict[str, list[tuple[str, float]]] = {}
     for subject in HANDLERS:
@@ -336,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
         "runs": runs,
         "figures_ms": figures,
         "import_excess_ms": excess,
+        "references": {row[0]: {"total_ms": row[1], "floor": row[2], "ratio": row[3]} for row in references},
         "asset": {"files": files, "bytes": raw_bytes, "zipped_bytes": zipped_bytes},
         "targets": [t.to_json() for t in found],
     }
