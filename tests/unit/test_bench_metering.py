@@ -8,6 +8,7 @@ import pytest
 
 from bench.batch_concurrency import queueing_ms
 from bench.cold_start import excess_imports
+from bench.cost_model import floor_per_million
 from bench.fanout_scale import worst_step
 from bench.instrument import function_of_handler, index_write_units, trigger_of
 from bench.metering import (
@@ -270,3 +271,15 @@ def test_excess_imports_lists_what_the_floor_does_not_pay() -> None:
     mine = {"botocore": 25.0, "pydantic": 22.0, "functions.core": 15.0, "json": 1.2}
     floor = {"botocore": 26.0, "json": 1.0}
     assert excess_imports(mine, floor) == [("pydantic", 22.0), ("functions.core", 15.0)]
+
+
+def test_the_floor_of_the_data_flow_falls_with_fan_out_towards_one_write_per_delivery() -> None:
+    one_write = PRICES["dynamodb_write_request_unit"].cost(1_000_000)
+    per_event = sum(
+        PRICES[name].cost(1_000_000)
+        for name in ("apigw_http_request", "lambda_request", "sqs_standard_request", "dynamodb_write_request_unit")
+    )
+    floors = [floor_per_million(n) for n in (1, 10, 100, 1000)]
+    assert floors == sorted(floors, reverse=True)
+    assert floors[0] > per_event + one_write  # every event pays its request, invocation, message and row
+    assert one_write < floors[-1] < one_write * 1.3  # at scale, about the delivery's own row
