@@ -151,18 +151,6 @@ class DeliveryStore:
             return False
         return True
 
-    def create_if_absent(self, delivery: Delivery, expires_at_epoch: int | None = None) -> bool:
-        """Store a new delivery; False when it exists (a repeated fan-out), which is left as it is."""
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=self.item(delivery, expires_at_epoch),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except self._client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
-
     def record_attempt(
         self,
         tenant_id: str,

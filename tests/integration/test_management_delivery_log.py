@@ -46,7 +46,7 @@ def seed_delivery(
             for n in range(1, attempts + 1)
         ],
     )
-    assert DeliveryStore(aws.dynamodb, aws.table_name).create_if_absent(delivery)
+    assert DeliveryStore(aws.dynamodb, aws.table_name).create_with_outcome(delivery, attempt_keys=frozenset())
     return delivery
 
 

@@ -63,7 +63,7 @@ def seed_sample_objects(aws: AwsResources) -> None:
             updated_at=now,
         )
     )
-    DeliveryStore(aws.dynamodb, aws.table_name).create_if_absent(
+    DeliveryStore(aws.dynamodb, aws.table_name).create_with_outcome(
         Delivery(
             id=DELIVERY_ID,
             tenant_id=TENANT,
@@ -72,7 +72,8 @@ def seed_sample_objects(aws: AwsResources) -> None:
             event_type="invoice.paid",
             created_at=now,
             updated_at=now,
-        )
+        ),
+        attempt_keys=frozenset(),
     )
     EventStore(aws.dynamodb, aws.table_name).put_new(
         Event(id=EVENT_ID, tenant_id=TENANT, type="invoice.paid", data={"amount": 4200}, created_at=now),

@@ -194,7 +194,7 @@ def seed_pending_delivery(aws: AwsResources, webhook_id: str, tenant: str = TENA
         created_at=now,
         updated_at=now,
     )
-    assert DeliveryStore(aws.dynamodb, aws.table_name).create_if_absent(delivery)
+    assert DeliveryStore(aws.dynamodb, aws.table_name).create_with_outcome(delivery, attempt_keys=frozenset())
     return delivery.id
 
 

@@ -39,7 +39,7 @@ def pipeline(aws: Any, call_api: Any, monkeypatch: pytest.MonkeyPatch) -> Iterat
                 updated_at=now,
             )
         )
-        running.deliveries.create_if_absent(
+        running.deliveries.create_with_outcome(
             Delivery(
                 id=DELIVERY_ID,
                 tenant_id=TENANT,
@@ -49,7 +49,8 @@ def pipeline(aws: Any, call_api: Any, monkeypatch: pytest.MonkeyPatch) -> Iterat
                 status=DeliveryStatus.FAILED,
                 created_at=now,
                 updated_at=now,
-            )
+            ),
+            attempt_keys=frozenset(),
         )
         yield running
 

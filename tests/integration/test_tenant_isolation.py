@@ -89,7 +89,7 @@ def owned(management_api: ManagementApi, aws: AwsResources) -> dict[str, str]:
         created_at=now,
         updated_at=now,
     )
-    DeliveryStore(aws.dynamodb, aws.table_name).create_if_absent(delivery)
+    DeliveryStore(aws.dynamodb, aws.table_name).create_with_outcome(delivery, attempt_keys=frozenset())
     return {"webhook_id": webhook["id"], "delivery_id": delivery.id, "event_id": event.id}
 
 
