@@ -50,7 +50,7 @@ log = logging.getLogger("bench")
 
 DEFAULT_PROFILE = "standard"
 TIME_SCALE = 0.002
-"""Retry waits are played 500 times faster (the standard table's 5 s and 300 s: 10 ms and 0.6 s)."""
+"""Retry waits are played 500 times faster (each second of the profile's table takes 2 ms)."""
 PUBLISH_CONCURRENCY = 2
 """Two publishers: more on two cores inflate each invocation's measured duration (bench/README.md)."""
 SETUP_CONCURRENCY = 6

@@ -30,7 +30,6 @@ from functions.core.lazy import LazyDependencies
 from functions.pipeline.observability import traced
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from functions.core.settings import Settings
@@ -123,8 +122,7 @@ def first_attempt(message: DeliveryMessage, reads: SharedReads | None = None) ->
 
 
 def _handle_sqs_batch(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-
+    from functions.pipeline.batch_response import partial_batch_response
     from functions.pipeline.messages import DeliveryMessage
 
     errors: dict[str, BaseException] = {}
@@ -153,13 +151,7 @@ def _handle_sqs_batch(event: dict[str, Any], context: LambdaContext) -> dict[str
         for message_id in attempts[key]:
             errors[message_id] = failure
 
-    def report(record: SQSRecord) -> None:
-        error = errors.get(record.message_id)
-        if error is not None:
-            raise error
-
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return dict(process_partial_response(event=event, record_handler=report, processor=processor, context=context))
+    return partial_batch_response(event, context, errors)
 
 
 def _handle_task(event: dict[str, Any]) -> dict[str, Any]:

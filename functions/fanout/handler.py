@@ -22,7 +22,6 @@ from functions.core.lazy import LazyDependencies
 from functions.pipeline.observability import traced
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from functions.pipeline.fanout import FanOut
@@ -67,28 +66,30 @@ def reset_dependencies(replacement: Dependencies | None = None) -> None:
         _container.install(replacement)
 
 
-def fan_out_batch(records: list[dict[str, Any]]) -> dict[str, str]:
+def fan_out_batch(records: list[dict[str, Any]]) -> dict[str, BaseException]:
     """Fan out every event of the batch; returns why each failed message failed, by message id."""
     from functions.core.models import Event
+    from functions.pipeline.fanout import FanOutError
     from functions.pipeline.messages import parse_event_message
 
-    failures: dict[str, str] = {}
+    failures: dict[str, BaseException] = {}
     parsed: list[tuple[str, Event]] = []
     for record in records:
         try:
             parsed.append((record["messageId"], parse_event_message(record["body"])))
         except ValueError as error:  # pydantic's ValidationError is a ValueError
-            failures[record["messageId"]] = f"not an event message: {error}"
+            failures[record["messageId"]] = error
     try:
         results = dependencies().fanout.fan_out_all([event for _, event in parsed])
     except Exception as error:  # e.g. DynamoDB unavailable: every event of the batch comes back
         logger.exception("fan-out failed")
-        return {**failures, **{message_id: repr(error) for message_id, _ in parsed}}
+        return {**failures, **{message_id: error for message_id, _ in parsed}}
     for (message_id, _), result in zip(parsed, results, strict=True):
         if result.complete:
             metrics.add_metric(name=metric_names.DELIVERIES_CREATED, unit=MetricUnit.Count, value=result.queued)
         else:
-            failures[message_id] = f"{result.matched - result.queued} of {result.matched} deliveries were not queued"
+            unsent = f"{result.matched - result.queued} of {result.matched} deliveries were not queued"
+            failures[message_id] = FanOutError(unsent)
     return failures
 
 
@@ -96,18 +97,9 @@ def fan_out_batch(records: list[dict[str, Any]]) -> dict[str, str]:
 @traced(SERVICE)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-
-    from functions.pipeline.fanout import FanOutError
+    from functions.pipeline.batch_response import partial_batch_response
 
     failures = fan_out_batch(event["Records"])
     for message_id, reason in failures.items():
-        logger.error("event message failed", extra={"message_id": message_id, "reason": reason})
-
-    def report(record: SQSRecord) -> None:
-        reason = failures.get(record.message_id)
-        if reason is not None:
-            raise FanOutError(reason)
-
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return dict(process_partial_response(event=event, record_handler=report, processor=processor, context=context))
+        logger.error("event message failed", extra={"message_id": message_id, "reason": str(reason)})
+    return partial_batch_response(event, context, failures)

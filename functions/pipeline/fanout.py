@@ -40,7 +40,6 @@ class FanOutError(RuntimeError):
 
 @dataclass(frozen=True)
 class FanOutResult:
-    event_id: str
     matched: int
     queued: int
 
@@ -94,7 +93,7 @@ class FanOut:
         for index, owner in enumerate(owners):
             matched[owner] += 1
             queued[owner] += index not in unsent
-        results = [FanOutResult(e.id, matched[i], queued[i]) for i, e in enumerate(events)]
+        results = [FanOutResult(matched[i], queued[i]) for i in range(len(events))]
         for event, result in zip(events, results, strict=True):
             log.info(
                 "event fanned out",

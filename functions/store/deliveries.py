@@ -54,11 +54,8 @@ class DeliveryStore:
         )
 
     def find(self, tenant_id: str, delivery_id: str) -> Delivery | None:
-        response = self._client.get_item(
-            TableName=self._table, Key=to_item(delivery_key(tenant_id, delivery_id)), ConsistentRead=True
-        )
-        item = response.get("Item")
-        return Delivery.model_validate(from_item(item)) if item else None
+        found = self.find_with_attempt_keys(tenant_id, delivery_id)
+        return found[0] if found else None
 
     def get(self, tenant_id: str, delivery_id: str) -> Delivery:
         delivery = self.find(tenant_id, delivery_id)

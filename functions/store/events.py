@@ -77,17 +77,17 @@ class EventStore:
         with contextlib.suppress(Exception):
             self._client.delete_item(TableName=self._table, Key=to_item(event_key(tenant_id, event_id)))
 
-    def find_stored(self, tenant_id: str, event_id: str) -> StoredEvent | None:
+    def find_stored(self, tenant_id: str, event_id: str, *, consistent: bool = True) -> StoredEvent | None:
         response = self._client.get_item(
-            TableName=self._table, Key=to_item(event_key(tenant_id, event_id)), ConsistentRead=True
+            TableName=self._table, Key=to_item(event_key(tenant_id, event_id)), ConsistentRead=consistent
         )
         item = response.get("Item")
         return _stored(item) if item else None
 
     def find(self, tenant_id: str, event_id: str) -> Event | None:
-        response = self._client.get_item(TableName=self._table, Key=to_item(event_key(tenant_id, event_id)))
-        item = response.get("Item")
-        return _stored(item).event if item else None
+        """An event, read eventually consistently (events are written once, before they are queued)."""
+        stored = self.find_stored(tenant_id, event_id, consistent=False)
+        return stored.event if stored else None
 
     def get(self, tenant_id: str, event_id: str) -> Event:
         event = self.find(tenant_id, event_id)
