@@ -113,7 +113,7 @@ class DeliverBench:
         self._receiver = receiver
         self.profile = load_profile(PROFILE)
 
-    def endpoints(self, tenant_id: str, count: int) -> None:
+    def endpoints(self, application_id: str, count: int) -> None:
         from functions.core.ids import new_id  # noqa: PLC0415
         from functions.core.models import SigningSecret, Webhook, utc_now  # noqa: PLC0415
         from functions.management.secrets import generate_secret  # noqa: PLC0415
@@ -121,11 +121,11 @@ class DeliverBench:
 
         store, now = WebhookStore(self._client, TABLE_NAME), utc_now()
         for i in range(count):
-            url = self._receiver.endpoint(f"/{tenant_id}/slow/{i}", delay_seconds=RECEIVER_DELAY_SECONDS)
+            url = self._receiver.endpoint(f"/{application_id}/slow/{i}", delay_seconds=RECEIVER_DELAY_SECONDS)
             store.create(
                 Webhook(
                     id=new_id("wh"),
-                    tenant_id=tenant_id,
+                    application_id=application_id,
                     url=url,
                     events=[EVENT_TYPE],
                     secrets=[SigningSecret(value=generate_secret(self.profile.secret))],
@@ -134,9 +134,9 @@ class DeliverBench:
                 )
             )
 
-    def queued(self, tenant_id: str) -> list[str]:
+    def queued(self, application_id: str) -> list[str]:
         """Publish one new event (stored, as the ingest function does) and fan it out to the
-        tenant's endpoints; the deliveries' queue messages."""
+        application's endpoints; the deliveries' queue messages."""
         from functions.core.ids import new_id  # noqa: PLC0415
         from functions.core.models import Event, utc_now  # noqa: PLC0415
         from functions.pipeline.fanout import FanOut, retention_expiry  # noqa: PLC0415
@@ -149,7 +149,9 @@ class DeliverBench:
             deliveries_queue=queue,  # type: ignore[arg-type]
             profile=self.profile,
         )
-        event = Event(id=new_id("evt"), tenant_id=tenant_id, type=EVENT_TYPE, data=event_data(0), created_at=utc_now())
+        event = Event(
+            id=new_id("evt"), application_id=application_id, type=EVENT_TYPE, data=event_data(0), created_at=utc_now()
+        )
         expires = retention_expiry(event.created_at, self.profile.event_retention_days)
         EventStore(self._client, TABLE_NAME).put_new(event, expires)
         fanout.fan_out(event)
@@ -158,8 +160,8 @@ class DeliverBench:
     @staticmethod
     def invoke(bodies: list[str]) -> tuple[float, float]:
         """One deliver invocation with these messages: (wall ms, process CPU ms)."""
-        from dovecote.local.lambdas import LambdaContext  # noqa: PLC0415
-        from dovecote.local.pollers import sqs_event  # noqa: PLC0415
+        from dovecote_local.lambdas import LambdaContext  # noqa: PLC0415
+        from dovecote_local.pollers import sqs_event  # noqa: PLC0415
         from functions.deliver.handler import handler  # noqa: PLC0415
 
         messages = [{"MessageId": str(uuid.uuid4()), "ReceiptHandle": "bench", "Body": body} for body in bodies]
@@ -194,11 +196,11 @@ class Samples:
 
 
 def measure(runs: int) -> Samples:
-    from dovecote.local.templates import load_template  # noqa: PLC0415
+    from dovecote_local.templates import load_template  # noqa: PLC0415
 
     template = load_template(PROFILE)
     samples = Samples()
-    tenants = {"single": "bench-single", "batch": "bench-batch"}
+    applications = {"single": "bench-single", "batch": "bench-batch"}
     receiver = Receiver("webhook-id").start()
     timer = CallTimer()
     timer.install()
@@ -219,12 +221,12 @@ def measure(runs: int) -> Samples:
             )
             try:
                 bench = DeliverBench(moto, receiver)
-                bench.endpoints(tenants["single"], 1)
-                bench.endpoints(tenants["batch"], BATCH_SIZE)
+                bench.endpoints(applications["single"], 1)
+                bench.endpoints(applications["batch"], BATCH_SIZE)
                 for round_number in range(runs + 1):  # round 0 warms both paths up
                     order = ["single", "batch"] if round_number % 2 == 0 else ["batch", "single"]
                     for kind in order:
-                        bodies = bench.queued(tenants[kind])
+                        bodies = bench.queued(applications[kind])
                         timer.take()
                         elapsed, cpu_ms = bench.invoke(bodies)
                         calls = timer.take()
@@ -234,7 +236,7 @@ def measure(runs: int) -> Samples:
                             samples.calls[kind].append(calls)
             finally:
                 restore_environment(saved)
-        samples.accepted = {kind: receiver.accepted(tenant) for kind, tenant in tenants.items()}
+        samples.accepted = {kind: receiver.accepted(application) for kind, application in applications.items()}
     finally:
         timer.uninstall()
         receiver.close()

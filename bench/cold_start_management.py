@@ -53,7 +53,8 @@ management.handler({
     "version": "2.0", "routeKey": "$default", "rawPath": "/v1/webhooks/wh_01jdq3xk5m8n2p4r6t8v0w2y4z",
     "rawQueryString": "", "headers": {},
     "requestContext": {"http": {"method": "GET", "path": "/v1/webhooks/wh_01jdq3xk5m8n2p4r6t8v0w2y4z"},
-                       "requestId": "bench", "stage": "$default", "authorizer": {"lambda": {"tenant_id": "bench"}}},
+                       "requestId": "bench", "stage": "$default",
+                       "authorizer": {"lambda": {"application_id": "bench"}}},
     "isBase64Encoded": False,
 }, Context())
 """

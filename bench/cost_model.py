@@ -1,6 +1,6 @@
 """Dollars per million successful deliveries, from counted AWS usage of the local stack.
 
-Runs events through the local stack (dovecote/local, the real handlers against moto on
+Runs events through the local stack (dovecote_local, the real handlers against moto on
 127.0.0.1) at fan-out 1, 10 and 100, on the happy path and with 10 % of endpoints failing
 twice before they succeed (their retries go through the retry state machine, waits scaled
 down). Everything billed is counted in this process (bench/instrument.py): AWS calls per

@@ -1,4 +1,4 @@
-"""Running measured scenarios through the local stack (dovecote/local), in this process.
+"""Running measured scenarios through the local stack (dovecote_local), in this process.
 
 `BenchStack` starts a `LocalStack` with the counting hooks of bench/instrument.py installed,
 and a `Receiver` on 127.0.0.1 answers the deliveries. A `Scenario` (fan-out, events, the
@@ -56,7 +56,7 @@ PUBLISH_CONCURRENCY = 2
 SETUP_CONCURRENCY = 6
 SETUP_ATTEMPTS = 3
 SINGLE_TYPE_ENDPOINTS = 10
-"""At fan-out 1 the tenant has this many endpoints, each subscribed to its own event type."""
+"""At fan-out 1 the application has this many endpoints, each subscribed to its own event type."""
 MAX_RECEIVES_PER_BATCH = 50
 CALIBRATION_CALLS = 30
 SERVICE_LOGGER = "dovecote"
@@ -259,7 +259,7 @@ def _capture_handler_output(sink: LogSink) -> Undo:
 def _batching_window(seconds: float) -> Undo:
     """Make the local SQS pollers fill batches as Lambda's event source mappings do: up to the
     batch size, for at most the mapping's batching window (MaximumBatchingWindowInSeconds)."""
-    from dovecote.local.pollers import SQS_MAX_MESSAGES_PER_RECEIVE, QueuePoller  # noqa: PLC0415
+    from dovecote_local.pollers import SQS_MAX_MESSAGES_PER_RECEIVE, QueuePoller  # noqa: PLC0415
 
     original = QueuePoller.poll_once
 
@@ -345,7 +345,7 @@ class _QuietAttemptLog:
 
 
 def _quiet_attempt_log() -> Undo:
-    import dovecote.local.stack as local_stack  # noqa: PLC0415
+    import dovecote_local.stack as local_stack  # noqa: PLC0415
 
     original = local_stack.AttemptLog
     local_stack.AttemptLog = _QuietAttemptLog  # type: ignore[misc,assignment]
@@ -362,7 +362,7 @@ class BenchStack:
     def __init__(
         self, profile: str = DEFAULT_PROFILE, time_scale: float = TIME_SCALE, batching_window_seconds: float = 1.0
     ) -> None:
-        from dovecote.local.stack import LocalOptions, LocalStack  # noqa: PLC0415
+        from dovecote_local.stack import LocalOptions, LocalStack  # noqa: PLC0415
 
         self.profile = load_profile(profile)
         self.batching_window_seconds = batching_window_seconds
@@ -454,9 +454,9 @@ class BenchStack:
 
     # set-up (not measured)
 
-    def tenant(self, tenant_id: str, endpoints: list[tuple[str, list[str]]]) -> str:
-        """A tenant with an API key and one webhook per (url, event types); returns the key."""
-        api_key = str(self.stack.create_api_key(tenant_id, "bench"))
+    def application(self, application_id: str, endpoints: list[tuple[str, list[str]]]) -> str:
+        """An application with an API key and one webhook per (url, event types); returns the key."""
+        api_key = str(self.stack.create_api_key(application_id, "bench"))
 
         def create(endpoint: tuple[str, list[str]]) -> None:
             url, events = endpoint
@@ -555,14 +555,14 @@ class BenchStack:
     # one measured scenario
 
     def run(self, scenario: Scenario, tag: str | None = None) -> ScenarioResult:
-        """Set the scenario's tenant up, then measure: publish, wait for every delivery and for idle.
+        """Set the scenario's application up, then measure: publish, wait for every delivery and for idle.
 
         The scenario's timeout bounds all of it, set-up included."""
         deadline = time.monotonic() + scenario.timeout_seconds
         group = tag or re.sub(r"[^A-Za-z0-9_.-]+", "-", scenario.name)
         endpoints, events = self._plan(scenario, group)
-        tenant_id = f"bench-{group}"
-        api_key = self.tenant(tenant_id, endpoints)
+        application_id = f"bench-{group}"
+        api_key = self.application(application_id, endpoints)
         started = time.monotonic()
         self.meter.start()
         published = self.publish(api_key, events, idempotency_key=scenario.idempotency_key, deadline=deadline)
@@ -585,7 +585,7 @@ class BenchStack:
         if dead := self.dead_letters():
             notes.append(f"{dead} messages in dead-letter queues (all scenarios so far)")
         if self.meter.items is not None:
-            self.meter.items.purge_partitions(self.stack.table_name, f"T#{tenant_id}")
+            self.meter.items.purge_partitions(self.stack.table_name, f"T#{application_id}")
         return ScenarioResult(scenario, usage, seconds, complete and idle, published, notes)
 
     def _plan(

@@ -383,8 +383,8 @@ def propagate_context_to_thread_pools() -> Undo:
 
 
 def time_local_functions(meter: Meter) -> Undo:
-    """Time every handler call of the local stack's functions (dovecote/local/lambdas.py)."""
-    from dovecote.local.lambdas import LocalFunction  # noqa: PLC0415
+    """Time every handler call of the local stack's functions (dovecote_local/lambdas.py)."""
+    from dovecote_local.lambdas import LocalFunction  # noqa: PLC0415
 
     original = LocalFunction.handler
 
@@ -422,8 +422,8 @@ def time_local_functions(meter: Meter) -> Undo:
 
 
 def count_gateway_requests(meter: Meter) -> Undo:
-    """Count the HTTP API requests the local gateway serves (dovecote/local/gateway.py)."""
-    from dovecote.local.gateway import HttpApi, IncomingRequest  # noqa: PLC0415
+    """Count the HTTP API requests the local gateway serves (dovecote_local/gateway.py)."""
+    from dovecote_local.gateway import HttpApi, IncomingRequest  # noqa: PLC0415
 
     original = HttpApi.handle
 

@@ -37,7 +37,7 @@ class InvalidRequestError(DovecoteError):
 
 
 class NotFoundError(DovecoteError):
-    """404: no such object for this API key's tenant (other tenants' objects are 404 too)."""
+    """404: no such object for this API key's application (other applications' objects are 404 too)."""
 
 
 class ConflictError(DovecoteError):

@@ -278,7 +278,7 @@ def _event_types_list(client: Dovecote, args: argparse.Namespace) -> Output:
 # Commands implemented elsewhere, imported only when used.
 
 DELEGATED_COMMANDS: dict[str, tuple[str, str]] = {
-    "local": ("dovecote.local", "run Dovecote on this machine (no AWS account needed)"),
+    "local": ("dovecote_local", "run Dovecote on this machine (no AWS account needed)"),
     "api-keys": ("functions.admin.api_keys", "create, list and revoke API keys (talks to the deployment's table)"),
 }
 

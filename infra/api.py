@@ -93,7 +93,7 @@ class Api(Construct):
                     acknowledge(
                         http_route,
                         "AwsSolutions-APIG4",
-                        f"{route.route_key} is a public document (health or OpenAPI) with no tenant data, "
+                        f"{route.route_key} is a public document (health or OpenAPI) with no application data, "
                         "readable before a caller has an API key.",
                     )
 

@@ -67,7 +67,7 @@ def function_specs(profile: Profile) -> dict[FunctionName, FunctionSpec]:
     """Memory and timeout of every function: the one place to size them."""
     deliver_timeout_seconds = math.ceil(profile.attempt_timeout_seconds) + DELIVER_TIMEOUT_MARGIN_SECONDS
     return {
-        "authorizer": FunctionSpec("Dovecote: resolves an API key to its tenant", 256, Duration.seconds(10)),
+        "authorizer": FunctionSpec("Dovecote: resolves an API key to its application", 256, Duration.seconds(10)),
         # API Gateway gives an HTTP API integration at most 30 s.
         "management": FunctionSpec("Dovecote: webhooks, deliveries and events API", 256, Duration.seconds(29)),
         "ingest": FunctionSpec("Dovecote: accepts events, tests, retries and recoveries", 256, Duration.seconds(29)),

@@ -1,6 +1,6 @@
 """The retry state machine's Amazon States Language, generated from a profile's retry table.
 
-Execution input carries ids only: `{"tenant_id", "delivery_id", "series"}`. For each retry
+Execution input carries ids only: `{"application_id", "delivery_id", "series"}`. For each retry
 n = 2..max_attempts the machine runs `Wait n` (the table's delay before attempt n), then
 `Attempt n` (the deliver function with `action: attempt`), then `Choice n`: outcome `retry`
 goes on to the next Wait, or to `MarkFailed` after the last attempt; any other outcome
@@ -47,7 +47,7 @@ _FUNCTION_ERROR_RETRY = {
 }
 """An attempt is idempotent, so a crash or a throttled read inside it is retried before the Catch."""
 _IDS = {
-    "tenant_id.$": "$.tenant_id",
+    "application_id.$": "$.application_id",
     "delivery_id.$": "$.delivery_id",
     "series.$": "$.series",
 }

@@ -1,8 +1,8 @@
-"""`dovecote api-keys create|list|revoke`: manage the API keys that map callers to tenants.
+"""`dovecote api-keys create|list|revoke`: manage the API keys that map callers to applications.
 
-    create --tenant T [--description D]   prints the new key; it is shown this once only
-    list --tenant T                        every key of the tenant (display prefix, never the key)
-    revoke KEY_ID --tenant T               stops the key (within the authorizer's 60 s cache)
+    create --application T [--description D]   prints the new key; it is shown this once only
+    list --application T                        every key of the application (display prefix, never the key)
+    revoke KEY_ID --application T               stops the key (within the authorizer's 60 s cache)
 
 Options: --table NAME (default $DOVECOTE_TABLE_NAME), --endpoint-url URL (e.g. the local
 stack's moto server), --region, --json. The plain functions below are what the local
@@ -25,43 +25,44 @@ from functions.core.models import ApiKey, iso
 from functions.core.settings import ENV_TABLE
 from functions.store.api_keys import ApiKeyStore, generate_api_key, new_api_key
 
-TENANT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+APPLICATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_DESCRIPTION_CHARS = 256
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def validate_tenant_id(tenant_id: str) -> str:
-    if not TENANT_ID.fullmatch(tenant_id):
+def validate_application_id(application_id: str) -> str:
+    if not APPLICATION_ID.fullmatch(application_id):
         raise InvalidRequestError(
-            f"tenant: {tenant_id!r} must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit"
+            f"application: {application_id!r} must be 1-64 letters, digits, '_', '.' or '-', "
+            "starting with a letter or digit"
         )
-    return tenant_id
+    return application_id
 
 
-def create_api_key(store: ApiKeyStore, tenant_id: str, description: str = "") -> tuple[ApiKey, str]:
-    """A new active key for the tenant, and its plaintext (which is not stored anywhere)."""
-    validate_tenant_id(tenant_id)
+def create_api_key(store: ApiKeyStore, application_id: str, description: str = "") -> tuple[ApiKey, str]:
+    """A new active key for the application, and its plaintext (which is not stored anywhere)."""
+    validate_application_id(application_id)
     if len(description) > MAX_DESCRIPTION_CHARS:
         raise InvalidRequestError(f"description: longer than {MAX_DESCRIPTION_CHARS} characters")
     plaintext = generate_api_key()
-    api_key = new_api_key(tenant_id, plaintext, description)
+    api_key = new_api_key(application_id, plaintext, description)
     store.create(api_key)
     return api_key, plaintext
 
 
-def list_api_keys(store: ApiKeyStore, tenant_id: str) -> list[ApiKey]:
-    return store.list(validate_tenant_id(tenant_id))
+def list_api_keys(store: ApiKeyStore, application_id: str) -> list[ApiKey]:
+    return store.list(validate_application_id(application_id))
 
 
-def revoke_api_key(store: ApiKeyStore, tenant_id: str, key_id: str) -> ApiKey:
-    return store.revoke(validate_tenant_id(tenant_id), key_id)
+def revoke_api_key(store: ApiKeyStore, application_id: str, key_id: str) -> ApiKey:
+    return store.revoke(validate_application_id(application_id), key_id)
 
 
 def api_key_document(api_key: ApiKey) -> dict[str, Any]:
     return {
         "id": api_key.id,
         "object": "api_key",
-        "tenant_id": api_key.tenant_id,
+        "application_id": api_key.application_id,
         "display_prefix": api_key.display_prefix,
         "description": api_key.description,
         "status": "active" if api_key.active else "revoked",
@@ -72,7 +73,7 @@ def api_key_document(api_key: ApiKey) -> dict[str, Any]:
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--tenant", required=True, help="tenant id the key maps to")
+    common.add_argument("--application", required=True, help="application id the key maps to")
     common.add_argument("--table", default=None, help=f"DynamoDB table (default ${ENV_TABLE})")
     common.add_argument("--endpoint-url", default=None, help="DynamoDB endpoint, e.g. the local stack's")
     common.add_argument("--region", default=None, help="AWS region (default: the AWS configuration's)")
@@ -81,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create", parents=[common], help="create a key and print it once")
     create.add_argument("--description", default="", help="what the key is for")
-    commands.add_parser("list", parents=[common], help="list a tenant's keys")
+    commands.add_parser("list", parents=[common], help="list an application's keys")
     revoke = commands.add_parser("revoke", parents=[common], help="revoke a key")
     revoke.add_argument("key_id", metavar="KEY_ID", help="the key's id (key_…), as shown by list")
     return parser
@@ -110,27 +111,31 @@ def _print_key(api_key: ApiKey, out: TextIO) -> None:
 def _run(arguments: argparse.Namespace, out: TextIO) -> None:
     store = _store(arguments)
     if arguments.command == "create":
-        api_key, plaintext = create_api_key(store, arguments.tenant, arguments.description)
+        api_key, plaintext = create_api_key(store, arguments.application, arguments.description)
         if arguments.json:
             print(json.dumps({**api_key_document(api_key), "key": plaintext}, indent=2), file=out)
         else:
-            print(f"Created {api_key.id} for tenant {api_key.tenant_id}. The key is shown this once:", file=out)
+            print(
+                f"Created {api_key.id} for application {api_key.application_id}. The key is shown this once:", file=out
+            )
             print(plaintext, file=out)
     elif arguments.command == "list":
-        keys = list_api_keys(store, arguments.tenant)
+        keys = list_api_keys(store, arguments.application)
         if arguments.json:
             print(json.dumps([api_key_document(k) for k in keys], indent=2), file=out)
         elif not keys:
-            print(f"No API keys for tenant {arguments.tenant}.", file=out)
+            print(f"No API keys for application {arguments.application}.", file=out)
         else:
             for api_key in keys:
                 _print_key(api_key, out)
     else:
-        api_key = revoke_api_key(store, arguments.tenant, arguments.key_id)
+        api_key = revoke_api_key(store, arguments.application, arguments.key_id)
         if arguments.json:
             print(json.dumps(api_key_document(api_key), indent=2), file=out)
         else:
-            print(f"Revoked {api_key.id} ({api_key.display_prefix}…) of tenant {api_key.tenant_id}.", file=out)
+            print(
+                f"Revoked {api_key.id} ({api_key.display_prefix}…) of application {api_key.application_id}.", file=out
+            )
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:

@@ -6,7 +6,7 @@ holding every router (functions/management/openapi.py). Errors always leave as
 `{"error": {"type", "message"}}`.
 
 Authentication: the Lambda authorizer (functions/authorizer/handler.py) resolves the
-bearer API key to a tenant and passes it as `requestContext.authorizer.lambda.tenant_id`.
+bearer API key to an application and passes it as `requestContext.authorizer.lambda.application_id`.
 It never denies a request itself, because an HTTP API cannot shape a denial's body; for a
 malformed, unknown or revoked key it passes `auth_error` instead, and the guard below
 answers 401 with the error envelope for every route outside PUBLIC_PATHS.
@@ -89,23 +89,23 @@ def parse_json_body(text: str) -> Any:
         raise json.JSONDecodeError("the request body is nested too deeply", "", 0) from None
 
 
-def tenant_of(event: APIGatewayProxyEventV2) -> str:
-    """The tenant the authorizer resolved from the API key; UnauthorizedError when there is none."""
+def application_of(event: APIGatewayProxyEventV2) -> str:
+    """The application the authorizer resolved from the API key; UnauthorizedError when there is none."""
     context = event.request_context.authorizer.get_lambda or {}
-    tenant = context.get("tenant_id")
-    if not tenant:
+    application = context.get("application_id")
+    if not application:
         raise UnauthorizedError(str(context.get("auth_error") or _MISSING_KEY))
-    return str(tenant)
+    return str(application)
 
 
-def current_tenant(request: Request) -> str:
-    """For routes: `tenant: Tenant` (a Powertools `Depends`), independent of which resolver runs the route."""
+def current_application(request: Request) -> str:
+    """For routes: `application: Application` (a Powertools `Depends`), independent of which resolver runs the route."""
     event = request.resolved_event
     assert isinstance(event, APIGatewayProxyEventV2)
-    return tenant_of(event)
+    return application_of(event)
 
 
-Tenant = Annotated[str, Depends(current_tenant)]
+Application = Annotated[str, Depends(current_application)]
 
 
 def require_id(identifier: str, prefix: str, noun: str) -> str:
@@ -120,13 +120,13 @@ def _unauthorized(error: UnauthorizedError) -> Response:
 
 
 def _refusal(app: APIGatewayHttpResolver) -> Response | None:
-    """413 for an oversized body, else 401 without a tenant outside PUBLIC_PATHS; None to go on."""
+    """413 for an oversized body, else 401 without an application outside PUBLIC_PATHS; None to go on."""
     body = app.current_event.body
     if body is not None and len(body) > MAX_REQUEST_BYTES:
         return error_response(413, "payload_too_large", f"the request body exceeds {MAX_REQUEST_BYTES} bytes")
     if app.current_event.path not in PUBLIC_PATHS:
         try:
-            logger.append_keys(tenant_id=tenant_of(app.current_event))
+            logger.append_keys(application_id=application_of(app.current_event))
         except UnauthorizedError as error:
             return _unauthorized(error)
     return None

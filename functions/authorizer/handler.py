@@ -1,18 +1,18 @@
-"""Lambda authorizer for the HTTP API: bearer API key → tenant.
+"""Lambda authorizer for the HTTP API: bearer API key → application.
 
 API Gateway calls it with the payload format 2.0 event (identity source
 `$request.header.Authorization`, SIMPLE responses, results cached for 60 seconds per key).
 
 It always answers `isAuthorized: true`. An HTTP API cannot shape the body of an
 authorizer's denial (it would be a bare `{"message":"Forbidden"}` with status 403), so the
-decision travels in the context instead: `{"tenant_id": T}` for an active key, or
+decision travels in the context instead: `{"application_id": T}` for an active key, or
 `{"auth_error": "<why>"}` for a malformed, unknown or revoked one, and the backend's guard
 (functions/api/app.py) answers 401 with Dovecote's error envelope whenever there is no
-tenant. A request without an Authorization header never gets here: API Gateway answers
+application. A request without an Authorization header never gets here: API Gateway answers
 401 itself. Because results are cached, a revoked key keeps working for up to 60 seconds.
 
 Keys are looked up by their sha256 (functions/store/api_keys.py); neither the key nor its
-hash is ever logged. The lookup answers with an `ApiKeyGrant` (id, tenant, active), not the
+hash is ever logged. The lookup answers with an `ApiKeyGrant` (id, application, active), not the
 pydantic record: nothing this function runs imports pydantic or loads the profile, which
 keeps its cold start, on the path of every uncached request, close to boto3's own.
 """
@@ -47,7 +47,7 @@ class KeyRecord(Protocol):
     def id(self) -> str: ...
 
     @property
-    def tenant_id(self) -> str: ...
+    def application_id(self) -> str: ...
 
     @property
     def active(self) -> bool: ...
@@ -77,11 +77,11 @@ def authorize(api_keys: KeyLookup, authorization: str | None) -> dict[str, Any]:
     api_key = api_keys.find_by_hash(hash_api_key(key))
     if api_key is None:
         return _refused(UNKNOWN)
-    logger.append_keys(tenant_id=api_key.tenant_id, api_key_id=api_key.id)
+    logger.append_keys(application_id=api_key.application_id, api_key_id=api_key.id)
     if not api_key.active:
         return _refused(REVOKED)
     logger.info("API key accepted")
-    return {"isAuthorized": True, "context": {"tenant_id": api_key.tenant_id}}
+    return {"isAuthorized": True, "context": {"application_id": api_key.application_id}}
 
 
 def _refused(reason: str) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Domain records shared by the management API and the delivery pipeline.
 
 Records are what Dovecote stores; `public()` renders the API object (Stripe-style, with
-an `object` field) and never includes secrets or tenant ids.
+an `object` field) and never includes secrets or application ids.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 RESPONSE_EXCERPT_BYTES = 1024
 
@@ -28,6 +28,14 @@ def iso(moment: datetime | None) -> str | None:
 class _Record(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _application_was_tenant(cls, data: Any) -> Any:
+        """Items written before applications replaced tenants carry `tenant_id`: the same id."""
+        if isinstance(data, dict) and "tenant_id" in data and "application_id" not in data:
+            data = {**data, "application_id": data["tenant_id"]}
+        return data
+
 
 class SigningSecret(_Record):
     value: str
@@ -37,7 +45,7 @@ class SigningSecret(_Record):
 
 class Webhook(_Record):
     id: str
-    tenant_id: str
+    application_id: str
     url: str
     events: list[str]
     description: str = ""
@@ -70,7 +78,7 @@ class Webhook(_Record):
 
 class Event(_Record):
     id: str
-    tenant_id: str
+    application_id: str
     type: str
     data: Any = Field(default_factory=dict)
     created_at: datetime
@@ -124,7 +132,7 @@ class Attempt(_Record):
 
 class Delivery(_Record):
     id: str
-    tenant_id: str
+    application_id: str
     webhook_id: str
     event_id: str
     event_type: str
@@ -166,7 +174,7 @@ class Delivery(_Record):
 
 class ApiKey(_Record):
     id: str
-    tenant_id: str
+    application_id: str
     key_hash: str
     display_prefix: str
     created_at: datetime

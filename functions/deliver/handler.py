@@ -1,13 +1,13 @@
 """The deliver function: one Lambda for two kinds of input.
 
-- An SQS batch from the deliveries queue, messages `{"tenant_id", "delivery_id", "series"}`
+- An SQS batch from the deliveries queue, messages `{"application_id", "delivery_id", "series"}`
   (plus `"new"` from the fan-out, functions/pipeline/messages.py): attempt 1 of each
   series, all messages of the batch at the same time (a thread each), endpoints and events
   read once per batch, reported with partial batch failures. A retryable failure starts the retry execution
   (`<delivery id>` or `<delivery id>-s<series>`); a success starts nothing. A message
   whose attempt or execution start failed is not acknowledged and comes back; its
   attempt is then not repeated if it was logged, and the execution start is repeated.
-- A Step Functions task: `{"action": "attempt", "tenant_id", "delivery_id", "series",
+- A Step Functions task: `{"action": "attempt", "application_id", "delivery_id", "series",
   "attempt": n}` returns `{"outcome": "succeeded" | "retry" | "failed" | "cancelled"}`;
   `{"action": "mark_failed", …, "reason"}` ends the delivery as failed (idempotent) and
   returns `{"outcome": "failed"}`.
@@ -110,10 +110,10 @@ def first_attempt(message: DeliveryMessage, reads: SharedReads | None = None) ->
     """Attempt 1 of a queued delivery series; starts its retries when it is still pending."""
     deps = dependencies()
     result = deps.attempter.attempt(
-        message.tenant_id, message.delivery_id, message.series, 1, new=message.new, reads=reads
+        message.application_id, message.delivery_id, message.series, 1, new=message.new, reads=reads
     )
     if result.pending:
-        started = deps.executions.start(message.tenant_id, message.delivery_id, message.series)
+        started = deps.executions.start(message.application_id, message.delivery_id, message.series)
         logger.info(
             "retries started" if started else "retries already running",
             extra={"delivery_id": message.delivery_id, "series": message.series, "webhook_id": result.webhook_id},
@@ -136,7 +136,7 @@ def _handle_sqs_batch(event: dict[str, Any], context: LambdaContext) -> dict[str
             logger.error("not a delivery message", extra={"message_id": record["messageId"], "error": str(error)})
             errors[record["messageId"]] = error
             continue
-        key = (message.tenant_id, message.delivery_id, message.series)
+        key = (message.application_id, message.delivery_id, message.series)
         messages.setdefault(key, message)
         attempts.setdefault(key, []).append(record["messageId"])
     reads = dependencies().attempter.shared_reads()
@@ -158,14 +158,14 @@ def _handle_task(event: dict[str, Any]) -> dict[str, Any]:
     from functions.pipeline.attempts import describe_mark_failed_reason
 
     action = event.get("action")
-    tenant_id, delivery_id, series = str(event["tenant_id"]), str(event["delivery_id"]), int(event["series"])
+    application_id, delivery_id, series = str(event["application_id"]), str(event["delivery_id"]), int(event["series"])
     logger.append_keys(delivery_id=delivery_id)
     deps = dependencies()
     if action == "attempt":
-        result = deps.attempter.attempt(tenant_id, delivery_id, series, int(event["attempt"]))
+        result = deps.attempter.attempt(application_id, delivery_id, series, int(event["attempt"]))
     elif action == "mark_failed":
         reason = describe_mark_failed_reason(event.get("reason"), deps.settings.profile.max_attempts)
-        result = deps.attempter.mark_failed(tenant_id, delivery_id, series, reason)
+        result = deps.attempter.mark_failed(application_id, delivery_id, series, reason)
     else:
         raise ValueError(f"unknown action {action!r}")
     _record_metrics(result)

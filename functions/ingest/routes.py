@@ -24,7 +24,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header
 
-from functions.api.app import Tenant, logger
+from functions.api.app import Application, logger
 from functions.core.errors import InvalidRequestError, NotFoundError
 from functions.core.ids import has_prefix
 from functions.ingest.dependencies import dependencies
@@ -79,11 +79,13 @@ def _delivery_schema() -> type[Any]:
     tags=["events"],
     responses=_accepted(EventAccepted, "The event is queued for delivery."),
 )
-def publish_event(body: PublishEvent, tenant: Tenant, idempotency_key: IdempotencyKey = None) -> Response[str]:
+def publish_event(
+    body: PublishEvent, application: Application, idempotency_key: IdempotencyKey = None
+) -> Response[str]:
     raw = router.current_event.decoded_body
     request_bytes = len(raw.encode("utf-8")) if raw else 0
     event = dependencies().publisher.publish(
-        tenant,
+        application,
         event_type=body.type,
         data=body.data,
         request_bytes=request_bytes,
@@ -103,9 +105,9 @@ def publish_event(body: PublishEvent, tenant: Tenant, idempotency_key: Idempoten
     tags=["webhooks"],
     responses=_accepted(EventAccepted, "The test event is queued for delivery."),
 )
-def test_webhook(webhook_id: str, tenant: Tenant) -> Response[str]:
+def test_webhook(webhook_id: str, application: Application) -> Response[str]:
     logger.append_keys(webhook_id=webhook_id)
-    event = dependencies().redelivery.send_test(tenant, _require_id(webhook_id, "wh", "webhook"))
+    event = dependencies().redelivery.send_test(application, _require_id(webhook_id, "wh", "webhook"))
     logger.append_keys(event_id=event.id)
     return _json(202, _accepted_event(event.id, event.type, event.created_at))
 
@@ -119,9 +121,9 @@ def test_webhook(webhook_id: str, tenant: Tenant) -> Response[str]:
     tags=["deliveries"],
     responses=_accepted(_delivery_schema(), "The delivery is pending again."),
 )
-def retry_delivery(delivery_id: str, tenant: Tenant) -> Response[str]:
+def retry_delivery(delivery_id: str, application: Application) -> Response[str]:
     logger.append_keys(delivery_id=delivery_id)
-    delivery = dependencies().redelivery.retry(tenant, _require_id(delivery_id, "del", "delivery"))
+    delivery = dependencies().redelivery.retry(application, _require_id(delivery_id, "del", "delivery"))
     return _json(202, delivery.public())
 
 
@@ -134,11 +136,11 @@ def retry_delivery(delivery_id: str, tenant: Tenant) -> Response[str]:
     tags=["webhooks"],
     responses=_accepted(RecoveryObject, "The failed deliveries are queued again."),
 )
-def recover_webhook(webhook_id: str, body: RecoverRequest, tenant: Tenant) -> Response[str]:
+def recover_webhook(webhook_id: str, body: RecoverRequest, application: Application) -> Response[str]:
     logger.append_keys(webhook_id=webhook_id)
     try:
         since = datetime.fromisoformat(body.since)
     except ValueError:
         raise InvalidRequestError("since: not an ISO-8601 time, e.g. 2026-03-04T12:00:00Z") from None
-    recovery = dependencies().redelivery.recover(tenant, _require_id(webhook_id, "wh", "webhook"), since)
+    recovery = dependencies().redelivery.recover(application, _require_id(webhook_id, "wh", "webhook"), since)
     return _json(202, recovery.public())

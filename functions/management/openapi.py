@@ -32,7 +32,7 @@ _POWERTOOLS_ERROR_SCHEMAS = ("HTTPValidationError", "ValidationError", "Response
 _ERRORS = {
     "400": "The request body is not valid JSON.",
     "401": "No valid API key.",
-    "404": "No such object for this API key's tenant.",
+    "404": "No such object for this API key's application.",
     "413": "The request body is too large.",
     "422": "The request is invalid; the message names the field.",
 }

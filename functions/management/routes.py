@@ -2,12 +2,12 @@
 
 Routes are thin: they parse (Powertools validation against functions/management/bodies.py),
 call the rules in functions/management/webhooks.py and the stores, and render `public()`.
-Every lookup is scoped by the caller's tenant, so another tenant's id, like a malformed
+Every lookup is scoped by the caller's application, so another application's id, like a malformed
 one, is simply not found (404).
 
 DELETE /v1/webhooks/{id} is idempotent: a deleted webhook leaves a tombstone for the event
 retention period, so repeating the DELETE answers 200 `deleted: true` again, while an id this
-tenant never had (another tenant's included) is 404. Each call also cancels the endpoint's
+application never had (another application's included) is 404. Each call also cancels the endpoint's
 pending retries, so a DELETE that failed half-way is completed by retrying it.
 """
 
@@ -22,7 +22,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from functions.api.app import Tenant, documented_response, logger, require_id
+from functions.api.app import Application, documented_response, logger, require_id
 from functions.core.errors import NotFoundError
 from functions.core.profile import EVENT_TYPE_PATTERN
 from functions.management.bodies import WebhookCreate, WebhookUpdate
@@ -50,15 +50,15 @@ EventTypeFilter = Annotated[
 ]
 
 
-def _webhook(deps: ManagementDependencies, tenant: str, webhook_id: str) -> Webhook:
+def _webhook(deps: ManagementDependencies, application: str, webhook_id: str) -> Webhook:
     logger.append_keys(webhook_id=webhook_id)
-    return deps.webhooks.get(tenant, require_id(webhook_id, "wh", "webhook"))
+    return deps.webhooks.get(application, require_id(webhook_id, "wh", "webhook"))
 
 
-def _cancel_pending_retries(deps: ManagementDependencies, tenant: str, webhook_id: str, reason: str) -> None:
+def _cancel_pending_retries(deps: ManagementDependencies, application: str, webhook_id: str, reason: str) -> None:
     from functions.pipeline.cancellation import cancel_pending_deliveries
 
-    cancel_pending_deliveries(deps.deliveries, deps.executions, tenant, webhook_id, reason)
+    cancel_pending_deliveries(deps.deliveries, deps.executions, application, webhook_id, reason)
 
 
 def _now() -> datetime:
@@ -107,7 +107,7 @@ def get_openapi() -> Response[str]:
     tags=["events"],
     responses=documented_response("EventTypeList", "The catalog."),
 )
-def list_event_types(tenant: Tenant) -> dict[str, Any]:
+def list_event_types(application: Application) -> dict[str, Any]:
     profile = dependencies().settings.profile
     catalog = profile.event_types
     return {
@@ -128,11 +128,11 @@ def list_event_types(tenant: Tenant) -> dict[str, Any]:
     tags=["webhooks"],
     responses=documented_response("WebhookWithSecret", "The webhook, with its signing secret.", 201),
 )
-def create_webhook(body: WebhookCreate, tenant: Tenant) -> dict[str, Any]:
+def create_webhook(body: WebhookCreate, application: Application) -> dict[str, Any]:
     from functions.management.webhooks import new_webhook
 
     deps = dependencies()
-    webhook, secret = new_webhook(tenant, body, deps.endpoint_rules, _now())
+    webhook, secret = new_webhook(application, body, deps.endpoint_rules, _now())
     deps.webhooks.create(webhook)
     logger.info("webhook created", extra={"webhook_id": webhook.id})
     return {**webhook.public(), "secret": secret}
@@ -145,8 +145,10 @@ def create_webhook(body: WebhookCreate, tenant: Tenant) -> dict[str, Any]:
     tags=["webhooks"],
     responses=documented_response("WebhookList", "A page of webhooks."),
 )
-def list_webhooks(tenant: Tenant, limit: PageSize = DEFAULT_PAGE_SIZE, cursor: Cursor = None) -> dict[str, Any]:
-    page = dependencies().webhooks.list(tenant, limit=limit, cursor=cursor)
+def list_webhooks(
+    application: Application, limit: PageSize = DEFAULT_PAGE_SIZE, cursor: Cursor = None
+) -> dict[str, Any]:
+    page = dependencies().webhooks.list(application, limit=limit, cursor=cursor)
     return {
         "object": "list",
         "data": [w.public() for w in page.items],
@@ -163,8 +165,8 @@ def list_webhooks(tenant: Tenant, limit: PageSize = DEFAULT_PAGE_SIZE, cursor: C
     tags=["webhooks"],
     responses=documented_response("WebhookObject", "The webhook."),
 )
-def get_webhook(webhook_id: str, tenant: Tenant) -> dict[str, Any]:
-    return _webhook(dependencies(), tenant, webhook_id).public()
+def get_webhook(webhook_id: str, application: Application) -> dict[str, Any]:
+    return _webhook(dependencies(), application, webhook_id).public()
 
 
 @router.patch(
@@ -175,18 +177,18 @@ def get_webhook(webhook_id: str, tenant: Tenant) -> dict[str, Any]:
     tags=["webhooks"],
     responses=documented_response("WebhookObject", "The updated webhook."),
 )
-def update_webhook(webhook_id: str, body: WebhookUpdate, tenant: Tenant) -> dict[str, Any]:
+def update_webhook(webhook_id: str, body: WebhookUpdate, application: Application) -> dict[str, Any]:
     from functions.management.webhooks import updated_webhook
 
     deps = dependencies()
-    webhook = _webhook(deps, tenant, webhook_id)
+    webhook = _webhook(deps, application, webhook_id)
     updated = updated_webhook(webhook, body, deps.endpoint_rules, _now())
     if updated is not webhook:
         changed = {name for name in type(webhook).model_fields if getattr(updated, name) != getattr(webhook, name)}
         deps.webhooks.save(updated, fields=changed)
         logger.info("webhook updated", extra={"fields": sorted(body.model_fields_set)})
     if body.enabled is False:
-        _cancel_pending_retries(deps, tenant, webhook_id, "webhook disabled")
+        _cancel_pending_retries(deps, application, webhook_id, "webhook disabled")
     return updated.public()
 
 
@@ -201,15 +203,15 @@ def update_webhook(webhook_id: str, body: WebhookUpdate, tenant: Tenant) -> dict
     tags=["webhooks"],
     responses=documented_response("DeletedWebhook", "The webhook is gone."),
 )
-def delete_webhook(webhook_id: str, tenant: Tenant) -> dict[str, Any]:
+def delete_webhook(webhook_id: str, application: Application) -> dict[str, Any]:
     logger.append_keys(webhook_id=webhook_id)
     require_id(webhook_id, "wh", "webhook")
     deps = dependencies()
     retention_seconds = deps.settings.profile.event_retention_days * 86_400
-    if not deps.webhooks.delete(tenant, webhook_id, remember_seconds=retention_seconds):
+    if not deps.webhooks.delete(application, webhook_id, remember_seconds=retention_seconds):
         raise NotFoundError(f"no webhook {webhook_id}")
     logger.info("webhook deleted")
-    _cancel_pending_retries(deps, tenant, webhook_id, "webhook deleted")
+    _cancel_pending_retries(deps, application, webhook_id, "webhook deleted")
     return {"id": webhook_id, "object": "webhook", "deleted": True}
 
 
@@ -224,12 +226,12 @@ def delete_webhook(webhook_id: str, tenant: Tenant) -> dict[str, Any]:
     tags=["webhooks"],
     responses=documented_response("RotatedWebhook", "The webhook, with its new signing secret."),
 )
-def rotate_webhook_secret(webhook_id: str, tenant: Tenant) -> dict[str, Any]:
+def rotate_webhook_secret(webhook_id: str, application: Application) -> dict[str, Any]:
     from functions.core.models import iso
     from functions.management.webhooks import with_rotated_secret
 
     deps = dependencies()
-    webhook = _webhook(deps, tenant, webhook_id)
+    webhook = _webhook(deps, application, webhook_id)
     rotated, secret, previous_expires_at = with_rotated_secret(webhook, deps.settings.profile, _now())
     deps.webhooks.save(rotated, fields={"secrets"})
     logger.info("webhook secret rotated")
@@ -246,7 +248,7 @@ def rotate_webhook_secret(webhook_id: str, tenant: Tenant) -> dict[str, Any]:
 def list_webhook_deliveries(
     webhook_id: str,
     *,
-    tenant: Tenant,
+    application: Application,
     status: DeliveryStatusFilter = None,
     event: EventTypeFilter = None,
     limit: PageSize = DEFAULT_PAGE_SIZE,
@@ -255,9 +257,9 @@ def list_webhook_deliveries(
     from functions.core.models import DeliveryStatus
 
     deps = dependencies()
-    webhook = _webhook(deps, tenant, webhook_id)
+    webhook = _webhook(deps, application, webhook_id)
     page = deps.deliveries.list_for_webhook(
-        tenant,
+        application,
         webhook.id,
         limit=limit,
         cursor=cursor,
@@ -280,8 +282,8 @@ def list_webhook_deliveries(
     tags=["deliveries"],
     responses=documented_response("DeliveryWithAttempts", "The delivery."),
 )
-def get_delivery(delivery_id: str, tenant: Tenant) -> dict[str, Any]:
-    delivery = dependencies().deliveries.get(tenant, require_id(delivery_id, "del", "delivery"))
+def get_delivery(delivery_id: str, application: Application) -> dict[str, Any]:
+    delivery = dependencies().deliveries.get(application, require_id(delivery_id, "del", "delivery"))
     return delivery.public(with_attempts=True)
 
 
@@ -292,5 +294,5 @@ def get_delivery(delivery_id: str, tenant: Tenant) -> dict[str, Any]:
     tags=["events"],
     responses=documented_response("EventObject", "The event."),
 )
-def get_event(event_id: str, tenant: Tenant) -> dict[str, Any]:
-    return dependencies().events.get(tenant, require_id(event_id, "evt", "event")).public()
+def get_event(event_id: str, application: Application) -> dict[str, Any]:
+    return dependencies().events.get(application, require_id(event_id, "evt", "event")).public()

@@ -55,7 +55,9 @@ def validate_event_patterns(patterns: list[str], profile: Profile) -> list[str]:
     return list(dict.fromkeys(patterns))
 
 
-def new_webhook(tenant_id: str, request: WebhookCreate, rules: EndpointRules, now: datetime) -> tuple[Webhook, str]:
+def new_webhook(
+    application_id: str, request: WebhookCreate, rules: EndpointRules, now: datetime
+) -> tuple[Webhook, str]:
     """A webhook for `request`, and its signing secret (the caller's, or a generated one)."""
     url = rules.check_url(request.url)
     events = validate_event_patterns(request.events, rules.profile)
@@ -66,7 +68,7 @@ def new_webhook(tenant_id: str, request: WebhookCreate, rules: EndpointRules, no
     webhook = Webhook.model_validate(
         {
             "id": new_id("wh"),
-            "tenant_id": tenant_id,
+            "application_id": application_id,
             "url": url,
             "events": events,
             "description": request.description,

@@ -144,17 +144,17 @@ class SharedReads:
         self._memo_webhooks = _Memo()
         self._memo_events = _Memo()
 
-    def webhook(self, tenant_id: str, webhook_id: str) -> Webhook | None:
-        return self._memo_webhooks.get((tenant_id, webhook_id), self._webhooks.find)
+    def webhook(self, application_id: str, webhook_id: str) -> Webhook | None:
+        return self._memo_webhooks.get((application_id, webhook_id), self._webhooks.find)
 
-    def event(self, tenant_id: str, event_id: str) -> Event | None:
-        return self._memo_events.get((tenant_id, event_id), self._events.find)
+    def event(self, application_id: str, event_id: str) -> Event | None:
+        return self._memo_events.get((application_id, event_id), self._events.find)
 
 
-def unstored_delivery(tenant_id: str, delivery_id: str, new: NewDelivery) -> Delivery:
+def unstored_delivery(application_id: str, delivery_id: str, new: NewDelivery) -> Delivery:
     return Delivery(
         id=delivery_id,
-        tenant_id=tenant_id,
+        application_id=application_id,
         webhook_id=new.webhook_id,
         event_id=new.event_id,
         event_type=new.event_type,
@@ -189,7 +189,7 @@ class DeliveryAttempter:
 
     def attempt(
         self,
-        tenant_id: str,
+        application_id: str,
         delivery_id: str,
         series: int,
         number: int,
@@ -200,13 +200,13 @@ class DeliveryAttempter:
         """Attempt `number` of `series`. `new` (from the fan-out) lets attempt 1 store a delivery
         that is not stored yet; `reads` shares endpoint and event reads across a batch."""
         reads = reads or self.shared_reads()
-        found = self._deliveries.find_with_attempt_keys(tenant_id, delivery_id)
+        found = self._deliveries.find_with_attempt_keys(application_id, delivery_id)
         unstored: NewDelivery | None = None
         if found is None:
             if new is None or (series, number) != (1, 1):
                 log.warning("delivery not found", extra={"delivery_id": delivery_id})
                 return AttemptResult(Outcome.CANCELLED)
-            delivery, unstored = unstored_delivery(tenant_id, delivery_id, new), new
+            delivery, unstored = unstored_delivery(application_id, delivery_id, new), new
         else:
             delivery, logged = found
             if delivery.series != series:
@@ -215,11 +215,11 @@ class DeliveryAttempter:
                 return _result(delivery, _OUTCOME_OF_STATUS[delivery.status])
             if attempt_key(series, number) in logged:
                 return _result(delivery, Outcome.RETRY, pending=True)  # logged already: a repeated attempt
-        webhook = reads.webhook(tenant_id, delivery.webhook_id)
+        webhook = reads.webhook(application_id, delivery.webhook_id)
         if webhook is None or not webhook.enabled:
             reason = "the webhook was deleted" if webhook is None else "the webhook is disabled"
             return self._finish(delivery, DeliveryStatus.CANCELLED, reason, unstored=unstored)
-        event = reads.event(tenant_id, delivery.event_id)
+        event = reads.event(application_id, delivery.event_id)
         if event is None:
             reason = "the event is no longer stored (retention ended)"
             return self._finish(delivery, DeliveryStatus.FAILED, reason, unstored=unstored)
@@ -240,8 +240,8 @@ class DeliveryAttempter:
         result = self._sender.post(webhook.url, body, headers)
         return self._log_attempt(delivery, webhook, number, now, result, unstored=unstored)
 
-    def mark_failed(self, tenant_id: str, delivery_id: str, series: int, reason: str) -> AttemptResult:
-        delivery = self._deliveries.find(tenant_id, delivery_id)
+    def mark_failed(self, application_id: str, delivery_id: str, series: int, reason: str) -> AttemptResult:
+        delivery = self._deliveries.find(application_id, delivery_id)
         if delivery is None or delivery.series != series:
             return AttemptResult(Outcome.FAILED)
         return self._finish(delivery, DeliveryStatus.FAILED, reason)
@@ -284,7 +284,7 @@ class DeliveryAttempter:
         )
         if unstored is None:
             logged = self._deliveries.record_attempt(
-                delivery.tenant_id,
+                delivery.application_id,
                 delivery.id,
                 series=delivery.series,
                 attempt=attempt,
@@ -333,7 +333,7 @@ class DeliveryAttempter:
 
     def _current_outcome(self, delivery: Delivery, latency_ms: int | None = None) -> AttemptResult:
         """The outcome after a conditional write lost: someone else changed the delivery."""
-        current = self._deliveries.find(delivery.tenant_id, delivery.id)
+        current = self._deliveries.find(delivery.application_id, delivery.id)
         if current is None or current.series != delivery.series:
             return _result(delivery, Outcome.CANCELLED, latency_ms=latency_ms)
         pending = current.status is DeliveryStatus.PENDING
@@ -345,7 +345,7 @@ class DeliveryAttempter:
         now = self._clock()
         if unstored is None:
             changed = self._deliveries.finish(
-                delivery.tenant_id, delivery.id, series=delivery.series, status=status, reason=reason, now=now
+                delivery.application_id, delivery.id, series=delivery.series, status=status, reason=reason, now=now
             )
         else:
             row = delivery.model_copy(update={"status": status, "status_reason": reason, "updated_at": now})
@@ -365,7 +365,7 @@ class DeliveryAttempter:
             },
         )
         if status is DeliveryStatus.FAILED:
-            self._count_exhausted(delivery.tenant_id, delivery.webhook_id, now)
+            self._count_exhausted(delivery.application_id, delivery.webhook_id, now)
         return _result(delivery, _OUTCOME_OF_STATUS[status], finished_as=status)
 
     def _update_health(self, webhook: Webhook, verdict: Verdict, status: DeliveryStatus, now: datetime) -> None:
@@ -373,22 +373,22 @@ class DeliveryAttempter:
         state = health.HealthState.of(webhook)
         if verdict is Verdict.SUCCEEDED:
             if not state.healthy:
-                self._webhooks.reset_health(webhook.tenant_id, webhook.id)
+                self._webhooks.reset_health(webhook.application_id, webhook.id)
             return
         if verdict is Verdict.GONE:
             self._disable(webhook, health.GONE_REASON, now)
             return
         if status is DeliveryStatus.FAILED:
-            self._count_exhausted(webhook.tenant_id, webhook.id, now)
+            self._count_exhausted(webhook.application_id, webhook.id, now)
             return
         if state.failing_since is None:
-            self._webhooks.record_failing_since(webhook.tenant_id, webhook.id, now)
+            self._webhooks.record_failing_since(webhook.application_id, webhook.id, now)
         reason = health.disable_reason(self._profile.health, health.after_failed_attempt(state, now), now)
         if reason:
             self._disable(webhook, reason, now)
 
-    def _count_exhausted(self, tenant_id: str, webhook_id: str, now: datetime) -> None:
-        updated = self._webhooks.record_exhausted_delivery(tenant_id, webhook_id, now)
+    def _count_exhausted(self, application_id: str, webhook_id: str, now: datetime) -> None:
+        updated = self._webhooks.record_exhausted_delivery(application_id, webhook_id, now)
         if updated is None or not updated.enabled:
             return
         reason = health.disable_reason(self._profile.health, health.HealthState.of(updated), now)
@@ -396,5 +396,5 @@ class DeliveryAttempter:
             self._disable(updated, reason, now)
 
     def _disable(self, webhook: Webhook, reason: str, now: datetime) -> None:
-        if self._webhooks.disable(webhook.tenant_id, webhook.id, reason, now):
+        if self._webhooks.disable(webhook.application_id, webhook.id, reason, now):
             log.warning("webhook disabled", extra={"webhook_id": webhook.id, "reason": reason})

@@ -22,13 +22,13 @@ log = Logger(service="dovecote", child=True)
 
 
 def cancel_pending_deliveries(
-    deliveries: DeliveryStore, executions: RetryExecutions, tenant_id: str, webhook_id: str, reason: str
+    deliveries: DeliveryStore, executions: RetryExecutions, application_id: str, webhook_id: str, reason: str
 ) -> int:
     """Cancel every pending delivery of the webhook; returns how many were cancelled."""
     cancelled = 0
-    for delivery in deliveries.iter_pending_for_webhook(tenant_id, webhook_id):
+    for delivery in deliveries.iter_pending_for_webhook(application_id, webhook_id):
         if not deliveries.finish(
-            tenant_id,
+            application_id,
             delivery.id,
             series=delivery.series,
             status=DeliveryStatus.CANCELLED,

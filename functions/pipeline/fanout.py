@@ -7,7 +7,7 @@ safe to repeat (an SQS redelivery of the event, a repeated publish): a repeated 
 names the same delivery, and the deliver function does not attempt a delivery again once
 its first attempt is logged.
 
-A batch of events is fanned out together: each tenant's subscriptions are read once per
+A batch of events is fanned out together: each application's subscriptions are read once per
 batch (id, patterns and enabled only: never URLs or secrets), and the deliveries of all
 its events share SendMessageBatch calls (10 messages each).
 """
@@ -79,12 +79,12 @@ class FanOut:
 
     def fan_out_all(self, events: Sequence[Event]) -> list[FanOutResult]:
         """Queue the deliveries of every event; a result with `complete` False is to be retried."""
-        endpoints = self._endpoints_by_tenant({e.tenant_id for e in events if e.webhook_id is None})
+        endpoints = self._endpoints_by_application({e.application_id for e in events if e.webhook_id is None})
         now = self._clock()
         messages: list[str] = []
         owners: list[int] = []
         for position, event in enumerate(events):
-            for webhook_id in self._target_ids(event, endpoints.get(event.tenant_id, [])):
+            for webhook_id in self._target_ids(event, endpoints.get(event.application_id, [])):
                 messages.append(self._message(event, webhook_id, now))
                 owners.append(position)
         unsent = self._send_all(messages)
@@ -114,19 +114,19 @@ class FanOut:
             created_at=now,
             expires_at=retention_expiry(event.created_at, self._profile.event_retention_days),
         )
-        return DeliveryMessage(event.tenant_id, delivery_id_for(event.id, webhook_id), 1, new).to_json()
+        return DeliveryMessage(event.application_id, delivery_id_for(event.id, webhook_id), 1, new).to_json()
 
-    def _endpoints_by_tenant(self, tenants: Iterable[str]) -> dict[str, list[Subscription]]:
-        ordered = sorted(tenants)
+    def _endpoints_by_application(self, applications: Iterable[str]) -> dict[str, list[Subscription]]:
+        ordered = sorted(applications)
         if len(ordered) <= 1:
-            return {tenant: list(self._webhooks.iter_subscriptions(tenant)) for tenant in ordered}
+            return {application: list(self._webhooks.iter_subscriptions(application)) for application in ordered}
         with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_CALLS, len(ordered))) as pool:
-            listed = pool.map(lambda tenant: list(self._webhooks.iter_subscriptions(tenant)), ordered)
+            listed = pool.map(lambda application: list(self._webhooks.iter_subscriptions(application)), ordered)
             return dict(zip(ordered, listed, strict=True))
 
     def _target_ids(self, event: Event, subscriptions: list[Subscription]) -> list[str]:
         if event.webhook_id is not None:  # a test event: that endpoint only
-            webhook = self._webhooks.find(event.tenant_id, event.webhook_id)
+            webhook = self._webhooks.find(event.application_id, event.webhook_id)
             return [webhook.id] if webhook is not None and webhook.enabled else []
         return [s.id for s in subscriptions if s.enabled and matches_any(s.events, event.type)]
 

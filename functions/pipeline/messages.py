@@ -1,8 +1,8 @@
 """The pipeline's queue messages and Step Functions payloads: ids only, plus the event itself.
 
-- events queue: the event as JSON (`{"tenant_id", "id", "type", "data", "created_at",
+- events queue: the event as JSON (`{"application_id", "id", "type", "data", "created_at",
   "idempotency_key", "webhook_id"}`), already stored by the ingest function.
-- deliveries queue: `{"tenant_id", "delivery_id", "series"}`, attempt 1 of that series; from
+- deliveries queue: `{"application_id", "delivery_id", "series"}`, attempt 1 of that series; from
   the fan-out also `"new": {"webhook_id", "event_id", "event_type", "created_at",
   "expires_at"}`, what the deliver function needs to store the delivery, which it does
   once, with the outcome of its first attempt.
@@ -61,13 +61,17 @@ class NewDelivery:
 
 @dataclass(frozen=True)
 class DeliveryMessage:
-    tenant_id: str
+    application_id: str
     delivery_id: str
     series: int = 1
     new: NewDelivery | None = None
 
     def to_json(self) -> str:
-        document: dict[str, Any] = {"tenant_id": self.tenant_id, "delivery_id": self.delivery_id, "series": self.series}
+        document: dict[str, Any] = {
+            "application_id": self.application_id,
+            "delivery_id": self.delivery_id,
+            "series": self.series,
+        }
         if self.new is not None:
             document["new"] = self.new.to_document()
         return json.dumps(document)
@@ -75,12 +79,12 @@ class DeliveryMessage:
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> DeliveryMessage:
         series = document.get("series", 1)
-        if not isinstance(document.get("tenant_id"), str) or not isinstance(document.get("delivery_id"), str):
-            raise ValueError("a delivery message needs tenant_id and delivery_id strings")
+        if not isinstance(document.get("application_id"), str) or not isinstance(document.get("delivery_id"), str):
+            raise ValueError("a delivery message needs application_id and delivery_id strings")
         if not isinstance(series, int) or isinstance(series, bool) or series < 1:
             raise ValueError("a delivery message's series is a positive integer")
         new = NewDelivery.from_document(document["new"]) if document.get("new") is not None else None
-        return cls(document["tenant_id"], document["delivery_id"], series, new)
+        return cls(document["application_id"], document["delivery_id"], series, new)
 
     @classmethod
     def from_json(cls, body: str) -> DeliveryMessage:
@@ -93,7 +97,7 @@ class DeliveryMessage:
 def event_message(event: Event) -> str:
     return compact_json(
         {
-            "tenant_id": event.tenant_id,
+            "application_id": event.application_id,
             "id": event.id,
             "type": event.type,
             "data": event.data,

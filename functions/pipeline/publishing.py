@@ -83,7 +83,7 @@ class EventPublisher:
 
     def publish(
         self,
-        tenant_id: str,
+        application_id: str,
         *,
         event_type: str,
         data: Any,
@@ -109,7 +109,7 @@ class EventPublisher:
         now = milliseconds(self._clock())
         event = Event(
             id=event_id or new_id("evt"),
-            tenant_id=tenant_id,
+            application_id=application_id,
             type=event_type,
             data=data,
             created_at=now,
@@ -119,7 +119,7 @@ class EventPublisher:
         expires = retention_expiry(now, self._profile.event_retention_days)
         if event_id is None and idempotency_key is not None:
             claim = PublishClaim(event_id=event.id, event_type=event_type, created_at=now, request_hash=fingerprint)
-            first = self._idempotency.claim(tenant_id, f"key:{idempotency_key}", claim, expires)
+            first = self._idempotency.claim(application_id, f"key:{idempotency_key}", claim, expires)
             if first is not None:
                 _check_same_request(first.request_hash, fingerprint)
                 event = event.model_copy(update={"id": first.event_id, "created_at": first.created_at})
@@ -136,7 +136,7 @@ class EventPublisher:
         except QueueSendError as error:
             log.error("the events queue refused an event", extra={"event_id": event.id, "error": str(error)})
             if existing is None:
-                self._events.forget(event.tenant_id, event.id)
+                self._events.forget(event.application_id, event.id)
             raise ServiceUnavailableError("the event could not be queued; retry the request") from None
         log.info("event queued", extra={"event_id": event.id, "event_type": event.type, "repeat": existing is not None})
         return event

@@ -60,10 +60,10 @@ def earliest_id_at(prefix: str, moment: datetime) -> str:
     return sample[:-_ID_RANDOM_CHARS] + "0" * _ID_RANDOM_CHARS
 
 
-def test_event(tenant_id: str, webhook: Webhook, profile: Profile, now: datetime) -> Event:
+def test_event(application_id: str, webhook: Webhook, profile: Profile, now: datetime) -> Event:
     return Event(
         id=new_id("evt"),
-        tenant_id=tenant_id,
+        application_id=application_id,
         type=profile.test_event_type,
         data={"message": "This is a test event sent by Dovecote.", "webhook_id": webhook.id},
         created_at=milliseconds(now),
@@ -89,24 +89,24 @@ class Redelivery:
         self._profile = profile
         self._clock = clock
 
-    def send_test(self, tenant_id: str, webhook_id: str) -> Event:
-        webhook = self._enabled_webhook(tenant_id, webhook_id)
-        event = test_event(tenant_id, webhook, self._profile, self._clock())
+    def send_test(self, application_id: str, webhook_id: str) -> Event:
+        webhook = self._enabled_webhook(application_id, webhook_id)
+        event = test_event(application_id, webhook, self._profile, self._clock())
         self._publisher.store_and_enqueue(event, retention_expiry(event.created_at, self._profile.event_retention_days))
         log.info("test event queued", extra={"event_id": event.id, "webhook_id": webhook_id})
         return event
 
-    def retry(self, tenant_id: str, delivery_id: str) -> Delivery:
-        delivery = self._deliveries.get(tenant_id, delivery_id)
+    def retry(self, application_id: str, delivery_id: str) -> Delivery:
+        delivery = self._deliveries.get(application_id, delivery_id)
         if delivery.status not in _RETRYABLE:
             raise ConflictError(
                 f"delivery {delivery_id} is {delivery.status.value}; only failed or cancelled deliveries can be retried"
             )
-        self._enabled_webhook(tenant_id, delivery.webhook_id, for_delivery=True)
+        self._enabled_webhook(application_id, delivery.webhook_id, for_delivery=True)
         restarted = self._deliveries.start_series(delivery, self._clock())
         if restarted is None:
             raise ConflictError(f"delivery {delivery_id} changed while it was being retried; reload it and try again")
-        message = DeliveryMessage(tenant_id, restarted.id, restarted.series)
+        message = DeliveryMessage(application_id, restarted.id, restarted.series)
         try:
             self._deliveries_queue.send(message.to_json())
         except QueueSendError:
@@ -115,7 +115,7 @@ class Redelivery:
         log.info("delivery retried", extra={"delivery_id": delivery_id, "series": restarted.series})
         return restarted
 
-    def recover(self, tenant_id: str, webhook_id: str, since: datetime) -> Recovery:
+    def recover(self, application_id: str, webhook_id: str, since: datetime) -> Recovery:
         now = self._clock()
         if since.tzinfo is None:
             raise InvalidRequestError("since: include a time zone, e.g. 2026-03-04T12:00:00Z")
@@ -125,16 +125,16 @@ class Redelivery:
             raise InvalidRequestError(
                 f"since: must be within the last {self._profile.event_retention_days} days (the event retention)"
             )
-        self._enabled_webhook(tenant_id, webhook_id)
+        self._enabled_webhook(application_id, webhook_id)
         page = self._deliveries.list_for_webhook(
-            tenant_id,
+            application_id,
             webhook_id,
             limit=MAX_RECOVERED_PER_CALL,
             status=DeliveryStatus.FAILED,
             since_id=earliest_id_at("del", since),
         )
         restarted = self._restart_all(page.items)
-        messages = [DeliveryMessage(tenant_id, d.id, d.series).to_json() for d in restarted]
+        messages = [DeliveryMessage(application_id, d.id, d.series).to_json() for d in restarted]
         unsent = set(self._deliveries_queue.send_many(messages))
         if unsent:
             unsent_ids = {restarted[position].id for position in unsent}
@@ -157,13 +157,13 @@ class Redelivery:
         for delivery in previous:
             self._deliveries.undo_series(delivery, now)
 
-    def _enabled_webhook(self, tenant_id: str, webhook_id: str, *, for_delivery: bool = False) -> Webhook:
+    def _enabled_webhook(self, application_id: str, webhook_id: str, *, for_delivery: bool = False) -> Webhook:
         if for_delivery:
-            webhook = self._webhooks.find(tenant_id, webhook_id)
+            webhook = self._webhooks.find(application_id, webhook_id)
             if webhook is None:
                 raise ConflictError(f"the delivery's webhook {webhook_id} was deleted")
         else:
-            webhook = self._webhooks.get(tenant_id, webhook_id)
+            webhook = self._webhooks.get(application_id, webhook_id)
         if not webhook.enabled:
             raise ConflictError(f"webhook {webhook_id} is disabled; enable it first")
         return webhook

@@ -2,7 +2,7 @@
 
 A key is `dvc_live_` + 43 base62 characters (32 random bytes). Only its sha256 is stored
 (the item's partition key, so the authorizer finds a key with one GetItem), with a short
-display prefix so people can tell their keys apart. The tenant's GSI partition lists them.
+display prefix so people can tell their keys apart. The application's GSI partition lists them.
 
 The authorizer reads keys through `ApiKeyGrants`, which answers with the three facts it
 decides on and never builds the pydantic record, so its cold start does not import pydantic;
@@ -56,12 +56,12 @@ def display_prefix(plaintext: str) -> str:
     return plaintext[:DISPLAY_CHARS]
 
 
-def new_api_key(tenant_id: str, plaintext: str, description: str = "") -> ApiKey:
+def new_api_key(application_id: str, plaintext: str, description: str = "") -> ApiKey:
     from functions.core.models import ApiKey, utc_now
 
     return ApiKey(
         id=new_id("key"),
-        tenant_id=tenant_id,
+        application_id=application_id,
         key_hash=hash_api_key(plaintext),
         display_prefix=display_prefix(plaintext),
         created_at=utc_now(),
@@ -78,7 +78,7 @@ class ApiKeyStore:
         return to_item(
             {
                 **api_key_key(api_key.key_hash),
-                **api_key_index_keys(api_key.tenant_id, api_key.id),
+                **api_key_index_keys(api_key.application_id, api_key.id),
                 "kind": "api_key",
                 **api_key.model_dump(mode="json"),
             }
@@ -95,11 +95,11 @@ class ApiKeyStore:
         item = _get_by_hash(self._client, self._table, key_hash)
         return ApiKey.model_validate(from_item(item)) if item else None
 
-    def list(self, tenant_id: str) -> list[ApiKey]:
-        """Every key of the tenant, revoked ones included, oldest first."""
+    def list(self, application_id: str) -> list[ApiKey]:
+        """Every key of the application, revoked ones included, oldest first."""
         from functions.core.models import ApiKey
 
-        keys = api_key_index_keys(tenant_id, "")
+        keys = api_key_index_keys(application_id, "")
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": GSI1,
@@ -115,10 +115,10 @@ class ApiKeyStore:
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         return found
 
-    def find(self, tenant_id: str, key_id: str) -> ApiKey | None:
+    def find(self, application_id: str, key_id: str) -> ApiKey | None:
         from functions.core.models import ApiKey
 
-        keys = api_key_index_keys(tenant_id, key_id)
+        keys = api_key_index_keys(application_id, key_id)
         response = self._client.query(
             TableName=self._table,
             IndexName=GSI1,
@@ -128,13 +128,13 @@ class ApiKeyStore:
         items = response["Items"]
         return ApiKey.model_validate(from_item(items[0])) if items else None
 
-    def revoke(self, tenant_id: str, key_id: str) -> ApiKey:
+    def revoke(self, application_id: str, key_id: str) -> ApiKey:
         """Revoke the key (idempotent: a revoked key keeps its first revocation time)."""
         from functions.core.models import utc_now
 
-        api_key = self.find(tenant_id, key_id)
+        api_key = self.find(application_id, key_id)
         if api_key is None:
-            raise NotFoundError(f"no API key {key_id} for tenant {tenant_id}")
+            raise NotFoundError(f"no API key {key_id} for application {application_id}")
         if api_key.revoked_at is not None:
             return api_key
         revoked = api_key.model_copy(update={"revoked_at": utc_now()})
@@ -156,10 +156,10 @@ def _get_by_hash(client: Any, table_name: str, key_hash: str) -> dict[str, Any] 
 
 @dataclass(frozen=True)
 class ApiKeyGrant:
-    """What the authorizer decides on: which key, whose tenant, and whether it still works."""
+    """What the authorizer decides on: which key, whose application, and whether it still works."""
 
     id: str
-    tenant_id: str
+    application_id: str
     active: bool
 
 
@@ -176,7 +176,7 @@ class ApiKeyGrants:
         if not item:
             return None
         document = from_item(item)
-        key_id, tenant_id = document.get("id"), document.get("tenant_id")
-        if not isinstance(key_id, str) or not key_id or not isinstance(tenant_id, str) or not tenant_id:
-            raise ValueError("the API key item has no id or tenant_id")
-        return ApiKeyGrant(id=key_id, tenant_id=tenant_id, active=document.get("revoked_at") is None)
+        key_id, application_id = document.get("id"), document.get("application_id")
+        if not isinstance(key_id, str) or not key_id or not isinstance(application_id, str) or not application_id:
+            raise ValueError("the API key item has no id or application_id")
+        return ApiKeyGrant(id=key_id, application_id=application_id, active=document.get("revoked_at") is None)

@@ -45,27 +45,27 @@ class DeliveryStore:
         document = delivery.model_dump(mode="json")
         return to_item(
             {
-                **delivery_key(delivery.tenant_id, delivery.id),
-                **delivery_index_keys(delivery.tenant_id, delivery.webhook_id, delivery.id),
+                **delivery_key(delivery.application_id, delivery.id),
+                **delivery_index_keys(delivery.application_id, delivery.webhook_id, delivery.id),
                 "kind": "delivery",
                 **document,
                 "expires_at_epoch": expires_at_epoch,
             }
         )
 
-    def find(self, tenant_id: str, delivery_id: str) -> Delivery | None:
-        found = self.find_with_attempt_keys(tenant_id, delivery_id)
+    def find(self, application_id: str, delivery_id: str) -> Delivery | None:
+        found = self.find_with_attempt_keys(application_id, delivery_id)
         return found[0] if found else None
 
-    def get(self, tenant_id: str, delivery_id: str) -> Delivery:
-        delivery = self.find(tenant_id, delivery_id)
+    def get(self, application_id: str, delivery_id: str) -> Delivery:
+        delivery = self.find(application_id, delivery_id)
         if delivery is None:
             raise NotFoundError(f"no delivery {delivery_id}")
         return delivery
 
     def list_for_webhook(
         self,
-        tenant_id: str,
+        application_id: str,
         webhook_id: str,
         *,
         limit: int,
@@ -75,7 +75,7 @@ class DeliveryStore:
         since_id: str | None = None,
     ) -> Page[Delivery]:
         """Newest first; `since_id` bounds the list to deliveries created at or after that id's time."""
-        partition = webhook_deliveries_partition(tenant_id, webhook_id)
+        partition = webhook_deliveries_partition(application_id, webhook_id)
         condition = "gsi1pk = :pk AND begins_with(gsi1sk, :del)"
         values: dict[str, Any] = {":pk": partition, ":del": "DEL#"}
         if since_id:
@@ -105,7 +105,7 @@ class DeliveryStore:
         if cursor:
             last_id = decode_cursor(cursor, "del")
             kwargs["ExclusiveStartKey"] = to_item(
-                {**delivery_key(tenant_id, last_id), **delivery_index_keys(tenant_id, webhook_id, last_id)}
+                {**delivery_key(application_id, last_id), **delivery_index_keys(application_id, webhook_id, last_id)}
             )
         found: list[Delivery] = []
         for _ in range(_MAX_PAGES_PER_LIST):
@@ -121,10 +121,10 @@ class DeliveryStore:
     # Pipeline writes. Each is conditional on the delivery still being in the state the
     # writer read, so a repeated or late writer changes nothing.
 
-    def find_with_attempt_keys(self, tenant_id: str, delivery_id: str) -> tuple[Delivery, frozenset[str]] | None:
+    def find_with_attempt_keys(self, application_id: str, delivery_id: str) -> tuple[Delivery, frozenset[str]] | None:
         """The delivery and the `attempt_key`s of the attempts already logged."""
         response = self._client.get_item(
-            TableName=self._table, Key=to_item(delivery_key(tenant_id, delivery_id)), ConsistentRead=True
+            TableName=self._table, Key=to_item(delivery_key(application_id, delivery_id)), ConsistentRead=True
         )
         item = response.get("Item")
         if not item:
@@ -150,7 +150,7 @@ class DeliveryStore:
 
     def record_attempt(
         self,
-        tenant_id: str,
+        application_id: str,
         delivery_id: str,
         *,
         series: int,
@@ -194,7 +194,7 @@ class DeliveryStore:
         try:
             self._client.update_item(
                 TableName=self._table,
-                Key=to_item(delivery_key(tenant_id, delivery_id)),
+                Key=to_item(delivery_key(application_id, delivery_id)),
                 UpdateExpression=expression,
                 ConditionExpression="#status = :pending AND series = :series AND NOT contains(attempt_keys, :key)",
                 ExpressionAttributeNames={"#status": "status"},
@@ -205,13 +205,13 @@ class DeliveryStore:
         return True
 
     def finish(
-        self, tenant_id: str, delivery_id: str, *, series: int, status: DeliveryStatus, reason: str, now: datetime
+        self, application_id: str, delivery_id: str, *, series: int, status: DeliveryStatus, reason: str, now: datetime
     ) -> bool:
         """End a pending delivery of `series` as failed or cancelled; False when it was not pending in it."""
         try:
             self._client.update_item(
                 TableName=self._table,
-                Key=to_item(delivery_key(tenant_id, delivery_id)),
+                Key=to_item(delivery_key(application_id, delivery_id)),
                 UpdateExpression="SET #status = :status, status_reason = :reason, updated_at = :now "
                 "REMOVE next_retry_at",
                 ConditionExpression="#status = :pending AND series = :series",
@@ -242,7 +242,7 @@ class DeliveryStore:
         try:
             response = self._client.update_item(
                 TableName=self._table,
-                Key=to_item(delivery_key(delivery.tenant_id, delivery.id)),
+                Key=to_item(delivery_key(delivery.application_id, delivery.id)),
                 UpdateExpression=expression,
                 ConditionExpression="#status = :status AND series = :series",
                 ExpressionAttributeNames={"#status": "status"},
@@ -279,7 +279,7 @@ class DeliveryStore:
         try:
             self._client.update_item(
                 TableName=self._table,
-                Key=to_item(delivery_key(previous.tenant_id, previous.id)),
+                Key=to_item(delivery_key(previous.application_id, previous.id)),
                 UpdateExpression=expression,
                 ConditionExpression=(
                     "series = :new_series AND #status = :pending AND NOT contains(attempt_keys, :first)"
@@ -291,7 +291,7 @@ class DeliveryStore:
             return False
         return True
 
-    def iter_pending_for_webhook(self, tenant_id: str, webhook_id: str) -> Iterator[Delivery]:
+    def iter_pending_for_webhook(self, application_id: str, webhook_id: str) -> Iterator[Delivery]:
         """Every pending delivery of an endpoint (reads the endpoint's whole delivery log)."""
         kwargs: dict[str, Any] = {
             "TableName": self._table,
@@ -301,7 +301,7 @@ class DeliveryStore:
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": to_item(
                 {
-                    ":pk": webhook_deliveries_partition(tenant_id, webhook_id),
+                    ":pk": webhook_deliveries_partition(application_id, webhook_id),
                     ":del": "DEL#",
                     ":pending": DeliveryStatus.PENDING.value,
                 }

@@ -38,10 +38,10 @@ class EventStore:
     def _item(self, event: Event, expires_at_epoch: int, request_hash: str | None) -> dict[str, Any]:
         return to_item(
             {
-                **event_key(event.tenant_id, event.id),
+                **event_key(event.application_id, event.id),
                 "kind": "event",
                 "id": event.id,
-                "tenant_id": event.tenant_id,
+                "application_id": event.application_id,
                 "type": event.type,
                 "data_json": compact_json(event.data),
                 "created_at": _timestamp(event.created_at),
@@ -66,31 +66,31 @@ class EventStore:
             item = existing.response.get("Item")
             if item:
                 return _stored(item)
-            found = self.find_stored(event.tenant_id, event.id)
+            found = self.find_stored(event.application_id, event.id)
             if found is None:  # deleted between the write and the read: try once more
                 return self.put_new(event, expires_at_epoch, request_hash)
             return found
         return None
 
-    def forget(self, tenant_id: str, event_id: str) -> None:
+    def forget(self, application_id: str, event_id: str) -> None:
         """Delete an event that never reached the queue (best effort: a failure leaves it stored)."""
         with contextlib.suppress(Exception):
-            self._client.delete_item(TableName=self._table, Key=to_item(event_key(tenant_id, event_id)))
+            self._client.delete_item(TableName=self._table, Key=to_item(event_key(application_id, event_id)))
 
-    def find_stored(self, tenant_id: str, event_id: str, *, consistent: bool = True) -> StoredEvent | None:
+    def find_stored(self, application_id: str, event_id: str, *, consistent: bool = True) -> StoredEvent | None:
         response = self._client.get_item(
-            TableName=self._table, Key=to_item(event_key(tenant_id, event_id)), ConsistentRead=consistent
+            TableName=self._table, Key=to_item(event_key(application_id, event_id)), ConsistentRead=consistent
         )
         item = response.get("Item")
         return _stored(item) if item else None
 
-    def find(self, tenant_id: str, event_id: str) -> Event | None:
+    def find(self, application_id: str, event_id: str) -> Event | None:
         """An event, read eventually consistently (events are written once, before they are queued)."""
-        stored = self.find_stored(tenant_id, event_id, consistent=False)
+        stored = self.find_stored(application_id, event_id, consistent=False)
         return stored.event if stored else None
 
-    def get(self, tenant_id: str, event_id: str) -> Event:
-        event = self.find(tenant_id, event_id)
+    def get(self, application_id: str, event_id: str) -> Event:
+        event = self.find(application_id, event_id)
         if event is None:
             raise NotFoundError(f"no event {event_id}")
         return event
@@ -114,17 +114,17 @@ class PublishClaim:
 
 
 class IdempotencyStore:
-    """One record per (tenant, Idempotency-Key), written once and never changed."""
+    """One record per (application, Idempotency-Key), written once and never changed."""
 
     def __init__(self, client: Any, table_name: str) -> None:
         self._client = client
         self._table = table_name
 
-    def claim(self, tenant_id: str, key: str, claim: PublishClaim, expires_at_epoch: int) -> PublishClaim | None:
+    def claim(self, application_id: str, key: str, claim: PublishClaim, expires_at_epoch: int) -> PublishClaim | None:
         """Record `claim` under `key`; None when it was recorded, else the claim already there."""
         item = to_item(
             {
-                **idempotency_key(tenant_id, key),
+                **idempotency_key(application_id, key),
                 "kind": "idempotency",
                 "event_id": claim.event_id,
                 "event_type": claim.event_type,
@@ -143,7 +143,7 @@ class IdempotencyStore:
                 )
             except self._client.exceptions.ConditionalCheckFailedException as existing:
                 found = existing.response.get("Item") or self._client.get_item(
-                    TableName=self._table, Key=to_item(idempotency_key(tenant_id, key)), ConsistentRead=True
+                    TableName=self._table, Key=to_item(idempotency_key(application_id, key)), ConsistentRead=True
                 ).get("Item")
                 if found:
                     return _claim(from_item(found))

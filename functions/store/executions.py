@@ -25,13 +25,13 @@ class RetryExecutions:
         prefix = self._state_machine_arn.replace(":stateMachine:", ":execution:", 1)
         return f"{prefix}:{execution_name(delivery_id, series)}"
 
-    def start(self, tenant_id: str, delivery_id: str, series: int) -> bool:
+    def start(self, application_id: str, delivery_id: str, series: int) -> bool:
         """Start the series' retries; False when they were started before."""
         try:
             self._client.start_execution(
                 stateMachineArn=self._state_machine_arn,
                 name=execution_name(delivery_id, series),
-                input=json.dumps({"tenant_id": tenant_id, "delivery_id": delivery_id, "series": series}),
+                input=json.dumps({"application_id": application_id, "delivery_id": delivery_id, "series": series}),
             )
         except self._client.exceptions.ExecutionAlreadyExists:
             return False

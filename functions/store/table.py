@@ -1,16 +1,16 @@
 """The single DynamoDB table: key layout and item (de)serialisation.
 
-Every partition key starts with the tenant (`T#<tenant>`), so one tenant's request can
+Every partition key starts with the application (`T#<application>`), so one application's request can
 never read or write another's items: a foreign id simply is not found.
 
 | item        | pk                          | sk           | gsi1pk                   | gsi1sk        |
 |-------------|-----------------------------|--------------|--------------------------|---------------|
-| webhook     | T#<tenant>                  | WH#<wh id>   |                          |               |
-| tombstone   | T#<tenant>                  | WHDEL#<wh id>|                          |               |
-| event       | T#<tenant>#EVT#<evt id>     | EVT          |                          |               |
-| idempotency | T#<tenant>#IDEM#<key>       | IDEM         |                          |               |
-| delivery    | T#<tenant>#DEL#<del id>     | DEL          | T#<tenant>#WH#<wh id>    | DEL#<del id>  |
-| api key     | KEY#<sha256 of key>         | KEY          | T#<tenant>#KEYS          | KEY#<key id>  |
+| webhook     | T#<application>                  | WH#<wh id>   |                          |               |
+| tombstone   | T#<application>                  | WHDEL#<wh id>|                          |               |
+| event       | T#<application>#EVT#<evt id>     | EVT          |                          |               |
+| idempotency | T#<application>#IDEM#<key>       | IDEM         |                          |               |
+| delivery    | T#<application>#DEL#<del id>     | DEL          | T#<application>#WH#<wh id>    | DEL#<del id>  |
+| api key     | KEY#<sha256 of key>         | KEY          | T#<application>#KEYS          | KEY#<key id>  |
 
 Items that expire carry `expires_at` (epoch seconds), the table's TTL attribute.
 """
@@ -30,45 +30,45 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
-def webhook_key(tenant_id: str, webhook_id: str) -> dict[str, str]:
-    return {"pk": f"T#{tenant_id}", "sk": f"WH#{webhook_id}"}
+def webhook_key(application_id: str, webhook_id: str) -> dict[str, str]:
+    return {"pk": f"T#{application_id}", "sk": f"WH#{webhook_id}"}
 
 
-def tombstone_key(tenant_id: str, webhook_id: str) -> dict[str, str]:
+def tombstone_key(application_id: str, webhook_id: str) -> dict[str, str]:
     """Marks a deleted webhook for a while, so that repeating its DELETE succeeds."""
-    return {"pk": f"T#{tenant_id}", "sk": f"WHDEL#{webhook_id}"}
+    return {"pk": f"T#{application_id}", "sk": f"WHDEL#{webhook_id}"}
 
 
-def webhooks_partition(tenant_id: str) -> str:
-    return f"T#{tenant_id}"
+def webhooks_partition(application_id: str) -> str:
+    return f"T#{application_id}"
 
 
-def event_key(tenant_id: str, event_id: str) -> dict[str, str]:
-    return {"pk": f"T#{tenant_id}#EVT#{event_id}", "sk": "EVT"}
+def event_key(application_id: str, event_id: str) -> dict[str, str]:
+    return {"pk": f"T#{application_id}#EVT#{event_id}", "sk": "EVT"}
 
 
-def idempotency_key(tenant_id: str, key: str) -> dict[str, str]:
-    return {"pk": f"T#{tenant_id}#IDEM#{key}", "sk": "IDEM"}
+def idempotency_key(application_id: str, key: str) -> dict[str, str]:
+    return {"pk": f"T#{application_id}#IDEM#{key}", "sk": "IDEM"}
 
 
-def delivery_key(tenant_id: str, delivery_id: str) -> dict[str, str]:
-    return {"pk": f"T#{tenant_id}#DEL#{delivery_id}", "sk": "DEL"}
+def delivery_key(application_id: str, delivery_id: str) -> dict[str, str]:
+    return {"pk": f"T#{application_id}#DEL#{delivery_id}", "sk": "DEL"}
 
 
-def delivery_index_keys(tenant_id: str, webhook_id: str, delivery_id: str) -> dict[str, str]:
-    return {"gsi1pk": webhook_deliveries_partition(tenant_id, webhook_id), "gsi1sk": f"DEL#{delivery_id}"}
+def delivery_index_keys(application_id: str, webhook_id: str, delivery_id: str) -> dict[str, str]:
+    return {"gsi1pk": webhook_deliveries_partition(application_id, webhook_id), "gsi1sk": f"DEL#{delivery_id}"}
 
 
-def webhook_deliveries_partition(tenant_id: str, webhook_id: str) -> str:
-    return f"T#{tenant_id}#WH#{webhook_id}"
+def webhook_deliveries_partition(application_id: str, webhook_id: str) -> str:
+    return f"T#{application_id}#WH#{webhook_id}"
 
 
 def api_key_key(key_hash: str) -> dict[str, str]:
     return {"pk": f"KEY#{key_hash}", "sk": "KEY"}
 
 
-def api_key_index_keys(tenant_id: str, key_id: str) -> dict[str, str]:
-    return {"gsi1pk": f"T#{tenant_id}#KEYS", "gsi1sk": f"KEY#{key_id}"}
+def api_key_index_keys(application_id: str, key_id: str) -> dict[str, str]:
+    return {"gsi1pk": f"T#{application_id}#KEYS", "gsi1sk": f"KEY#{key_id}"}
 
 
 def _plain(value: Any) -> Any:

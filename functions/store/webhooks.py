@@ -1,4 +1,4 @@
-"""Webhook endpoints in DynamoDB, scoped by tenant."""
+"""Webhook endpoints in DynamoDB, scoped by application."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class WebhookStore:
 
     def _item(self, webhook: Webhook) -> dict[str, Any]:
         document = webhook.model_dump(mode="json")
-        return to_item({**webhook_key(webhook.tenant_id, webhook.id), "kind": "webhook", **document})
+        return to_item({**webhook_key(webhook.application_id, webhook.id), "kind": "webhook", **document})
 
     def create(self, webhook: Webhook) -> None:
         try:
@@ -57,7 +57,7 @@ class WebhookStore:
         try:
             self._client.update_item(
                 TableName=self._table,
-                Key=to_item(webhook_key(webhook.tenant_id, webhook.id)),
+                Key=to_item(webhook_key(webhook.application_id, webhook.id)),
                 UpdateExpression=expression,
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeNames={f"#{name}": name for name in document},
@@ -66,62 +66,62 @@ class WebhookStore:
         except self._client.exceptions.ConditionalCheckFailedException:
             raise NotFoundError(f"no webhook {webhook.id}") from None
 
-    def find(self, tenant_id: str, webhook_id: str) -> Webhook | None:
+    def find(self, application_id: str, webhook_id: str) -> Webhook | None:
         response = self._client.get_item(
-            TableName=self._table, Key=to_item(webhook_key(tenant_id, webhook_id)), ConsistentRead=True
+            TableName=self._table, Key=to_item(webhook_key(application_id, webhook_id)), ConsistentRead=True
         )
         item = response.get("Item")
         return Webhook.model_validate(from_item(item)) if item else None
 
-    def get(self, tenant_id: str, webhook_id: str) -> Webhook:
-        webhook = self.find(tenant_id, webhook_id)
+    def get(self, application_id: str, webhook_id: str) -> Webhook:
+        webhook = self.find(application_id, webhook_id)
         if webhook is None:
             raise NotFoundError(f"no webhook {webhook_id}")
         return webhook
 
-    def delete(self, tenant_id: str, webhook_id: str, *, remember_seconds: int) -> bool:
+    def delete(self, application_id: str, webhook_id: str, *, remember_seconds: int) -> bool:
         """Delete a webhook, leaving a tombstone so that a repeated DELETE still succeeds.
 
         True when the webhook existed or was deleted within `remember_seconds`; False when
-        this tenant never had it (the API answers 404, as for another tenant's id).
+        this application never had it (the API answers 404, as for another application's id).
         """
-        tombstone = tombstone_key(tenant_id, webhook_id)
-        if self.find(tenant_id, webhook_id) is not None:
+        tombstone = tombstone_key(application_id, webhook_id)
+        if self.find(application_id, webhook_id) is not None:
             expires = int(time.time()) + remember_seconds
             self._client.put_item(
                 TableName=self._table,
                 Item=to_item({**tombstone, "kind": "webhook_tombstone", TTL_ATTRIBUTE: expires}),
             )
-            self._client.delete_item(TableName=self._table, Key=to_item(webhook_key(tenant_id, webhook_id)))
+            self._client.delete_item(TableName=self._table, Key=to_item(webhook_key(application_id, webhook_id)))
             return True
         response = self._client.get_item(TableName=self._table, Key=to_item(tombstone), ConsistentRead=True)
         return "Item" in response
 
-    def list(self, tenant_id: str, *, limit: int, cursor: str | None = None) -> Page[Webhook]:
+    def list(self, application_id: str, *, limit: int, cursor: str | None = None) -> Page[Webhook]:
         """Newest first."""
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :wh)",
-            "ExpressionAttributeValues": to_item({":pk": webhooks_partition(tenant_id), ":wh": "WH#"}),
+            "ExpressionAttributeValues": to_item({":pk": webhooks_partition(application_id), ":wh": "WH#"}),
             "ScanIndexForward": False,
             "Limit": limit + 1,
         }
         if cursor:
-            kwargs["ExclusiveStartKey"] = to_item(webhook_key(tenant_id, decode_cursor(cursor, "wh")))
+            kwargs["ExclusiveStartKey"] = to_item(webhook_key(application_id, decode_cursor(cursor, "wh")))
         items = self._client.query(**kwargs)["Items"]
         webhooks = [Webhook.model_validate(from_item(i)) for i in items[:limit]]
         has_more = len(items) > limit
         return Page(items=webhooks, next_cursor=encode_cursor(webhooks[-1].id) if has_more else None)
 
-    def iter_subscriptions(self, tenant_id: str) -> Iterator[Subscription]:
-        """What fan-out matches on, for every webhook of a tenant, page by page: only the id,
+    def iter_subscriptions(self, application_id: str) -> Iterator[Subscription]:
+        """What fan-out matches on, for every webhook of an application, page by page: only the id,
         the event patterns and whether it is enabled are read (never the URL or the secrets)."""
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :wh)",
             "ProjectionExpression": "#id, #events, #enabled",
             "ExpressionAttributeNames": {"#id": "id", "#events": "events", "#enabled": "enabled"},
-            "ExpressionAttributeValues": to_item({":pk": webhooks_partition(tenant_id), ":wh": "WH#"}),
+            "ExpressionAttributeValues": to_item({":pk": webhooks_partition(application_id), ":wh": "WH#"}),
         }
         while True:
             response = self._client.query(**kwargs)
@@ -139,32 +139,32 @@ class WebhookStore:
     # Pipeline writes: endpoint health. Conditional on the webhook existing, so a deleted
     # webhook is never recreated as a fragment.
 
-    def record_failing_since(self, tenant_id: str, webhook_id: str, since: datetime) -> None:
+    def record_failing_since(self, application_id: str, webhook_id: str, since: datetime) -> None:
         """Start the failing period at `since` unless one is running already."""
         self._update_existing(
-            tenant_id,
+            application_id,
             webhook_id,
             "SET failing_since = if_not_exists(failing_since, :since)",
             {":since": _timestamp(since)},
         )
 
-    def record_exhausted_delivery(self, tenant_id: str, webhook_id: str, now: datetime) -> Webhook | None:
+    def record_exhausted_delivery(self, application_id: str, webhook_id: str, now: datetime) -> Webhook | None:
         """Count one more delivery that failed every attempt; returns the webhook as it is now."""
         return self._update_existing(
-            tenant_id,
+            application_id,
             webhook_id,
             "ADD consecutive_failures :one SET failing_since = if_not_exists(failing_since, :now)",
             {":one": 1, ":now": _timestamp(now)},
         )
 
-    def reset_health(self, tenant_id: str, webhook_id: str) -> None:
+    def reset_health(self, application_id: str, webhook_id: str) -> None:
         self._update_existing(
-            tenant_id, webhook_id, "SET consecutive_failures = :zero REMOVE failing_since", {":zero": 0}
+            application_id, webhook_id, "SET consecutive_failures = :zero REMOVE failing_since", {":zero": 0}
         )
 
-    def disable(self, tenant_id: str, webhook_id: str, reason: str, now: datetime) -> bool:
+    def disable(self, application_id: str, webhook_id: str, reason: str, now: datetime) -> bool:
         """Disable an enabled webhook with the reason shown on it; False when it was not enabled."""
-        key = webhook_key(tenant_id, webhook_id)
+        key = webhook_key(application_id, webhook_id)
         try:
             self._client.update_item(
                 TableName=self._table,
@@ -180,12 +180,12 @@ class WebhookStore:
         return True
 
     def _update_existing(
-        self, tenant_id: str, webhook_id: str, expression: str, values: dict[str, Any]
+        self, application_id: str, webhook_id: str, expression: str, values: dict[str, Any]
     ) -> Webhook | None:
         try:
             response = self._client.update_item(
                 TableName=self._table,
-                Key=to_item(webhook_key(tenant_id, webhook_id)),
+                Key=to_item(webhook_key(application_id, webhook_id)),
                 UpdateExpression=expression,
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues=to_item(values),

@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from dovecote import Dovecote
-from dovecote.local.templates import ensure_templates
+from dovecote_local.templates import ensure_templates
 from functions.core.profile import shipped_profile_names
 
 PROFILES = shipped_profile_names()

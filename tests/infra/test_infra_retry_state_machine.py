@@ -38,7 +38,7 @@ pytestmark = pytest.mark.xdist_group("infra")
 REGION = "us-east-1"
 DELIVER_ARN = "arn:aws:lambda:us-east-1:123456789012:function:deliver"
 DELIVERY_ID = "del_01HZX3"
-IDS = {"tenant_id": "ten_1", "delivery_id": DELIVERY_ID, "series": 1}
+IDS = {"application_id": "ten_1", "delivery_id": DELIVERY_ID, "series": 1}
 
 
 def _definition(template: dict[str, Any]) -> dict[str, Any]:
@@ -83,7 +83,7 @@ def test_each_attempt_invokes_deliver_with_ids_and_its_number_and_keeps_its_inpu
             "FunctionName": DELIVER_ARN,
             "Payload": {
                 "action": "attempt",
-                "tenant_id.$": "$.tenant_id",
+                "application_id.$": "$.application_id",
                 "delivery_id.$": "$.delivery_id",
                 "series.$": "$.series",
                 "attempt": attempt,
@@ -122,7 +122,7 @@ def test_mark_failed_invokes_deliver_with_the_reason_and_is_terminal(standard):
     assert mark_failed["Parameters"]["FunctionName"] == DELIVER_ARN
     assert mark_failed["Parameters"]["Payload"] == {
         "action": "mark_failed",
-        "tenant_id.$": "$.tenant_id",
+        "application_id.$": "$.application_id",
         "delivery_id.$": "$.delivery_id",
         "series.$": "$.series",
         "reason.$": "$.result",

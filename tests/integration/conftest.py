@@ -187,7 +187,7 @@ HttpEvent = Callable[..., dict[str, Any]]
 def http_event() -> HttpEvent:
     """An HTTP API (payload 2.0) proxy event as API Gateway sends it after the authorizer ran.
 
-    `tenant` sets requestContext.authorizer.lambda.tenant_id; `auth_error` the authorizer's
+    `application` sets requestContext.authorizer.lambda.application_id; `auth_error` the authorizer's
     refusal; neither leaves the authorizer context empty. `body` may be a str (sent as is)
     or any JSON value.
     """
@@ -196,15 +196,15 @@ def http_event() -> HttpEvent:
         method: str,
         path: str,
         *,
-        tenant: str | None = None,
+        application: str | None = None,
         auth_error: str | None = None,
         body: Any = None,
         query: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         authorizer: dict[str, Any] = {}
-        if tenant is not None:
-            authorizer = {"lambda": {"tenant_id": tenant}}
+        if application is not None:
+            authorizer = {"lambda": {"application_id": application}}
         elif auth_error is not None:
             authorizer = {"lambda": {"auth_error": auth_error}}
         raw_body = body if body is None or isinstance(body, str) else json.dumps(body)
@@ -265,8 +265,8 @@ def call_api(http_event: HttpEvent, lambda_context: FakeLambdaContext) -> CallAp
 
 # Management API -------------------------------------------------------------------------
 
-TENANT = "acme"
-OTHER_TENANT = "globex"
+APPLICATION = "acme"
+OTHER_APPLICATION = "globex"
 PUBLIC_ADDRESS = "93.184.216.34"
 RESOLVED_ADDRESSES = {"internal.example.com": ["10.1.2.3"], "metadata.example.com": ["169.254.169.254"]}
 
@@ -277,7 +277,7 @@ def fake_resolver(host: str, port: int) -> list[str]:
 
 
 class ManagementApi:
-    """Calls the management handler as `tenant` (pass tenant=None for no authorizer context)."""
+    """Calls the management handler as `application` (pass application=None for no authorizer context)."""
 
     def __init__(self, aws: AwsResources, call_api: CallApi, monkeypatch: pytest.MonkeyPatch) -> None:
         self._aws = aws
@@ -304,12 +304,12 @@ class ManagementApi:
         self._monkeypatch.setenv(settings_env.ENV_ALLOW_HTTP_LOOPBACK, "1")
         self._install()
 
-    def __call__(self, method: str, path: str, *, tenant: str | None = TENANT, **options: Any) -> ApiResponse:
-        return self._call_api(management.handler, method, path, tenant=tenant, **options)
+    def __call__(self, method: str, path: str, *, application: str | None = APPLICATION, **options: Any) -> ApiResponse:
+        return self._call_api(management.handler, method, path, application=application, **options)
 
-    def create_webhook(self, tenant: str = TENANT, **fields: Any) -> dict[str, Any]:
+    def create_webhook(self, application: str = APPLICATION, **fields: Any) -> dict[str, Any]:
         body = {"url": "https://hooks.example.com/dovecote", "events": ["*"], **fields}
-        response = self("POST", "/v1/webhooks", tenant=tenant, body=body)
+        response = self("POST", "/v1/webhooks", application=application, body=body)
         assert response.status == 201, response.body
         return dict(response.body)
 

@@ -40,7 +40,7 @@ from functions.store.events import EventStore
 from functions.store.webhooks import WebhookStore
 from infra.retry_definition import retry_state_machine_definition
 from tests.integration.conftest import (
-    TENANT,
+    APPLICATION,
     ApiResponse,
     AwsResources,
     CallApi,
@@ -229,14 +229,14 @@ class Pipeline:
         return self.profile
 
     def add_webhook(
-        self, url: str, *, events: list[str] | None = None, tenant: str = TENANT, enabled: bool = True
+        self, url: str, *, events: list[str] | None = None, application: str = APPLICATION, enabled: bool = True
     ) -> tuple[Webhook, str]:
         """A webhook stored directly (registration rules are the management API's); returns it and its secret."""
         secret = generate_secret(self.profile.secret)
         now = utc_now()
         webhook = Webhook(
             id=new_id("wh"),
-            tenant_id=tenant,
+            application_id=application,
             url=url,
             events=events or ["*"],
             enabled=enabled,
@@ -256,8 +256,8 @@ class Pipeline:
 
     # the API ------------------------------------------------------------------------------
 
-    def api(self, method: str, path: str, *, tenant: str | None = TENANT, **options: Any) -> ApiResponse:
-        return self._call_api(ingest.handler, method, path, tenant=tenant, **options)
+    def api(self, method: str, path: str, *, application: str | None = APPLICATION, **options: Any) -> ApiResponse:
+        return self._call_api(ingest.handler, method, path, application=application, **options)
 
     def publish(self, event_type: str = "user.created", data: Any = None, **options: Any) -> ApiResponse:
         body = {"type": event_type, "data": {"n": 1} if data is None else data}
@@ -364,13 +364,13 @@ class Pipeline:
 
     # reads --------------------------------------------------------------------------------
 
-    def delivery(self, delivery_id: str, tenant: str = TENANT) -> Delivery:
-        return self.deliveries.get(tenant, delivery_id)
+    def delivery(self, delivery_id: str, application: str = APPLICATION) -> Delivery:
+        return self.deliveries.get(application, delivery_id)
 
     def only_delivery(self, webhook: Webhook) -> Delivery:
-        page = self.deliveries.list_for_webhook(webhook.tenant_id, webhook.id, limit=10)
+        page = self.deliveries.list_for_webhook(webhook.application_id, webhook.id, limit=10)
         assert len(page.items) == 1, [d.id for d in page.items]
-        return self.delivery(page.items[0].id, webhook.tenant_id)
+        return self.delivery(page.items[0].id, webhook.application_id)
 
 
 @contextmanager

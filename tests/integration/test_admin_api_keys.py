@@ -27,12 +27,12 @@ def store(aws: AwsResources) -> ApiKeyStore:
 
 
 def test_create_prints_the_key_once_and_stores_only_its_hash(store, aws):
-    code, out, err = run("create", "--tenant", "acme", "--description", "CI")
+    code, out, err = run("create", "--application", "acme", "--description", "CI")
 
     assert (code, err) == (0, "")
     key = out.strip().splitlines()[-1]
     assert is_well_formed(key)
-    assert store.find_by_hash(hash_api_key(key)).tenant_id == "acme"
+    assert store.find_by_hash(hash_api_key(key)).application_id == "acme"
     assert key not in json.dumps(aws.dynamodb.scan(TableName=aws.table_name)["Items"])
 
 
@@ -40,7 +40,7 @@ def test_list_shows_prefixes_never_keys(store):
     _, key = create_api_key(store, "acme", "first")
     create_api_key(store, "globex")
 
-    code, out, _ = run("list", "--tenant", "acme", "--json")
+    code, out, _ = run("list", "--application", "acme", "--json")
 
     listed = json.loads(out)
     assert code == 0
@@ -53,14 +53,14 @@ def test_list_shows_prefixes_never_keys(store):
 def test_revoke_marks_the_key_revoked(store):
     api_key, _ = create_api_key(store, "acme")
 
-    code, out, _ = run("revoke", api_key.id, "--tenant", "acme", "--json")
+    code, out, _ = run("revoke", api_key.id, "--application", "acme", "--json")
 
     assert code == 0
     assert json.loads(out)["status"] == "revoked"
     assert [k.active for k in list_api_keys(store, "acme")] == [False]
 
 
-def test_revoking_is_idempotent_and_scoped_to_the_tenant(store):
+def test_revoking_is_idempotent_and_scoped_to_the_application(store):
     api_key, _ = create_api_key(store, "acme")
     first = revoke_api_key(store, "acme", api_key.id)
 
@@ -70,24 +70,24 @@ def test_revoking_is_idempotent_and_scoped_to_the_tenant(store):
 
 
 def test_an_unknown_key_id_fails_with_exit_code_1(aws):
-    code, _, err = run("revoke", "key_01jdq3xk5m8n2p4r6t8v0w2y4z", "--tenant", "acme")
+    code, _, err = run("revoke", "key_01jdq3xk5m8n2p4r6t8v0w2y4z", "--application", "acme")
 
     assert code == 1
     assert "no API key" in err
 
 
-@pytest.mark.parametrize("tenant", ["", "has space", "a#b", "x" * 65, "-leading"])
-def test_an_invalid_tenant_id_is_refused(store, tenant: str):
-    with pytest.raises(InvalidRequestError, match="tenant"):
-        create_api_key(store, tenant)
+@pytest.mark.parametrize("application", ["", "has space", "a#b", "x" * 65, "-leading"])
+def test_an_invalid_application_id_is_refused(store, application: str):
+    with pytest.raises(InvalidRequestError, match="application"):
+        create_api_key(store, application)
 
 
 def test_usage_errors_exit_with_2(aws, monkeypatch):
     monkeypatch.delenv("DOVECOTE_TABLE_NAME")
 
     assert run("create")[0] == 2
-    assert run("frobnicate", "--tenant", "acme")[0] == 2
-    code, _, err = run("list", "--tenant", "acme")
+    assert run("frobnicate", "--application", "acme")[0] == 2
+    code, _, err = run("list", "--application", "acme")
     assert code == 2
     assert "DOVECOTE_TABLE_NAME" in err
 
@@ -95,10 +95,10 @@ def test_usage_errors_exit_with_2(aws, monkeypatch):
 def test_the_table_can_be_named_on_the_command_line(aws, monkeypatch):
     monkeypatch.delenv("DOVECOTE_TABLE_NAME")
 
-    code, out, _ = run("create", "--tenant", "acme", "--table", aws.table_name, "--region", "us-east-1", "--json")
+    code, out, _ = run("create", "--application", "acme", "--table", aws.table_name, "--region", "us-east-1", "--json")
 
     assert code == 0
-    assert json.loads(out)["tenant_id"] == "acme"
+    assert json.loads(out)["application_id"] == "acme"
 
 
 def test_the_commands_reach_a_moto_server_through_endpoint_url(monkeypatch):
@@ -110,7 +110,7 @@ def test_the_commands_reach_a_moto_server_through_endpoint_url(monkeypatch):
         host, port = server._server.server_address
         endpoint = f"http://{host}:{port}"
         create_table(boto3.client("dynamodb", region_name="us-east-1", endpoint_url=endpoint), TABLE_NAME)
-        options = ["--tenant", "acme", "--table", TABLE_NAME, "--endpoint-url", endpoint, "--region", "us-east-1"]
+        options = ["--application", "acme", "--table", TABLE_NAME, "--endpoint-url", endpoint, "--region", "us-east-1"]
 
         created = run("create", *options, "--json")
         listed = run("list", *options, "--json")

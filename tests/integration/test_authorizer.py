@@ -27,12 +27,12 @@ def api_keys(aws: AwsResources) -> ApiKeyStore:
     return ApiKeyStore(aws.dynamodb, aws.table_name)
 
 
-def test_the_valid_sample_key_maps_to_its_tenant(api_keys, lambda_context: FakeLambdaContext):
+def test_the_valid_sample_key_maps_to_its_application(api_keys, lambda_context: FakeLambdaContext):
     api_keys.create(new_api_key("demo", SAMPLE_KEY, "sam local"))
 
     response = authorizer.handler(load("valid"), lambda_context)
 
-    assert response == {"isAuthorized": True, "context": {"tenant_id": "demo"}}
+    assert response == {"isAuthorized": True, "context": {"application_id": "demo"}}
 
 
 @pytest.mark.parametrize(
@@ -44,7 +44,7 @@ def test_the_valid_sample_key_maps_to_its_tenant(api_keys, lambda_context: FakeL
         ("missing", authorizer.MISSING),
     ],
 )
-def test_a_refused_key_passes_the_reason_instead_of_a_tenant(
+def test_a_refused_key_passes_the_reason_instead_of_a_application(
     api_keys, lambda_context: FakeLambdaContext, name: str, reason: str
 ):
     api_keys.create(new_api_key("demo", SAMPLE_KEY))
@@ -70,7 +70,7 @@ def test_the_header_is_read_when_the_identity_source_is_absent(api_keys, lambda_
     event = load("missing")
     event["headers"]["Authorization"] = f"bearer {plaintext}"
 
-    assert authorizer.handler(event, lambda_context)["context"] == {"tenant_id": "acme"}
+    assert authorizer.handler(event, lambda_context)["context"] == {"application_id": "acme"}
 
 
 def test_only_the_hash_of_a_key_is_stored(api_keys, aws: AwsResources):

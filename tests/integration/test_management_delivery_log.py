@@ -10,12 +10,12 @@ from functions.core.ids import new_id
 from functions.core.models import Attempt, Delivery, DeliveryStatus, Event, utc_now
 from functions.store.deliveries import DeliveryStore
 from functions.store.events import EventStore
-from tests.integration.conftest import OTHER_TENANT, AwsResources, ManagementApi
+from tests.integration.conftest import OTHER_APPLICATION, AwsResources, ManagementApi
 
 
 def seed_delivery(
     aws: AwsResources,
-    tenant: str,
+    application: str,
     webhook_id: str,
     *,
     status: DeliveryStatus = DeliveryStatus.SUCCEEDED,
@@ -27,7 +27,7 @@ def seed_delivery(
     now_ms = int(now.timestamp() * 1000) + offset_ms
     delivery = Delivery(
         id=new_id("del", now_ms=now_ms),
-        tenant_id=tenant,
+        application_id=application,
         webhook_id=webhook_id,
         event_id=new_id("evt", now_ms=now_ms),
         event_type=event_type,
@@ -52,11 +52,11 @@ def seed_delivery(
 
 def test_deliveries_list_newest_first_and_filters_by_status_and_event(management_api: ManagementApi, aws):
     webhook = management_api.create_webhook()
-    tenant = "acme"
-    older = seed_delivery(aws, tenant, webhook["id"], status=DeliveryStatus.FAILED, attempts=3, offset_ms=-2000)
-    newer = seed_delivery(aws, tenant, webhook["id"], event_type="user.deleted", offset_ms=-1000)
+    application = "acme"
+    older = seed_delivery(aws, application, webhook["id"], status=DeliveryStatus.FAILED, attempts=3, offset_ms=-2000)
+    newer = seed_delivery(aws, application, webhook["id"], event_type="user.deleted", offset_ms=-1000)
     other_webhook = management_api.create_webhook()
-    seed_delivery(aws, tenant, other_webhook["id"])
+    seed_delivery(aws, application, other_webhook["id"])
 
     everything = management_api("GET", f"/v1/webhooks/{webhook['id']}/deliveries")
     failed = management_api("GET", f"/v1/webhooks/{webhook['id']}/deliveries", query={"status": "failed"})
@@ -118,7 +118,7 @@ def test_a_delivery_is_returned_with_every_attempt(management_api: ManagementApi
 
 
 def test_an_event_is_returned_as_published(management_api: ManagementApi, aws):
-    event = Event(id=new_id("evt"), tenant_id="acme", type="user.created", data={"n": 1.5}, created_at=utc_now())
+    event = Event(id=new_id("evt"), application_id="acme", type="user.created", data={"n": 1.5}, created_at=utc_now())
     EventStore(aws.dynamodb, aws.table_name).put_new(event, expires_at_epoch=int(utc_now().timestamp()) + 3600)
 
     response = management_api("GET", f"/v1/events/{event.id}")
@@ -157,9 +157,11 @@ def test_event_types_are_empty_with_catalog_false_without_a_catalog(management_a
     assert response.body["catalog"] is False
 
 
-def test_another_tenant_sees_none_of_the_log(management_api: ManagementApi, aws):
+def test_another_application_sees_none_of_the_log(management_api: ManagementApi, aws):
     webhook = management_api.create_webhook()
     delivery = seed_delivery(aws, "acme", webhook["id"])
 
-    assert management_api("GET", f"/v1/deliveries/{delivery.id}", tenant=OTHER_TENANT).status == 404
-    assert management_api("GET", f"/v1/webhooks/{webhook['id']}/deliveries", tenant=OTHER_TENANT).status == 404
+    assert management_api("GET", f"/v1/deliveries/{delivery.id}", application=OTHER_APPLICATION).status == 404
+    assert (
+        management_api("GET", f"/v1/webhooks/{webhook['id']}/deliveries", application=OTHER_APPLICATION).status == 404
+    )

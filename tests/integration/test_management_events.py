@@ -16,7 +16,7 @@ from functions.store.webhooks import WebhookStore
 from tests.integration.conftest import AwsResources, FakeLambdaContext, ManagementApi
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "management"
-TENANT = "demo"
+APPLICATION = "demo"
 WEBHOOK_ID = "wh_01jdq3xk5m8n2p4r6t8v0w2y4z"
 DELIVERY_ID = "del_01jdq3xm0a1b2c3d4e5f6g7h8j"
 EVENT_ID = "evt_01jdq3xk9z8y7x6w5v4t3s2r1q"
@@ -35,7 +35,7 @@ EXPECTED_STATUS = {
     "webhooks-list-invalid-limit": 422,
     "webhooks-get": 200,
     "webhooks-get-malformed-id": 404,
-    "webhooks-get-no-tenant": 401,
+    "webhooks-get-no-application": 401,
     "webhooks-update": 200,
     "webhooks-update-disable": 200,
     "webhooks-update-invalid": 422,
@@ -55,7 +55,7 @@ def seed_sample_objects(aws: AwsResources) -> None:
     WebhookStore(aws.dynamodb, aws.table_name).create(
         Webhook(
             id=WEBHOOK_ID,
-            tenant_id=TENANT,
+            application_id=APPLICATION,
             url="https://hooks.example.com/dovecote",
             events=["invoice.paid"],
             secrets=[SigningSecret(value="whsec_" + "A" * 44)],
@@ -66,7 +66,7 @@ def seed_sample_objects(aws: AwsResources) -> None:
     DeliveryStore(aws.dynamodb, aws.table_name).create_with_outcome(
         Delivery(
             id=DELIVERY_ID,
-            tenant_id=TENANT,
+            application_id=APPLICATION,
             webhook_id=WEBHOOK_ID,
             event_id=EVENT_ID,
             event_type="invoice.paid",
@@ -76,7 +76,7 @@ def seed_sample_objects(aws: AwsResources) -> None:
         attempt_keys=frozenset(),
     )
     EventStore(aws.dynamodb, aws.table_name).put_new(
-        Event(id=EVENT_ID, tenant_id=TENANT, type="invoice.paid", data={"amount": 4200}, created_at=now),
+        Event(id=EVENT_ID, application_id=APPLICATION, type="invoice.paid", data={"amount": 4200}, created_at=now),
         expires_at_epoch=int(now.timestamp()) + 3600,
     )
 

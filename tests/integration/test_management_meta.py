@@ -14,13 +14,13 @@ DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 
 
 def test_health_needs_no_key(management_api: ManagementApi):
-    response = management_api("GET", "/v1/health", tenant=None)
+    response = management_api("GET", "/v1/health", application=None)
 
     assert (response.status, response.body) == (200, {"status": "ok"})
 
 
 def test_openapi_is_served_without_a_key_and_equals_the_committed_document(management_api: ManagementApi):
-    response = management_api("GET", "/v1/openapi.json", tenant=None)
+    response = management_api("GET", "/v1/openapi.json", application=None)
 
     assert response.status == 200
     assert response.headers["Content-Type"] == "application/json"
@@ -29,7 +29,7 @@ def test_openapi_is_served_without_a_key_and_equals_the_committed_document(manag
 
 
 def test_serving_the_document_leaves_the_routes_working(management_api: ManagementApi):
-    management_api("GET", "/v1/openapi.json", tenant=None)
+    management_api("GET", "/v1/openapi.json", application=None)
 
     assert management_api("POST", "/v1/webhooks", body={"url": "https://h.example.com/", "events": ["*"]}).status == 201
 
@@ -41,10 +41,10 @@ def test_serving_the_document_leaves_the_routes_working(management_api: Manageme
         ({"auth_error": "the API key has been revoked"}, "the API key has been revoked"),
     ],
 )
-def test_without_a_tenant_a_protected_route_answers_401_with_the_envelope(
+def test_without_a_application_a_protected_route_answers_401_with_the_envelope(
     management_api: ManagementApi, options, message
 ):
-    response = management_api("GET", "/v1/webhooks", tenant=None, **options)
+    response = management_api("GET", "/v1/webhooks", application=None, **options)
 
     assert response.status == 401
     assert response.body == {"error": {"type": "unauthorized", "message": message}}
@@ -52,7 +52,7 @@ def test_without_a_tenant_a_protected_route_answers_401_with_the_envelope(
 
 
 def test_authentication_is_checked_before_the_body_is_validated(management_api: ManagementApi):
-    response = management_api("POST", "/v1/webhooks", tenant=None, body={"colour": "blue"})
+    response = management_api("POST", "/v1/webhooks", application=None, body={"colour": "blue"})
 
     assert response.status == 401
 

@@ -12,11 +12,11 @@ from functions.core.models import Delivery, DeliveryStatus, utc_now
 from functions.core.signing import standard_webhooks_key
 from functions.store.deliveries import DeliveryStore
 from functions.store.webhooks import WebhookStore
-from tests.integration.conftest import OTHER_TENANT, TENANT, AwsResources, ManagementApi
+from tests.integration.conftest import APPLICATION, OTHER_APPLICATION, AwsResources, ManagementApi
 
 
-def stored_webhook(aws: AwsResources, webhook_id: str, tenant: str = TENANT):
-    return WebhookStore(aws.dynamodb, aws.table_name).find(tenant, webhook_id)
+def stored_webhook(aws: AwsResources, webhook_id: str, application: str = APPLICATION):
+    return WebhookStore(aws.dynamodb, aws.table_name).find(application, webhook_id)
 
 
 def test_create_returns_the_webhook_and_a_standard_webhooks_secret_once(management_api: ManagementApi, aws):
@@ -36,7 +36,7 @@ def test_create_returns_the_webhook_and_a_standard_webhooks_secret_once(manageme
     assert created["status"] == "enabled"
     assert created["secret"].startswith("whsec_")
     assert len(standard_webhooks_key(created["secret"])) == 32
-    assert "tenant_id" not in created
+    assert "application_id" not in created
     stored = stored_webhook(aws, created["id"])
     assert stored is not None
     assert stored.secrets[0].value == created["secret"]
@@ -137,7 +137,7 @@ def test_an_oversized_body_is_a_413(management_api: ManagementApi):
 
 def test_list_pages_newest_first_with_a_cursor(management_api: ManagementApi):
     created = [management_api.create_webhook(description=f"n{i}")["id"] for i in range(5)]
-    management_api.create_webhook(tenant=OTHER_TENANT)
+    management_api.create_webhook(application=OTHER_APPLICATION)
 
     first = management_api("GET", "/v1/webhooks", query={"limit": "2"})
     second = management_api("GET", "/v1/webhooks", query={"limit": "2", "cursor": first.body["next_cursor"]})
@@ -183,11 +183,11 @@ def test_patch_changes_only_the_fields_sent_and_revalidates(management_api: Mana
     assert stored_webhook(aws, created["id"]).url == created["url"]
 
 
-def seed_pending_delivery(aws: AwsResources, webhook_id: str, tenant: str = TENANT) -> str:
+def seed_pending_delivery(aws: AwsResources, webhook_id: str, application: str = APPLICATION) -> str:
     now = utc_now()
     delivery = Delivery(
         id=f"del_{webhook_id[3:]}",
-        tenant_id=tenant,
+        application_id=application,
         webhook_id=webhook_id,
         event_id=f"evt_{webhook_id[3:]}",
         event_type="user.created",
@@ -198,8 +198,8 @@ def seed_pending_delivery(aws: AwsResources, webhook_id: str, tenant: str = TENA
     return delivery.id
 
 
-def delivery_status(aws: AwsResources, delivery_id: str, tenant: str = TENANT) -> DeliveryStatus:
-    return DeliveryStore(aws.dynamodb, aws.table_name).get(tenant, delivery_id).status
+def delivery_status(aws: AwsResources, delivery_id: str, application: str = APPLICATION) -> DeliveryStatus:
+    return DeliveryStore(aws.dynamodb, aws.table_name).get(application, delivery_id).status
 
 
 def test_disabling_cancels_pending_retries_and_enabling_clears_the_reason(management_api: ManagementApi, aws):
@@ -233,7 +233,7 @@ def test_delete_cancels_pending_retries_and_is_idempotent(management_api: Manage
     assert management_api("GET", f"/v1/webhooks/{created['id']}").status == 404
 
 
-def test_deleting_an_id_this_tenant_never_had_is_not_found(management_api: ManagementApi):
+def test_deleting_an_id_this_application_never_had_is_not_found(management_api: ManagementApi):
     response = management_api("DELETE", f"/v1/webhooks/{new_id('wh')}")
 
     assert response.status == 404
@@ -281,7 +281,7 @@ def test_logs_carry_the_request_and_ids_but_never_a_secret(management_api: Manag
     assert "webhook created" in logged
     assert "webhook secret rotated" in logged
     assert created["id"] in logged
-    assert '"tenant_id":"acme"' in logged
+    assert '"application_id":"acme"' in logged
     assert '"correlation_id":"req-integration"' in logged
     assert created["secret"] not in logged
     assert rotated.body["secret"] not in logged

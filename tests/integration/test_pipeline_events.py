@@ -19,7 +19,7 @@ from tests.integration.pipeline_support import Pipeline, pipeline_under_moto
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
-TENANT = "demo"
+APPLICATION = "demo"
 WEBHOOK_ID = "wh_01jdq3xk5m8n2p4r6t8v0w2y4z"
 DELIVERY_ID = "del_01jdq3xm0a1b2c3d4e5f6g7h8j"
 
@@ -31,7 +31,7 @@ def pipeline(aws: Any, call_api: Any, monkeypatch: pytest.MonkeyPatch) -> Iterat
         running.webhooks.create(
             Webhook(
                 id=WEBHOOK_ID,
-                tenant_id=TENANT,
+                application_id=APPLICATION,
                 url="http://127.0.0.1:9/hooks",
                 events=["task.*"],
                 secrets=[SigningSecret(value="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")],
@@ -42,7 +42,7 @@ def pipeline(aws: Any, call_api: Any, monkeypatch: pytest.MonkeyPatch) -> Iterat
         running.deliveries.create_with_outcome(
             Delivery(
                 id=DELIVERY_ID,
-                tenant_id=TENANT,
+                application_id=APPLICATION,
                 webhook_id=WEBHOOK_ID,
                 event_id="evt_01jdq3xk9z8y7x6w5v4t3s2r1q",
                 event_type="task.completed",
@@ -99,9 +99,9 @@ def test_sqs_events_batch_sample_fans_out(pipeline: Pipeline, lambda_context: An
 def test_sqs_deliveries_batch_sample_is_processed(pipeline: Pipeline, lambda_context: Any) -> None:
     assert deliver.handler(sample("sqs_deliveries_batch"), lambda_context) == {"batchItemFailures": []}
     [new_delivery] = [json.loads(r["body"]) for r in sample("sqs_deliveries_batch")["Records"] if "new" in r["body"]]
-    stored = pipeline.delivery(new_delivery["delivery_id"], TENANT)
+    stored = pipeline.delivery(new_delivery["delivery_id"], APPLICATION)
     assert stored.status is DeliveryStatus.FAILED  # the event is not stored: nothing to send
-    assert pipeline.delivery(DELIVERY_ID, TENANT).status is DeliveryStatus.FAILED  # series 2 was never started
+    assert pipeline.delivery(DELIVERY_ID, APPLICATION).status is DeliveryStatus.FAILED  # series 2 was never started
 
 
 @pytest.mark.parametrize(
@@ -111,4 +111,4 @@ def test_sqs_deliveries_batch_sample_is_processed(pipeline: Pipeline, lambda_con
 def test_step_functions_samples(pipeline: Pipeline, lambda_context: Any, name: str, outcome: str) -> None:
     """The sample delivery has failed already: an attempt reports that, mark_failed changes nothing."""
     assert deliver.handler(sample(name), lambda_context) == {"outcome": outcome}
-    assert pipeline.delivery(DELIVERY_ID, TENANT).status is DeliveryStatus.FAILED
+    assert pipeline.delivery(DELIVERY_ID, APPLICATION).status is DeliveryStatus.FAILED

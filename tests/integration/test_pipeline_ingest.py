@@ -48,7 +48,7 @@ def test_publishing_answers_202_once_the_event_is_stored_and_queued(pipeline: Pi
     assert response.body["id"].startswith("evt_")
     [message] = events_queued(pipeline)
     assert message["id"] == response.body["id"]
-    assert message["tenant_id"] == "acme"
+    assert message["application_id"] == "acme"
     assert message["data"] == {"id": 7, "score": 0.25}
     assert message["created_at"] == response.body["created_at"]
     assert calls == ["PutItem"]  # the event row, and nothing else
@@ -89,10 +89,10 @@ def test_a_repeated_publish_gets_the_same_answer_and_delivers_once(pipeline: Pip
     assert [i["sk"]["S"] for i in table_items(pipeline)].count("EVT") == 1
 
 
-def test_idempotency_is_per_tenant(pipeline: Pipeline) -> None:
+def test_idempotency_is_per_application(pipeline: Pipeline) -> None:
     headers = {"idempotency-key": "same-key"}
     ours = pipeline.publish("order.created", {}, headers=headers)
-    theirs = pipeline.publish("order.created", {}, headers=headers, tenant="globex")
+    theirs = pipeline.publish("order.created", {}, headers=headers, application="globex")
     assert ours.body["id"] != theirs.body["id"]
     assert len(events_queued(pipeline)) == 2
 
@@ -174,31 +174,31 @@ def test_an_event_over_the_profiles_size_limit_is_413(pipeline: Pipeline, tmp_pa
     assert too_large.error_type == "payload_too_large"
 
 
-def test_publishing_without_a_tenant_is_401(pipeline: Pipeline) -> None:
-    assert pipeline.publish("user.created", tenant=None).status == 401
+def test_publishing_without_a_application_is_401(pipeline: Pipeline) -> None:
+    assert pipeline.publish("user.created", application=None).status == 401
 
 
 # Fan-out -----------------------------------------------------------------------------------
 
 
-def test_fan_out_creates_one_delivery_per_enabled_matching_endpoint_of_the_tenant(pipeline: Pipeline) -> None:
+def test_fan_out_creates_one_delivery_per_enabled_matching_endpoint_of_the_application(pipeline: Pipeline) -> None:
     url = "http://127.0.0.1:9/hooks"
     family, _ = pipeline.add_webhook(url, events=["order.*"])
     everything, _ = pipeline.add_webhook(url, events=["*"])
     exact, _ = pipeline.add_webhook(url, events=["order.created"])
     other_type, _ = pipeline.add_webhook(url, events=["user.created", "order.shipped"])
     disabled, _ = pipeline.add_webhook(url, events=["*"], enabled=False)
-    other_tenant, _ = pipeline.add_webhook(url, events=["*"], tenant="globex")
+    other_application, _ = pipeline.add_webhook(url, events=["*"], application="globex")
     event_id = pipeline.publish("order.created").body["id"]
     assert pipeline.run_fanout() == {"batchItemFailures": []}
     messages = [json.loads(m["Body"]) for m in pipeline.receive(pipeline.aws.deliveries_queue_url)]
     matched = {w.id: delivery_id_for(event_id, w.id) for w in (family, everything, exact)}
     assert {m["delivery_id"] for m in messages} == set(matched.values())
     for message in messages:
-        assert (message["tenant_id"], message["series"]) == ("acme", 1)
+        assert (message["application_id"], message["series"]) == ("acme", 1)
         assert matched[message["new"]["webhook_id"]] == message["delivery_id"]
         assert (message["new"]["event_id"], message["new"]["event_type"]) == (event_id, "order.created")
-    assert not {other_type.id, disabled.id, other_tenant.id} & {m["new"]["webhook_id"] for m in messages}
+    assert not {other_type.id, disabled.id, other_application.id} & {m["new"]["webhook_id"] for m in messages}
     assert [i["sk"]["S"] for i in table_items(pipeline)].count("DEL") == 0  # stored by the deliver function
 
 

@@ -40,8 +40,8 @@ def single_attempt(pipeline: Pipeline, tmp_path: Any) -> Pipeline:
 # Test events -------------------------------------------------------------------------------
 
 
-def test_a_test_event_of_another_tenant_or_a_malformed_id_is_404(pipeline: Pipeline) -> None:
-    webhook, _ = pipeline.add_webhook("http://127.0.0.1:9/hooks", tenant="globex")
+def test_a_test_event_of_another_application_or_a_malformed_id_is_404(pipeline: Pipeline) -> None:
+    webhook, _ = pipeline.add_webhook("http://127.0.0.1:9/hooks", application="globex")
     assert pipeline.api("POST", f"/v1/webhooks/{webhook.id}/test").status == 404
     assert pipeline.api("POST", "/v1/webhooks/not-an-id/test").status == 404
     assert pipeline.queued(pipeline.aws.events_queue_url) == 0
@@ -74,7 +74,7 @@ def test_retrying_a_failed_delivery_starts_a_new_series_that_can_succeed(single_
         pipeline.aws.sqs.purge_queue(QueueUrl=pipeline.aws.deliveries_queue_url)
         pipeline.aws.sqs.send_message(
             QueueUrl=pipeline.aws.deliveries_queue_url,
-            MessageBody=json.dumps({"tenant_id": "acme", "delivery_id": failed.id, "series": 2}),
+            MessageBody=json.dumps({"application_id": "acme", "delivery_id": failed.id, "series": 2}),
         )
         pipeline.run_deliver()
     delivery = pipeline.only_delivery(webhook)
@@ -121,7 +121,7 @@ def test_only_failed_or_cancelled_deliveries_can_be_retried(pipeline: Pipeline) 
     conflict = pipeline.api("POST", f"/v1/deliveries/{pending.id}/retry")
     assert conflict.status == 409
     assert "succeeded" in conflict.body["error"]["message"]
-    assert pipeline.api("POST", f"/v1/deliveries/{pending.id}/retry", tenant="globex").status == 404
+    assert pipeline.api("POST", f"/v1/deliveries/{pending.id}/retry", application="globex").status == 404
     assert pipeline.api("POST", "/v1/deliveries/del_nope/retry").status == 404
 
 
@@ -210,8 +210,8 @@ def test_recover_refuses_a_since_in_the_future_beyond_retention_or_unclear(
     assert fragment in response.body["error"]["message"]
 
 
-def test_recover_on_another_tenants_endpoint_is_404(pipeline: Pipeline) -> None:
-    webhook, _ = pipeline.add_webhook("http://127.0.0.1:9/hooks", tenant="globex")
+def test_recover_on_another_applications_endpoint_is_404(pipeline: Pipeline) -> None:
+    webhook, _ = pipeline.add_webhook("http://127.0.0.1:9/hooks", application="globex")
     body = {"since": iso(utc_now() - timedelta(hours=1))}
     assert pipeline.api("POST", f"/v1/webhooks/{webhook.id}/recover", body=body).status == 404
 
@@ -249,7 +249,7 @@ def test_deleting_a_webhook_through_the_management_api_cancels_its_retries(pipel
         pipeline.run_deliver()
         pipeline.wait_until_waiting()
         reset_all_dependencies()
-        deleted = call_api(management.handler, "DELETE", f"/v1/webhooks/{webhook.id}", tenant="acme")
+        deleted = call_api(management.handler, "DELETE", f"/v1/webhooks/{webhook.id}", application="acme")
         assert deleted.status == 200
         [execution] = pipeline.wait_for_executions()
         assert execution["status"] == "ABORTED"

@@ -104,10 +104,10 @@ def test_an_attempt_that_errors_is_caught_and_the_delivery_marked_failed(
     profile = pipeline.use_profile("standard")
     real_attempt = deliver.dependencies().attempter.attempt
 
-    def broken_attempt(tenant_id: str, delivery_id: str, series: int, number: int, **options: Any) -> Any:
+    def broken_attempt(application_id: str, delivery_id: str, series: int, number: int, **options: Any) -> Any:
         if number == 2:
             raise RuntimeError("DynamoDB is unavailable")
-        return real_attempt(tenant_id, delivery_id, series, number, **options)
+        return real_attempt(application_id, delivery_id, series, number, **options)
 
     with receiver(default=503) as server:
         deps = deliver.dependencies()
@@ -126,7 +126,7 @@ def test_mark_failed_is_idempotent_and_attempt_repeats_log_once(pipeline: Pipeli
         webhook = start_delivery(pipeline, server.url)
         pipeline.wait_until_waiting()
         delivery = pipeline.only_delivery(webhook)
-        ids = {"tenant_id": "acme", "delivery_id": delivery.id, "series": 1}
+        ids = {"application_id": "acme", "delivery_id": delivery.id, "series": 1}
         repeated = deliver.handler({"action": "attempt", **ids, "attempt": 1}, lambda_context)
         assert repeated == {"outcome": "retry"}
         assert len(server.requests) == 1

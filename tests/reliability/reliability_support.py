@@ -43,9 +43,9 @@ from botocore.config import Config
 from moto.core.config import default_user_config
 
 import functions
-from dovecote.local.lambdas import LambdaRuntime
-from dovecote.local.stack import LocalOptions, LocalStack
-from dovecote.local.templates import ensure_templates
+from dovecote_local.lambdas import LambdaRuntime
+from dovecote_local.stack import LocalOptions, LocalStack
+from dovecote_local.templates import ensure_templates
 
 REPORT_ENV = "DOVECOTE_RELIABILITY_REPORT"
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
@@ -588,8 +588,8 @@ class LocalStackHarness:
     def api_key(self) -> str:
         return str(self.stack.api_key)
 
-    def new_key(self, tenant: str) -> str:
-        return str(self.stack.create_api_key(tenant, "reliability suite"))
+    def new_key(self, application: str) -> str:
+        return str(self.stack.create_api_key(application, "reliability suite"))
 
     def api(
         self,

@@ -1,8 +1,8 @@
-"""Auth and tenant isolation over HTTP, on the local stack: every route of infra.routes.ROUTES
-with no key, malformed keys, a revoked key and another tenant's ids.
+"""Auth and application isolation over HTTP, on the local stack: every route of infra.routes.ROUTES
+with no key, malformed keys, a revoked key and another application's ids.
 
 Expected: 401 without a usable key (API Gateway's own `{"message": "Unauthorized"}` when the
-header is missing, Dovecote's error envelope otherwise), 404 for another tenant's ids
+header is missing, Dovecote's error envelope otherwise), 404 for another application's ids
 (exactly as for ids that do not exist), and nothing of the owner's changes, leaks or gets
 sent anywhere.
 """
@@ -163,7 +163,7 @@ ID_ROUTES = [route for route in AUTHORIZED if "{id}" in route.path]
 
 
 @pytest.mark.parametrize("route", ID_ROUTES, ids=lambda r: r.route_key)
-def test_another_tenants_ids_are_not_found_and_change_nothing(world: World, route: Route) -> None:
+def test_another_applications_ids_are_not_found_and_change_nothing(world: World, route: Route) -> None:
     stack, owner = world.stack, world.owner
     before_webhook = stack.api("GET", f"/v1/webhooks/{owner.webhook_id}", world.owner_key).json()
     before_delivery = stack.api("GET", f"/v1/deliveries/{owner.delivery_id}", world.owner_key).json()
@@ -182,7 +182,7 @@ def test_another_tenants_ids_are_not_found_and_change_nothing(world: World, rout
     report_figures("isolation", route=route.route_key, requests=1, leaks=0)
 
 
-def test_another_tenant_lists_nothing_of_the_owner_and_its_events_reach_no_owner_endpoint(world: World) -> None:
+def test_another_application_lists_nothing_of_the_owner_and_its_events_reach_no_owner_endpoint(world: World) -> None:
     stack, owner = world.stack, world.owner
     listed = stack.api("GET", "/v1/webhooks", world.intruder_key)
     assert listed.status_code == 200

@@ -1,8 +1,8 @@
 """Fuzzing: schemathesis against docs/openapi.json, over HTTP on the local stack.
 
 Every operation of the committed document gets 25 generated requests (valid and invalid
-ones, derandomized: the same requests every run), sent with a valid API key of a tenant of its own; path ids are
-real ids of that tenant half of the time so the generated bodies reach the code behind the
+ones, derandomized: the same requests every run), sent with a valid API key of an application of its own; path ids are
+real ids of that application half of the time so the generated bodies reach the code behind the
 lookups. Expected: no 5xx, and every response that the document describes matches its
 schema. The network guard of this folder keeps any generated endpoint URL on loopback.
 """
@@ -33,7 +33,7 @@ LOCAL_STACK_OPTIONS = {"profile": "mutx"}
 OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 EXAMPLES_PER_OPERATION = 25
 SEED = 20_261_122
-TENANT = "fuzz"
+APPLICATION = "fuzz"
 
 SCHEMA = schemathesis.openapi.from_path(str(OPENAPI))
 OPERATIONS = {result.ok().label: result.ok() for result in SCHEMA.get_all_operations()}
@@ -44,7 +44,7 @@ statuses: Counter[int] = Counter()
 @pytest.fixture(scope="module")
 def fuzz_world(local_stack: LocalStackHarness) -> Iterator[dict[str, Any]]:
     stack = local_stack
-    key = stack.new_key(TENANT)
+    key = stack.new_key(APPLICATION)
     with endpoints() as receivers:
         webhook = stack.api("POST", "/v1/webhooks", key, json_body={"url": receivers.add(410), "events": ["agent.*"]})
         assert webhook.status_code == 201, webhook.text

@@ -21,7 +21,7 @@ from unittest import mock
 
 import pytest
 
-from dovecote.local.templates import ensure_templates
+from dovecote_local.templates import ensure_templates
 from functions.store.queues import Queue, QueueSendError
 from infra.handlers import FUNCTION_NAMES
 from tests.infra.infra_test_support import actions_of, functions_by_name, role_statements

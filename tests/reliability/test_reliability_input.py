@@ -50,7 +50,7 @@ def test_a_subscription_pattern_with_a_trailing_newline_is_refused(pipeline: Pip
             management.handler,
             "POST",
             "/v1/webhooks",
-            tenant="acme",
+            application="acme",
             body={"url": "https://hooks.example.com/x", "events": [pattern]},
         )
         assert response.status == 422, (pattern, response.status, response.body)
@@ -62,7 +62,7 @@ def test_a_delivery_whose_request_cannot_be_built_still_ends(pipeline: Pipeline)
     pipeline.use_profile("mynd")
     with receiver(200) as server:
         webhook, _ = pipeline.add_webhook(server.url, events=["*"])
-        event = Event(id="evt_01jd2q8x4m7n3p5r9t1v6w8y0z", tenant_id="acme", type="user.created\n",
+        event = Event(id="evt_01jd2q8x4m7n3p5r9t1v6w8y0z", application_id="acme", type="user.created\n",
                       data={"n": 1}, created_at=utc_now())  # fmt: skip
         pipeline.events.put_new(event, expires_at_epoch=int(utc_now().timestamp()) + 3600)  # as published
         pipeline.aws.sqs.send_message(QueueUrl=pipeline.aws.events_queue_url, MessageBody=event_message(event))

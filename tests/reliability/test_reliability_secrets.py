@@ -155,7 +155,7 @@ def test_a_secret_is_stored_in_its_own_webhook_item_only(flow: dict[str, Any]) -
 def test_no_execution_input_and_no_delivery_request_carries_a_secret(flow: dict[str, Any]) -> None:
     assert flow["executions"], "the failing endpoint's retries ran as executions"
     for execution in flow["executions"]:
-        assert set(json.loads(execution["input"])) == {"tenant_id", "delivery_id", "series"}
+        assert set(json.loads(execution["input"])) == {"application_id", "delivery_id", "series"}
     received = flow["received"]
     for name, secret in flow["secrets"].items():
         for request in received:

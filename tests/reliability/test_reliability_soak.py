@@ -33,7 +33,7 @@ from unittest import mock
 
 import pytest
 
-from dovecote.local.pollers import QueuePoller
+from dovecote_local.pollers import QueuePoller
 from functions.core.models import Attempt, Delivery
 from functions.pipeline.fanout import FanOut
 from functions.store.deliveries import DeliveryStore
@@ -100,9 +100,9 @@ def _maybe_crash_logging_first_attempt(faults: Faults, delivery_id: str, attempt
 def _crashing_record_attempt(faults: Faults) -> Any:
     real = DeliveryStore.record_attempt
 
-    def record_attempt(self: DeliveryStore, tenant_id: str, delivery_id: str, **kwargs: Any) -> bool:
+    def record_attempt(self: DeliveryStore, application_id: str, delivery_id: str, **kwargs: Any) -> bool:
         _maybe_crash_logging_first_attempt(faults, delivery_id, kwargs["attempt"])
-        return real(self, tenant_id, delivery_id, **kwargs)
+        return real(self, application_id, delivery_id, **kwargs)
 
     return record_attempt
 
@@ -170,11 +170,11 @@ def restart_poller(stack: LocalStackHarness, handler_path: str, faults: Faults) 
     return old
 
 
-def _deliveries(stack: LocalStackHarness, tenant: str) -> list[dict[str, Any]]:
+def _deliveries(stack: LocalStackHarness, application: str) -> list[dict[str, Any]]:
     items = stack.scan()
     found = []
     for item in items:
-        if item.get("kind", {}).get("S") != "delivery" or item["tenant_id"]["S"] != tenant:
+        if item.get("kind", {}).get("S") != "delivery" or item["application_id"]["S"] != application:
             continue
         found.append(
             {
@@ -194,15 +194,15 @@ def _deliveries(stack: LocalStackHarness, tenant: str) -> list[dict[str, Any]]:
     return found
 
 
-def _pending(stack: LocalStackHarness, tenant: str) -> tuple[int, int]:
-    """(deliveries stored, deliveries pending) of the tenant."""
+def _pending(stack: LocalStackHarness, application: str) -> tuple[int, int]:
+    """(deliveries stored, deliveries pending) of the application."""
     dynamodb = stack.client("dynamodb")
     kwargs: dict[str, Any] = {
         "TableName": stack.table_name,
-        "FilterExpression": "kind = :delivery AND tenant_id = :tenant",
+        "FilterExpression": "kind = :delivery AND application_id = :application",
         "ProjectionExpression": "#status",
         "ExpressionAttributeNames": {"#status": "status"},
-        "ExpressionAttributeValues": {":delivery": {"S": "delivery"}, ":tenant": {"S": tenant}},
+        "ExpressionAttributeValues": {":delivery": {"S": "delivery"}, ":application": {"S": application}},
     }
     stored = pending = 0
     for _ in range(10_000):
@@ -217,8 +217,8 @@ def _pending(stack: LocalStackHarness, tenant: str) -> tuple[int, int]:
 
 def test_soak_every_accepted_event_is_delivered_once_per_endpoint_and_ends(local_stack: LocalStackHarness) -> None:
     stack = local_stack
-    tenant = "soak"
-    key = stack.new_key(tenant)
+    application = "soak"
+    key = stack.new_key(application)
     faults = Faults()
     sqs = stack.client("sqs")
     for url in stack.queue_urls().values():
@@ -270,7 +270,7 @@ def test_soak_every_accepted_event_is_delivered_once_per_endpoint_and_ends(local
             # Cheap signals first (queues drained, no execution running); the table scan last.
             if any(stack.queue_depth(url) for url in work_queues) or stack.executions("RUNNING"):
                 return False
-            stored, pending = _pending(stack, tenant)
+            stored, pending = _pending(stack, application)
             return stored == expected and pending == 0
 
         eventually(settled, timeout=COMPLETION_SECONDS, interval=1.0, message=f"{expected} deliveries to settle")
@@ -281,7 +281,7 @@ def test_soak_every_accepted_event_is_delivered_once_per_endpoint_and_ends(local
         settled_at = time.monotonic()
         received = list(receivers.requests)
 
-    deliveries = _deliveries(stack, tenant)
+    deliveries = _deliveries(stack, application)
     # Nothing lost: one delivery per (accepted event, endpoint), every one in a final state.
     pairs = Counter((d["event_id"], d["webhook_id"]) for d in deliveries)
     assert set(pairs) == {(event_id, webhook_id) for event_id in accepted.values() for webhook_id in webhooks}

@@ -60,12 +60,12 @@ class FakeKeys:
         return self._by_hash.get(key_hash)
 
 
-def test_an_active_key_authorizes_its_tenant():
+def test_an_active_key_authorizes_its_application():
     key = generate_api_key()
 
     assert authorize(FakeKeys(new_api_key("acme", key)), f"Bearer {key}") == {  # type: ignore[arg-type]
         "isAuthorized": True,
-        "context": {"tenant_id": "acme"},
+        "context": {"application_id": "acme"},
     }
 
 

@@ -115,10 +115,14 @@ def install_fake_module(monkeypatch: pytest.MonkeyPatch, name: str, calls: list[
 @pytest.mark.parametrize(
     ("argv", "module", "expected_argv"),
     [
-        (["local", "--port", "8787", "up"], "dovecote.local", ["--port", "8787", "up"]),
-        (["local", "--help"], "dovecote.local", ["--help"]),
-        (["--json", "local"], "dovecote.local", []),
-        (["api-keys", "create", "--tenant", "acme"], "functions.admin.api_keys", ["create", "--tenant", "acme"]),
+        (["local", "--port", "8787", "up"], "dovecote_local", ["--port", "8787", "up"]),
+        (["local", "--help"], "dovecote_local", ["--help"]),
+        (["--json", "local"], "dovecote_local", []),
+        (
+            ["api-keys", "create", "--application", "acme"],
+            "functions.admin.api_keys",
+            ["create", "--application", "acme"],
+        ),
         (["--api-url", "http://x", "api-keys", "list", "--json"], "functions.admin.api_keys", ["list", "--json"]),
     ],
 )

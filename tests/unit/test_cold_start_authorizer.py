@@ -71,9 +71,9 @@ def test_a_grant_says_what_the_stored_record_says(revoked: bool):
     grant = ApiKeyGrants(client, "t").find_by_hash(api_key.key_hash)
     record = ApiKeyStore(client, "t").find_by_hash(api_key.key_hash)
 
-    assert grant == ApiKeyGrant(id=api_key.id, tenant_id="acme", active=not revoked)
+    assert grant == ApiKeyGrant(id=api_key.id, application_id="acme", active=not revoked)
     assert record is not None
-    assert (grant.id, grant.tenant_id, grant.active) == (record.id, record.tenant_id, record.active)
+    assert (grant.id, grant.application_id, grant.active) == (record.id, record.application_id, record.active)
     assert client.requests[0] == client.requests[1]  # the same consistent GetItem
     assert client.requests[0]["ConsistentRead"] is True
 
@@ -82,11 +82,11 @@ def test_an_unknown_hash_has_no_grant():
     assert ApiKeyGrants(OneItemClient(None), "t").find_by_hash("0" * 64) is None
 
 
-def test_an_item_without_a_tenant_is_an_error_not_a_grant():
+def test_an_item_without_a_application_is_an_error_not_a_grant():
     item = stored(new_api_key("acme", generate_api_key()))
-    del item["tenant_id"]
+    del item["application_id"]
 
-    with pytest.raises(ValueError, match="tenant_id"):
+    with pytest.raises(ValueError, match="application_id"):
         ApiKeyGrants(OneItemClient(item), "t").find_by_hash("0" * 64)
 
 

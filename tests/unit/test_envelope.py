@@ -34,7 +34,7 @@ CREATED_AT = datetime(2026, 3, 4, 12, 45, 0, 123456, tzinfo=UTC)
 def event(data: Any = None, event_type: str = "task.completed") -> Event:
     return Event(
         id="evt_01jd2q8x4m7n3p5r9t1v6w8y0z",
-        tenant_id="acme",
+        application_id="acme",
         type=event_type,
         data={"task_id": "task_8xK2mP"} if data is None else data,
         created_at=CREATED_AT,

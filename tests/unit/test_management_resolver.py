@@ -9,7 +9,7 @@ import pytest
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.api.app import MAX_REQUEST_BYTES, Tenant, build_resolver
+from functions.api.app import MAX_REQUEST_BYTES, Application, build_resolver
 from functions.core.errors import ConflictError
 
 
@@ -23,12 +23,12 @@ router = Router()
 
 
 @router.post("/v1/things")
-def create_thing(body: Thing, tenant: Tenant) -> dict[str, Any]:
-    return {"tenant": tenant, "name": body.name}
+def create_thing(body: Thing, application: Application) -> dict[str, Any]:
+    return {"application": application, "name": body.name}
 
 
 @router.get("/v1/conflict")
-def conflict(tenant: Tenant) -> dict[str, Any]:
+def conflict(application: Application) -> dict[str, Any]:
     raise ConflictError("already there")
 
 
@@ -40,7 +40,7 @@ def health() -> dict[str, Any]:
 app = build_resolver(router)
 
 
-def call(method: str, path: str, *, body: str | None = None, tenant: str | None = "acme") -> tuple[int, Any]:
+def call(method: str, path: str, *, body: str | None = None, application: str | None = "acme") -> tuple[int, Any]:
     event = {
         "version": "2.0",
         "routeKey": "$default",
@@ -51,7 +51,7 @@ def call(method: str, path: str, *, body: str | None = None, tenant: str | None 
             "http": {"method": method, "path": path},
             "requestId": "r",
             "stage": "$default",
-            "authorizer": {"lambda": {"tenant_id": tenant}} if tenant else {},
+            "authorizer": {"lambda": {"application_id": application}} if application else {},
         },
         "body": body,
         "isBase64Encoded": False,
@@ -60,8 +60,8 @@ def call(method: str, path: str, *, body: str | None = None, tenant: str | None 
     return int(response["statusCode"]), json.loads(response["body"])
 
 
-def test_a_valid_request_reaches_the_route_with_the_tenant():
-    assert call("POST", "/v1/things", body='{"name": "a"}') == (200, {"tenant": "acme", "name": "a"})
+def test_a_valid_request_reaches_the_route_with_the_application():
+    assert call("POST", "/v1/things", body='{"name": "a"}') == (200, {"application": "acme", "name": "a"})
 
 
 @pytest.mark.parametrize(
@@ -87,8 +87,8 @@ def test_invalid_or_too_deeply_nested_json_is_400(body: str):
 
 
 @pytest.mark.parametrize("body", ['{"name": "a"}', '{"colour": 1}', "{not json"])
-def test_without_a_tenant_the_answer_is_401_whatever_the_body(body: str):
-    status, document = call("POST", "/v1/things", body=body, tenant=None)
+def test_without_a_application_the_answer_is_401_whatever_the_body(body: str):
+    status, document = call("POST", "/v1/things", body=body, application=None)
 
     assert status == 401
     assert document["error"]["type"] == "unauthorized"
@@ -103,5 +103,5 @@ def test_a_domain_error_keeps_its_status_and_type():
     assert call("GET", "/v1/conflict") == (409, {"error": {"type": "conflict", "message": "already there"}})
 
 
-def test_public_paths_need_no_tenant():
-    assert call("GET", "/v1/health", tenant=None) == (200, {"status": "ok"})
+def test_public_paths_need_no_application():
+    assert call("GET", "/v1/health", application=None) == (200, {"status": "ok"})

@@ -16,7 +16,7 @@ NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
 def webhook(**changes) -> Webhook:
     return Webhook(
         id="wh_01jdq3xk5m8n2p4r6t8v0w2y4z",
-        tenant_id="acme",
+        application_id="acme",
         url="https://hooks.example.com/",
         events=["*"],
         secrets=[SigningSecret(value="whsec_x")],
@@ -29,7 +29,7 @@ def webhook(**changes) -> Webhook:
 def delivery() -> Delivery:
     return Delivery(
         id="del_01jdq3xm0a1b2c3d4e5f6g7h8j",
-        tenant_id="acme",
+        application_id="acme",
         webhook_id="wh_01jdq3xk5m8n2p4r6t8v0w2y4z",
         event_id="evt_01jdq3xk9z8y7x6w5v4t3s2r1q",
         event_type="user.created",
@@ -52,13 +52,13 @@ def test_a_delivery_renders_as_documented():
 
 
 def test_an_event_renders_as_documented():
-    event = Event(id="evt_01jdq3xk9z8y7x6w5v4t3s2r1q", tenant_id="acme", type="a.b", data=[1], created_at=NOW)
+    event = Event(id="evt_01jdq3xk9z8y7x6w5v4t3s2r1q", application_id="acme", type="a.b", data=[1], created_at=NOW)
 
     schemas.EventObject.model_validate(event.public())
 
 
 def test_the_documents_refuse_fields_public_does_not_render():
-    document = {**webhook().public(), "tenant_id": "acme"}
+    document = {**webhook().public(), "application_id": "acme"}
 
-    with pytest.raises(ValidationError, match="tenant_id"):
+    with pytest.raises(ValidationError, match="application_id"):
         schemas.WebhookObject.model_validate(document)

@@ -82,7 +82,7 @@ def test_a_new_webhook_is_enabled_with_a_generated_secret_as_its_only_secret():
     webhook, secret = new_webhook("acme", create(description="CRM"), RULES, NOW)
 
     assert webhook.id.startswith("wh_")
-    assert webhook.tenant_id == "acme"
+    assert webhook.application_id == "acme"
     assert webhook.enabled
     assert webhook.disabled_reason is None
     assert [s.value for s in webhook.secrets] == [secret]

@@ -27,7 +27,7 @@ def test_a_fanned_out_delivery_message_carries_what_its_row_needs() -> None:
 def test_a_retry_message_carries_ids_only() -> None:
     message = DeliveryMessage("acme", "del_01jdq3xk9ztyce60s09wftvk91", 3)
     assert json.loads(message.to_json()) == {
-        "tenant_id": "acme",
+        "application_id": "acme",
         "delivery_id": "del_01jdq3xk9ztyce60s09wftvk91",
         "series": 3,
     }
@@ -45,7 +45,7 @@ def test_a_retry_message_carries_ids_only() -> None:
     ],
 )
 def test_a_malformed_new_delivery_is_refused(new: object) -> None:
-    body = json.dumps({"tenant_id": "acme", "delivery_id": "del_x", "series": 1, "new": new})
+    body = json.dumps({"application_id": "acme", "delivery_id": "del_x", "series": 1, "new": new})
     with pytest.raises(ValueError, match="new"):
         DeliveryMessage.from_json(body)
 
@@ -54,9 +54,9 @@ class _CountingStore:
     def __init__(self) -> None:
         self.reads: list[tuple[str, str]] = []
 
-    def find(self, tenant_id: str, object_id: str) -> str:
-        self.reads.append((tenant_id, object_id))
-        return f"{tenant_id}/{object_id}"
+    def find(self, application_id: str, object_id: str) -> str:
+        self.reads.append((application_id, object_id))
+        return f"{application_id}/{object_id}"
 
 
 def test_shared_reads_load_each_endpoint_and_event_once() -> None:
@@ -65,6 +65,6 @@ def test_shared_reads_load_each_endpoint_and_event_once() -> None:
     for _ in range(3):
         assert reads.webhook("acme", "wh_1") == "acme/wh_1"
         assert reads.event("acme", "evt_1") == "acme/evt_1"
-    assert reads.webhook("globex", "wh_1") == "globex/wh_1"  # keyed by tenant too
+    assert reads.webhook("globex", "wh_1") == "globex/wh_1"  # keyed by application too
     assert webhooks.reads == [("acme", "wh_1"), ("globex", "wh_1")]
     assert events.reads == [("acme", "evt_1")]

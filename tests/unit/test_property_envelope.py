@@ -122,7 +122,9 @@ def test_every_envelope_carries_the_event_and_is_stable(
 ) -> None:
     envelope = load_profile(profile_name).envelope
     created_at = datetime(2020, 1, 1, tzinfo=UTC) + timedelta(seconds=offset, microseconds=offset % 997)
-    event = Event(id="evt_01jd2q8x4m7n3p5r9t1v6w8y0z", tenant_id="t", type=event_type, data=data, created_at=created_at)
+    event = Event(
+        id="evt_01jd2q8x4m7n3p5r9t1v6w8y0z", application_id="t", type=event_type, data=data, created_at=created_at
+    )
     body = delivery_body(event, envelope)
     assert body == delivery_body(event.model_copy(), envelope)  # the same bytes every attempt
     document = json.loads(body)

@@ -79,7 +79,7 @@ process.stdout.write(JSON.stringify(results));
 def sample_event(data: object = None, event_type: str = "task.completed") -> Event:
     return Event(
         id="evt_01jd2q8x4m7n3p5r9t1v6w8y0z",
-        tenant_id="acme",
+        application_id="acme",
         type=event_type,
         data=TRICKY_DATA if data is None else data,
         created_at=datetime(2026, 3, 4, 12, 45, tzinfo=UTC),

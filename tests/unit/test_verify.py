@@ -21,7 +21,7 @@ DELIVERY_ID = "del_01jd2q8x4m7n3p5r9t1v6w8y0z"
 def delivery(profile: Profile, secrets: list[str], timestamp: int | None = None) -> tuple[bytes, dict[str, str]]:
     event = Event(
         id="evt_01jd2q8x4m7n3p5r9t1v6w8y0z",
-        tenant_id="acme",
+        application_id="acme",
         type="task.completed",
         data={"task_id": "task_8xK2mP", "score": 0.5},
         created_at=datetime(2026, 3, 4, 12, 45, tzinfo=UTC),

@@ -17,9 +17,9 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
-from dovecote.local.gateway import Authorizer, GatewayRoute
-from dovecote.local.lambdas import LocalFunction
-from dovecote.local.pollers import EventSourceMapping
+from dovecote_local.gateway import Authorizer, GatewayRoute
+from dovecote_local.lambdas import LocalFunction
+from dovecote_local.pollers import EventSourceMapping
 
 ACCOUNT_ID = "123456789012"
 LAMBDA_ROLE_NAME = "dovecote-local-lambda"

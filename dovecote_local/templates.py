@@ -2,7 +2,7 @@
 
 Synthesis starts jsii and takes 10-30 s, so templates are cached by a hash of the
 profile and of every source file that shapes the stack. Several profiles are synthesized
-in one child process (`python -m dovecote.local.templates NAME...`): jsii starts once.
+in one child process (`python -m dovecote_local.templates NAME...`): jsii starts once.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from functions.core.profile import load_profile, profile_json
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 CACHE_DIR = REPO_ROOT / ".dovecote" / "templates"
 SYNTH_TIMEOUT_SECONDS = 600
 _STACK_SOURCES = ("app.py", "cdk.json", "infra/**/*.py", "functions/core/*.py", "functions/store/table.py")
@@ -62,7 +62,7 @@ def ensure_templates(profiles: list[str]) -> dict[str, Path]:
         environment = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"}
         try:
             completed = subprocess.run(  # noqa: S603 - this interpreter, this module
-                [sys.executable, "-m", "dovecote.local.templates", *arguments],
+                [sys.executable, "-m", "dovecote_local.templates", *arguments],
                 cwd=REPO_ROOT,
                 env=environment,
                 capture_output=True,

@@ -1,5 +1,5 @@
 import sys
 
-from dovecote.local import main
+from dovecote_local import main
 
 sys.exit(main(sys.argv[1:]))

@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from dovecote.local.lambdas import FunctionError, LambdaRuntime
+from dovecote_local.lambdas import FunctionError, LambdaRuntime
 
 log = logging.getLogger("dovecote-local")
 

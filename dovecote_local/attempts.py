@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from dovecote.local.lambdas import LocalFunction
+from dovecote_local.lambdas import LocalFunction
 from functions.core.models import Attempt, Delivery, DeliveryStatus
 from functions.store.deliveries import DeliveryStore
 from functions.store.webhooks import WebhookStore
@@ -22,11 +22,11 @@ _MAX_TRACKED_DELIVERIES = 10_000
 
 
 def delivery_references(event: Any) -> Iterator[tuple[str, str]]:
-    """(tenant id, delivery id) pairs named by a deliver event: a task input or SQS records."""
+    """(application id, delivery id) pairs named by a deliver event: a task input or SQS records."""
     if not isinstance(event, dict):
         return
-    if isinstance(event.get("tenant_id"), str) and isinstance(event.get("delivery_id"), str):
-        yield event["tenant_id"], event["delivery_id"]
+    if isinstance(event.get("application_id"), str) and isinstance(event.get("delivery_id"), str):
+        yield event["application_id"], event["delivery_id"]
     for record in event.get("Records") or []:
         try:
             body = json.loads(record.get("body") or "")
@@ -67,13 +67,13 @@ class AttemptLog:
     def observer(self, deliver_function_name: str) -> Callable[[LocalFunction, Any, Any], None]:
         def observe(function: LocalFunction, event: Any, _result: Any) -> None:
             if function.name == deliver_function_name:
-                for tenant_id, delivery_id in set(delivery_references(event)):
-                    self.report(tenant_id, delivery_id)
+                for application_id, delivery_id in set(delivery_references(event)):
+                    self.report(application_id, delivery_id)
 
         return observe
 
-    def report(self, tenant_id: str, delivery_id: str) -> None:
-        delivery = self._deliveries.find(tenant_id, delivery_id)
+    def report(self, application_id: str, delivery_id: str) -> None:
+        delivery = self._deliveries.find(application_id, delivery_id)
         if delivery is None:
             return
         with self._lock:
@@ -87,14 +87,14 @@ class AttemptLog:
             if len(self._printed) >= _MAX_TRACKED_DELIVERIES:
                 self._printed.clear()
             self._printed[key] = len(delivery.attempts)
-        url = self._url(tenant_id, delivery.webhook_id)
+        url = self._url(application_id, delivery.webhook_id)
         for attempt in fresh:
             self._write(describe_attempt(delivery, attempt, self._max_attempts, url))
 
-    def _url(self, tenant_id: str, webhook_id: str) -> str:
-        key = (tenant_id, webhook_id)
+    def _url(self, application_id: str, webhook_id: str) -> str:
+        key = (application_id, webhook_id)
         if key not in self._urls:
-            webhook = self._webhooks.find(tenant_id, webhook_id)
+            webhook = self._webhooks.find(application_id, webhook_id)
             if webhook is None:
                 return webhook_id
             self._urls[key] = webhook.url

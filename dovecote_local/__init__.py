@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dovecote.local.command import main
-from dovecote.local.stack import LocalOptions, LocalStack
+from dovecote_local.command import main
+from dovecote_local.stack import LocalOptions, LocalStack
 
 __all__ = ["LocalOptions", "LocalStack", "main"]

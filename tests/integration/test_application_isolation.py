@@ -1,7 +1,7 @@
-"""Tenant isolation across every route of both API functions (management and ingest).
+"""Application isolation across every route of both API functions (management and ingest).
 
-Another tenant's ids are answered exactly like ids that do not exist (404), and change
-nothing; without a tenant from the authorizer every non-public route answers 401 with the
+Another application's ids are answered exactly like ids that do not exist (404), and change
+nothing; without an application from the authorizer every non-public route answers 401 with the
 error envelope. The route table below must list every operation of the OpenAPI document.
 """
 
@@ -22,7 +22,7 @@ from functions.store.deliveries import DeliveryStore
 from functions.store.events import EventStore
 from functions.store.webhooks import WebhookStore
 from infra.routes import ROUTES as GATEWAY_ROUTES
-from tests.integration.conftest import OTHER_TENANT, TENANT, AwsResources, CallApi, ManagementApi
+from tests.integration.conftest import APPLICATION, OTHER_APPLICATION, AwsResources, CallApi, ManagementApi
 
 PUBLIC = {("GET", "/v1/health"), ("GET", "/v1/openapi.json")}
 ROUTES: dict[tuple[str, str], Any] = {
@@ -74,14 +74,14 @@ def fill(path: str, ids: dict[str, str]) -> str:
 
 @pytest.fixture
 def owned(management_api: ManagementApi, aws: AwsResources) -> dict[str, str]:
-    """A webhook of TENANT with a failed delivery (retryable, recoverable) and its event."""
-    webhook = management_api.create_webhook(tenant=TENANT)
+    """A webhook of APPLICATION with a failed delivery (retryable, recoverable) and its event."""
+    webhook = management_api.create_webhook(application=APPLICATION)
     now = utc_now()
-    event = Event(id=new_id("evt"), tenant_id=TENANT, type="user.created", data={}, created_at=now)
+    event = Event(id=new_id("evt"), application_id=APPLICATION, type="user.created", data={}, created_at=now)
     EventStore(aws.dynamodb, aws.table_name).put_new(event, expires_at_epoch=int(now.timestamp()) + 3600)
     delivery = Delivery(
         id=new_id("del"),
-        tenant_id=TENANT,
+        application_id=APPLICATION,
         webhook_id=webhook["id"],
         event_id=event.id,
         event_type=event.type,
@@ -94,47 +94,53 @@ def owned(management_api: ManagementApi, aws: AwsResources) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(("method", "path"), ID_ROUTES)
-def test_another_tenants_id_is_not_found(call_api: CallApi, owned, method: str, path: str):
+def test_another_applications_id_is_not_found(call_api: CallApi, owned, method: str, path: str):
     response = call_api(
-        ROUTES[method, path].handler, method, fill(path, owned), tenant=OTHER_TENANT, body=BODIES.get((method, path))
+        ROUTES[method, path].handler,
+        method,
+        fill(path, owned),
+        application=OTHER_APPLICATION,
+        body=BODIES.get((method, path)),
     )
 
     assert response.status == 404, response.body
     assert response.error_type == "not_found"
 
 
-def test_another_tenants_writes_change_nothing(call_api: CallApi, management_api: ManagementApi, owned, aws):
-    before = WebhookStore(aws.dynamodb, aws.table_name).get(TENANT, owned["webhook_id"])
+def test_another_applications_writes_change_nothing(call_api: CallApi, management_api: ManagementApi, owned, aws):
+    before = WebhookStore(aws.dynamodb, aws.table_name).get(APPLICATION, owned["webhook_id"])
     for method, path in [*ID_ROUTES, ("DELETE", "/v1/webhooks/{webhook_id}")]:
         call_api(
             ROUTES[method, path].handler,
             method,
             fill(path, owned),
-            tenant=OTHER_TENANT,
+            application=OTHER_APPLICATION,
             body=BODIES.get((method, path)),
         )
 
-    assert WebhookStore(aws.dynamodb, aws.table_name).get(TENANT, owned["webhook_id"]) == before
-    delivery = DeliveryStore(aws.dynamodb, aws.table_name).get(TENANT, owned["delivery_id"])
+    assert WebhookStore(aws.dynamodb, aws.table_name).get(APPLICATION, owned["webhook_id"]) == before
+    delivery = DeliveryStore(aws.dynamodb, aws.table_name).get(APPLICATION, owned["delivery_id"])
     assert delivery.status is DeliveryStatus.FAILED
     assert delivery.series == 1
-    assert management_api("GET", "/v1/webhooks", tenant=OTHER_TENANT).body["data"] == []
+    assert management_api("GET", "/v1/webhooks", application=OTHER_APPLICATION).body["data"] == []
 
 
-def test_deleting_another_tenants_webhook_is_not_found_and_deletes_nothing(call_api: CallApi, aws, owned):
-    response = call_api(management.handler, "DELETE", f"/v1/webhooks/{owned['webhook_id']}", tenant=OTHER_TENANT)
+def test_deleting_another_applications_webhook_is_not_found_and_deletes_nothing(call_api: CallApi, aws, owned):
+    response = call_api(
+        management.handler, "DELETE", f"/v1/webhooks/{owned['webhook_id']}", application=OTHER_APPLICATION
+    )
 
     assert response.status == 404
     assert response.body["error"]["type"] == "not_found"
-    assert WebhookStore(aws.dynamodb, aws.table_name).find(TENANT, owned["webhook_id"]) is not None
+    assert WebhookStore(aws.dynamodb, aws.table_name).find(APPLICATION, owned["webhook_id"]) is not None
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(set(ROUTES) - PUBLIC))
-def test_without_a_tenant_every_protected_route_answers_401(call_api: CallApi, aws, method: str, path: str):
+def test_without_a_application_every_protected_route_answers_401(call_api: CallApi, aws, method: str, path: str):
     ids = {"webhook_id": new_id("wh"), "delivery_id": new_id("del"), "event_id": new_id("evt")}
 
     response = call_api(
-        ROUTES[method, path].handler, method, fill(path, ids), tenant=None, body=BODIES.get((method, path))
+        ROUTES[method, path].handler, method, fill(path, ids), application=None, body=BODIES.get((method, path))
     )
 
     assert response.status == 401
@@ -143,5 +149,5 @@ def test_without_a_tenant_every_protected_route_answers_401(call_api: CallApi, a
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(PUBLIC))
-def test_public_routes_answer_without_a_tenant(call_api: CallApi, aws, method: str, path: str):
-    assert call_api(ROUTES[method, path].handler, method, path, tenant=None).status == 200
+def test_public_routes_answer_without_a_application(call_api: CallApi, aws, method: str, path: str):
+    assert call_api(ROUTES[method, path].handler, method, path, application=None).status == 200

@@ -12,8 +12,8 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from dovecote.local.moto_server import FAKE_CREDENTIALS, REGION
-from dovecote.local.stack import DEV_TENANT, LocalOptions, LocalStack, describe
+from dovecote_local.moto_server import FAKE_CREDENTIALS, REGION
+from dovecote_local.stack import DEV_APPLICATION, LocalOptions, LocalStack, describe
 from functions.core.profile import load_profile
 
 DEFAULT_PORT = 8787
@@ -36,7 +36,9 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--profile", default="standard", help="shipped profile name or profile file (default %(default)s)"
     )
-    parser.add_argument("--api-key", help=f"API key of tenant {DEV_TENANT!r} (default: a random one, printed)")
+    parser.add_argument(
+        "--api-key", help=f"API key of application {DEV_APPLICATION!r} (default: a random one, printed)"
+    )
     parser.add_argument(
         "--time-scale",
         type=_positive_float,
@@ -66,7 +68,7 @@ def banner(stack: LocalStack, event_type: str) -> str:
         [
             f"Dovecote local stack: profile {stack.profile_name}, time scale {stack.options.time_scale:g}",
             f"  API          {api}/v1   (docs: {api}/v1/openapi.json)",
-            f"  API key      {stack.api_key}   (tenant {DEV_TENANT})",
+            f"  API key      {stack.api_key}   (application {DEV_APPLICATION})",
             f"  AWS (moto)   {stack.moto_endpoint}   table {stack.table_name}",
             f"  http://127.0.0.1 receivers: {loopback}",
             "",
@@ -75,8 +77,8 @@ def banner(stack: LocalStack, event_type: str) -> str:
             f"    -d {shlex.quote(create)}",
             f"  curl -s {api}/v1/events -H {shlex.quote(auth)} -H 'Content-Type: application/json' \\",
             f"    -d {shlex.quote(event)}",
-            "A key for another tenant:",
-            f"  {credentials} dovecote api-keys create --tenant other \\",
+            "A key for another application:",
+            f"  {credentials} dovecote api-keys create --application other \\",
             f"    --table {stack.table_name} --endpoint-url {stack.moto_endpoint} --region {REGION}",
             "",
             "Delivery attempts are logged below. Ctrl-C stops.",

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from dovecote.local.lambdas import FunctionError, LambdaRuntime
+from dovecote_local.lambdas import FunctionError, LambdaRuntime
 
 log = logging.getLogger("dovecote-local")
 

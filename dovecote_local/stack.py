@@ -22,13 +22,13 @@ from typing import Any, Self
 import boto3
 from botocore.config import Config
 
-from dovecote.local.attempts import AttemptLog
-from dovecote.local.gateway import GatewayServer, HttpApi
-from dovecote.local.lambdas import LambdaRuntime, patch_moto_lambda
-from dovecote.local.moto_server import FAKE_CREDENTIALS, REGION, MotoServer, patch_wait_states
-from dovecote.local.pollers import QueuePoller
-from dovecote.local.resources import LocalResources, ResourceBuilder
-from dovecote.local.templates import cached_template_path, load_template
+from dovecote_local.attempts import AttemptLog
+from dovecote_local.gateway import GatewayServer, HttpApi
+from dovecote_local.lambdas import LambdaRuntime, patch_moto_lambda
+from dovecote_local.moto_server import FAKE_CREDENTIALS, REGION, MotoServer, patch_wait_states
+from dovecote_local.pollers import QueuePoller
+from dovecote_local.resources import LocalResources, ResourceBuilder
+from dovecote_local.templates import cached_template_path, load_template
 from functions.admin.api_keys import create_api_key
 from functions.core import settings
 from functions.core.profile import load_profile
@@ -36,7 +36,7 @@ from functions.store.api_keys import ApiKeyStore, is_well_formed, new_api_key
 
 log = logging.getLogger("dovecote-local")
 
-DEV_TENANT = "dev"
+DEV_APPLICATION = "dev"
 DEV_KEY_DESCRIPTION = "dovecote local development key"
 STACK_NAME = "Dovecote"
 DELIVER_HANDLER = "functions.deliver.handler.handler"
@@ -207,17 +207,17 @@ class LocalStack:
     def _create_dev_api_key(self, clients: AwsClients) -> None:
         store = ApiKeyStore(clients.dynamodb, self.table_name)
         if self.options.api_key:
-            store.create(new_api_key(DEV_TENANT, self.options.api_key, DEV_KEY_DESCRIPTION))
+            store.create(new_api_key(DEV_APPLICATION, self.options.api_key, DEV_KEY_DESCRIPTION))
             self.api_key = self.options.api_key
         else:
-            _, self.api_key = create_api_key(store, DEV_TENANT, DEV_KEY_DESCRIPTION)
+            _, self.api_key = create_api_key(store, DEV_APPLICATION, DEV_KEY_DESCRIPTION)
         self._api_keys = store
 
-    def create_api_key(self, tenant_id: str, description: str = "") -> str:
-        """A new API key for `tenant_id` (in-process use, e.g. tests)."""
+    def create_api_key(self, application_id: str, description: str = "") -> str:
+        """A new API key for `application_id` (in-process use, e.g. tests)."""
         if self._api_keys is None:
             raise RuntimeError("the stack is not started")
-        return create_api_key(self._api_keys, tenant_id, description)[1]
+        return create_api_key(self._api_keys, application_id, description)[1]
 
     def stop(self) -> None:
         self._stopping.set()
@@ -248,7 +248,7 @@ def describe(stack: LocalStack) -> dict[str, Any]:
     return {
         "api_url": stack.api_url,
         "api_key": stack.api_key,
-        "tenant_id": DEV_TENANT,
+        "application_id": DEV_APPLICATION,
         "profile": stack.profile_name,
         "time_scale": stack.options.time_scale,
         "aws_endpoint_url": stack.moto_endpoint,

@@ -1,4 +1,4 @@
-"""Two tenants of one stack never see each other's objects; the API edge answers like API Gateway."""
+"""Two applications of one stack never see each other's objects; the API edge answers like API Gateway."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from tests.e2e.e2e_support import DEFAULT_PROFILE, Receiver, RunningStack, Stack
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 
 
-def create_key_with_the_cli(stack: RunningStack, tenant: str) -> str:
+def create_key_with_the_cli(stack: RunningStack, application: str) -> str:
     """`dovecote api-keys create` against the local stack's moto table, as an operator would."""
     completed = subprocess.run(
         [
@@ -26,8 +26,8 @@ def create_key_with_the_cli(stack: RunningStack, tenant: str) -> str:
             "dovecote.cli",
             "api-keys",
             "create",
-            "--tenant",
-            tenant,
+            "--application",
+            application,
             "--table",
             stack.info["table_name"],
             "--endpoint-url",
@@ -60,18 +60,18 @@ def default_stack(stacks: StackPool) -> RunningStack:
 
 
 @pytest.fixture(scope="module")
-def other_tenant_key(default_stack: RunningStack) -> str:
+def other_application_key(default_stack: RunningStack) -> str:
     return create_key_with_the_cli(default_stack, "other")
 
 
-def test_a_tenant_cannot_see_or_touch_another_tenants_objects(
-    default_stack: RunningStack, other_tenant_key: str, receiver: Receiver
+def test_a_application_cannot_see_or_touch_another_applications_objects(
+    default_stack: RunningStack, other_application_key: str, receiver: Receiver
 ) -> None:
     url, endpoint = receiver.add()
-    with default_stack.client() as dev, default_stack.client(other_tenant_key) as other:
+    with default_stack.client() as dev, default_stack.client(other_application_key) as other:
         hook = dev.webhooks.create(url, ["order.created"])
         event = dev.events.send("order.created", {"order": 1})
-        eventually(lambda: endpoint.requests, message="the dev tenant's delivery")
+        eventually(lambda: endpoint.requests, message="the dev application's delivery")
         delivery = eventually(lambda: next(iter(dev.webhooks.deliveries(hook.id)), None))
 
         assert [w.id for w in other.webhooks.list()] == []
@@ -85,22 +85,22 @@ def test_a_tenant_cannot_see_or_touch_another_tenants_objects(
             "delete the webhook": lambda: other.webhooks.delete(hook.id),
         }
         not_refused = [name for name, attempt in attempts.items() if not _is_not_found(attempt)]
-        assert not_refused == [], "the other tenant could " + ", ".join(not_refused)
+        assert not_refused == [], "the other application could " + ", ".join(not_refused)
         assert dev.webhooks.get(hook.id).description == ""
         assert dev.deliveries.get(delivery.id).status == "succeeded"
         assert dev.events.get(event.id).id == event.id
 
 
-def test_the_other_tenants_events_do_not_reach_this_tenants_webhooks(
-    default_stack: RunningStack, other_tenant_key: str, receiver: Receiver
+def test_the_other_applications_events_do_not_reach_this_applications_webhooks(
+    default_stack: RunningStack, other_application_key: str, receiver: Receiver
 ) -> None:
     url, endpoint = receiver.add()
-    with default_stack.client() as dev, default_stack.client(other_tenant_key) as other:
+    with default_stack.client() as dev, default_stack.client(other_application_key) as other:
         dev_hook = dev.webhooks.create(url, ["invoice.paid"])
         other_url, other_endpoint = receiver.add()
         other.webhooks.create(other_url, ["invoice.paid"])
         other.events.send("invoice.paid", {"invoice": 7})
-        eventually(lambda: other_endpoint.requests, message="the other tenant's delivery")
+        eventually(lambda: other_endpoint.requests, message="the other application's delivery")
         assert endpoint.requests == []
         assert list(dev.webhooks.deliveries(dev_hook.id)) == []
 
