@@ -30,7 +30,7 @@ test: setup
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 test-fast: setup
-	$(BIN)/python -m pytest -n 2 tests/unit tests/integration $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 -m 'not slow' tests/unit tests/integration $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

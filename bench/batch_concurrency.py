@@ -140,6 +140,7 @@ class DeliverBench:
         from functions.core.ids import new_id  # noqa: PLC0415
         from functions.core.models import Event, utc_now  # noqa: PLC0415
         from functions.pipeline.fanout import FanOut, retention_expiry  # noqa: PLC0415
+        from functions.pipeline.publishing import event_reference  # noqa: PLC0415
         from functions.store.events import EventStore  # noqa: PLC0415
         from functions.store.webhooks import WebhookStore  # noqa: PLC0415
 
@@ -154,7 +155,7 @@ class DeliverBench:
         )
         expires = retention_expiry(event.created_at, self.profile.event_retention_days)
         EventStore(self._client, TABLE_NAME).put_new(event, expires)
-        fanout.fan_out(event)
+        fanout.fan_out(event_reference(event))
         return queue.bodies
 
     @staticmethod

@@ -135,7 +135,7 @@ def levers(priced: Priced) -> list[tuple[str, str, float]]:
     )
     add(
         "deliver: no endpoint or event reads (at most this much; they are read once per batch already)",
-        "functions/pipeline/attempts.py SharedReads: WebhookStore.find + EventStore.find",
+        "functions/pipeline/reads.py SharedReads: WebhookStore.find + EventStore.find",
         _calls_usd(usage, "deliver", "dynamodb", "GetItem:webhook")
         + _calls_usd(usage, "deliver", "dynamodb", "GetItem:event"),
     )

@@ -15,8 +15,14 @@ from constructs import Construct
 
 from functions.core import metrics as metric_names
 from functions.core.profile import Profile
-from functions.core.settings import ENV_DELIVERIES_QUEUE, ENV_EVENTS_QUEUE, ENV_STATE_MACHINE, ENV_TABLE
-from infra.handlers import FunctionName, handler_path
+from functions.runtime.settings import (
+    ENV_DELIVERIES_QUEUE,
+    ENV_EVENTS_QUEUE,
+    ENV_STATE_MACHINE,
+    ENV_TABLE,
+    REQUIRED_ENVIRONMENT,
+)
+from infra.handlers import FUNCTION_NAMES, FunctionName, handler_path, service_name
 from infra.lambda_code import ARCHITECTURE, RUNTIME, functions_code
 from infra.nag import acknowledge, arn_placeholder
 from infra.queues import Queues
@@ -98,18 +104,14 @@ class Functions(Construct):
             f"arn:aws:lambda:{Aws.REGION}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
             f"{POWERTOOLS_LAYER_NAME}:{POWERTOOLS_LAYER_VERSION}",
         )
-        table_name = storage.table.table_name
-        state_machine_arn = retry_state_machine_arn(stack)
+        values = {
+            ENV_TABLE: storage.table.table_name,
+            ENV_STATE_MACHINE: retry_state_machine_arn(stack),
+            ENV_EVENTS_QUEUE: queues.events.queue_url,
+            ENV_DELIVERIES_QUEUE: queues.deliveries.queue_url,
+        }
         environments: dict[FunctionName, dict[str, str]] = {
-            "authorizer": {ENV_TABLE: table_name},
-            "management": {ENV_TABLE: table_name, ENV_STATE_MACHINE: state_machine_arn},
-            "ingest": {
-                ENV_TABLE: table_name,
-                ENV_EVENTS_QUEUE: queues.events.queue_url,
-                ENV_DELIVERIES_QUEUE: queues.deliveries.queue_url,
-            },
-            "fanout": {ENV_TABLE: table_name, ENV_DELIVERIES_QUEUE: queues.deliveries.queue_url},
-            "deliver": {ENV_TABLE: table_name, ENV_STATE_MACHINE: state_machine_arn},
+            name: {variable: values[variable] for variable in REQUIRED_ENVIRONMENT[name]} for name in FUNCTION_NAMES
         }
 
         def function(name: FunctionName) -> lambda_.Function:
@@ -129,7 +131,7 @@ class Functions(Construct):
                 tracing=lambda_.Tracing.ACTIVE,
                 environment={
                     **environments[name],
-                    "POWERTOOLS_SERVICE_NAME": name,
+                    "POWERTOOLS_SERVICE_NAME": service_name(name),
                     "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                     "LOG_LEVEL": LOG_LEVEL,
                     # pydantic looks for plugins at import; none are used, so skip the search (cold start).

@@ -11,3 +11,8 @@ FUNCTION_NAMES: tuple[FunctionName, ...] = get_args(FunctionName)
 def handler_path(name: FunctionName) -> str:
     """The Lambda handler: `functions/<name>/handler.py` defines `handler(event, context)`."""
     return f"functions.{name}.handler.handler"
+
+
+def service_name(name: FunctionName) -> str:
+    """POWERTOOLS_SERVICE_NAME of the function: its logs' `service` and its metrics' `service` dimension."""
+    return name

@@ -18,13 +18,13 @@ from constructs import Construct
 
 from functions.core import metrics as metric_names
 from infra.functions import METRICS_NAMESPACE
-from infra.handlers import FunctionName
+from infra.handlers import FunctionName, service_name
 
 # Emitted by the deliver function with Powertools Metrics (namespace Dovecote, dimension
 # service=deliver) when a delivery reaches its final state.
 DELIVERY_SUCCEEDED_METRIC = metric_names.DELIVERIES_SUCCEEDED
 DELIVERY_FAILED_METRIC = metric_names.DELIVERIES_FAILED
-DELIVER_SERVICE = metric_names.SERVICE_DIMENSION
+DELIVER_SERVICE = service_name("deliver")
 
 PERIOD = Duration.minutes(5)
 

@@ -1,6 +1,7 @@
 """The retry state machine's Amazon States Language, generated from a profile's retry table.
 
-Execution input carries ids only: `{"application_id", "delivery_id", "series"}`. For each retry
+Every payload is a model of functions/pipeline/contract.py. Execution input is a
+`DeliveryRef` (ids only: `{"application_id", "delivery_id", "series"}`). For each retry
 n = 2..max_attempts the machine runs `Wait n` (the table's delay before attempt n), then
 `Attempt n` (the deliver function with `action: attempt`), then `Choice n`: outcome `retry`
 goes on to the next Wait, or to `MarkFailed` after the last attempt; any other outcome
@@ -21,11 +22,20 @@ from __future__ import annotations
 from typing import Any
 
 from functions.core.profile import Profile
+from functions.pipeline.contract import (
+    ACTION_FIELD,
+    ATTEMPT_FIELD,
+    OUTCOME_FIELD,
+    REASON_FIELD,
+    REF_FIELDS,
+    RESULT_FIELD,
+    Outcome,
+    TaskAction,
+)
 
 MARK_FAILED = "MarkFailed"
 DONE = "Done"
-OUTCOME_RETRY = "retry"
-RESULT_PATH = "$.result"
+RESULT_PATH = f"$.{RESULT_FIELD}"
 
 LAMBDA_SERVICE_ERRORS = (
     "Lambda.ServiceException",
@@ -46,11 +56,7 @@ _FUNCTION_ERROR_RETRY = {
     "BackoffRate": 2,
 }
 """An attempt is idempotent, so a crash or a throttled read inside it is retried before the Catch."""
-_IDS = {
-    "application_id.$": "$.application_id",
-    "delivery_id.$": "$.delivery_id",
-    "series.$": "$.series",
-}
+_IDS = {f"{name}.$": f"$.{name}" for name in REF_FIELDS}
 
 
 def wait_state(attempt: int) -> str:
@@ -86,9 +92,11 @@ def retry_state_machine_definition(profile: Profile, deliver_function_arn: str) 
             "Next": attempt_state(attempt),
         }
         states[attempt_state(attempt)] = {
-            **_invoke_deliver(deliver_function_arn, {"action": "attempt", **_IDS, "attempt": attempt}),
+            **_invoke_deliver(
+                deliver_function_arn, {ACTION_FIELD: TaskAction.ATTEMPT.value, **_IDS, ATTEMPT_FIELD: attempt}
+            ),
             "Retry": [dict(_SERVICE_ERROR_RETRY), dict(_FUNCTION_ERROR_RETRY)],
-            "ResultSelector": {"outcome.$": "$.Payload.outcome"},
+            "ResultSelector": {f"{OUTCOME_FIELD}.$": f"$.Payload.{OUTCOME_FIELD}"},
             "ResultPath": RESULT_PATH,
             "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": RESULT_PATH, "Next": MARK_FAILED}],
             "Next": choice_state(attempt),
@@ -97,8 +105,8 @@ def retry_state_machine_definition(profile: Profile, deliver_function_arn: str) 
             "Type": "Choice",
             "Choices": [
                 {
-                    "Variable": f"{RESULT_PATH}.outcome",
-                    "StringEquals": OUTCOME_RETRY,
+                    "Variable": f"{RESULT_PATH}.{OUTCOME_FIELD}",
+                    "StringEquals": Outcome.RETRY.value,
                     "Next": MARK_FAILED if is_last else wait_state(attempt + 1),
                 }
             ],
@@ -106,7 +114,12 @@ def retry_state_machine_definition(profile: Profile, deliver_function_arn: str) 
         }
     states[MARK_FAILED] = {
         **_invoke_deliver(
-            deliver_function_arn, {"action": "mark_failed", **_IDS, "reason.$": RESULT_PATH if retry_attempts else "$"}
+            deliver_function_arn,
+            {
+                ACTION_FIELD: TaskAction.MARK_FAILED.value,
+                **_IDS,
+                f"{REASON_FIELD}.$": RESULT_PATH if retry_attempts else "$",
+            },
         ),
         "End": True,
     }

@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 from functions.core.errors import DovecoteError, InvalidRequestError
 from functions.core.models import ApiKey, iso
-from functions.core.settings import ENV_TABLE
+from functions.runtime.settings import ENV_TABLE
 from functions.store.api_keys import ApiKeyStore, generate_api_key, new_api_key
 
 APPLICATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -89,12 +89,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _store(arguments: argparse.Namespace) -> ApiKeyStore:
-    import boto3
+    from functions.runtime.clients import aws_client
 
     table = arguments.table or os.environ.get(ENV_TABLE)
     if not table:
         raise InvalidRequestError(f"no table: pass --table or set {ENV_TABLE}")
-    client = boto3.client("dynamodb", region_name=arguments.region, endpoint_url=arguments.endpoint_url)
+    client = aws_client("dynamodb", region=arguments.region, endpoint_url=arguments.endpoint_url)
     return ApiKeyStore(client, table)
 
 

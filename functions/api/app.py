@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.depends import Depends
@@ -27,8 +26,9 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import
 
 from functions.core.errors import DovecoteError, NotFoundError, UnauthorizedError
 from functions.core.ids import has_prefix
+from functions.runtime.observability import logger as service_logger
 
-logger = Logger(service="dovecote")
+logger = service_logger()
 
 API_TITLE = "Dovecote"
 API_VERSION = "1.0.0"

@@ -23,16 +23,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
-from functions.core.lazy import LazyDependencies
+from functions.runtime.lazy import LazyDependencies
+from functions.runtime.observability import logger as service_logger
 from functions.store.api_keys import hash_api_key, is_well_formed
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-logger = Logger(service="dovecote")
+logger = service_logger()
 
 MISSING = "a valid API key is required (Authorization: Bearer <key>)"
 MALFORMED = "the Authorization header must be 'Bearer <API key>' with a Dovecote API key"
@@ -90,12 +90,11 @@ def _refused(reason: str) -> dict[str, Any]:
 
 
 def _build_api_keys() -> KeyLookup:
-    import boto3
-
-    from functions.core.settings import Settings
+    from functions.runtime.clients import aws_client
+    from functions.runtime.settings import Settings
     from functions.store.api_keys import ApiKeyGrants
 
-    return ApiKeyGrants(boto3.client("dynamodb"), Settings.from_environment().table_name)
+    return ApiKeyGrants(aws_client("dynamodb"), Settings.for_function("authorizer").table_name)
 
 
 _container: LazyDependencies[KeyLookup] = LazyDependencies(_build_api_keys)

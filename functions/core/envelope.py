@@ -18,11 +18,11 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from functions.core.models import Event
 from functions.core.profile import Envelope
+from functions.core.timestamps import envelope_timestamp
 
 _encode_string = json.encoder.encode_basestring  # C-accelerated; keeps non-ASCII as is (ensure_ascii=False)
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -121,11 +121,6 @@ def compact_json(value: Any) -> str:
     if _LONE_SURROGATE.search(text):  # only inside strings; escaped as JSON.stringify does
         text = _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
     return text
-
-
-def envelope_timestamp(moment: datetime) -> str:
-    """ISO-8601 UTC with seconds precision, e.g. `2026-03-04T12:45:00Z` (as in seed 003)."""
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def envelope_document(event: Event, envelope: Envelope) -> dict[str, Any]:

@@ -1,18 +1,25 @@
-"""Endpoint health: when an endpoint that keeps failing is disabled automatically.
+"""Endpoint health: the one home of when an endpoint that keeps failing is disabled.
 
-Two counters live on the webhook: `consecutive_failures`, the number of deliveries in a
-row that exhausted every attempt, and `failing_since`, when the current run of failed
-attempts began. Any successful attempt clears both. The profile's rule disables the
-endpoint when either limit is passed (by default 20 exhausted deliveries in a row, or
-every attempt failing for more than 5 days). A 410 Gone response disables it at once.
+Two counters live on the endpoint: `consecutive_failures`, the deliveries in a row that
+exhausted every attempt, and `failing_since`, when the current run of failed attempts
+began. Any successful attempt clears both. The profile's rule disables the endpoint when
+either limit is passed (by default 20 exhausted deliveries in a row, or every attempt
+failing for more than 5 days); a 410 Gone disables it at once.
+
+`EndpointHealth` decides; the `HealthLedger` (the webhook store) keeps the counters with
+atomic writes, so concurrent attempts never lose a count. It writes nothing on a healthy
+success, the happy path.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from functions.core.models import Webhook, iso
+from functions.core.classify import Verdict
+from functions.core.models import DeliveryStatus, Webhook, iso
 from functions.core.profile import HealthRule
 
 GONE_REASON = "the endpoint answered 410 Gone"
@@ -32,18 +39,6 @@ class HealthState:
         return self.consecutive_failures == 0 and self.failing_since is None
 
 
-def after_success() -> HealthState:
-    return HealthState()
-
-
-def after_failed_attempt(state: HealthState, now: datetime) -> HealthState:
-    return HealthState(state.consecutive_failures, state.failing_since or now)
-
-
-def after_exhausted_delivery(state: HealthState, now: datetime) -> HealthState:
-    return HealthState(state.consecutive_failures + 1, state.failing_since or now)
-
-
 def disable_reason(rule: HealthRule, state: HealthState, now: datetime) -> str | None:
     """Why the rule disables the endpoint in `state`, or None while it may keep receiving."""
     limit = rule.disable_after_consecutive_failures
@@ -56,3 +51,59 @@ def disable_reason(rule: HealthRule, state: HealthState, now: datetime) -> str |
             f"(more than {days:g} days)"
         )
     return None
+
+
+class HealthLedger(Protocol):
+    """Where the counters live (functions/store/webhooks.py); each write is atomic and a no-op
+    for an endpoint that no longer exists."""
+
+    def record_failing_since(self, application_id: str, webhook_id: str, since: datetime) -> None: ...
+
+    def record_exhausted_delivery(self, application_id: str, webhook_id: str, now: datetime) -> Webhook | None: ...
+
+    def reset_health(self, application_id: str, webhook_id: str) -> None: ...
+
+    def disable(self, application_id: str, webhook_id: str, reason: str, now: datetime) -> bool: ...
+
+
+Disabled = Callable[[Webhook, str], None]
+
+
+class EndpointHealth:
+    def __init__(self, rule: HealthRule, ledger: HealthLedger, on_disabled: Disabled | None = None) -> None:
+        self._rule = rule
+        self._ledger = ledger
+        self._on_disabled = on_disabled
+
+    def after_attempt(self, webhook: Webhook, verdict: Verdict, delivery_status: DeliveryStatus, now: datetime) -> None:
+        """Account for one logged attempt; `delivery_status` is the delivery's status after it."""
+        state = HealthState.of(webhook)
+        if verdict is Verdict.SUCCEEDED:
+            if not state.healthy:
+                self._ledger.reset_health(webhook.application_id, webhook.id)
+            return
+        if verdict is Verdict.GONE:
+            self._disable(webhook, GONE_REASON, now)
+            return
+        if delivery_status is DeliveryStatus.FAILED:
+            self.after_delivery_failed(webhook.application_id, webhook.id, now)
+            return
+        if state.failing_since is None:
+            self._ledger.record_failing_since(webhook.application_id, webhook.id, now)
+            state = HealthState(state.consecutive_failures, now)
+        reason = disable_reason(self._rule, state, now)
+        if reason:
+            self._disable(webhook, reason, now)
+
+    def after_delivery_failed(self, application_id: str, webhook_id: str, now: datetime) -> None:
+        """A delivery ended failed after its attempts (the table ran out, or it could not be attempted)."""
+        updated = self._ledger.record_exhausted_delivery(application_id, webhook_id, now)
+        if updated is None or not updated.enabled:
+            return
+        reason = disable_reason(self._rule, HealthState.of(updated), now)
+        if reason:
+            self._disable(updated, reason, now)
+
+    def _disable(self, webhook: Webhook, reason: str, now: datetime) -> None:
+        if self._ledger.disable(webhook.application_id, webhook.id, reason, now) and self._on_disabled:
+            self._on_disabled(webhook, reason)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 NAMESPACE = "Dovecote"
-SERVICE_DIMENSION = "dovecote"
-"""The `service` dimension Powertools Metrics adds to every data point."""
 
 DELIVERIES_SUCCEEDED = "DeliveriesSucceeded"
 DELIVERIES_FAILED = "DeliveriesFailed"

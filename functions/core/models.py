@@ -6,23 +6,17 @@ an `object` field) and never includes secrets or application ids.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from functions.core.timestamps import StoredTime, iso, utc_now
+
+__all__ = ["iso", "utc_now"]  # re-exported: every caller reads moments and formats them the same way
+
 RESPONSE_EXCERPT_BYTES = 1024
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class _Record(BaseModel):
@@ -39,7 +33,7 @@ class _Record(BaseModel):
 
 class SigningSecret(_Record):
     value: str
-    expires_at: datetime | None = None
+    expires_at: StoredTime | None = None
     """None for the current secret; set on a rotated-out secret that still signs until then."""
 
 
@@ -52,10 +46,10 @@ class Webhook(_Record):
     enabled: bool = True
     disabled_reason: str | None = None
     secrets: list[SigningSecret]
-    created_at: datetime
-    updated_at: datetime
+    created_at: StoredTime
+    updated_at: StoredTime
     consecutive_failures: int = 0
-    failing_since: datetime | None = None
+    failing_since: StoredTime | None = None
 
     def signing_secrets(self, now: datetime) -> list[str]:
         """The current secret first, then rotated-out ones still inside their grace period."""
@@ -81,7 +75,7 @@ class Event(_Record):
     application_id: str
     type: str
     data: Any = Field(default_factory=dict)
-    created_at: datetime
+    created_at: StoredTime
     idempotency_key: str | None = None
     webhook_id: str | None = None
     """Set on test events: deliver to this endpoint only, whatever the subscriptions."""
@@ -110,12 +104,12 @@ class DeliveryStatus(StrEnum):
 class Attempt(_Record):
     number: int
     series: int = 1
-    attempted_at: datetime
+    attempted_at: StoredTime
     response_status: int | None = None
     latency_ms: int
     error: str | None = None
     response_excerpt: str = ""
-    next_retry_at: datetime | None = None
+    next_retry_at: StoredTime | None = None
 
     def public(self) -> dict[str, Any]:
         return {
@@ -137,10 +131,10 @@ class Delivery(_Record):
     event_id: str
     event_type: str
     status: DeliveryStatus = DeliveryStatus.PENDING
-    created_at: datetime
-    updated_at: datetime
+    created_at: StoredTime
+    updated_at: StoredTime
     attempts: list[Attempt] = Field(default_factory=list)
-    next_retry_at: datetime | None = None
+    next_retry_at: StoredTime | None = None
     series: int = 1
     """Incremented by a manual retry, which starts a new attempt series (and execution)."""
     status_reason: str | None = None
@@ -177,8 +171,8 @@ class ApiKey(_Record):
     application_id: str
     key_hash: str
     display_prefix: str
-    created_at: datetime
-    revoked_at: datetime | None = None
+    created_at: StoredTime
+    revoked_at: StoredTime | None = None
     description: str = ""
 
     @property

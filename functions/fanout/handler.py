@@ -1,6 +1,6 @@
 """The fan-out function: SQS events queue → one queued delivery per matching endpoint.
 
-Each message is an event (functions/pipeline/messages.py). The whole batch is fanned out
+Each message is an `EventReference` (functions/pipeline/contract.py). The whole batch is fanned out
 together (functions/pipeline/fanout.py); a message that cannot be parsed, or whose
 deliveries were not all queued, is reported in `batchItemFailures` and comes back, which
 is safe because a repeated fan-out names the same deliveries.
@@ -10,26 +10,24 @@ is safe because a repeated fan-out names the same deliveries.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.core import metrics as metric_names
-from functions.core.lazy import LazyDependencies
-from functions.pipeline.observability import traced
+from functions.runtime.lazy import LazyDependencies
+from functions.runtime.observability import logger as service_logger
+from functions.runtime.observability import metrics as service_metrics
+from functions.runtime.observability import traced
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from functions.pipeline.fanout import FanOut
 
-SERVICE = metric_names.SERVICE_DIMENSION
-
-logger = Logger(service=SERVICE)
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or metric_names.NAMESPACE, service=SERVICE)
+logger = service_logger()
+metrics = service_metrics()
 
 
 @dataclass(frozen=True)
@@ -38,13 +36,13 @@ class Dependencies:
 
 
 def _build() -> Dependencies:
-    from functions.core.settings import Settings
-    from functions.pipeline.aws import aws_clients
     from functions.pipeline.fanout import FanOut
+    from functions.runtime.clients import aws_clients
+    from functions.runtime.settings import Settings
     from functions.store.queues import Queue
     from functions.store.webhooks import WebhookStore
 
-    settings = Settings.from_environment()
+    settings = Settings.for_function("fanout")
     clients = aws_clients("dynamodb", "sqs")
     fanout = FanOut(
         webhooks=WebhookStore(clients["dynamodb"], settings.table_name),
@@ -68,16 +66,17 @@ def reset_dependencies(replacement: Dependencies | None = None) -> None:
 
 def fan_out_batch(records: list[dict[str, Any]]) -> dict[str, BaseException]:
     """Fan out every event of the batch; returns why each failed message failed, by message id."""
-    from functions.core.models import Event
+    from pydantic import ValidationError
+
+    from functions.pipeline.contract import EventReference
     from functions.pipeline.fanout import FanOutError
-    from functions.pipeline.messages import parse_event_message
 
     failures: dict[str, BaseException] = {}
-    parsed: list[tuple[str, Event]] = []
+    parsed: list[tuple[str, EventReference]] = []
     for record in records:
         try:
-            parsed.append((record["messageId"], parse_event_message(record["body"])))
-        except ValueError as error:  # pydantic's ValidationError is a ValueError
+            parsed.append((record["messageId"], EventReference.model_validate_json(record["body"])))
+        except ValidationError as error:
             failures[record["messageId"]] = error
     try:
         results = dependencies().fanout.fan_out_all([event for _, event in parsed])
@@ -94,7 +93,7 @@ def fan_out_batch(records: list[dict[str, Any]]) -> dict[str, BaseException]:
 
 
 @logger.inject_lambda_context(clear_state=True)
-@traced(SERVICE)
+@traced()
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     from functions.pipeline.batch_response import partial_batch_response

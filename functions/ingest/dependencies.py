@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from functions.core.lazy import LazyDependencies
+from functions.runtime.lazy import LazyDependencies
 
 if TYPE_CHECKING:
-    from functions.core.settings import Settings
     from functions.pipeline.publishing import EventPublisher
     from functions.pipeline.redelivery import Redelivery
+    from functions.runtime.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -28,17 +28,17 @@ class IngestDependencies:
 
 
 def build_dependencies() -> IngestDependencies:
-    """From the environment (functions/core/settings.py), with boto3 clients for this region."""
-    from functions.core.settings import Settings
-    from functions.pipeline.aws import aws_clients
+    """From the environment (functions/runtime/settings.py), with boto3 clients for this region."""
     from functions.pipeline.publishing import EventPublisher
     from functions.pipeline.redelivery import Redelivery
+    from functions.runtime.clients import aws_clients
+    from functions.runtime.settings import Settings
     from functions.store.deliveries import DeliveryStore
     from functions.store.events import EventStore, IdempotencyStore
     from functions.store.queues import Queue
     from functions.store.webhooks import WebhookStore
 
-    settings = Settings.from_environment()
+    settings = Settings.for_function("ingest")
     clients = aws_clients("dynamodb", "sqs")
     dynamodb, sqs = clients["dynamodb"], clients["sqs"]
     events_queue = Queue(sqs, settings.events_queue_url)

@@ -14,14 +14,14 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from functions.core.lazy import LazyDependencies
+from functions.runtime.lazy import LazyDependencies
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from functions.core.settings import Settings
     from functions.core.urls import Resolver
     from functions.management.webhooks import EndpointRules
+    from functions.runtime.settings import Settings
     from functions.store.deliveries import DeliveryStore
     from functions.store.events import EventStore
     from functions.store.executions import RetryExecutions
@@ -78,15 +78,14 @@ class ManagementDependencies:
 
 
 def build_dependencies() -> ManagementDependencies:
-    """From the environment (functions/core/settings.py), with boto3 clients for this region."""
-    import boto3
-
-    from functions.core.settings import Settings
+    """From the environment (functions/runtime/settings.py), with boto3 clients for this region."""
+    from functions.runtime.clients import aws_client
+    from functions.runtime.settings import Settings
 
     return ManagementDependencies(
-        settings=Settings.from_environment(),
-        dynamodb=boto3.client("dynamodb"),
-        stepfunctions=lambda: boto3.client("stepfunctions"),
+        settings=Settings.for_function("management"),
+        dynamodb=aws_client("dynamodb"),
+        stepfunctions=lambda: aws_client("stepfunctions"),
     )
 
 

@@ -12,13 +12,12 @@ Management calls this with states:StopExecution permission only (no StartExecuti
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger
-
 from functions.core.models import DeliveryStatus, utc_now
+from functions.runtime.observability import logger as service_logger
 from functions.store.deliveries import DeliveryStore
 from functions.store.executions import RetryExecutions
 
-log = Logger(service="dovecote", child=True)
+log = service_logger(child=True)
 
 
 def cancel_pending_deliveries(

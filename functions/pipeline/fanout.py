@@ -19,17 +19,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from aws_lambda_powertools import Logger
-
 from functions.core.ids import derived_id
 from functions.core.matching import matches_any
-from functions.core.models import Event, utc_now
+from functions.core.models import utc_now
 from functions.core.profile import Profile
-from functions.pipeline.messages import DeliveryMessage, NewDelivery
+from functions.pipeline.contract import DeliveryMessage, EventReference, NewDelivery
+from functions.runtime.observability import logger as service_logger
 from functions.store.queues import SQS_BATCH_SIZE, Queue
 from functions.store.webhooks import Subscription, WebhookStore
 
-log = Logger(service="dovecote", child=True)
+log = service_logger(child=True)
 
 MAX_PARALLEL_CALLS = 16
 
@@ -71,13 +70,13 @@ class FanOut:
         self._profile = profile
         self._clock = clock
 
-    def fan_out(self, event: Event) -> FanOutResult:
+    def fan_out(self, event: EventReference) -> FanOutResult:
         [result] = self.fan_out_all([event])
         if not result.complete:
             raise FanOutError(f"{result.matched - result.queued} of {result.matched} delivery messages were not queued")
         return result
 
-    def fan_out_all(self, events: Sequence[Event]) -> list[FanOutResult]:
+    def fan_out_all(self, events: Sequence[EventReference]) -> list[FanOutResult]:
         """Queue the deliveries of every event; a result with `complete` False is to be retried."""
         endpoints = self._endpoints_by_application({e.application_id for e in events if e.webhook_id is None})
         now = self._clock()
@@ -98,23 +97,24 @@ class FanOut:
             log.info(
                 "event fanned out",
                 extra={
-                    "event_id": event.id,
-                    "event_type": event.type,
+                    "event_id": event.event_id,
+                    "event_type": event.event_type,
                     "matched": result.matched,
                     "queued": result.queued,
                 },
             )
         return results
 
-    def _message(self, event: Event, webhook_id: str, now: datetime) -> str:
+    def _message(self, event: EventReference, webhook_id: str, now: datetime) -> str:
         new = NewDelivery(
             webhook_id=webhook_id,
-            event_id=event.id,
-            event_type=event.type,
+            event_id=event.event_id,
+            event_type=event.event_type,
             created_at=now,
             expires_at=retention_expiry(event.created_at, self._profile.event_retention_days),
         )
-        return DeliveryMessage(event.application_id, delivery_id_for(event.id, webhook_id), 1, new).to_json()
+        delivery_id = delivery_id_for(event.event_id, webhook_id)
+        return DeliveryMessage(application_id=event.application_id, delivery_id=delivery_id, new=new).to_json()
 
     def _endpoints_by_application(self, applications: Iterable[str]) -> dict[str, list[Subscription]]:
         ordered = sorted(applications)
@@ -124,11 +124,11 @@ class FanOut:
             listed = pool.map(lambda application: list(self._webhooks.iter_subscriptions(application)), ordered)
             return dict(zip(ordered, listed, strict=True))
 
-    def _target_ids(self, event: Event, subscriptions: list[Subscription]) -> list[str]:
+    def _target_ids(self, event: EventReference, subscriptions: list[Subscription]) -> list[str]:
         if event.webhook_id is not None:  # a test event: that endpoint only
             webhook = self._webhooks.find(event.application_id, event.webhook_id)
             return [webhook.id] if webhook is not None and webhook.enabled else []
-        return [s.id for s in subscriptions if s.enabled and matches_any(s.events, event.type)]
+        return [s.id for s in subscriptions if s.enabled and matches_any(s.events, event.event_type)]
 
     def _send_all(self, messages: list[str]) -> set[int]:
         """Positions of the messages that could not be sent."""

@@ -27,8 +27,11 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from functions.core.classify import classify
 from functions.core.errors import UnsafeUrlError
+from functions.core.models import RESPONSE_EXCERPT_BYTES, Webhook
 from functions.core.urls import DeliveryTarget, Resolver, UrlPolicy, resolve_delivery_target, system_resolver
+from functions.pipeline.sender import SendResult, SignedMessage
 
 if TYPE_CHECKING:
     from urllib3.connection import HTTPConnection
@@ -124,6 +127,8 @@ def _network_errors() -> tuple[type[BaseException], ...]:
 
 
 class HttpSender:
+    """The HTTPS destination: POSTs the signed message to the endpoint's URL."""
+
     def __init__(
         self,
         policy: UrlPolicy,
@@ -135,6 +140,16 @@ class HttpSender:
         self._timeout = timeout_seconds
         self._resolver = resolver
         self.user_agent = user_agent
+
+    def send(self, endpoint: Webhook, message: SignedMessage) -> SendResult:
+        result = self.post(endpoint.url, message.body, {**message.headers, "User-Agent": self.user_agent})
+        return SendResult(
+            verdict=classify(result.status),
+            latency_ms=result.latency_ms,
+            status=result.status,
+            error=result.error,
+            response_excerpt=result.body_prefix[:RESPONSE_EXCERPT_BYTES].decode("utf-8", errors="replace"),
+        )
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> HttpResult:
         started = time.monotonic()

@@ -24,19 +24,18 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from functions.core.envelope import NotJsonError, compact_json
 from functions.core.errors import ConflictError, DovecoteError, InvalidRequestError, PayloadTooLargeError
 from functions.core.ids import has_prefix, new_id
 from functions.core.models import Event, utc_now
 from functions.core.profile import EVENT_TYPE_PATTERN, Profile
+from functions.pipeline.contract import EventReference
 from functions.pipeline.fanout import retention_expiry
-from functions.pipeline.messages import event_message
+from functions.runtime.observability import logger as service_logger
 from functions.store.events import EventStore, IdempotencyStore, PublishClaim
 from functions.store.queues import Queue, QueueSendError
 
-log = Logger(service="dovecote", child=True)
+log = service_logger(child=True)
 
 MAX_EVENT_TYPE_CHARS = 128
 MAX_IDEMPOTENCY_KEY_CHARS = 255
@@ -132,7 +131,7 @@ class EventPublisher:
             _check_same_request(existing.request_hash, fingerprint)
             event = existing.event
         try:
-            self._queue.send(event_message(event))
+            self._queue.send(event_reference(event).to_json())
         except QueueSendError as error:
             log.error("the events queue refused an event", extra={"event_id": event.id, "error": str(error)})
             if existing is None:
@@ -140,6 +139,17 @@ class EventPublisher:
             raise ServiceUnavailableError("the event could not be queued; retry the request") from None
         log.info("event queued", extra={"event_id": event.id, "event_type": event.type, "repeat": existing is not None})
         return event
+
+
+def event_reference(event: Event) -> EventReference:
+    """What the events queue carries for a stored event: ids and its type, never its data."""
+    return EventReference(
+        application_id=event.application_id,
+        event_id=event.id,
+        event_type=event.type,
+        created_at=event.created_at,
+        webhook_id=event.webhook_id,
+    )
 
 
 def _check_same_request(stored_hash: str | None, fingerprint: str | None) -> None:

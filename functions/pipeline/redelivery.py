@@ -16,20 +16,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from functions.core.errors import ConflictError, InvalidRequestError
 from functions.core.ids import new_id
 from functions.core.models import Delivery, DeliveryStatus, Event, Webhook, iso, utc_now
 from functions.core.profile import Profile
+from functions.pipeline.contract import DeliveryMessage
 from functions.pipeline.fanout import retention_expiry
-from functions.pipeline.messages import DeliveryMessage
 from functions.pipeline.publishing import EventPublisher, ServiceUnavailableError, milliseconds
+from functions.runtime.observability import logger as service_logger
 from functions.store.deliveries import DeliveryStore
 from functions.store.queues import Queue, QueueSendError
 from functions.store.webhooks import WebhookStore
 
-log = Logger(service="dovecote", child=True)
+log = service_logger(child=True)
 
 MAX_RECOVERED_PER_CALL = 1000
 _RETRYABLE = (DeliveryStatus.FAILED, DeliveryStatus.CANCELLED)
@@ -106,7 +105,7 @@ class Redelivery:
         restarted = self._deliveries.start_series(delivery, self._clock())
         if restarted is None:
             raise ConflictError(f"delivery {delivery_id} changed while it was being retried; reload it and try again")
-        message = DeliveryMessage(application_id, restarted.id, restarted.series)
+        message = DeliveryMessage(application_id=application_id, delivery_id=restarted.id, series=restarted.series)
         try:
             self._deliveries_queue.send(message.to_json())
         except QueueSendError:
@@ -134,7 +133,10 @@ class Redelivery:
             since_id=earliest_id_at("del", since),
         )
         restarted = self._restart_all(page.items)
-        messages = [DeliveryMessage(application_id, d.id, d.series).to_json() for d in restarted]
+        messages = [
+            DeliveryMessage(application_id=application_id, delivery_id=d.id, series=d.series).to_json()
+            for d in restarted
+        ]
         unsent = set(self._deliveries_queue.send_many(messages))
         if unsent:
             unsent_ids = {restarted[position].id for position in unsent}

@@ -12,6 +12,7 @@ from typing import Any
 
 from functions.core.errors import NotFoundError
 from functions.core.models import Attempt, Delivery, DeliveryStatus
+from functions.core.timestamps import stored_timestamp
 from functions.store.pagination import Page, decode_cursor, encode_cursor
 from functions.store.table import (
     GSI1,
@@ -30,10 +31,6 @@ MAX_KEPT_ATTEMPTS = 60
 def attempt_key(series: int, number: int) -> str:
     """Marks an attempt as logged, so a repeated attempt (SQS or Step Functions retry) is logged once."""
     return f"s{series}a{number}"
-
-
-def _timestamp(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 class DeliveryStore:
@@ -166,7 +163,7 @@ class DeliveryStore:
             ":attempt": [{**attempt.model_dump(mode="json"), "series": series}],
             ":empty": [],
             ":status": status.value,
-            ":now": _timestamp(attempt.attempted_at),
+            ":now": stored_timestamp(attempt.attempted_at),
             ":pending": DeliveryStatus.PENDING.value,
             ":series": series,
             ":key": attempt_key(series, attempt.number),
@@ -180,7 +177,7 @@ class DeliveryStore:
         removals = []
         if status is DeliveryStatus.PENDING and attempt.next_retry_at is not None:
             assignments.append("next_retry_at = :next")
-            values[":next"] = _timestamp(attempt.next_retry_at)
+            values[":next"] = stored_timestamp(attempt.next_retry_at)
         else:
             removals.append("next_retry_at")
         if status_reason is None:
@@ -220,7 +217,7 @@ class DeliveryStore:
                     {
                         ":status": status.value,
                         ":reason": reason,
-                        ":now": _timestamp(now),
+                        ":now": stored_timestamp(now),
                         ":pending": DeliveryStatus.PENDING.value,
                         ":series": series,
                     }
@@ -250,7 +247,7 @@ class DeliveryStore:
                     {
                         ":next_series": delivery.series + 1,
                         ":pending": DeliveryStatus.PENDING.value,
-                        ":now": _timestamp(now),
+                        ":now": stored_timestamp(now),
                         ":status": delivery.status.value,
                         ":series": delivery.series,
                     }
@@ -266,7 +263,7 @@ class DeliveryStore:
         values: dict[str, Any] = {
             ":series": previous.series,
             ":status": previous.status.value,
-            ":now": _timestamp(now),
+            ":now": stored_timestamp(now),
             ":new_series": previous.series + 1,
             ":pending": DeliveryStatus.PENDING.value,
             ":first": attempt_key(previous.series + 1, 1),

@@ -19,6 +19,7 @@ from typing import Any
 from functions.core.envelope import compact_json
 from functions.core.errors import NotFoundError
 from functions.core.models import Event
+from functions.core.timestamps import stored_timestamp
 from functions.store.table import event_key, from_item, idempotency_key, to_item
 
 
@@ -44,7 +45,7 @@ class EventStore:
                 "application_id": event.application_id,
                 "type": event.type,
                 "data_json": compact_json(event.data),
-                "created_at": _timestamp(event.created_at),
+                "created_at": stored_timestamp(event.created_at),
                 "idempotency_key": event.idempotency_key,
                 "webhook_id": event.webhook_id,
                 "request_hash": request_hash,
@@ -128,7 +129,7 @@ class IdempotencyStore:
                 "kind": "idempotency",
                 "event_id": claim.event_id,
                 "event_type": claim.event_type,
-                "created_at": _timestamp(claim.created_at),
+                "created_at": stored_timestamp(claim.created_at),
                 "request_hash": claim.request_hash,
                 "expires_at_epoch": expires_at_epoch,
             }
@@ -160,8 +161,3 @@ def _claim(document: dict[str, Any]) -> PublishClaim:
         created_at=datetime.fromisoformat(document["created_at"]),
         request_hash=document["request_hash"],
     )
-
-
-def _timestamp(moment: datetime) -> str:
-    """Fixed-width UTC ISO-8601 with microseconds, so stored timestamps compare as strings."""
-    return moment.isoformat(timespec="microseconds")

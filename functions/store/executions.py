@@ -7,8 +7,9 @@ execution with the same name (for 90 days), which is exactly the idempotency we 
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from functions.pipeline.contract import DeliveryRef
 
 
 def execution_name(delivery_id: str, series: int) -> str:
@@ -25,13 +26,13 @@ class RetryExecutions:
         prefix = self._state_machine_arn.replace(":stateMachine:", ":execution:", 1)
         return f"{prefix}:{execution_name(delivery_id, series)}"
 
-    def start(self, application_id: str, delivery_id: str, series: int) -> bool:
-        """Start the series' retries; False when they were started before."""
+    def start(self, ref: DeliveryRef) -> bool:
+        """Start the series' retries (the execution's input is `ref`); False when they were started before."""
         try:
             self._client.start_execution(
                 stateMachineArn=self._state_machine_arn,
-                name=execution_name(delivery_id, series),
-                input=json.dumps({"application_id": application_id, "delivery_id": delivery_id, "series": series}),
+                name=execution_name(ref.delivery_id, ref.series),
+                input=ref.to_json(),
             )
         except self._client.exceptions.ExecutionAlreadyExists:
             return False

@@ -10,6 +10,7 @@ from typing import Any
 
 from functions.core.errors import ConflictError, NotFoundError
 from functions.core.models import Webhook
+from functions.core.timestamps import stored_timestamp
 from functions.store.pagination import Page, decode_cursor, encode_cursor
 from functions.store.table import TTL_ATTRIBUTE, from_item, to_item, tombstone_key, webhook_key, webhooks_partition
 
@@ -145,7 +146,7 @@ class WebhookStore:
             application_id,
             webhook_id,
             "SET failing_since = if_not_exists(failing_since, :since)",
-            {":since": _timestamp(since)},
+            {":since": stored_timestamp(since)},
         )
 
     def record_exhausted_delivery(self, application_id: str, webhook_id: str, now: datetime) -> Webhook | None:
@@ -154,7 +155,7 @@ class WebhookStore:
             application_id,
             webhook_id,
             "ADD consecutive_failures :one SET failing_since = if_not_exists(failing_since, :now)",
-            {":one": 1, ":now": _timestamp(now)},
+            {":one": 1, ":now": stored_timestamp(now)},
         )
 
     def reset_health(self, application_id: str, webhook_id: str) -> None:
@@ -172,7 +173,7 @@ class WebhookStore:
                 UpdateExpression="SET enabled = :false, disabled_reason = :reason, updated_at = :now",
                 ConditionExpression="attribute_exists(pk) AND enabled = :true",
                 ExpressionAttributeValues=to_item(
-                    {":false": False, ":true": True, ":reason": reason, ":now": _timestamp(now)}
+                    {":false": False, ":true": True, ":reason": reason, ":now": stored_timestamp(now)}
                 ),
             )
         except self._client.exceptions.ConditionalCheckFailedException:
@@ -194,7 +195,3 @@ class WebhookStore:
         except self._client.exceptions.ConditionalCheckFailedException:
             return None
         return Webhook.model_validate(from_item(response["Attributes"]))
-
-
-def _timestamp(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")

@@ -21,7 +21,16 @@ from moto.core.config import DefaultConfig
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
 from functions.core.profile import Profile, load_profile, shipped_profile_names
-from functions.core.settings import ENV_STATE_MACHINE
+from functions.pipeline.contract import (
+    AttemptTask,
+    DeliveryRef,
+    MarkFailedTask,
+    Outcome,
+    StateError,
+    TaskResult,
+    parse_task,
+)
+from functions.runtime.settings import ENV_STATE_MACHINE
 from infra.retry_definition import (
     DONE,
     LAMBDA_SERVICE_ERRORS,
@@ -38,7 +47,7 @@ pytestmark = pytest.mark.xdist_group("infra")
 REGION = "us-east-1"
 DELIVER_ARN = "arn:aws:lambda:us-east-1:123456789012:function:deliver"
 DELIVERY_ID = "del_01HZX3"
-IDS = {"application_id": "ten_1", "delivery_id": DELIVERY_ID, "series": 1}
+IDS = DeliveryRef(application_id="app_1", delivery_id=DELIVERY_ID, series=1).model_dump()
 
 
 def _definition(template: dict[str, Any]) -> dict[str, Any]:
@@ -260,6 +269,9 @@ def test_executed_definition_waits_the_table_attempts_each_retry_then_marks_fail
     assert _mark_failed_calls(run) == [{"action": "mark_failed", **IDS, "reason": {"outcome": "retry"}}]
     assert run.invocations[-1]["action"] == "mark_failed"
     assert run.entered_states[-1] == MARK_FAILED
+    tasks = [parse_task(payload) for payload in run.invocations]  # every payload is a task of the contract
+    assert [type(task) for task in tasks] == [AttemptTask] * (profile.max_attempts - 1) + [MarkFailedTask]
+    assert tasks[-1].reason == TaskResult(outcome=Outcome.RETRY)
 
 
 def test_executed_definition_stops_at_done_once_an_attempt_succeeds(aws_credentials, standard):
@@ -288,6 +300,9 @@ def test_executed_definition_retries_an_attempt_that_raises_then_marks_failed(aw
     (mark_failed,) = _mark_failed_calls(run)
     assert "Error" in mark_failed["reason"]
     assert run.entered_states[-1] == MARK_FAILED
+    task = parse_task(mark_failed)
+    assert isinstance(task, MarkFailedTask)
+    assert isinstance(task.reason, StateError)
 
 
 def test_a_table_without_retries_goes_straight_to_mark_failed():

@@ -9,9 +9,9 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from functions.core import metrics as metric_names
-from functions.core.settings import ENV_DELIVERIES_QUEUE, ENV_EVENTS_QUEUE, ENV_STATE_MACHINE, ENV_TABLE
+from functions.runtime.settings import ENV_DELIVERIES_QUEUE, ENV_EVENTS_QUEUE, ENV_STATE_MACHINE, ENV_TABLE
 from functions.store.table import TTL_ATTRIBUTE
-from infra.handlers import FUNCTION_NAMES, handler_path
+from infra.handlers import FUNCTION_NAMES, handler_path, service_name
 from infra.routes import ROUTES
 from infra.template import resources_of_type
 from tests.infra.infra_test_support import function_name_of, functions_by_name, referenced_logical_ids
@@ -189,7 +189,7 @@ def test_each_function_gets_only_the_settings_it_needs(standard):
     for name, (_, function) in functions_by_name(standard.template).items():
         variables = function["Properties"]["Environment"]["Variables"]
         assert set(variables) == EXPECTED_ENVIRONMENT_KEYS[name] | POWERTOOLS_ENVIRONMENT_KEYS
-        assert variables["POWERTOOLS_SERVICE_NAME"] == name
+        assert variables["POWERTOOLS_SERVICE_NAME"] == service_name(name) == name
         assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "Dovecote"
         assert variables["LOG_LEVEL"] in {"DEBUG", "INFO", "WARNING", "ERROR"}
 
@@ -321,8 +321,8 @@ def test_dashboard_shows_deliveries_functions_queues_and_executions(standard):
     text = body if isinstance(body, str) else "".join(part for part in body["Fn::Join"][1] if isinstance(part, str))
 
     for expected in (
-        f'"{metric_names.NAMESPACE}","{metric_names.DELIVERIES_SUCCEEDED}","service","{metric_names.SERVICE_DIMENSION}"',
-        f'"{metric_names.NAMESPACE}","{metric_names.DELIVERIES_FAILED}","service","{metric_names.SERVICE_DIMENSION}"',
+        f'"{metric_names.NAMESPACE}","{metric_names.DELIVERIES_SUCCEEDED}","service","{service_name("deliver")}"',
+        f'"{metric_names.NAMESPACE}","{metric_names.DELIVERIES_FAILED}","service","{service_name("deliver")}"',
         '"AWS/Lambda","Errors"',
         '"AWS/Lambda","Duration"',
         '"AWS/SQS","ApproximateNumberOfMessagesVisible"',

@@ -2,7 +2,7 @@
 
 `aws` starts `mock_aws`, creates what the stack creates (the table with the layout of
 functions/store/table.py, the events and deliveries queues with their DLQs, a retry state
-machine), points the settings environment (functions/core/settings.py) at them, and drops
+machine), points the settings environment (functions/runtime/settings.py) at them, and drops
 every handler's cached dependencies so the next request builds them against moto.
 
 Convention: a module that caches dependencies exposes `reset_dependencies()`; every
@@ -26,10 +26,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from functions.core import settings as settings_env
-from functions.core.settings import Settings
 from functions.management import handler as management
 from functions.management.dependencies import ManagementDependencies, use_dependencies
+from functions.runtime import settings as settings_env
+from functions.runtime.settings import Settings
 from functions.store.table import GSI1, TTL_ATTRIBUTE
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")

@@ -27,7 +27,6 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import default_user_config
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
-from functions.core import settings as settings_env
 from functions.core.ids import new_id
 from functions.core.models import Delivery, SigningSecret, Webhook, utc_now
 from functions.core.profile import Profile, load_profile
@@ -35,6 +34,7 @@ from functions.deliver import handler as deliver
 from functions.fanout import handler as fanout
 from functions.ingest import handler as ingest
 from functions.management.secrets import generate_secret
+from functions.runtime import settings as settings_env
 from functions.store.deliveries import DeliveryStore
 from functions.store.events import EventStore
 from functions.store.webhooks import WebhookStore

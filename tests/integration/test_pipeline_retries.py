@@ -16,6 +16,7 @@ import pytest
 from functions.core.models import DeliveryStatus
 from functions.core.profile import shipped_profile_names
 from functions.deliver import handler as deliver
+from functions.pipeline.attempt import Attempter
 from functions.store.executions import execution_name
 from tests.integration.pipeline_support import Pipeline, Reply, pipeline_under_moto, receiver
 
@@ -102,16 +103,15 @@ def test_an_attempt_that_errors_is_caught_and_the_delivery_marked_failed(
     pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     profile = pipeline.use_profile("standard")
-    real_attempt = deliver.dependencies().attempter.attempt
+    real_attempt = Attempter.attempt
 
-    def broken_attempt(application_id: str, delivery_id: str, series: int, number: int, **options: Any) -> Any:
+    def broken_attempt(self: Attempter, delivery: Any, endpoint: Any, event: Any, number: int) -> Any:
         if number == 2:
             raise RuntimeError("DynamoDB is unavailable")
-        return real_attempt(application_id, delivery_id, series, number, **options)
+        return real_attempt(self, delivery, endpoint, event, number)
 
     with receiver(default=503) as server:
-        deps = deliver.dependencies()
-        monkeypatch.setattr(deps.attempter, "attempt", broken_attempt)
+        monkeypatch.setattr(Attempter, "attempt", broken_attempt)
         webhook = start_delivery(pipeline, server.url)
         pipeline.wait_for_executions()
     delivery = pipeline.only_delivery(webhook)

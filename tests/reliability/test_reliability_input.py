@@ -19,7 +19,7 @@ import pytest
 
 from functions.core.models import DeliveryStatus, Event, utc_now
 from functions.management import handler as management
-from functions.pipeline.messages import event_message
+from functions.pipeline.publishing import event_reference
 from tests.integration.pipeline_support import Pipeline, pipeline_under_moto, receiver
 from tests.reliability.reliability_support import report_figures
 
@@ -65,7 +65,9 @@ def test_a_delivery_whose_request_cannot_be_built_still_ends(pipeline: Pipeline)
         event = Event(id="evt_01jd2q8x4m7n3p5r9t1v6w8y0z", application_id="acme", type="user.created\n",
                       data={"n": 1}, created_at=utc_now())  # fmt: skip
         pipeline.events.put_new(event, expires_at_epoch=int(utc_now().timestamp()) + 3600)  # as published
-        pipeline.aws.sqs.send_message(QueueUrl=pipeline.aws.events_queue_url, MessageBody=event_message(event))
+        pipeline.aws.sqs.send_message(
+            QueueUrl=pipeline.aws.events_queue_url, MessageBody=event_reference(event).to_json()
+        )
         assert pipeline.run_fanout() == {"batchItemFailures": []}
         outcomes = [pipeline.run_deliver()]  # a crash here would come back up to 5 times, then dead-letter it
         pipeline.wait_for_executions()

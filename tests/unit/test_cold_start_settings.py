@@ -10,7 +10,7 @@ import pytest
 
 from functions.core import profile as profile_module
 from functions.core.profile import Profile, load_profile
-from functions.core.settings import ENV_PROFILE, Settings
+from functions.runtime.settings import ENV_PROFILE, ENV_STATE_MACHINE, Settings
 from tests.unit.test_cold_start_authorizer import AWS_ENVIRONMENT, ROOT
 
 
@@ -60,7 +60,13 @@ def test_the_management_function_builds_no_profile_before_a_route_needs_one():
         "print(Profile.__pydantic_complete__, 'profile' in vars(settings))\n"
         "print(settings.profile.name, Profile.__pydantic_complete__)"
     )
-    environment = {**os.environ, **AWS_ENVIRONMENT, "PYTHONPATH": str(ROOT), ENV_PROFILE: "miteos"}
+    environment = {
+        **os.environ,
+        **AWS_ENVIRONMENT,
+        "PYTHONPATH": str(ROOT),
+        ENV_PROFILE: "miteos",
+        ENV_STATE_MACHINE: "arn:aws:states:us-east-1:123456789012:stateMachine:retries",
+    }
     completed = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, check=True
     )

@@ -1,20 +1,64 @@
-"""The endpoint health rule: disable after a streak of exhausted deliveries or days of failure."""
+"""The endpoint health policy: disable after a streak of exhausted deliveries, days of failure, or a 410."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from functions.core.health import (
-    HealthState,
-    after_exhausted_delivery,
-    after_failed_attempt,
-    after_success,
-    disable_reason,
-)
+from functions.core.classify import Verdict
+from functions.core.health import GONE_REASON, EndpointHealth, HealthState, disable_reason
+from functions.core.models import DeliveryStatus, SigningSecret, Webhook
 from functions.core.profile import HealthRule
 
 NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
 DEFAULT_RULE = HealthRule()
+
+
+class Ledger:
+    """The webhook store's health writes, in memory: counters on one endpoint, and the disabling."""
+
+    def __init__(self) -> None:
+        self.webhook = Webhook(
+            id="wh_1",
+            application_id="acme",
+            url="https://example.com/hook",
+            events=["*"],
+            secrets=[SigningSecret(value="whsec_x")],
+            created_at=NOW,
+            updated_at=NOW,
+        )
+        self.writes: list[str] = []
+
+    def record_failing_since(self, application_id: str, webhook_id: str, since: datetime) -> None:
+        self.writes.append("failing_since")
+        if self.webhook.failing_since is None:
+            self.webhook = self.webhook.model_copy(update={"failing_since": since})
+
+    def record_exhausted_delivery(self, application_id: str, webhook_id: str, now: datetime) -> Webhook | None:
+        self.writes.append("exhausted")
+        self.webhook = self.webhook.model_copy(
+            update={
+                "consecutive_failures": self.webhook.consecutive_failures + 1,
+                "failing_since": self.webhook.failing_since or now,
+            }
+        )
+        return self.webhook
+
+    def reset_health(self, application_id: str, webhook_id: str) -> None:
+        self.writes.append("reset")
+        self.webhook = self.webhook.model_copy(update={"consecutive_failures": 0, "failing_since": None})
+
+    def disable(self, application_id: str, webhook_id: str, reason: str, now: datetime) -> bool:
+        self.writes.append("disable")
+        if not self.webhook.enabled:
+            return False
+        self.webhook = self.webhook.model_copy(update={"enabled": False, "disabled_reason": reason})
+        return True
+
+
+def policy(rule: HealthRule = DEFAULT_RULE) -> tuple[EndpointHealth, Ledger, list[str]]:
+    ledger = Ledger()
+    disabled: list[str] = []
+    return EndpointHealth(rule, ledger, on_disabled=lambda _, reason: disabled.append(reason)), ledger, disabled
 
 
 def test_default_rule_is_20_exhausted_deliveries_or_5_days() -> None:
@@ -23,43 +67,62 @@ def test_default_rule_is_20_exhausted_deliveries_or_5_days() -> None:
 
 
 def test_a_failed_attempt_starts_the_failing_period_once() -> None:
-    first = after_failed_attempt(HealthState(), NOW)
-    later = after_failed_attempt(first, NOW + timedelta(hours=1))
-    assert first.failing_since == NOW
-    assert later.failing_since == NOW
-    assert later.consecutive_failures == 0
+    health, ledger, _ = policy()
+    health.after_attempt(ledger.webhook, Verdict.RETRY, DeliveryStatus.PENDING, NOW)
+    health.after_attempt(ledger.webhook, Verdict.RETRY, DeliveryStatus.PENDING, NOW + timedelta(hours=1))
+    assert ledger.webhook.failing_since == NOW
+    assert ledger.webhook.consecutive_failures == 0
+    assert ledger.writes == ["failing_since"]  # the second failed attempt sees the period running
 
 
 def test_exhausted_deliveries_count_up_and_keep_the_start_of_the_period() -> None:
-    state = HealthState()
+    health, ledger, _ = policy()
     for hour in range(3):
-        state = after_exhausted_delivery(state, NOW + timedelta(hours=hour))
-    assert state == HealthState(consecutive_failures=3, failing_since=NOW)
+        health.after_attempt(ledger.webhook, Verdict.RETRY, DeliveryStatus.FAILED, NOW + timedelta(hours=hour))
+    assert HealthState.of(ledger.webhook) == HealthState(consecutive_failures=3, failing_since=NOW)
 
 
-def test_success_clears_both_counters() -> None:
-    assert after_success() == HealthState()
-    assert after_success().healthy
+def test_success_clears_both_counters_and_a_healthy_success_writes_nothing() -> None:
+    health, ledger, _ = policy()
+    health.after_attempt(ledger.webhook, Verdict.SUCCEEDED, DeliveryStatus.SUCCEEDED, NOW)
+    assert ledger.writes == []
+    health.after_delivery_failed("acme", "wh_1", NOW)
+    health.after_attempt(ledger.webhook, Verdict.SUCCEEDED, DeliveryStatus.SUCCEEDED, NOW)
+    assert HealthState.of(ledger.webhook).healthy
+    assert ledger.writes == ["exhausted", "reset"]
     assert not HealthState(consecutive_failures=1).healthy
     assert not HealthState(failing_since=NOW).healthy
 
 
 def test_twenty_exhausted_deliveries_in_a_row_disable_the_endpoint() -> None:
-    state = HealthState()
+    health, ledger, disabled = policy()
     for _ in range(19):
-        state = after_exhausted_delivery(state, NOW)
-    assert disable_reason(DEFAULT_RULE, state, NOW) is None
-    reason = disable_reason(DEFAULT_RULE, after_exhausted_delivery(state, NOW), NOW)
-    assert reason is not None
-    assert "20 deliveries in a row" in reason
+        health.after_delivery_failed("acme", "wh_1", NOW)
+    assert ledger.webhook.enabled
+    health.after_delivery_failed("acme", "wh_1", NOW)
+    assert not ledger.webhook.enabled
+    assert "20 deliveries in a row" in (ledger.webhook.disabled_reason or "")
+    assert disabled == [ledger.webhook.disabled_reason]
 
 
 def test_failing_for_more_than_five_days_disables_the_endpoint() -> None:
-    state = after_failed_attempt(HealthState(), NOW)
-    assert disable_reason(DEFAULT_RULE, state, NOW + timedelta(days=5)) is None
-    reason = disable_reason(DEFAULT_RULE, state, NOW + timedelta(days=5, seconds=1))
-    assert reason is not None
-    assert "more than 5 days" in reason
+    health, ledger, disabled = policy()
+    health.after_attempt(ledger.webhook, Verdict.RETRY, DeliveryStatus.PENDING, NOW)
+    health.after_attempt(ledger.webhook, Verdict.RETRY, DeliveryStatus.PENDING, NOW + timedelta(days=5))
+    assert ledger.webhook.enabled
+    health.after_attempt(ledger.webhook, Verdict.RETRY, DeliveryStatus.PENDING, NOW + timedelta(days=5, seconds=1))
+    assert not ledger.webhook.enabled
+    assert "more than 5 days" in disabled[0]
+
+
+def test_a_410_disables_at_once_and_only_once() -> None:
+    health, ledger, disabled = policy()
+    webhook = ledger.webhook
+    health.after_attempt(webhook, Verdict.GONE, DeliveryStatus.FAILED, NOW)
+    health.after_attempt(webhook, Verdict.GONE, DeliveryStatus.FAILED, NOW)  # a concurrent attempt saw it enabled
+    assert ledger.webhook.disabled_reason == GONE_REASON
+    assert disabled == [GONE_REASON]
+    assert "exhausted" not in ledger.writes
 
 
 def test_a_rule_limit_set_to_none_never_triggers() -> None:

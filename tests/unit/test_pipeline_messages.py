@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from functions.pipeline.attempts import SharedReads
-from functions.pipeline.messages import DeliveryMessage, NewDelivery
+from functions.pipeline.contract import DeliveryMessage, NewDelivery
+from functions.pipeline.reads import SharedReads
 
 NEW = NewDelivery(
     webhook_id="wh_01jdq3xk5m8n2p4r6t8v0w2y4z",
@@ -20,18 +20,18 @@ NEW = NewDelivery(
 
 
 def test_a_fanned_out_delivery_message_carries_what_its_row_needs() -> None:
-    message = DeliveryMessage("acme", "del_01jdq3xk9ztyce60s09wftvk91", 1, NEW)
-    assert DeliveryMessage.from_json(message.to_json()) == message
+    message = DeliveryMessage(application_id="acme", delivery_id="del_01jdq3xk9ztyce60s09wftvk91", series=1, new=NEW)
+    assert DeliveryMessage.model_validate_json(message.to_json()) == message
 
 
 def test_a_retry_message_carries_ids_only() -> None:
-    message = DeliveryMessage("acme", "del_01jdq3xk9ztyce60s09wftvk91", 3)
+    message = DeliveryMessage(application_id="acme", delivery_id="del_01jdq3xk9ztyce60s09wftvk91", series=3)
     assert json.loads(message.to_json()) == {
         "application_id": "acme",
         "delivery_id": "del_01jdq3xk9ztyce60s09wftvk91",
         "series": 3,
     }
-    assert DeliveryMessage.from_json(message.to_json()).new is None
+    assert DeliveryMessage.model_validate_json(message.to_json()).new is None
 
 
 @pytest.mark.parametrize(
@@ -39,15 +39,15 @@ def test_a_retry_message_carries_ids_only() -> None:
     [
         "wh_1",
         {"webhook_id": "wh_1", "event_id": "evt_1", "event_type": "a.b", "created_at": "2026-11-22T10:00:00Z"},
-        {**NEW.to_document(), "expires_at": "soon"},
-        {**NEW.to_document(), "expires_at": True},
-        {**NEW.to_document(), "event_id": 7},
+        {**NEW.model_dump(mode="json"), "expires_at": "soon"},
+        {**NEW.model_dump(mode="json"), "expires_at": True},
+        {**NEW.model_dump(mode="json"), "event_id": 7},
     ],
 )
 def test_a_malformed_new_delivery_is_refused(new: object) -> None:
     body = json.dumps({"application_id": "acme", "delivery_id": "del_x", "series": 1, "new": new})
     with pytest.raises(ValueError, match="new"):
-        DeliveryMessage.from_json(body)
+        DeliveryMessage.model_validate_json(body)
 
 
 class _CountingStore:

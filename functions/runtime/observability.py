@@ -1,4 +1,11 @@
-"""Powertools tracing, built on first invocation and only where X-Ray can receive it.
+"""Powertools Logger and Metrics named by the environment, and tracing built on first invocation.
+
+The service name is POWERTOOLS_SERVICE_NAME (the stack sets it to the function's name),
+`dovecote` where it is unset (tests, the local stack, which runs every function in one
+process). Modules below a handler log through `logger(child=True)`, which joins the
+handler's logger.
+
+Tracing: built on first invocation and only where X-Ray can receive it.
 
 Constructing a Powertools Tracer imports the X-Ray SDK (about 130 ms, more than boto3
 itself), even when tracing is disabled. So the handlers do not build one at import time:
@@ -13,10 +20,34 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from aws_lambda_powertools import Logger
+
+from functions.core import metrics as metric_names
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Metrics
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 _TRUTHY = {"1", "true", "yes", "on"}
+DEFAULT_SERVICE = "dovecote"
+ENV_SERVICE = "POWERTOOLS_SERVICE_NAME"
+ENV_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+
+
+def service_name() -> str:
+    return os.environ.get(ENV_SERVICE) or DEFAULT_SERVICE
+
+
+def logger(*, child: bool = False) -> Logger:
+    return Logger(service=service_name(), child=child)
+
+
+def metrics() -> Metrics:
+    from aws_lambda_powertools import Metrics
+
+    return Metrics(namespace=os.environ.get(ENV_METRICS_NAMESPACE) or metric_names.NAMESPACE, service=service_name())
 
 
 def tracing_enabled() -> bool:
@@ -24,7 +55,7 @@ def tracing_enabled() -> bool:
     return in_lambda and os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() not in _TRUTHY
 
 
-def traced(service: str) -> Callable[[Handler], Handler]:
+def traced() -> Callable[[Handler], Handler]:
     """`Tracer(service).capture_lambda_handler(capture_response=False)`, built when first called."""
 
     def decorate(handler: Handler) -> Handler:
@@ -37,7 +68,7 @@ def traced(service: str) -> Callable[[Handler], Handler]:
                 if tracing_enabled():
                     from aws_lambda_powertools import Tracer
 
-                    wrapped = Tracer(service=service).capture_lambda_handler(handler, capture_response=False)
+                    wrapped = Tracer(service=service_name()).capture_lambda_handler(handler, capture_response=False)
                 else:
                     wrapped = handler
             return wrapped(event, context)

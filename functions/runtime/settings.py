@@ -1,9 +1,13 @@
 """Runtime settings read from the environment the stack (or the local stack) sets.
 
-Read when a handler first needs them, never at import time, so tests and the local
-stack can set the environment first. The profile is loaded (and validated) only when
-`settings.profile` is first read: the authorizer, and the management routes that do not
-need the profile, never build it, and this module does not import pydantic.
+`REQUIRED_ENVIRONMENT` says which variables each function needs; the stack sets exactly
+those (infra/functions.py builds each function's environment from it), and
+`Settings.for_function` refuses to start without one, naming it (`SettingsError`), instead
+of running with an empty table name. Read when a handler first builds its dependencies,
+never at import time, so tests and the local stack can set the environment first.
+The profile is loaded (and validated) only when `settings.profile` is first read: the
+authorizer, and the management routes that do not need it, never build it, and this
+module does not import pydantic.
 """
 
 # ruff: noqa: PLC0415 - the profile (and with it pydantic) is imported on first use
@@ -27,6 +31,19 @@ ENV_STATE_MACHINE = "DOVECOTE_RETRY_STATE_MACHINE_ARN"
 ENV_PROFILE = "DOVECOTE_PROFILE"
 ENV_ALLOW_HTTP_LOOPBACK = "DOVECOTE_ALLOW_HTTP_LOOPBACK"
 ENV_TIME_SCALE = "DOVECOTE_TIME_SCALE"
+
+REQUIRED_ENVIRONMENT: dict[str, tuple[str, ...]] = {
+    "authorizer": (ENV_TABLE,),
+    "management": (ENV_TABLE, ENV_STATE_MACHINE),
+    "ingest": (ENV_TABLE, ENV_EVENTS_QUEUE, ENV_DELIVERIES_QUEUE),
+    "fanout": (ENV_TABLE, ENV_DELIVERIES_QUEUE),
+    "deliver": (ENV_TABLE, ENV_STATE_MACHINE),
+}
+"""The variables each function cannot run without (by function name, as in infra/handlers.py)."""
+
+
+class SettingsError(RuntimeError):
+    """The environment lacks what a function needs; the message names the variable."""
 
 
 def active_profile(named: str | None = None) -> Profile:
@@ -61,8 +78,23 @@ class Settings:
         return self.load_profile()
 
     @classmethod
-    def from_environment(cls) -> Settings:
+    def for_function(cls, function_name: str) -> Settings:
+        """The settings of one function, refused when a variable it needs is unset."""
+        return cls.from_environment(required=REQUIRED_ENVIRONMENT[function_name], function_name=function_name)
+
+    @classmethod
+    def from_environment(cls, *, required: tuple[str, ...] = (), function_name: str = "this function") -> Settings:
         """Reads the environment now; the profile it names is loaded when first needed."""
+        missing = [name for name in required if not os.environ.get(name)]
+        if missing:
+            raise SettingsError(f"{', '.join(missing)} must be set: {function_name} cannot run without it")
+        time_scale_text = os.environ.get(ENV_TIME_SCALE, "") or "1"
+        try:
+            time_scale = float(time_scale_text)
+        except ValueError:
+            time_scale = 0.0
+        if not time_scale > 0:
+            raise SettingsError(f"{ENV_TIME_SCALE} must be a number greater than 0, not {time_scale_text!r}")
         return cls(
             table_name=os.environ.get(ENV_TABLE, ""),
             events_queue_url=os.environ.get(ENV_EVENTS_QUEUE, ""),
@@ -70,5 +102,5 @@ class Settings:
             retry_state_machine_arn=os.environ.get(ENV_STATE_MACHINE, ""),
             load_profile=functools.partial(active_profile, os.environ.get(ENV_PROFILE, "")),
             allow_http_loopback=os.environ.get(ENV_ALLOW_HTTP_LOOPBACK, "") == "1",
-            time_scale=float(os.environ.get(ENV_TIME_SCALE, "1") or 1),
+            time_scale=time_scale,
         )

@@ -1,0 +1,116 @@
+"""One attempt: prepare the message (envelope, signature), send it, classify the result.
+
+Nothing here reads or writes the table: the delivery, its endpoint and its event come in,
+an `AttemptOutcome` (the attempt's log entry and the delivery's status after it) goes out,
+and functions/pipeline/delivery.py records it. The body depends only on the stored
+event, so every attempt sends the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from functions.core import health
+from functions.core.classify import Verdict
+from functions.core.envelope import delivery_body
+from functions.core.models import Attempt, Delivery, DeliveryStatus, Event, Webhook, utc_now
+from functions.core.profile import Profile
+from functions.core.schedule import RetrySchedule
+from functions.core.signing import SigningError, delivery_headers
+from functions.pipeline.http import USER_AGENT
+from functions.pipeline.sender import Sender, SendResult, SignedMessage
+
+
+@dataclass(frozen=True)
+class AttemptOutcome:
+    """An attempt that was made: its log entry and what it means for the delivery."""
+
+    attempt: Attempt
+    verdict: Verdict
+    status: DeliveryStatus
+    """The delivery's status after this attempt: pending while retries remain."""
+    reason: str | None = None
+    """Why the delivery ended, when it did."""
+
+
+@dataclass(frozen=True)
+class Unsendable:
+    """The delivery cannot be attempted at all; it ends with this status and reason."""
+
+    status: DeliveryStatus
+    reason: str
+
+
+def status_after(verdict: Verdict, number: int, schedule: RetrySchedule) -> tuple[DeliveryStatus, str | None]:
+    """The delivery's status after attempt `number` with this verdict, and why it ended."""
+    if verdict is Verdict.SUCCEEDED:
+        return DeliveryStatus.SUCCEEDED, None
+    if verdict is Verdict.GONE:
+        return DeliveryStatus.FAILED, f"{health.GONE_REASON}; the webhook was disabled"
+    if schedule.is_last(number):
+        return DeliveryStatus.FAILED, f"all {schedule.max_attempts} attempts failed"
+    return DeliveryStatus.PENDING, None
+
+
+class Attempter:
+    def __init__(
+        self,
+        *,
+        sender: Sender,
+        profile: Profile,
+        schedule: RetrySchedule,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._sender = sender
+        self._profile = profile
+        self._schedule = schedule
+        self._clock = clock
+
+    @property
+    def schedule(self) -> RetrySchedule:
+        return self._schedule
+
+    def attempt(self, delivery: Delivery, endpoint: Webhook, event: Event, number: int) -> AttemptOutcome | Unsendable:
+        now = self._clock()
+        message = self._prepare(delivery, endpoint, event, now)
+        if isinstance(message, Unsendable):
+            return message
+        result = self._sender.send(endpoint, message)
+        return self._outcome(delivery, number, now, result)
+
+    def _prepare(
+        self, delivery: Delivery, endpoint: Webhook, event: Event, now: datetime
+    ) -> SignedMessage | Unsendable:
+        body = delivery_body(event, self._profile.envelope)
+        try:
+            headers = delivery_headers(
+                self._profile,
+                endpoint.signing_secrets(now),
+                delivery_id=delivery.id,
+                event_type=event.type,
+                timestamp=int(now.timestamp()),
+                body=body,
+                user_agent=USER_AGENT,
+            )
+        except SigningError as error:
+            return Unsendable(DeliveryStatus.FAILED, f"cannot sign: {error}")
+        return SignedMessage(delivery_id=delivery.id, event_type=event.type, body=body, headers=headers)
+
+    def _outcome(self, delivery: Delivery, number: int, attempted_at: datetime, result: SendResult) -> AttemptOutcome:
+        status, reason = status_after(result.verdict, number, self._schedule)
+        next_attempt_at = (
+            self._schedule.next_attempt_at(number, attempted_at) if status is DeliveryStatus.PENDING else None
+        )
+        attempt = Attempt(
+            number=number,
+            series=delivery.series,
+            attempted_at=attempted_at,
+            response_status=result.status,
+            latency_ms=result.latency_ms,
+            error=result.error,
+            response_excerpt=result.response_excerpt,
+            next_retry_at=next_attempt_at,
+        )
+        return AttemptOutcome(attempt=attempt, verdict=result.verdict, status=status, reason=reason)

@@ -1,0 +1,205 @@
+"""A delivery's way through the deliver function: attempt 1 from the queue, retries from the
+state machine, and the end of a delivery whose retries ran out.
+
+One walk, each module once: open the row (delivery_log) → read the endpoint and the event
+(reads) → make the attempt (attempt: sign, send, classify) → record it (delivery_log) →
+account for the endpoint's health (core/health) → start the retry execution when the
+delivery is still pending after attempt 1 (store/executions). Repeats are harmless at each
+step: the log refuses a second entry for the same attempt, and the execution is named
+after the delivery and its series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from functions.core.classify import Verdict
+from functions.core.health import EndpointHealth
+from functions.core.models import DeliveryStatus, utc_now
+from functions.pipeline.attempt import Attempter, Unsendable
+from functions.pipeline.contract import (
+    AttemptTask,
+    DeliveryMessage,
+    DeliveryRef,
+    MarkFailedTask,
+    NewDelivery,
+    Outcome,
+    StateError,
+    TaskResult,
+)
+from functions.pipeline.delivery_log import DeliveryLog, OpenDelivery, Settled
+from functions.pipeline.reads import SharedReads
+from functions.runtime.observability import logger as service_logger
+from functions.store.events import EventStore
+from functions.store.executions import RetryExecutions
+from functions.store.webhooks import WebhookStore
+
+log = service_logger(child=True)
+
+MAX_REASON_CHARS = 500
+OUTCOME_OF_STATUS = {
+    DeliveryStatus.PENDING: Outcome.RETRY,
+    DeliveryStatus.SUCCEEDED: Outcome.SUCCEEDED,
+    DeliveryStatus.FAILED: Outcome.FAILED,
+    DeliveryStatus.CANCELLED: Outcome.CANCELLED,
+}
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one step did, for the state machine (`outcome`) and the metrics."""
+
+    outcome: Outcome
+    pending: bool = False
+    """The delivery is still pending in this series after the step: its retries must run."""
+    latency_ms: int | None = None
+    """Set when this step sent a request."""
+    finished_as: DeliveryStatus | None = None
+    """Set when this step ended the delivery."""
+    retry_scheduled: bool = False
+    """This step logged an attempt after which another is due."""
+    webhook_id: str | None = None
+    event_id: str | None = None
+
+
+def mark_failed_reason(reason: TaskResult | StateError | None, max_attempts: int) -> str:
+    """Why the state machine ended the delivery: its table ran out, or an error stopped it."""
+    if isinstance(reason, StateError):
+        text = f"the retry schedule stopped on an error: {reason.Error}"
+        return (f"{text}: {reason.Cause}" if reason.Cause else text)[:MAX_REASON_CHARS]
+    return f"all {max_attempts} attempts failed"
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        *,
+        log: DeliveryLog,
+        webhooks: WebhookStore,
+        events: EventStore,
+        attempter: Attempter,
+        health: EndpointHealth,
+        executions: RetryExecutions,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._log = log
+        self._webhooks = webhooks
+        self._events = events
+        self._attempter = attempter
+        self._health = health
+        self._executions = executions
+        self._clock = clock
+
+    def shared_reads(self) -> SharedReads:
+        return SharedReads(self._webhooks, self._events)
+
+    def first_attempt(self, message: DeliveryMessage, reads: SharedReads | None = None) -> StepResult:
+        """Attempt 1 of a queued series; starts the series' retries when the delivery is still pending."""
+        ref = message.ref
+        result = self._attempt(ref, 1, message.new, reads or self.shared_reads())
+        if result.pending:
+            started = self._executions.start(ref)
+            log.info(
+                "retries started" if started else "retries already running",
+                extra={"delivery_id": ref.delivery_id, "series": ref.series, "webhook_id": result.webhook_id},
+            )
+        return result
+
+    def retry_attempt(self, task: AttemptTask) -> StepResult:
+        return self._attempt(task, task.attempt, None, self.shared_reads())
+
+    def mark_failed(self, task: MarkFailedTask) -> StepResult:
+        opened = self._log.open_to_end(task)
+        if isinstance(opened, Settled):
+            return StepResult(Outcome.FAILED)
+        reason = mark_failed_reason(task.reason, self._attempter.schedule.max_attempts)
+        return self._end(opened, DeliveryStatus.FAILED, reason)
+
+    def _attempt(self, ref: DeliveryRef, number: int, new: NewDelivery | None, reads: SharedReads) -> StepResult:
+        opened = self._log.open(ref, number, new)
+        if isinstance(opened, Settled):
+            if opened.delivery is None:
+                log.warning("delivery not found", extra={"delivery_id": ref.delivery_id})
+            return _settled(opened)
+        delivery = opened.delivery
+        webhook = reads.webhook(delivery.application_id, delivery.webhook_id)
+        if webhook is None or not webhook.enabled:
+            reason = "the webhook was deleted" if webhook is None else "the webhook is disabled"
+            return self._end(opened, DeliveryStatus.CANCELLED, reason)
+        event = reads.event(delivery.application_id, delivery.event_id)
+        if event is None:
+            return self._end(opened, DeliveryStatus.FAILED, "the event is no longer stored (retention ended)")
+        made = self._attempter.attempt(delivery, webhook, event, number)
+        if isinstance(made, Unsendable):
+            return self._end(opened, made.status, made.reason)
+        latency_ms = made.attempt.latency_ms
+        if not opened.record(made):
+            return _settled(self._log.current(delivery), latency_ms=latency_ms)
+        log.info(
+            "attempt logged",
+            extra={
+                "delivery_id": delivery.id,
+                "webhook_id": webhook.id,
+                "event_id": delivery.event_id,
+                "series": delivery.series,
+                "attempt": number,
+                "response_status": made.attempt.response_status,
+                "latency_ms": latency_ms,
+                "status": made.status.value,
+            },
+        )
+        self._health.after_attempt(webhook, made.verdict, made.status, made.attempt.attempted_at)
+        pending = made.status is DeliveryStatus.PENDING
+        exhausted = made.status is DeliveryStatus.FAILED and made.verdict is not Verdict.GONE
+        return StepResult(
+            # The table ran out: `retry` takes the state machine to MarkFailed, which finds it ended.
+            Outcome.RETRY if exhausted else OUTCOME_OF_STATUS[made.status],
+            pending=pending,
+            latency_ms=latency_ms,
+            finished_as=None if pending else made.status,
+            retry_scheduled=pending,
+            webhook_id=delivery.webhook_id,
+            event_id=delivery.event_id,
+        )
+
+    def _end(self, opened: OpenDelivery, status: DeliveryStatus, reason: str) -> StepResult:
+        delivery = opened.delivery
+        now = self._clock()
+        if not opened.end(status, reason, now):
+            return _settled(self._log.current(delivery))
+        log.info(
+            "delivery finished",
+            extra={
+                "delivery_id": delivery.id,
+                "webhook_id": delivery.webhook_id,
+                "event_id": delivery.event_id,
+                "status": status.value,
+                "reason": reason,
+            },
+        )
+        if status is DeliveryStatus.FAILED:
+            self._health.after_delivery_failed(delivery.application_id, delivery.webhook_id, now)
+        return StepResult(
+            OUTCOME_OF_STATUS[status], finished_as=status, webhook_id=delivery.webhook_id, event_id=delivery.event_id
+        )
+
+
+def _settled(settled: Settled, latency_ms: int | None = None) -> StepResult:
+    delivery = settled.delivery
+    if delivery is None or settled.newer_series:
+        return StepResult(
+            Outcome.CANCELLED,
+            latency_ms=latency_ms,
+            webhook_id=delivery.webhook_id if delivery else None,
+            event_id=delivery.event_id if delivery else None,
+        )
+    pending = settled.already_logged or delivery.status is DeliveryStatus.PENDING
+    return StepResult(
+        Outcome.RETRY if pending else OUTCOME_OF_STATUS[delivery.status],
+        pending=pending,
+        latency_ms=latency_ms,
+        webhook_id=delivery.webhook_id,
+        event_id=delivery.event_id,
+    )
