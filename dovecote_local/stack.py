@@ -29,8 +29,8 @@ from dovecote_local.moto_server import FAKE_CREDENTIALS, REGION, MotoServer, pat
 from dovecote_local.pollers import QueuePoller
 from dovecote_local.resources import LocalResources, ResourceBuilder
 from dovecote_local.templates import cached_template_path, load_template
-from functions.admin.api_keys import create_api_key
 from functions.core.profile import load_profile
+from functions.management.credentials import create_api_key
 from functions.runtime import settings
 from functions.store.api_keys import ApiKeyStore, is_well_formed, new_api_key
 

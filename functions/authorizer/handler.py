@@ -1,18 +1,21 @@
-"""Lambda authorizer for the HTTP API: bearer API key → application.
+"""Lambda authorizer for the HTTP API: bearer credential → who the caller speaks for.
 
 API Gateway calls it with the payload format 2.0 event (identity source
 `$request.header.Authorization`, SIMPLE responses, results cached for 60 seconds per key).
 
 It always answers `isAuthorized: true`. An HTTP API cannot shape the body of an
 authorizer's denial (it would be a bare `{"message":"Forbidden"}` with status 403), so the
-decision travels in the context instead: `{"application_id": T}` for an active key, or
-`{"auth_error": "<why>"}` for a malformed, unknown or revoked one, and the backend's guard
-(functions/api/app.py) answers 401 with Dovecote's error envelope whenever there is no
-application. A request without an Authorization header never gets here: API Gateway answers
-401 itself. Because results are cached, a revoked key keeps working for up to 60 seconds.
+decision travels in the context instead: the credential's kind (`platform`, `application`,
+`portal_session`), its application, and for sessions `read_only` and `expires_at`, for an
+active credential; `{"auth_error": "<why>"}` for a malformed, unknown, revoked or expired
+one. The backend's guard (functions/api/app.py) answers 401 with Dovecote's error envelope
+whenever there is no credential, and 403 where the credential may not go. A request without
+an Authorization header never gets here: API Gateway answers 401 itself. Because results
+are cached, a revoked key keeps working for up to 60 seconds; a session's expiry is checked
+again by the backend, so it holds to the second.
 
 Keys are looked up by their sha256 (functions/store/api_keys.py); neither the key nor its
-hash is ever logged. The lookup answers with an `ApiKeyGrant` (id, application, active), not the
+hash is ever logged. The lookup answers with an `ApiKeyGrant` (id, kind, application, state), not the
 pydantic record: nothing this function runs imports pydantic or loads the profile, which
 keeps its cold start, on the path of every uncached request, close to boto3's own.
 """
@@ -21,13 +24,14 @@ keeps its cold start, on the path of every uncached request, close to boto3's ow
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools.logging import correlation_paths
 
 from functions.runtime.lazy import LazyDependencies
 from functions.runtime.observability import logger as service_logger
-from functions.store.api_keys import hash_api_key, is_well_formed
+from functions.store.api_keys import ApiKeyGrant, hash_api_key, is_well_formed
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -38,23 +42,11 @@ MISSING = "a valid API key is required (Authorization: Bearer <key>)"
 MALFORMED = "the Authorization header must be 'Bearer <API key>' with a Dovecote API key"
 UNKNOWN = "the API key is not valid"
 REVOKED = "the API key has been revoked"
-
-
-class KeyRecord(Protocol):
-    """What a key lookup answers: `ApiKeyGrant` here, the `ApiKey` record elsewhere."""
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def application_id(self) -> str: ...
-
-    @property
-    def active(self) -> bool: ...
+EXPIRED = "the portal session has expired; open a new one"
 
 
 class KeyLookup(Protocol):
-    def find_by_hash(self, key_hash: str, /) -> KeyRecord | None: ...
+    def find_by_hash(self, key_hash: str, /) -> ApiKeyGrant | None: ...
 
 
 def presented_key(event: dict[str, Any]) -> str | None:
@@ -74,14 +66,28 @@ def authorize(api_keys: KeyLookup, authorization: str | None) -> dict[str, Any]:
     key = key.strip()
     if scheme.lower() != "bearer" or not is_well_formed(key):
         return _refused(MALFORMED)
-    api_key = api_keys.find_by_hash(hash_api_key(key))
-    if api_key is None:
+    grant = api_keys.find_by_hash(hash_api_key(key))
+    if grant is None:
         return _refused(UNKNOWN)
-    logger.append_keys(application_id=api_key.application_id, api_key_id=api_key.id)
-    if not api_key.active:
+    logger.append_keys(application_id=grant.application_id, api_key_id=grant.id, credential=grant.kind)
+    if grant.revoked:
         return _refused(REVOKED)
+    if not grant.active_at(time.time()):
+        return _refused(EXPIRED)
     logger.info("API key accepted")
-    return {"isAuthorized": True, "context": {"application_id": api_key.application_id}}
+    return {"isAuthorized": True, "context": grant_context(grant)}
+
+
+def grant_context(grant: ApiKeyGrant) -> dict[str, Any]:
+    """What the functions behind the API learn of the caller (functions/api/app.py reads it)."""
+    context: dict[str, Any] = {"credential": grant.kind, "key_id": grant.id}
+    if grant.application_id is not None:
+        context["application_id"] = grant.application_id
+    if grant.read_only:
+        context["read_only"] = True
+    if grant.expires_at_epoch is not None:
+        context["expires_at"] = grant.expires_at_epoch
+    return context
 
 
 def _refused(reason: str) -> dict[str, Any]:

@@ -166,15 +166,46 @@ class Delivery(_Record):
         return document
 
 
+class CredentialKind(StrEnum):
+    """Who a bearer credential speaks for."""
+
+    PLATFORM = "platform"
+    """Every application, plus applications, keys, portal sessions and operational settings."""
+    APPLICATION = "application"
+    """One application: its webhooks, deliveries and events."""
+    PORTAL_SESSION = "portal_session"
+    """One application, short-lived, optionally read-only; never key management."""
+
+
 class ApiKey(_Record):
+    """A bearer credential of any kind; only its sha256 is stored."""
+
     id: str
-    application_id: str
+    kind: CredentialKind = CredentialKind.APPLICATION
+    application_id: str | None = None
+    """None for a platform key."""
     key_hash: str
     display_prefix: str
     created_at: StoredTime
     revoked_at: StoredTime | None = None
     description: str = ""
+    read_only: bool = False
+    expires_at: StoredTime | None = None
+    """Set on portal sessions: the credential stops working then."""
+
+    def active_at(self, now: datetime) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
 
     @property
     def active(self) -> bool:
-        return self.revoked_at is None
+        return self.active_at(utc_now())
+
+
+class Application(_Record):
+    """One customer of the platform; every other record is keyed by its id."""
+
+    id: str
+    name: str
+    metadata: dict[str, str] = Field(default_factory=dict)
+    created_at: StoredTime
+    updated_at: StoredTime

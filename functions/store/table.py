@@ -1,16 +1,21 @@
 """The single DynamoDB table: key layout and item (de)serialisation.
 
-Every partition key starts with the application (`T#<application>`), so one application's request can
-never read or write another's items: a foreign id simply is not found.
+Every partition key of an application's data starts with the application (`T#<app>`), so
+one application's request can never read or write another's items: a foreign id simply is
+not found. (`T#` is from when applications were called tenants; the layout is unchanged.)
 
-| item        | pk                          | sk           | gsi1pk                   | gsi1sk        |
-|-------------|-----------------------------|--------------|--------------------------|---------------|
-| webhook     | T#<application>                  | WH#<wh id>   |                          |               |
-| tombstone   | T#<application>                  | WHDEL#<wh id>|                          |               |
-| event       | T#<application>#EVT#<evt id>     | EVT          |                          |               |
-| idempotency | T#<application>#IDEM#<key>       | IDEM         |                          |               |
-| delivery    | T#<application>#DEL#<del id>     | DEL          | T#<application>#WH#<wh id>    | DEL#<del id>  |
-| api key     | KEY#<sha256 of key>         | KEY          | T#<application>#KEYS          | KEY#<key id>  |
+| item         | pk                     | sk            | gsi1pk                   | gsi1sk        |
+|--------------|------------------------|---------------|--------------------------|---------------|
+| application  | T#<app>                | APP           | APPS                     | APP#<app id>  |
+| app deleted  | T#<app>                | APPDEL        |                          |               |
+| webhook      | T#<app>                | WH#<wh id>    |                          |               |
+| tombstone    | T#<app>                | WHDEL#<wh id> |                          |               |
+| event        | T#<app>#EVT#<evt id>   | EVT           |                          |               |
+| idempotency  | T#<app>#IDEM#<key>     | IDEM          |                          |               |
+| delivery     | T#<app>#DEL#<del id>   | DEL           | T#<app>#WH#<wh id>       | DEL#<del id>  |
+| api key      | KEY#<sha256 of key>    | KEY           | T#<app>#KEYS             | KEY#<key id>  |
+| session      | KEY#<sha256 of token>  | KEY           | T#<app>#SESSIONS         | KEY#<key id>  |
+| platform key | KEY#<sha256 of key>    | KEY           | PLATFORM#KEYS            | KEY#<key id>  |
 
 Items that expire carry `expires_at` (epoch seconds), the table's TTL attribute.
 """
@@ -67,8 +72,32 @@ def api_key_key(key_hash: str) -> dict[str, str]:
     return {"pk": f"KEY#{key_hash}", "sk": "KEY"}
 
 
-def api_key_index_keys(application_id: str, key_id: str) -> dict[str, str]:
-    return {"gsi1pk": f"T#{application_id}#KEYS", "gsi1sk": f"KEY#{key_id}"}
+def credentials_partition(kind: str, application_id: str | None) -> str:
+    """The index partition listing one application's keys or sessions, or the platform's keys."""
+    if kind == "platform":
+        return "PLATFORM#KEYS"
+    suffix = "SESSIONS" if kind == "portal_session" else "KEYS"
+    return f"T#{application_id}#{suffix}"
+
+
+def api_key_index_keys(kind: str, application_id: str | None, key_id: str) -> dict[str, str]:
+    return {"gsi1pk": credentials_partition(kind, application_id), "gsi1sk": f"KEY#{key_id}"}
+
+
+def application_key(application_id: str) -> dict[str, str]:
+    return {"pk": f"T#{application_id}", "sk": "APP"}
+
+
+def application_tombstone_key(application_id: str) -> dict[str, str]:
+    """Marks a deleted application while its events and deliveries expire: its id is not reused before."""
+    return {"pk": f"T#{application_id}", "sk": "APPDEL"}
+
+
+APPLICATIONS_PARTITION = "APPS"
+
+
+def application_index_keys(application_id: str) -> dict[str, str]:
+    return {"gsi1pk": APPLICATIONS_PARTITION, "gsi1sk": f"APP#{application_id}"}
 
 
 def _plain(value: Any) -> Any:

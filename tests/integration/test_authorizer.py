@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from functions.admin.api_keys import create_api_key, revoke_api_key
 from functions.authorizer import handler as authorizer
 from functions.core.models import utc_now
+from functions.management.credentials import create_api_key
 from functions.store.api_keys import ApiKeyStore, hash_api_key, new_api_key
 from tests.integration.conftest import AwsResources, FakeLambdaContext
 
@@ -32,7 +32,12 @@ def test_the_valid_sample_key_maps_to_its_application(api_keys, lambda_context: 
 
     response = authorizer.handler(load("valid"), lambda_context)
 
-    assert response == {"isAuthorized": True, "context": {"application_id": "demo"}}
+    assert response["isAuthorized"] is True
+    assert response["context"] == {
+        "credential": "application",
+        "key_id": api_keys.list("demo")[0].id,
+        "application_id": "demo",
+    }
 
 
 @pytest.mark.parametrize(
@@ -56,7 +61,7 @@ def test_a_refused_key_passes_the_reason_instead_of_a_application(
 
 def test_a_revoked_key_is_refused(api_keys, lambda_context: FakeLambdaContext):
     api_key, plaintext = create_api_key(api_keys, "acme")
-    revoke_api_key(api_keys, "acme", api_key.id)
+    api_keys.revoke("acme", api_key.id)
     event = load("valid")
     event["identitySource"] = [f"Bearer {plaintext}"]
 
@@ -70,7 +75,7 @@ def test_the_header_is_read_when_the_identity_source_is_absent(api_keys, lambda_
     event = load("missing")
     event["headers"]["Authorization"] = f"bearer {plaintext}"
 
-    assert authorizer.handler(event, lambda_context)["context"] == {"application_id": "acme"}
+    assert authorizer.handler(event, lambda_context)["context"]["application_id"] == "acme"
 
 
 def test_only_the_hash_of_a_key_is_stored(api_keys, aws: AwsResources):

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from functions.admin.api_keys import create_api_key, revoke_api_key
+from functions.management.credentials import create_api_key
 from functions.store.api_keys import ApiKeyStore, generate_api_key
 from infra.routes import ROUTES, Route
 from tests.reliability.reliability_support import Endpoints, LocalStackHarness, endpoints, eventually, report_figures
@@ -79,7 +79,7 @@ def world(local_stack: LocalStackHarness) -> Iterator[World]:
     store = ApiKeyStore(stack.client("dynamodb"), stack.table_name)
     intruder_key = stack.new_key(INTRUDER)
     revoked, revoked_key = create_api_key(store, OWNER, "revoked before use")
-    revoke_api_key(store, OWNER, revoked.id)
+    store.revoke(OWNER, revoked.id)
     with endpoints() as receivers:
         key = stack.api_key
         ok_url = receivers.add(200)

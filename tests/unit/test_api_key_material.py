@@ -10,6 +10,7 @@ from functions.authorizer.handler import MALFORMED, MISSING, REVOKED, UNKNOWN, a
 from functions.core.models import ApiKey, utc_now
 from functions.store.api_keys import (
     API_KEY_PREFIX,
+    ApiKeyGrant,
     display_prefix,
     generate_api_key,
     hash_api_key,
@@ -51,21 +52,34 @@ def test_anything_else_is_not_a_well_formed_key(candidate: str):
 
 
 class FakeKeys:
+    """The authorizer's lookup over records kept in memory, answering with grants as ApiKeyGrants does."""
+
     def __init__(self, *keys: ApiKey) -> None:
         self._by_hash = {k.key_hash: k for k in keys}
         self.lookups = 0
 
-    def find_by_hash(self, key_hash: str) -> ApiKey | None:
+    def find_by_hash(self, key_hash: str) -> ApiKeyGrant | None:
         self.lookups += 1
-        return self._by_hash.get(key_hash)
+        record = self._by_hash.get(key_hash)
+        if record is None:
+            return None
+        return ApiKeyGrant(
+            id=record.id,
+            kind=record.kind.value,
+            application_id=record.application_id,
+            revoked=record.revoked_at is not None,
+            read_only=record.read_only,
+            expires_at_epoch=int(record.expires_at.timestamp()) if record.expires_at else None,
+        )
 
 
 def test_an_active_key_authorizes_its_application():
     key = generate_api_key()
 
-    assert authorize(FakeKeys(new_api_key("acme", key)), f"Bearer {key}") == {  # type: ignore[arg-type]
+    record = new_api_key("acme", key)
+    assert authorize(FakeKeys(record), f"Bearer {key}") == {
         "isAuthorized": True,
-        "context": {"application_id": "acme"},
+        "context": {"credential": "application", "key_id": record.id, "application_id": "acme"},
     }
 
 
@@ -83,7 +97,7 @@ def test_an_active_key_authorizes_its_application():
 def test_other_headers_are_refused_with_the_reason_in_the_context(header: str | None, reason: str):
     keys = FakeKeys()
 
-    assert authorize(keys, header) == {"isAuthorized": True, "context": {"auth_error": reason}}  # type: ignore[arg-type]
+    assert authorize(keys, header) == {"isAuthorized": True, "context": {"auth_error": reason}}
     assert keys.lookups == (1 if reason == UNKNOWN else 0)
 
 
@@ -91,7 +105,7 @@ def test_a_revoked_key_is_refused():
     key = generate_api_key()
     revoked = new_api_key("acme", key).model_copy(update={"revoked_at": utc_now()})
 
-    assert authorize(FakeKeys(revoked), f"bearer  {key} ")["context"] == {"auth_error": REVOKED}  # type: ignore[arg-type]
+    assert authorize(FakeKeys(revoked), f"bearer  {key} ")["context"] == {"auth_error": REVOKED}
 
 
 def test_the_presented_key_comes_from_the_identity_source_or_the_header():
