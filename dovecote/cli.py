@@ -1,4 +1,4 @@
-"""The `dovecote` command line: the HTTP API from a shell, plus `local` and `api-keys`.
+"""The `dovecote` command line: the HTTP API from a shell, plus `local` and `admin`.
 
 Output is an aligned table or field list by default, the API's JSON with `--json`.
 Failures exit non-zero with one line on stderr (set DOVECOTE_DEBUG=1 for a traceback).
@@ -279,7 +279,7 @@ def _event_types_list(client: Dovecote, args: argparse.Namespace) -> Output:
 
 DELEGATED_COMMANDS: dict[str, tuple[str, str]] = {
     "local": ("dovecote_local", "run Dovecote on this machine (no AWS account needed)"),
-    "api-keys": ("functions.admin.api_keys", "create, list and revoke API keys (talks to the deployment's table)"),
+    "admin": ("functions.admin.bootstrap", "admin bootstrap: print the first platform key of a deployment"),
 }
 
 
@@ -402,7 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _delegated_command(argv: Sequence[str]) -> tuple[str, list[str]] | None:
-    """`local` and `api-keys` hand every argument after their name to their own parser."""
+    """`local` and `admin` hand every argument after their name to their own parser."""
     index = 0
     while index < len(argv):
         token = argv[index]

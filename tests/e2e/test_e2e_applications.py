@@ -2,48 +2,30 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 
+import boto3
 import pytest
 import requests
 
 from dovecote import NotFoundError
+from functions.management.credentials import create_api_key
+from functions.store.api_keys import ApiKeyStore
 from tests.e2e.e2e_support import DEFAULT_PROFILE, Receiver, RunningStack, StackPool, eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 
 
-def create_key_with_the_cli(stack: RunningStack, application: str) -> str:
-    """`dovecote api-keys create` against the local stack's moto table, as an operator would."""
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dovecote.cli",
-            "api-keys",
-            "create",
-            "--application",
-            application,
-            "--table",
-            stack.info["table_name"],
-            "--endpoint-url",
-            stack.info["aws_endpoint_url"],
-            "--region",
-            stack.info["region"],
-            "--json",
-        ],
-        env={**os.environ, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+def create_application_key(stack: RunningStack, application: str) -> str:
+    """A key of `application`, written to the local stack's moto table as `admin bootstrap` would."""
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=stack.info["aws_endpoint_url"],
+        region_name=stack.info["region"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
     )
-    assert completed.returncode == 0, completed.stderr
-    return str(json.loads(completed.stdout)["key"])
+    return create_api_key(ApiKeyStore(dynamodb, stack.info["table_name"]), application, "e2e")[1]
 
 
 def _is_not_found(call: Callable[[], object]) -> bool:
@@ -61,7 +43,7 @@ def default_stack(stacks: StackPool) -> RunningStack:
 
 @pytest.fixture(scope="module")
 def other_application_key(default_stack: RunningStack) -> str:
-    return create_key_with_the_cli(default_stack, "other")
+    return create_application_key(default_stack, "other")
 
 
 def test_a_application_cannot_see_or_touch_another_applications_objects(

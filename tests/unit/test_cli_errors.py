@@ -119,14 +119,18 @@ def install_fake_module(monkeypatch: pytest.MonkeyPatch, name: str, calls: list[
         (["local", "--help"], "dovecote_local", ["--help"]),
         (["--json", "local"], "dovecote_local", []),
         (
-            ["api-keys", "create", "--application", "acme"],
-            "functions.admin.api_keys",
-            ["create", "--application", "acme"],
+            ["admin", "bootstrap", "--stack", "Dovecote"],
+            "functions.admin.bootstrap",
+            ["bootstrap", "--stack", "Dovecote"],
         ),
-        (["--api-url", "http://x", "api-keys", "list", "--json"], "functions.admin.api_keys", ["list", "--json"]),
+        (
+            ["--api-url", "http://x", "admin", "bootstrap", "--json"],
+            "functions.admin.bootstrap",
+            ["bootstrap", "--json"],
+        ),
     ],
 )
-def test_local_and_api_keys_hand_their_arguments_over(
+def test_local_and_admin_hand_their_arguments_over(
     monkeypatch: pytest.MonkeyPatch, argv: list[str], module: str, expected_argv: list[str]
 ) -> None:
     calls: list[list[str]] = []
@@ -138,10 +142,10 @@ def test_local_and_api_keys_hand_their_arguments_over(
 def test_a_missing_delegated_command_is_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setitem(sys.modules, "functions.admin.api_keys", None)
-    status, _, err = run(capsys, "api-keys", "list")
+    monkeypatch.setitem(sys.modules, "functions.admin.bootstrap", None)
+    status, _, err = run(capsys, "admin", "bootstrap")
     assert status == 2
-    assert err == "error: `dovecote api-keys` is not available in this installation\n"
+    assert err == "error: `dovecote admin` is not available in this installation\n"
 
 
 def test_the_installed_command_never_prints_a_traceback() -> None:
