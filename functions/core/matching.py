@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from functions.core.profile import EVENT_TYPE_PATTERN
+from functions.core.profile import EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_CHARS
 
 MATCH_ALL = "*"
 _WILDCARD_SUFFIX = ".*"
@@ -19,7 +19,8 @@ _PATTERN = re.compile(rf"\*|{_DOTTED}|{_DOTTED}\.\*")
 
 
 def is_valid_pattern(pattern: str) -> bool:
-    return bool(_PATTERN.fullmatch(pattern))
+    """`*`, an event type or `prefix.*`, no longer than an event type (so that a publishable type can match it)."""
+    return len(pattern) <= MAX_EVENT_TYPE_CHARS and _PATTERN.fullmatch(pattern) is not None
 
 
 def pattern_matches(pattern: str, event_type: str) -> bool:
