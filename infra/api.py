@@ -15,7 +15,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.nag import acknowledge
-from infra.routes import ROUTES, Target
+from infra.routes import DEFAULT_TARGET, ROUTES, Target
 
 AUTHORIZATION_HEADER = "$request.header.Authorization"
 AUTHORIZER_CACHE_TTL = Duration.seconds(60)
@@ -96,6 +96,14 @@ class Api(Construct):
                         f"{route.route_key} is a public document (health or OpenAPI) with no application data, "
                         "readable before a caller has an API key.",
                     )
+        self.default_route = apigw.HttpRoute(
+            self,
+            "DefaultRoute",
+            http_api=self.http_api,
+            route_key=apigw.HttpRouteKey.DEFAULT,
+            integration=route_integrations[DEFAULT_TARGET],
+            authorizer=self.authorizer,
+        )
 
     @property
     def url(self) -> str:

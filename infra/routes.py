@@ -11,6 +11,12 @@ from typing import Literal
 Target = Literal["management", "ingest"]
 
 API_PREFIX = "/v1"
+DEFAULT_ROUTE_KEY = "$default"
+DEFAULT_TARGET: Target = "management"
+"""API Gateway's `$default` route takes every request no route of ROUTES matches (another method
+on a known path, an unknown path, TRACE…) to this function, through the authorizer like any
+application route: it answers 405 with `Allow` or 404, in the error envelope
+(functions/api/edge.py), where API Gateway alone would answer `{"message": "Not Found"}`."""
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,9 @@ from aws_lambda_powertools.event_handler.request import Request
 from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
 
 from functions.api.edge import (
+    JsonBodyValidation,
     RouteTableSource,
     allowed_methods,
-    is_json_content_type,
     long_integer_error,
     unsupported_media_type_message,
 )
@@ -143,12 +143,6 @@ def _unsupported_media_type(app: APIGatewayHttpResolver) -> Response:
     return error_response(415, "unsupported_media_type", unsupported_media_type_message(content_type))
 
 
-def _body_is_not_json(app: APIGatewayHttpResolver, error: RequestValidationError) -> bool:
-    """A body problem of a request whose body is not JSON by its Content-Type (a form Powertools parsed)."""
-    about_body = any(tuple(problem.get("loc", ()))[:1] == ("body",) for problem in error.errors())
-    return about_body and not is_json_content_type(app.current_event.headers.get("content-type"))
-
-
 def _no_route(app: APIGatewayHttpResolver, route_table: RouteTableSource | None) -> Response:
     """404, or 405 with `Allow` when the API serves the path with other methods."""
     path, method = app.current_event.path, app.current_event.http_method.upper()
@@ -169,6 +163,7 @@ def build_resolver(*routers: Router, route_table: RouteTableSource | None = None
     route takes (API Gateway's `$default` route): 405 with `Allow` for a path it knows.
     """
     app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json_body)
+    app._request_validation_middleware = JsonBodyValidation()  # the one Powertools would run, JSON only
 
     @app.exception_handler(UnauthorizedError)
     def _unauthorized_error(error: UnauthorizedError) -> Response:
@@ -183,8 +178,6 @@ def build_resolver(*routers: Router, route_table: RouteTableSource | None = None
         refusal = _refusal(app)
         if refusal is not None:
             return refusal
-        if _body_is_not_json(app, error):
-            return _unsupported_media_type(app)
         status, error_type, message = _validation_message(error)
         return error_response(status, error_type, message)
 

@@ -17,7 +17,11 @@ import sys
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 JSON_CONTENT_TYPE = "application/json"
 
@@ -35,6 +39,22 @@ def is_json_content_type(content_type: str | None) -> bool:
 def unsupported_media_type_message(content_type: str | None) -> str:
     shown = (content_type or "").split(";", 1)[0].strip()[:100]
     return f"the request body must be JSON (Content-Type: {JSON_CONTENT_TYPE}), not {shown}"
+
+
+class JsonBodyValidation(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation, reading JSON bodies only.
+
+    Powertools also parses form and multipart bodies (and raises a bare ValueError on a
+    multipart Content-Type without a boundary); the API takes JSON only, so any other
+    Content-Type of a route with a body is RequestUnsupportedContentType (415) before parsing.
+    """
+
+    def _get_body(self, app: Any) -> dict[str, Any]:
+        content_type = app.current_event.headers.get("content-type")
+        if not is_json_content_type(content_type):
+            problem = {"type": "unsupported_content_type", "loc": ("body",), "msg": "not JSON", "input": {}}
+            raise RequestUnsupportedContentType(unsupported_media_type_message(content_type), errors=[problem])
+        return super()._get_body(app)
 
 
 class _LongInteger(str):

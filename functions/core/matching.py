@@ -16,6 +16,8 @@ MATCH_ALL = "*"
 _WILDCARD_SUFFIX = ".*"
 _DOTTED = EVENT_TYPE_PATTERN.pattern
 _PATTERN = re.compile(rf"\*|{_DOTTED}|{_DOTTED}\.\*")
+SUBSCRIPTION_PATTERN = f"^({_PATTERN.pattern})$"
+"""`is_valid_pattern` as the OpenAPI document states it (without the length limit)."""
 
 
 def is_valid_pattern(pattern: str) -> bool:

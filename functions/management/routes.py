@@ -54,7 +54,14 @@ DEFAULT_PAGE_SIZE = 20
 MAX_CURSOR_CHARS = 512
 
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Objects per page.")]
-Cursor = Annotated[str | None, Query(max_length=MAX_CURSOR_CHARS, description="`next_cursor` of the previous page.")]
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=MAX_CURSOR_CHARS,
+        description="`next_cursor` of the previous page, as it was given (opaque: any other value is a 422).",
+        json_schema_extra={"pattern": "^[A-Za-z0-9_-]*$"},
+    ),
+]
 DeliveryStatusFilter = Annotated[
     Literal["succeeded", "failed", "pending", "cancelled"] | None, Query(description="Only deliveries in this state.")
 ]
