@@ -12,13 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from dovecote.schemes import SigningError
 from functions.core import health
 from functions.core.classify import Verdict
 from functions.core.envelope import delivery_body
 from functions.core.models import Attempt, Delivery, DeliveryStatus, Event, Webhook, utc_now
 from functions.core.profile import Profile
 from functions.core.schedule import RetrySchedule
-from functions.core.signing import SigningError, delivery_headers
+from functions.core.signing import delivery_headers
 from functions.pipeline.http import USER_AGENT
 from functions.pipeline.sender import Sender, SendResult, SignedMessage
 

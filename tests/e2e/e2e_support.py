@@ -21,8 +21,8 @@ import pytest
 import requests
 
 from dovecote import Dovecote
+from dovecote.profiles import shipped_profile_names
 from dovecote_local.templates import ensure_templates
-from functions.core.profile import shipped_profile_names
 
 PROFILES = shipped_profile_names()
 DEFAULT_PROFILE = "standard"

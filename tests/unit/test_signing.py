@@ -20,10 +20,11 @@ import pytest
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 from standardwebhooks.webhooks import WebhookVerificationError as StandardVerificationError
 
+from dovecote.schemes import SigningError
 from functions.core.envelope import delivery_body
 from functions.core.models import Event
 from functions.core.profile import Profile, load_profile
-from functions.core.signing import SigningError, delivery_headers, signature_header_value
+from functions.core.signing import delivery_headers, signature_header_value
 from functions.management.secrets import generate_secret
 
 NODE = shutil.which("node")

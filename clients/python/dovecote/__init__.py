@@ -1,31 +1,40 @@
-"""Python SDK for the Dovecote webhook delivery API."""
+"""Python SDK for the Dovecote webhook delivery API.
 
-from dovecote._errors import (
-    APIConnectionError,
-    APIError,
-    APITimeoutError,
-    AuthenticationError,
-    ConfigurationError,
-    ConflictError,
-    DovecoteError,
-    InvalidRequestError,
-    NotFoundError,
-    RateLimitError,
-)
-from dovecote._models import (
-    Attempt,
-    DeletedWebhook,
-    Delivery,
-    DovecoteObject,
-    Event,
-    EventType,
-    Recovery,
-    Webhook,
-    WebhookWithSecret,
-)
-from dovecote._pagination import AsyncListPage, ListPage
-from dovecote._version import __version__
-from dovecote.client import AsyncDovecote, Dovecote
+The SDK's names load on first use (PEP 562), so `dovecote.verify`, `dovecote.schemes` and
+`dovecote.profiles` (standard library only) import without pydantic or requests: a receiver
+and the server's Lambda functions use them alone.
+"""
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dovecote._errors import (
+        APIConnectionError,
+        APIError,
+        APITimeoutError,
+        AuthenticationError,
+        ConfigurationError,
+        ConflictError,
+        DovecoteError,
+        InvalidRequestError,
+        NotFoundError,
+        RateLimitError,
+    )
+    from dovecote._models import (
+        Attempt,
+        DeletedWebhook,
+        Delivery,
+        DovecoteObject,
+        Event,
+        EventType,
+        Recovery,
+        Webhook,
+        WebhookWithSecret,
+    )
+    from dovecote._pagination import AsyncListPage, ListPage
+    from dovecote._version import __version__
+    from dovecote.client import AsyncDovecote, Dovecote
 
 __all__ = [
     "APIConnectionError",
@@ -53,3 +62,16 @@ __all__ = [
     "WebhookWithSecret",
     "__version__",
 ]
+
+_SDK_MODULES = ("dovecote._errors", "dovecote._models", "dovecote._pagination", "dovecote._version", "dovecote.client")
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        for module_name in _SDK_MODULES:
+            module = importlib.import_module(module_name)
+            if hasattr(module, name):
+                value = getattr(module, name)
+                globals()[name] = value
+                return value
+    raise AttributeError(f"module 'dovecote' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""Verify a Dovecote delivery on the receiving side. Standard library only (a profile name loads the profile).
+"""Verify a Dovecote delivery on the receiving side. Standard library only.
 
     from dovecote.verify import verify, WebhookVerificationError
 
@@ -13,7 +13,8 @@ name ("standard-webhooks", "hmac-sha256-hex", "hmac-sha256-hex-timestamped") tog
 the header names (`signature_header`, `timestamp_header`, `id_header`) and the
 `signature_prefix` (e.g. "sha256="). Pass the raw request body, exactly as received.
 
-- Every comparison is constant-time (`hmac.compare_digest`).
+- Every comparison is constant-time (`hmac.compare_digest`); dovecote/schemes.py holds
+  each scheme's signing and checking.
 - Where a timestamp is signed, it must be within `tolerance` seconds (default 5 minutes)
   of now, in either direction, which stops replays of old deliveries.
 - The signature header may carry several signatures (space-separated) and you may pass
@@ -22,28 +23,30 @@ the header names (`signature_header`, `timestamp_header`, `id_header`) and the
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dovecote.profiles import profile_document
+from dovecote.schemes import (
+    DEFAULT_TOLERANCE_SECONDS,
+    SCHEMES,
+    Scheme,
+    SignedContent,
+    StandardWebhooks,
+    WebhookVerificationError,
+    scheme_named,
+)
+
 __all__ = ["DEFAULT_TOLERANCE_SECONDS", "SigningContract", "WebhookVerificationError", "contract_for", "verify"]
 
-DEFAULT_TOLERANCE_SECONDS = 300
-STANDARD_WEBHOOKS = "standard-webhooks"
-HMAC_SHA256_HEX = "hmac-sha256-hex"
-HMAC_SHA256_HEX_TIMESTAMPED = "hmac-sha256-hex-timestamped"
-_SCHEMES = (STANDARD_WEBHOOKS, HMAC_SHA256_HEX, HMAC_SHA256_HEX_TIMESTAMPED)
-_STANDARD_VERSION = "v1"
-_STANDARD_SECRET_PREFIX = "whsec_"  # noqa: S105 - a format prefix, not a secret
-
-
-class WebhookVerificationError(Exception):
-    """The request is not a genuine, fresh delivery: reject it (e.g. answer 401)."""
+_STANDARD_HEADERS = {
+    "signature_header": "webhook-signature",
+    "timestamp_header": "webhook-timestamp",
+    "id_header": "webhook-id",
+}
+"""The Standard Webhooks specification's header names, the default for its scheme."""
 
 
 @dataclass(frozen=True)
@@ -57,18 +60,31 @@ class SigningContract:
     signature_prefix: str = ""
 
     def __post_init__(self) -> None:
-        if self.scheme not in _SCHEMES:
-            raise ValueError(f"unknown signing scheme {self.scheme!r}; use one of {', '.join(_SCHEMES)}")
-        if self.scheme != HMAC_SHA256_HEX and not self.timestamp_header:
+        if self.scheme not in SCHEMES:
+            raise ValueError(f"unknown signing scheme {self.scheme!r}; use one of {', '.join(SCHEMES)}")
+        implementation = SCHEMES[self.scheme]
+        if implementation.signs_timestamp and not self.timestamp_header:
             raise ValueError(f"the {self.scheme} scheme needs timestamp_header")
-        if self.scheme == STANDARD_WEBHOOKS and not self.id_header:
-            raise ValueError("the standard-webhooks scheme needs id_header")
+        if implementation.signs_message_id and not self.id_header:
+            raise ValueError(f"the {self.scheme} scheme needs id_header")
+
+    def implementation(self) -> Scheme:
+        return scheme_named(self.scheme, self.signature_prefix)
 
 
 def _contract_of_profile(profile: Any) -> SigningContract:
-    scheme = getattr(profile.signing.scheme, "value", profile.signing.scheme)
+    """From a validated Profile (the server's), or a profile's JSON document."""
+    if isinstance(profile, Mapping):
+        signing, headers = profile["signing"], profile["headers"]
+        return SigningContract(
+            scheme=signing["scheme"],
+            signature_header=headers["signature"],
+            timestamp_header=headers.get("timestamp"),
+            id_header=headers.get("delivery_id"),
+            signature_prefix=signing.get("signature_prefix", ""),
+        )
     return SigningContract(
-        scheme=scheme,
+        scheme=str(profile.signing.scheme),
         signature_header=profile.headers.signature,
         timestamp_header=profile.headers.timestamp,
         id_header=profile.headers.delivery_id,
@@ -89,22 +105,20 @@ def contract_for(
         base = scheme_or_profile
     elif hasattr(scheme_or_profile, "signing") and hasattr(scheme_or_profile, "headers"):
         base = _contract_of_profile(scheme_or_profile)
-    elif scheme_or_profile in _SCHEMES:
-        standard = scheme_or_profile == STANDARD_WEBHOOKS
-        base_signature = signature_header or ("webhook-signature" if standard else "")
+    elif scheme_or_profile in SCHEMES:
+        defaults = _STANDARD_HEADERS if scheme_or_profile == StandardWebhooks.name else {}
+        base_signature = signature_header or defaults.get("signature_header")
         if not base_signature:
             raise ValueError(f"the {scheme_or_profile} scheme needs signature_header (e.g. X-Webhook-Signature)")
         return SigningContract(
             scheme=scheme_or_profile,
             signature_header=base_signature,
-            timestamp_header=timestamp_header or ("webhook-timestamp" if standard else None),
-            id_header=id_header or ("webhook-id" if standard else None),
+            timestamp_header=timestamp_header or defaults.get("timestamp_header"),
+            id_header=id_header or defaults.get("id_header"),
             signature_prefix=signature_prefix or "",
         )
     elif isinstance(scheme_or_profile, str):
-        from functions.core.profile import load_profile  # noqa: PLC0415 - only for profile names
-
-        base = _contract_of_profile(load_profile(scheme_or_profile))
+        base = _contract_of_profile(profile_document(scheme_or_profile))
     else:
         raise TypeError("pass a profile name, a Profile, a SigningContract or a signing scheme name")
     return SigningContract(
@@ -124,33 +138,11 @@ def _header(headers: Mapping[str, str], name: str) -> str:
     raise WebhookVerificationError(f"missing header {name}")
 
 
-def _check_timestamp(raw: str, tolerance: int, now: float) -> None:
+def _timestamp(raw: str) -> int:
     try:
-        timestamp = int(raw)
+        return int(raw)
     except ValueError:
         raise WebhookVerificationError("the timestamp header is not a Unix time in seconds") from None
-    if abs(now - timestamp) > tolerance:
-        raise WebhookVerificationError("the timestamp is outside the tolerance (an old or replayed delivery?)")
-
-
-def _standard_key(secret: str) -> bytes:
-    try:
-        return base64.b64decode(secret.removeprefix(_STANDARD_SECRET_PREFIX), validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("a standard-webhooks secret is whsec_ followed by base64") from None
-
-
-def _digest(key: bytes, message: bytes) -> bytes:
-    return hmac.new(key, message, hashlib.sha256).digest()
-
-
-def _any_equal(candidates: Iterable[str], expected: Iterable[str]) -> bool:
-    expected_list = list(expected)
-    matched = False
-    for candidate in candidates:
-        for value in expected_list:
-            matched |= hmac.compare_digest(candidate.encode(), value.encode())
-    return matched
 
 
 def verify(
@@ -174,30 +166,13 @@ def verify(
         id_header=id_header,
         signature_prefix=signature_prefix,
     )
-    body = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
+    scheme = contract.implementation()
     secrets = [secret] if isinstance(secret, str) else list(secret)
-    if not secrets:
-        raise ValueError("pass at least one secret")
-    received = _header(headers, contract.signature_header).split()
-    current_time = time.time() if now is None else now
-    if contract.scheme == STANDARD_WEBHOOKS:
-        msg_id = _header(headers, contract.id_header or "")
-        timestamp = _header(headers, contract.timestamp_header or "")
-        _check_timestamp(timestamp, tolerance, current_time)
-        signed = f"{msg_id}.{timestamp}.".encode() + body
-        candidates = [
-            value for version, _, value in (s.partition(",") for s in received) if version == _STANDARD_VERSION
-        ]
-        expected = (base64.b64encode(_digest(_standard_key(s), signed)).decode() for s in secrets)
-    elif contract.scheme == HMAC_SHA256_HEX_TIMESTAMPED:
-        timestamp = _header(headers, contract.timestamp_header or "")
-        _check_timestamp(timestamp, tolerance, current_time)
-        signed = f"{timestamp}.".encode() + body
-        candidates = [s.lower() for s in received]
-        expected = (contract.signature_prefix.lower() + _digest(s.encode(), signed).hex() for s in secrets)
-    else:
-        candidates = [s.lower() for s in received]
-        expected = (contract.signature_prefix.lower() + _digest(s.encode(), body).hex() for s in secrets)
-    if not candidates or not _any_equal(candidates, expected):
-        raise WebhookVerificationError("no signature matches (wrong secret, or the body was changed)")
+    received = _header(headers, contract.signature_header)
+    content = SignedContent(
+        body=payload.encode("utf-8") if isinstance(payload, str) else bytes(payload),
+        message_id=_header(headers, contract.id_header or "") if scheme.signs_message_id else "",
+        timestamp=_timestamp(_header(headers, contract.timestamp_header or "")) if scheme.signs_timestamp else None,
+    )
+    scheme.verify(received, secrets, content, now=time.time() if now is None else now, tolerance=tolerance)
     return True
