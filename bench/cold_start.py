@@ -20,7 +20,6 @@ Target: every function's import + init at most 1.3 x its floor; the zipped asset
 
 from __future__ import annotations
 
-import argparse
 import importlib.metadata as metadata
 import importlib.util
 import os
@@ -35,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.report import Target, progress, run_metadata, table, write_json
+from bench.report import Target, benchmark_arguments, progress, run_metadata, table, write_json
 
 PROFILE = "standard"
 TARGET_RATIO = 1.3
@@ -287,10 +286,8 @@ def measure(runs: int, directory: Path, python_path: str) -> dict[str, dict[str,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    parser = benchmark_arguments(__doc__)
     parser.add_argument("--runs", type=int, default=DEFAULT_RUNS, help="fresh processes per row (at least 10)")
-    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     arguments = parser.parse_args(argv)
     runs = max(DEFAULT_RUNS, arguments.runs)
 
@@ -308,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
-    metadata_ = run_metadata("python -m bench.cold_start " + " ".join(argv if argv is not None else sys.argv[1:]))
+    metadata_ = run_metadata("bench.cold_start", argv)
     rows = []
     found: list[Target] = []
     boto3_import = statistics.median(figures[f.name]["import_ms"] for f in FLOORS.values())
