@@ -32,6 +32,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from subprocess import CompletedProcess
 from typing import Any
 
 from bench.report import Target, benchmark_arguments, progress, run_metadata, table, write_json
@@ -217,11 +218,11 @@ def lambda_site(directory: Path) -> tuple[Path, Path]:
 # Timing
 
 
-def time_once(subject: Subject, directory: Path, python_path: str) -> tuple[float, float]:
-    code = _CHILD.format(imports=subject.imports, init=subject.init, marker=MARKER)
+def _run_in_lambda_layout(options: list[str], code: str, directory: Path, python_path: str) -> CompletedProcess[str]:
+    """A fresh interpreter that sees only the asset, the runtime's and the layer's packages."""
     environment = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": python_path, **FUNCTION_ENVIRONMENT}
-    completed = subprocess.run(
-        [sys.executable, "-S", "-c", code],
+    return subprocess.run(
+        [sys.executable, "-S", *options, "-c", code],
         cwd=directory,
         env=environment,
         capture_output=True,
@@ -229,6 +230,11 @@ def time_once(subject: Subject, directory: Path, python_path: str) -> tuple[floa
         timeout=CHILD_TIMEOUT_SECONDS,
         check=False,
     )
+
+
+def time_once(subject: Subject, directory: Path, python_path: str) -> tuple[float, float]:
+    code = _CHILD.format(imports=subject.imports, init=subject.init, marker=MARKER)
+    completed = _run_in_lambda_layout([], code, directory, python_path)
     lines = [line for line in completed.stdout.splitlines() if line.startswith(MARKER)]
     if completed.returncode != 0 or not lines:
         raise RuntimeError(f"{subject.name} failed in a Lambda-like layout:\n{completed.stderr.strip()[-2000:]}")
@@ -239,18 +245,9 @@ def time_once(subject: Subject, directory: Path, python_path: str) -> tuple[floa
 def import_self_times(subject: Subject, directory: Path, python_path: str, runs: int = 3) -> dict[str, float]:
     """Mean self time (ms) of the modules `subject` imports, by top-level package (`functions.<x>` kept apart)."""
     code = f"{subject.imports}\n{subject.init}"
-    environment = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": python_path, **FUNCTION_ENVIRONMENT}
     totals: dict[str, float] = {}
     for _ in range(runs):
-        completed = subprocess.run(
-            [sys.executable, "-S", "-X", "importtime", "-c", code],
-            cwd=directory,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=CHILD_TIMEOUT_SECONDS,
-            check=False,
-        )
+        completed = _run_in_lambda_layout(["-X", "importtime"], code, directory, python_path)
         for line in completed.stderr.splitlines():
             if not line.startswith("import time:") or line.count("|") != 2:
                 continue
