@@ -31,7 +31,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -187,13 +187,9 @@ class Endpoints:
         self._server.close()
 
 
-@contextmanager
-def endpoints() -> Iterator[Endpoints]:
-    server = Endpoints()
-    try:
-        yield server
-    finally:
-        server.close()
+def endpoints() -> closing[Endpoints]:
+    """Fresh endpoints, closed when the `with` block ends."""
+    return closing(Endpoints())
 
 
 # Misbehaving servers -------------------------------------------------------------------------

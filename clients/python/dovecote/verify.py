@@ -41,13 +41,6 @@ from dovecote.schemes import (
 
 __all__ = ["DEFAULT_TOLERANCE_SECONDS", "SigningContract", "WebhookVerificationError", "contract_for", "verify"]
 
-_STANDARD_HEADERS = {
-    "signature_header": "webhook-signature",
-    "timestamp_header": "webhook-timestamp",
-    "id_header": "webhook-id",
-}
-"""The Standard Webhooks specification's header names, the default for its scheme."""
-
 
 @dataclass(frozen=True)
 class SigningContract:
@@ -70,6 +63,12 @@ class SigningContract:
 
     def implementation(self) -> Scheme:
         return scheme_named(self.scheme, self.signature_prefix)
+
+
+_STANDARD_WEBHOOKS = SigningContract(
+    StandardWebhooks.name, "webhook-signature", timestamp_header="webhook-timestamp", id_header="webhook-id"
+)
+"""The Standard Webhooks specification's header names: the default for its scheme."""
 
 
 def _contract_of_profile(profile: Any) -> SigningContract:
@@ -105,17 +104,13 @@ def contract_for(
         base = scheme_or_profile
     elif hasattr(scheme_or_profile, "signing") and hasattr(scheme_or_profile, "headers"):
         base = _contract_of_profile(scheme_or_profile)
+    elif scheme_or_profile == StandardWebhooks.name:
+        base = _STANDARD_WEBHOOKS
     elif scheme_or_profile in SCHEMES:
-        defaults = _STANDARD_HEADERS if scheme_or_profile == StandardWebhooks.name else {}
-        base_signature = signature_header or defaults.get("signature_header")
-        if not base_signature:
+        if not signature_header:
             raise ValueError(f"the {scheme_or_profile} scheme needs signature_header (e.g. X-Webhook-Signature)")
         return SigningContract(
-            scheme=scheme_or_profile,
-            signature_header=base_signature,
-            timestamp_header=timestamp_header or defaults.get("timestamp_header"),
-            id_header=id_header or defaults.get("id_header"),
-            signature_prefix=signature_prefix or "",
+            scheme_or_profile, signature_header, timestamp_header, id_header, signature_prefix=signature_prefix or ""
         )
     elif isinstance(scheme_or_profile, str):
         base = _contract_of_profile(profile_document(scheme_or_profile))
