@@ -16,6 +16,7 @@ import base64
 import json
 import logging
 import secrets
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -217,6 +218,7 @@ class HttpApi:
                 cookies.extend(part.strip() for part in value.split(";") if part.strip())
                 continue
             headers[lower] = f"{headers[lower]},{value}" if lower in headers else value
+        headers["x-forwarded-proto"] = "http"  # API Gateway sets it ("https" there)
         query_parameters: dict[str, str] = {}
         for name, value in parse_qsl(query, keep_blank_values=True):
             query_parameters[name] = f"{query_parameters[name]},{value}" if name in query_parameters else value
@@ -343,3 +345,10 @@ class GatewayServer(ThreadingHTTPServer):
     @property
     def port(self) -> int:
         return int(self.server_address[1])
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for `--port`, receivers, moto)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from functions.core.timestamps import ApiTime
 
 if TYPE_CHECKING:
-    from functions.core.models import Attempt, Delivery, Event, Webhook
+    from functions.core.models import ApiKey, Application, Attempt, Delivery, Event, Webhook
     from functions.core.profile import EventType
     from functions.pipeline.redelivery import Recovery
     from functions.store.pagination import Page
@@ -262,6 +262,115 @@ class RecoveryObject(_Response):
             since=recovery.since,
             deliveries_requeued=recovery.deliveries_requeued,
             has_more=recovery.has_more,
+        )
+
+
+class ApplicationObject(_Response):
+    object: Literal["application"] = "application"
+    id: str = Field(examples=["acme"])
+    name: str
+    metadata: dict[str, str]
+    created_at: ApiTime
+    updated_at: ApiTime
+
+    @classmethod
+    def from_record(cls, application: Application) -> ApplicationObject:
+        return cls(
+            id=application.id,
+            name=application.name,
+            metadata=application.metadata,
+            created_at=application.created_at,
+            updated_at=application.updated_at,
+        )
+
+
+class DeletedApplication(_Response):
+    object: Literal["application"] = "application"
+    id: str
+    deleted: Literal[True] = True
+
+    @classmethod
+    def of(cls, application_id: str) -> DeletedApplication:
+        return cls(id=application_id)
+
+
+class ApplicationList(ListPage[ApplicationObject]):
+    @classmethod
+    def from_page(cls, page: Page[Application], url: str) -> ApplicationList:
+        return cls(
+            data=[ApplicationObject.from_record(a) for a in page.items],
+            has_more=page.has_more,
+            next_cursor=page.next_cursor,
+            url=url,
+        )
+
+
+class ApiKeyObject(_Response):
+    object: Literal["api_key"] = "api_key"
+    id: str = Field(examples=["key_01jd2q8x4m7n3p5r9t1v6w8y0z"])
+    kind: Literal["platform", "application"]
+    application_id: str | None = Field(description="null for a platform key.")
+    display_prefix: str = Field(description="The first characters of the key, to tell keys apart.")
+    description: str
+    created_at: ApiTime
+    revoked_at: ApiTime | None
+
+    @classmethod
+    def _fields_of(cls, api_key: ApiKey) -> dict[str, Any]:
+        return {
+            "id": api_key.id,
+            "kind": "platform" if api_key.application_id is None else "application",
+            "application_id": api_key.application_id,
+            "display_prefix": api_key.display_prefix,
+            "description": api_key.description,
+            "created_at": api_key.created_at,
+            "revoked_at": api_key.revoked_at,
+        }
+
+    @classmethod
+    def from_record(cls, api_key: ApiKey) -> ApiKeyObject:
+        return cls(**cls._fields_of(api_key))
+
+
+class ApiKeyWithSecret(ApiKeyObject):
+    key: str = Field(description="The key itself. Shown in this response only; store it now.")
+
+    @classmethod
+    def with_key(cls, api_key: ApiKey, plaintext: str) -> ApiKeyWithSecret:
+        return cls(**cls._fields_of(api_key), key=plaintext)
+
+
+class ApiKeyList(ListPage[ApiKeyObject]):
+    @classmethod
+    def from_page(cls, page: Page[ApiKey], url: str) -> ApiKeyList:
+        return cls(
+            data=[ApiKeyObject.from_record(k) for k in page.items],
+            has_more=page.has_more,
+            next_cursor=page.next_cursor,
+            url=url,
+        )
+
+
+class PortalSessionObject(_Response):
+    object: Literal["portal_session"] = "portal_session"
+    id: str
+    application_id: str
+    url: str = Field(description="Opens the portal for this application; the token travels in the fragment.")
+    token: str = Field(description="A bearer credential of this application until `expires_at`. Shown once.")
+    read_only: bool
+    expires_at: ApiTime
+
+    @classmethod
+    def from_record(cls, session: ApiKey, token: str, portal_url: str) -> PortalSessionObject:
+        if session.application_id is None or session.expires_at is None:
+            raise ValueError("a portal session has an application and an expiry")
+        return cls(
+            id=session.id,
+            application_id=session.application_id,
+            url=f"{portal_url}#token={token}",
+            token=token,
+            read_only=session.read_only,
+            expires_at=session.expires_at,
         )
 
 

@@ -46,3 +46,8 @@ class ServiceUnavailableError(DovecoteError):
 class UnauthorizedError(DovecoteError):
     status_code = 401
     error_type = "unauthorized"
+
+
+class ForbiddenError(DovecoteError):
+    status_code = 403
+    error_type = "forbidden"

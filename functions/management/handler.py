@@ -1,4 +1,4 @@
-"""The management function: webhook, delivery-log, event and catalog routes of the HTTP API.
+"""The management function: webhook, delivery-log, event, catalog and platform routes of the HTTP API.
 
 It is also the target of API Gateway's `$default` route (infra/routes.py): a request no
 route takes is answered 405 with `Allow` when the API serves its path, else 404.
@@ -17,6 +17,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.api.app import build_resolver, logger
+from functions.management.platform import router as platform_router
 from functions.management.routes import router
 
 
@@ -26,7 +27,7 @@ def _route_table() -> Mapping[str, Collection[str]]:
     return route_table()
 
 
-app = build_resolver(router, route_table=_route_table)
+app = build_resolver(router, platform_router, route_table=_route_table)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -22,41 +22,50 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from pydantic.json_schema import models_json_schema
 
-from functions.api.app import API_TITLE, PUBLIC_PATHS, build_resolver
+from functions.api.app import API_TITLE, PUBLIC_PATHS, SCOPED_OPERATION_SUFFIX, build_resolver
 from functions.api.responses import ErrorEnvelope
 from functions.core.constants import VERSION
 
 BEARER = "apiKey"
 DESCRIPTION = (
-    "Outbound webhook delivery. Authenticate with `Authorization: Bearer <API key>`; "
-    "a missing, malformed, unknown or revoked key is answered 401."
+    "Outbound webhook delivery. Authenticate with `Authorization: Bearer <key>`: a platform key (`dvc_plat_`)"
+    " for the platform routes and, under `/v1/applications/{application_id}/…`, any application's routes; an"
+    " application key (`dvc_live_`) or portal session (`dvc_sess_`) for its own application's routes under `/v1/…`."
+    " A missing, malformed, unknown, revoked or expired credential is answered 401; a credential on a route it"
+    " may not use, 403."
 )
 _COMPONENT_REF = "#/components/schemas/{model}"
 _POWERTOOLS_ERROR_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
 _ERRORS = {
     "400": "The request body is not valid JSON.",
     "401": "No valid API key.",
+    "403": "The credential may not use this route: a platform route without a platform key, an application"
+    " route with a platform key outside /v1/applications/{application_id}, or a change by a read-only session.",
     "404": "No such object for this API key's application.",
-    "409": "The request conflicts with the object's state; the message says how.",
+    "409": "The object exists already, or the request conflicts with its state; the message says how.",
     "413": "The request body is too large.",
     "415": "The request body is not JSON (send `Content-Type: application/json`).",
     "422": "The request is invalid; the message names the field.",
     "503": "The request could not be queued and nothing was kept; retry it.",
 }
 OPERATION_ERRORS: dict[str, tuple[str, ...]] = {
+    "createApplication": ("409",),
+    "revokePlatformKey": ("409",),
     "publishEvent": ("409", "503"),
     "testWebhook": ("409", "503"),
     "retryDelivery": ("409", "503"),
     "recoverWebhook": ("409", "503"),
 }
-"""Statuses only some operations answer: 409 (an id or Idempotency-Key reused for another event,
-a disabled webhook, a delivery that is not failed) and 503 (a queue refused the message)."""
+"""Statuses only some operations answer (their copies under /v1/applications/{application_id} too):
+409 (an id in use, revoking the key of the request, an id or Idempotency-Key reused for another
+event, a disabled webhook, a delivery that is not failed) and 503 (a queue refused the message)."""
 
 
 def _routers() -> list[Router]:
+    from functions.management.platform import router as platform
     from functions.management.routes import router as management
 
-    routers = [management]
+    routers = [management, platform]
     try:
         from functions.ingest.routes import router as ingest
     except ImportError:  # the ingest function is optional in a management-only checkout
@@ -64,17 +73,45 @@ def _routers() -> list[Router]:
     return [*routers, ingest]
 
 
+def _operation_errors(operation_id: str) -> tuple[str, ...]:
+    return OPERATION_ERRORS.get(operation_id.removesuffix(SCOPED_OPERATION_SUFFIX), ())
+
+
 def _error_codes(path: str, operation: dict[str, Any]) -> list[str]:
-    codes = list(OPERATION_ERRORS.get(operation["operationId"], ()))
+    codes = list(_operation_errors(operation["operationId"]))
     if "requestBody" in operation:
         codes += ["400", "413", "415", "422"]
     elif any(p["in"] == "query" for p in operation.get("parameters", [])):
         codes.append("422")
     if path not in PUBLIC_PATHS:
-        codes.append("401")
+        codes += ["401", "403"]
     if "{" in path:
         codes.append("404")
-    return sorted(codes)
+    if "{application_id}" in path:
+        codes.append("422")  # an application id that cannot be one (functions/api/auth.py)
+    return sorted(set(codes))
+
+
+_APPLICATION_PARAMETER = {
+    "name": "application_id",
+    "in": "path",
+    "required": True,
+    "description": "The application this platform-key call acts for.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_.\\-]+$"},
+}
+
+
+def _with_application_parameter(document: dict[str, Any]) -> dict[str, Any]:
+    """Routes mirrored under /v1/applications/{application_id} (functions/api/app.py) read it from the
+    path in a dependency, so Powertools does not list it: declare it."""
+    for path, operations in document["paths"].items():
+        if "{application_id}" not in path:
+            continue
+        for operation in operations.values():
+            parameters = operation.setdefault("parameters", [])
+            if not any(p.get("name") == "application_id" and p.get("in") == "path" for p in parameters):
+                parameters.insert(0, dict(_APPLICATION_PARAMETER))
+    return document
 
 
 def _references(node: Any) -> set[str]:
@@ -139,10 +176,11 @@ def build_document() -> dict[str, Any]:
     document = json.loads(text)
     document.pop("servers", None)
     document["paths"] = dict(sorted(document["paths"].items()))
-    unknown = set(OPERATION_ERRORS) - {o["operationId"] for ops in document["paths"].values() for o in ops.values()}
+    operation_ids = {o["operationId"] for ops in document["paths"].values() for o in ops.values()}
+    unknown = set(OPERATION_ERRORS) - operation_ids
     if unknown:
         raise ValueError(f"OPERATION_ERRORS names operations the API does not have: {sorted(unknown)}")
-    document = _with_error_schemas(_with_error_envelope(document))
+    document = _with_error_schemas(_with_error_envelope(_with_application_parameter(document)))
     known = {_COMPONENT_REF.format(model=name) for name in document["components"]["schemas"]}
     unresolved = _references(document) - known
     if unresolved:

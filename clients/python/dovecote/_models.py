@@ -51,6 +51,8 @@ class WebhookWithSecret(Webhook):
     """A webhook as returned by create and rotate-secret: the only time the secret is shown."""
 
     secret: str
+    previous_secret_expires_at: datetime | None = None
+    """rotate-secret only: until when deliveries are signed for the previous secret too."""
 
 
 class DeletedWebhook(DovecoteObject):
@@ -61,6 +63,8 @@ class DeletedWebhook(DovecoteObject):
 
 class Attempt(DovecoteObject):
     number: int
+    series: int = 1
+    """1, then one more for each manual retry of the delivery."""
     attempted_at: datetime | None = None
     response_status: int | None = None
     latency_ms: int | None = None
@@ -106,5 +110,55 @@ class EventType(DovecoteObject):
 class Recovery(DovecoteObject):
     object: str = "recovery"
     webhook_id: str
+    has_more: bool = False
+    """More failed deliveries remain: call again with the same `since`."""
     since: datetime
     deliveries_requeued: int = Field(ge=0)
+
+
+class Application(DovecoteObject):
+    """One customer of the platform."""
+
+    id: str
+    object: str = "application"
+    name: str
+    metadata: dict[str, str] = Field(default_factory=dict)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class DeletedApplication(DovecoteObject):
+    id: str
+    object: str = "application"
+    deleted: bool
+
+
+class ApiKey(DovecoteObject):
+    """An application key or a platform key, as listed: never the key itself."""
+
+    id: str
+    object: str = "api_key"
+    kind: str
+    application_id: str | None = None
+    display_prefix: str
+    description: str = ""
+    created_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class ApiKeyWithSecret(ApiKey):
+    """A key as returned when it is created: the only time `key` is shown."""
+
+    key: str
+
+
+class PortalSession(DovecoteObject):
+    """A short-lived credential of one application; `url` opens its portal."""
+
+    id: str
+    object: str = "portal_session"
+    application_id: str
+    url: str
+    token: str
+    read_only: bool = False
+    expires_at: datetime
