@@ -77,18 +77,26 @@ def _operation_errors(operation_id: str) -> tuple[str, ...]:
     return OPERATION_ERRORS.get(operation_id.removesuffix(SCOPED_OPERATION_SUFFIX), ())
 
 
+_CONSTRAINTS = frozenset({"minLength", "maxLength", "pattern", "minimum", "maximum", "enum", "const"})
+
+
+def _validated(parameter: dict[str, Any]) -> bool:
+    """A query parameter, or a path parameter with a constraint: a value outside it is a 422."""
+    schema = parameter.get("schema", {})
+    options = [schema, *schema.get("anyOf", [])]
+    return parameter["in"] == "query" or any(_CONSTRAINTS & option.keys() for option in options)
+
+
 def _error_codes(path: str, operation: dict[str, Any]) -> list[str]:
     codes = list(_operation_errors(operation["operationId"]))
     if "requestBody" in operation:
         codes += ["400", "413", "415", "422"]
-    elif any(p["in"] == "query" for p in operation.get("parameters", [])):
+    elif any(_validated(p) for p in operation.get("parameters", [])):
         codes.append("422")
     if path not in PUBLIC_PATHS:
         codes += ["401", "403"]
     if "{" in path:
         codes.append("404")
-    if "{application_id}" in path:
-        codes.append("422")  # an application id that cannot be one (functions/api/auth.py)
     return sorted(set(codes))
 
 
