@@ -4,6 +4,7 @@ platform keys. What they answer is in functions/api/responses.py."""
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import JsonDict
 
 from functions.api.auth import INVALID_APPLICATION_ID
 from functions.core.ids import is_application_id
@@ -26,6 +27,12 @@ class _Body(BaseModel):
 
 
 Metadata = dict[str, str]
+_METADATA_SCHEMA: JsonDict = {
+    "maxProperties": MAX_METADATA_ENTRIES,
+    "propertyNames": {"minLength": 1, "maxLength": MAX_METADATA_KEY_CHARS},
+    "additionalProperties": {"type": "string", "maxLength": MAX_METADATA_VALUE_CHARS},
+}
+"""What `_checked_metadata` enforces, as the OpenAPI document states it."""
 
 
 def _checked_metadata(metadata: Metadata | None) -> Metadata | None:
@@ -49,7 +56,9 @@ class ApplicationCreate(_Body):
     )
     name: str = Field(min_length=1, max_length=MAX_NAME_CHARS, examples=["Acme Corp"])
     metadata: Metadata = Field(
-        default_factory=dict, description=f"Up to {MAX_METADATA_ENTRIES} string entries of your own."
+        default_factory=dict,
+        description=f"Up to {MAX_METADATA_ENTRIES} string entries of your own.",
+        json_schema_extra=_METADATA_SCHEMA,
     )
 
     _id = field_validator("id")(lambda value: None if value is None else check_application_id(value))
@@ -58,7 +67,9 @@ class ApplicationCreate(_Body):
 
 class ApplicationUpdate(_Body):
     name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_CHARS)
-    metadata: Metadata | None = Field(default=None, description="Replaces the metadata as a whole.")
+    metadata: Metadata | None = Field(
+        default=None, description="Replaces the metadata as a whole.", json_schema_extra=_METADATA_SCHEMA
+    )
 
     _metadata = field_validator("metadata")(_checked_metadata)
 
