@@ -31,11 +31,18 @@ MODEL_SCHEMAS: dict[type[_models.DovecoteObject], tuple[str, ...]] = {
     _models.Event: ("EventObject", "EventAccepted"),
     _models.EventType: ("EventTypeObject",),
     _models.Recovery: ("RecoveryObject",),
+    _models.Application: ("ApplicationObject",),
+    _models.DeletedApplication: ("DeletedApplication",),
+    _models.ApiKey: ("ApiKeyObject",),
+    _models.ApiKeyWithSecret: ("ApiKeyWithSecret",),
+    _models.PortalSession: ("PortalSessionObject",),
 }
 LIST_SCHEMAS: dict[str, type[_models.DovecoteObject]] = {
     "WebhookList": _models.Webhook,
     "DeliveryList": _models.Delivery,
     "EventTypeList": _models.EventType,
+    "ApplicationList": _models.Application,
+    "ApiKeyList": _models.ApiKey,
 }
 
 
@@ -55,8 +62,10 @@ def _sample(name: str, schema: dict[str, Any], alternative: int) -> Any:
     if "enum" in schema:
         return schema["enum"][alternative]
     kind = schema.get("type")
-    if kind == "object" or "properties" in schema:
+    if "properties" in schema:
         return _document(schema, alternative)
+    if kind == "object":
+        return {"key": "text"}
     samples = {
         "string": "2026-03-04T12:45:00Z" if name.endswith(TIME_FIELDS) else "text",
         "integer": 7,
@@ -118,8 +127,6 @@ def test_list_pages_read_every_list_schema(schema_name: str):
 def test_every_object_schema_of_the_document_is_covered():
     covered = {name for names in MODEL_SCHEMAS.values() for name in names} | set(LIST_SCHEMAS)
     not_objects = {"ErrorDetail", "ErrorEnvelope", "Health"}
-    requests = {
-        name for name in SCHEMAS if name in {"PublishEvent", "RecoverRequest", "WebhookCreate", "WebhookUpdate"}
-    }
+    bodies = {name for name in SCHEMAS if name.endswith(("Create", "Update", "Request")) or name == "PublishEvent"}
 
-    assert set(SCHEMAS) - covered - not_objects - requests == set()
+    assert set(SCHEMAS) - covered - not_objects - bodies == set()
