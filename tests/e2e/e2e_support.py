@@ -205,4 +205,3 @@ class Receiver:
 
     def close(self) -> None:
         self._server.close()
-        self._thread.join(5)
