@@ -27,6 +27,7 @@ const state = {
   timer: null,
   sessionTimer: null,
   refreshRun: 0,
+  rendered: false,
   revealed: null, // {webhookId, secret, note}: shown by the next render of that endpoint, then forgotten
   notice: null, // a message for the next view
 };
@@ -381,8 +382,9 @@ async function render() {
   const heading = main.querySelector("h1");
   if (heading) {
     heading.setAttribute("tabindex", "-1");
-    heading.focus();
+    if (state.rendered) heading.focus(); // after a navigation; a fresh page starts at the skip link
   }
+  state.rendered = true;
   document.title = `${heading ? heading.textContent + " · " : ""}${brandName}`;
 }
 
@@ -392,30 +394,45 @@ function navigate(target, notice) {
   else location.hash = target;
 }
 
-// Re-runs `load` into `box` while it reports pending deliveries, slowing down as it goes.
-// A newer refresher (a new view, "Load more", a test event) stops the older one.
+// Re-runs `load` into `box`: a log keeps refreshing (new deliveries appear by themselves), a
+// delivery while it is pending. The pause starts short, grows while nothing changes, and
+// starts short again after a change; a newer refresher (a new view, "Load more", a test
+// event) stops the older one, and a hidden page waits for its turn without asking.
 function keepFresh(box, load, generation) {
+  if (generation !== state.generation) return Promise.resolve(); // a view the reader has already left
   const run = ++state.refreshRun;
   clearTimeout(state.timer);
   let delay = FIRST_REFRESH_MS;
+  let last = null;
   const tick = async (first) => {
+    if (!first && document.hidden) {
+      state.timer = setTimeout(() => tick(false), delay);
+      return;
+    }
     let result;
     try {
       result = await load();
     } catch (error) {
       if (error instanceof SessionEnded) return;
-      result = { node: errorBox(error), pending: false };
+      result = { node: errorBox(error), more: false, signature: "error" };
     }
     if (generation !== state.generation || run !== state.refreshRun) return;
-    const focusedId = !first && box.contains(document.activeElement) ? document.activeElement.id : null;
-    box.replaceChildren(result.node);
-    if (focusedId) document.getElementById(focusedId)?.focus();
-    if (result.pending) {
-      state.timer = setTimeout(() => tick(false), delay);
+    if (result.signature !== last) {
+      const focusedId = !first && box.contains(document.activeElement) ? document.activeElement.id : null;
+      box.replaceChildren(result.node);
+      if (focusedId) document.getElementById(focusedId)?.focus();
+      delay = last === null ? delay : FIRST_REFRESH_MS;
+      last = result.signature;
+    } else {
       delay = Math.min(MAX_REFRESH_MS, Math.round(delay * 1.5));
     }
+    if (result.more) state.timer = setTimeout(() => tick(false), delay);
   };
   return tick(true);
+}
+
+function signatureOf(deliveries) {
+  return deliveries.map((d) => `${d.id}:${d.status}:${d.attempt_count}`).join(",");
 }
 
 // ---- endpoints ---------------------------------------------------------------------------
@@ -991,7 +1008,7 @@ function deliveryLog(box, makeLog, generation, endpointUrls) {
         }, "Load more deliveries")),
       );
     }
-    return { node, pending: deliveries.some((d) => d.status === "pending") };
+    return { node, more: true, signature: `${signatureOf(deliveries)}|${log.hasMore}` };
   };
   return keepFresh(box, load, generation);
 }
@@ -1116,7 +1133,7 @@ async function deliveryView({ parts, generation }) {
       h("h2", {}, "Event payload"),
       h("pre", { class: "event-data" }, typeof event.data === "string" ? event.data : JSON.stringify(event.data, null, 2)),
     );
-    return { node, pending: delivery.status === "pending" };
+    return { node, more: delivery.status === "pending", signature: JSON.stringify(delivery) };
   };
   await keepFresh(box, load, generation);
   return section;
