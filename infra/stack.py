@@ -78,7 +78,7 @@ class DovecoteStack(Stack):
             self,
             "PortalUrl",
             value=f"{self.api.url}portal",
-            description="The consumer portal; open it with a portal session's url (POST /v1/applications/{app}/portal-sessions)",
+            description="The consumer portal: open a portal session url (POST /v1/applications/{app}/portal-sessions)",
         )
         CfnOutput(self, "TableName", value=self.storage.table.table_name)
         CfnOutput(self, "RetryStateMachineArn", value=self.retries.state_machine.state_machine_arn)

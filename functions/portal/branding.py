@@ -133,7 +133,9 @@ def _origin(text: str) -> str:
         return "'self'"
     match = _ORIGIN.fullmatch(text)
     if match is None:
-        raise PortalSettingsError(f"portal frame ancestor: {text[:80]!r} is not an origin such as https://app.example.com")
+        raise PortalSettingsError(
+            f"portal frame ancestor: {text[:80]!r} is not an origin such as https://app.example.com"
+        )
     scheme, host, port = match.group("scheme"), match.group("host").lower(), match.group("port")
     if not (_HOST.fullmatch(host) or host == "127.0.0.1"):
         raise PortalSettingsError(f"portal frame ancestor: {text[:80]!r} has no valid host name")

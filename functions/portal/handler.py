@@ -46,7 +46,12 @@ def reset_branding() -> None:
 def _json(status: int, document: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
     return {
         "statusCode": status,
-        "headers": {**COMMON_HEADERS, "Content-Type": "application/json", "Cache-Control": "no-store", **(headers or {})},
+        "headers": {
+            **COMMON_HEADERS,
+            "Content-Type": "application/json",
+            "Cache-Control": "no-store",
+            **(headers or {}),
+        },
         "body": json.dumps(document, separators=(",", ":")),
     }
 

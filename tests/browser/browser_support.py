@@ -126,7 +126,8 @@ class Hooks:
 # --- the platform's site, which embeds the portal ---------------------------------------------
 
 EMBED_PAGE = b"""<!doctype html><html><head><meta charset="utf-8"><title>Platform</title></head>
-<body><h1>Platform settings</h1><iframe id="portal" title="Webhooks" width="1000" height="700"></iframe></body></html>"""
+<body><h1>Platform settings</h1>
+<iframe id="portal" title="Webhooks" width="1000" height="700"></iframe></body></html>"""
 
 
 class _SiteHandler(BaseHTTPRequestHandler):
@@ -242,9 +243,7 @@ class Portal:
 
     def session(self, *, read_only: bool = False, ttl_seconds: int = 3600, now: datetime | None = None) -> str:
         """A portal session token of the application, minted in the stack's table."""
-        return open_portal_session(self._store(), APPLICATION, ttl_seconds=ttl_seconds, read_only=read_only, now=now)[
-            1
-        ]
+        return open_portal_session(self._store(), APPLICATION, ttl_seconds=ttl_seconds, read_only=read_only, now=now)[1]
 
     def expired_session(self) -> str:
         return self.session(ttl_seconds=60, now=utc_now() - timedelta(hours=1))

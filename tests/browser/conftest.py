@@ -76,9 +76,11 @@ class PageProblems:
         page.on("pageerror", lambda error: self.items.append(f"page error: {error}"))
         page.on(
             "console",
-            lambda message: self.items.append(f"console: {message.text}")
-            if message.type == "error" and "Content Security Policy" in message.text
-            else None,
+            lambda message: (
+                self.items.append(f"console: {message.text}")
+                if message.type == "error" and "Content Security Policy" in message.text
+                else None
+            ),
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from functions.core.profile import load_profile
 from functions.portal.branding import (
     DEFAULT_ACCENT_COLOR,
     DEFAULT_NAME,
@@ -13,7 +14,6 @@ from functions.portal.branding import (
     ENV_PORTAL_NAME,
     PortalSettingsError,
 )
-from functions.core.profile import load_profile
 from infra.assembly import add_dovecote_stack, create_app
 from infra.handlers import PORTAL_HANDLER
 from infra.template import resources_of_type

@@ -64,7 +64,8 @@ def test_api_gateway_sends_each_route_to_the_function_that_serves_it():
 
     served = {(m, gateway_path(p)): "management" if f is management else "ingest" for (m, p), f in ROUTES.items()}
 
-    api_routes = [r for r in GATEWAY_ROUTES if r.target != "portal"]  # the portal's page server: tests/unit/test_portal.py
+    # The portal's page server has its own tests (tests/unit/test_portal.py, tests/infra/test_infra_portal.py).
+    api_routes = [r for r in GATEWAY_ROUTES if r.target != "portal"]
     assert {(r.method, r.path): r.target for r in api_routes} == served
     assert {(r.method, r.path) for r in api_routes if not r.authorized} == PUBLIC
 

@@ -44,9 +44,7 @@ def test_settings_survive_the_trip_through_the_environment():
     assert branding_from_environment(branding.environment()) == branding
 
 
-@pytest.mark.parametrize(
-    "accent", ["red", "#12345", "#1234567", "#4f46e5; script-src *", "url(x)", "#gggggg"]
-)
+@pytest.mark.parametrize("accent", ["red", "#12345", "#1234567", "#4f46e5; script-src *", "url(x)", "#gggggg"])
 def test_an_accent_that_is_not_a_hex_colour_is_refused(accent):
     with pytest.raises(PortalSettingsError, match="accent colour"):
         parse_branding(accent_color=accent)
