@@ -20,3 +20,4 @@ def service_name(name: FunctionName) -> str:
 
 PORTAL_HANDLER = "functions.portal.handler.handler"
 """The consumer portal's function (infra/portal.py): apart from the five, it serves pages, not the pipeline."""
+PORTAL_MEMORY_MB = 128

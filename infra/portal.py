@@ -21,11 +21,10 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from functions.portal.branding import PortalBranding, PortalSettingsError, parse_branding
-from infra.handlers import PORTAL_HANDLER
+from infra.handlers import PORTAL_HANDLER, PORTAL_MEMORY_MB
 from infra.lambda_code import ARCHITECTURE, RUNTIME
 from infra.nag import acknowledge
 
-PORTAL_MEMORY_MB = 128
 PORTAL_TIMEOUT = Duration.seconds(5)
 
 CONTEXT_PORTAL_NAME = "portalName"

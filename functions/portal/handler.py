@@ -25,6 +25,7 @@ PAGE_ROUTE = "GET /portal"
 ASSET_ROUTE = "GET /portal/assets/{asset}"
 SESSION_ROUTE = "GET /portal/session"
 SESSION_EXPIRED = "the portal session has expired; open a new one"
+SESSION_INVALID = "the portal session is not valid; open a new one"
 NO_APPLICATION = "a portal session (or an application key) is required to open the portal"
 
 _branding: PortalBranding | None = None
@@ -83,7 +84,11 @@ def session(authorizer_context: dict[str, Any], now: float) -> dict[str, Any]:
             return _error(401, "unauthorized", str(reason))
         return _error(403, "forbidden", NO_APPLICATION)
     expires_at = authorizer_context.get("expires_at")
-    expires_epoch = float(expires_at) if expires_at not in (None, "") else None
+    try:
+        expires_epoch = float(expires_at) if expires_at not in (None, "") else None
+        expires_text = _iso(expires_epoch) if expires_epoch is not None else None
+    except (TypeError, ValueError, OverflowError, OSError):
+        return _error(401, "unauthorized", SESSION_INVALID)
     if expires_epoch is not None and expires_epoch <= now:
         return _error(401, "unauthorized", SESSION_EXPIRED)
     read_only = authorizer_context.get("read_only") in (True, "true", "True")
@@ -94,7 +99,7 @@ def session(authorizer_context: dict[str, Any], now: float) -> dict[str, Any]:
             "application_id": str(application),
             "credential": str(authorizer_context.get("credential") or ""),
             "read_only": read_only,
-            "expires_at": _iso(expires_epoch) if expires_epoch is not None else None,
+            "expires_at": expires_text,
         },
     )
 

@@ -242,3 +242,10 @@ def test_a_platform_key_is_not_a_portal_session():
 
     assert response["statusCode"] == 403
     assert json.loads(response["body"])["error"]["type"] == "forbidden"
+
+
+@pytest.mark.parametrize("expires_at", ["soon", str(2**60), "nan", [1]])
+def test_an_expiry_that_is_not_a_time_is_refused_not_an_error(expires_at):
+    response = session({"application_id": "acme", "expires_at": expires_at}, NOW)
+
+    assert response["statusCode"] == 401
