@@ -12,7 +12,8 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.browser_support import Hooks, Portal
 
-pytestmark = pytest.mark.xdist_group("browser")
+# About two minutes with the stack start-up, so with the slow tier (make test runs it; make test-fast does not).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 
 def open_portal(page: Page, portal: Portal, token: str, extra: str = "") -> None:
@@ -38,6 +39,7 @@ def test_a_session_url_opens_the_endpoints_and_the_token_leaves_the_address(
     expect(card).to_contain_text("No deliveries yet")
     assert token not in page.url
     assert all(token not in seen for seen in requests_seen), "the token reached a URL or a Referer"
+    expect(page.get_by_text("Checking health…")).to_have_count(0)
     page.screenshot(path=screenshots / "endpoints.png", full_page=True)
 
 
@@ -182,13 +184,14 @@ def test_a_read_only_session_offers_no_change_and_a_forged_change_is_refused(
     expect(page.get_by_role("heading", level=1)).to_have_text(url)
     expect(page.locator("li.delivery")).to_have_count(1)
     expect(page.locator("li.delivery")).to_contain_text("failed", timeout=60_000)
+    expect(page.locator("dl.facts")).to_contain_text("Failing since")
+    page.screenshot(path=screenshots / "read-only.png", full_page=True)
     for name in ("Edit", "Disable", "Send test event", "Rotate secret", "Delete", "Recover"):
         expect(page.get_by_role("button", name=name, exact=True)).to_have_count(0)
         expect(page.get_by_role("link", name=name, exact=True)).to_have_count(0)
     page.locator("li.delivery").get_by_role("link").click()
     expect(page.locator("dl.facts")).to_contain_text("failed")
     expect(page.get_by_role("button", name="Retry delivery")).to_have_count(0)
-    page.screenshot(path=screenshots / "read-only.png", full_page=True)
 
     forged = page.evaluate(
         """async ([token, id]) => {

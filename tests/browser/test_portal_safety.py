@@ -10,7 +10,8 @@ from playwright.sync_api import Browser, Dialog, Page, expect
 from tests.browser.browser_support import BRAND_ACCENT_RGB, BRAND_NAME, Hooks, Portal, Site
 from tests.browser.conftest import EXPECT_TIMEOUT_MS, PageProblems
 
-pytestmark = pytest.mark.xdist_group("browser")
+# About two minutes with the stack start-up, so with the slow tier (make test runs it; make test-fast does not).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 EXCERPT_ATTACK = "<img src=x onerror=\"window.__pwned='excerpt'\"></script><script>window.__pwned='script'</script>"
 DESCRIPTION_ATTACK = "<img src=x onerror=\"window.__pwned='description'\">"
@@ -66,6 +67,7 @@ def test_the_platform_frames_the_portal_with_its_name_logo_and_accent_and_no_oth
         expect(logo).to_be_visible()
         assert logo.evaluate("image => image.complete && image.naturalWidth > 0")
         assert framed.locator("header.top").evaluate("e => getComputedStyle(e).borderBottomColor") == BRAND_ACCENT_RGB
+        expect(framed.get_by_text("Checking health…")).to_have_count(0)
         assert problems.items == []
         page.screenshot(path=screenshots / "embedded.png")
 
@@ -98,6 +100,7 @@ def test_dark_theme_on_a_360_pixel_screen_fits_and_is_keyboard_usable(
         assert page.evaluate("document.documentElement.dataset.theme") == "dark"
         assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(18, 19, 23)"
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        expect(page.get_by_text("Checking health…")).to_have_count(0)
         page.screenshot(path=screenshots / "dark-360px.png", full_page=True)
 
         page.keyboard.press("Tab")
