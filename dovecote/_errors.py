@@ -29,7 +29,12 @@ class ConfigurationError(DovecoteError, ValueError):
 
 
 class AuthenticationError(DovecoteError):
-    """401/403: the API key is missing, wrong or revoked."""
+    """401 (and 403, see PermissionDeniedError): the API key is missing, wrong, revoked or not allowed."""
+
+
+class PermissionDeniedError(AuthenticationError):
+    """403: the credential is valid but may not do this (a platform route without a platform key,
+    an application route with a platform key outside `client.application(...)`, a read-only session's change)."""
 
 
 class InvalidRequestError(DovecoteError):
@@ -77,7 +82,9 @@ def error_for_status(
     if status == 429:
         return RateLimitError(message, status=status, error_type=error_type, retry_after=retry_after)
     error_class: type[DovecoteError]
-    if status in (401, 403):
+    if status == 403:
+        error_class = PermissionDeniedError
+    elif status == 401:
         error_class = AuthenticationError
     elif status == 404:
         error_class = NotFoundError

@@ -108,3 +108,51 @@ class Recovery(DovecoteObject):
     webhook_id: str
     since: datetime
     deliveries_requeued: int = Field(ge=0)
+
+
+class Application(DovecoteObject):
+    """One customer of the platform."""
+
+    id: str
+    object: str = "application"
+    name: str
+    metadata: dict[str, str] = Field(default_factory=dict)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class DeletedApplication(DovecoteObject):
+    id: str
+    object: str = "application"
+    deleted: bool
+
+
+class ApiKey(DovecoteObject):
+    """An application key or a platform key, as listed: never the key itself."""
+
+    id: str
+    object: str = "api_key"
+    kind: str
+    application_id: str | None = None
+    display_prefix: str
+    description: str = ""
+    created_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class ApiKeyWithSecret(ApiKey):
+    """A key as returned when it is created: the only time `key` is shown."""
+
+    key: str
+
+
+class PortalSession(DovecoteObject):
+    """A short-lived credential of one application; `url` opens its portal."""
+
+    id: str
+    object: str = "portal_session"
+    application_id: str
+    url: str
+    token: str
+    read_only: bool = False
+    expires_at: datetime

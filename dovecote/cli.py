@@ -22,14 +22,14 @@ from dovecote._errors import APIConnectionError, ConfigurationError, DovecoteErr
 from dovecote._models import DovecoteObject
 from dovecote._pagination import ListPage
 from dovecote._transport import API_KEY_ENV, API_URL_ENV
-from dovecote.client import Dovecote
+from dovecote.client import ApplicationScope, Dovecote
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 DEBUG_ENV = "DOVECOTE_DEBUG"
 DELIVERY_STATUSES = ("succeeded", "failed", "pending", "cancelled")
-_GLOBAL_OPTIONS_WITH_VALUE = frozenset({"--api-url", "--api-key", "--timeout"})
+_GLOBAL_OPTIONS_WITH_VALUE = frozenset({"--api-url", "--api-key", "--timeout", "--app"})
 _RELATIVE_TIME = re.compile(r"(\d+)([smhd])")
 _TIME_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
@@ -71,6 +71,18 @@ WEBHOOK_COLUMNS = (
     Column("EVENTS", "events"),
     Column("STATUS", "status"),
     Column("CREATED", "created_at"),
+)
+APPLICATION_COLUMNS = (
+    Column("ID", "id"),
+    Column("NAME", "name", max_width=40),
+    Column("CREATED", "created_at"),
+)
+KEY_COLUMNS = (
+    Column("ID", "id"),
+    Column("PREFIX", "display_prefix"),
+    Column("DESCRIPTION", "description", max_width=40),
+    Column("CREATED", "created_at"),
+    Column("REVOKED", "revoked_at"),
 )
 DELIVERY_COLUMNS = (
     Column("ID", "id"),
@@ -191,13 +203,24 @@ def _since(value: str) -> str:
 # Commands
 
 
+def _scope(client: Dovecote, args: argparse.Namespace) -> Dovecote | ApplicationScope:
+    """With `--app`, the application's routes under a platform key; else the key's own application."""
+    return client.application(args.app) if args.app else client
+
+
+def _required_app(args: argparse.Namespace) -> str:
+    if not args.app:
+        raise UsageError("--app is required: the application (a platform key acts for every application)")
+    return str(args.app)
+
+
 def _webhooks_list(client: Dovecote, args: argparse.Namespace) -> Output:
-    page = client.webhooks.list(limit=args.limit, cursor=args.cursor)
+    page = _scope(client, args).webhooks.list(limit=args.limit, cursor=args.cursor)
     return _list_output(page, WEBHOOK_COLUMNS, args.all)
 
 
 def _webhooks_create(client: Dovecote, args: argparse.Namespace) -> Output:
-    webhook = client.webhooks.create(
+    webhook = _scope(client, args).webhooks.create(
         args.url,
         _event_types(args.events) or [],
         description=args.description,
@@ -208,7 +231,7 @@ def _webhooks_create(client: Dovecote, args: argparse.Namespace) -> Output:
 
 
 def _webhooks_get(client: Dovecote, args: argparse.Namespace) -> Output:
-    return _object_output(client.webhooks.get(args.webhook_id))
+    return _object_output(_scope(client, args).webhooks.get(args.webhook_id))
 
 
 def _webhooks_update(client: Dovecote, args: argparse.Namespace) -> Output:
@@ -220,44 +243,46 @@ def _webhooks_update(client: Dovecote, args: argparse.Namespace) -> Output:
     }
     if all(value is None for value in changes.values()):
         raise UsageError("nothing to update: give --url, --events, --description, --enable or --disable")
-    return _object_output(client.webhooks.update(args.webhook_id, **changes))
+    return _object_output(_scope(client, args).webhooks.update(args.webhook_id, **changes))
 
 
 def _webhooks_delete(client: Dovecote, args: argparse.Namespace) -> Output:
-    return _object_output(client.webhooks.delete(args.webhook_id))
+    return _object_output(_scope(client, args).webhooks.delete(args.webhook_id))
 
 
 def _webhooks_deliveries(client: Dovecote, args: argparse.Namespace) -> Output:
-    page = client.webhooks.deliveries(
+    page = _scope(client, args).webhooks.deliveries(
         args.webhook_id, status=args.status, event=args.event, limit=args.limit, cursor=args.cursor
     )
     return _list_output(page, DELIVERY_COLUMNS, args.all)
 
 
 def _webhooks_test(client: Dovecote, args: argparse.Namespace) -> Output:
-    return _object_output(client.webhooks.test(args.webhook_id))
+    return _object_output(_scope(client, args).webhooks.test(args.webhook_id))
 
 
 def _webhooks_rotate_secret(client: Dovecote, args: argparse.Namespace) -> Output:
-    webhook = client.webhooks.rotate_secret(args.webhook_id)
+    webhook = _scope(client, args).webhooks.rotate_secret(args.webhook_id)
     return _object_output(webhook, _secret_note(webhook.id))
 
 
 def _webhooks_recover(client: Dovecote, args: argparse.Namespace) -> Output:
-    return _object_output(client.webhooks.recover(args.webhook_id, _since(args.since)))
+    return _object_output(_scope(client, args).webhooks.recover(args.webhook_id, _since(args.since)))
 
 
 def _events_send(client: Dovecote, args: argparse.Namespace) -> Output:
-    event = client.events.send(args.type, _event_data(args), id=args.id, idempotency_key=args.idempotency_key)
+    event = _scope(client, args).events.send(
+        args.type, _event_data(args), id=args.id, idempotency_key=args.idempotency_key
+    )
     return _object_output(event)
 
 
 def _events_get(client: Dovecote, args: argparse.Namespace) -> Output:
-    return _object_output(client.events.get(args.event_id))
+    return _object_output(_scope(client, args).events.get(args.event_id))
 
 
 def _deliveries_get(client: Dovecote, args: argparse.Namespace) -> Output:
-    document = client.deliveries.get(args.delivery_id).to_dict()
+    document = _scope(client, args).deliveries.get(args.delivery_id).to_dict()
     text = render_fields(document, skip=("object", "attempts"))
     attempts = document.get("attempts") or []
     text += "\n\nattempts:\n" + render_table(ATTEMPT_COLUMNS, attempts) if attempts else "\n\nattempts: none yet"
@@ -265,14 +290,71 @@ def _deliveries_get(client: Dovecote, args: argparse.Namespace) -> Output:
 
 
 def _deliveries_retry(client: Dovecote, args: argparse.Namespace) -> Output:
-    return _object_output(client.deliveries.retry(args.delivery_id))
+    return _object_output(_scope(client, args).deliveries.retry(args.delivery_id))
 
 
 def _event_types_list(client: Dovecote, args: argparse.Namespace) -> Output:
-    output = _list_output(client.event_types.list(), EVENT_TYPE_COLUMNS, walk_all=True)
+    output = _list_output(_scope(client, args).event_types.list(), EVENT_TYPE_COLUMNS, walk_all=True)
     if not output.document["data"]:
         output = replace(output, note="this deployment's profile has no catalog: any dotted event type is accepted")
     return output
+
+
+def _applications_create(client: Dovecote, args: argparse.Namespace) -> Output:
+    metadata = _json_argument(args.metadata, "--metadata") if args.metadata else None
+    return _object_output(client.applications.create(args.name, id=args.id, metadata=metadata))
+
+
+def _applications_list(client: Dovecote, args: argparse.Namespace) -> Output:
+    return _list_output(client.applications.list(limit=args.limit, cursor=args.cursor), APPLICATION_COLUMNS, args.all)
+
+
+def _applications_get(client: Dovecote, args: argparse.Namespace) -> Output:
+    return _object_output(client.applications.get(args.application_id))
+
+
+def _applications_update(client: Dovecote, args: argparse.Namespace) -> Output:
+    metadata = _json_argument(args.metadata, "--metadata") if args.metadata else None
+    if args.name is None and metadata is None:
+        raise UsageError("nothing to update: give --name or --metadata")
+    return _object_output(client.applications.update(args.application_id, name=args.name, metadata=metadata))
+
+
+def _applications_delete(client: Dovecote, args: argparse.Namespace) -> Output:
+    return _object_output(client.applications.delete(args.application_id))
+
+
+def _api_keys_create(client: Dovecote, args: argparse.Namespace) -> Output:
+    api_key = client.application(_required_app(args)).api_keys.create(description=args.description)
+    return _object_output(api_key, "the key is shown only now: store it")
+
+
+def _api_keys_list(client: Dovecote, args: argparse.Namespace) -> Output:
+    page = client.application(_required_app(args)).api_keys.list(limit=args.limit, cursor=args.cursor)
+    return _list_output(page, KEY_COLUMNS, args.all)
+
+
+def _api_keys_revoke(client: Dovecote, args: argparse.Namespace) -> Output:
+    return _object_output(client.application(_required_app(args)).api_keys.revoke(args.key_id))
+
+
+def _portal_sessions_create(client: Dovecote, args: argparse.Namespace) -> Output:
+    session = client.application(_required_app(args)).portal_sessions.create(
+        ttl_seconds=args.ttl, read_only=True if args.read_only else None
+    )
+    return _object_output(session)
+
+
+def _platform_keys_create(client: Dovecote, args: argparse.Namespace) -> Output:
+    return _object_output(client.platform_keys.create(description=args.description), "the key is shown only now")
+
+
+def _platform_keys_list(client: Dovecote, args: argparse.Namespace) -> Output:
+    return _list_output(client.platform_keys.list(limit=args.limit, cursor=args.cursor), KEY_COLUMNS, args.all)
+
+
+def _platform_keys_revoke(client: Dovecote, args: argparse.Namespace) -> Output:
+    return _object_output(client.platform_keys.revoke(args.key_id))
 
 
 # Commands implemented elsewhere, imported only when used.
@@ -307,6 +389,9 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress_defaults: bool)
     parser.add_argument("--api-url", default=default(None), help=f"API base URL (default: ${API_URL_ENV})")
     parser.add_argument("--api-key", default=default(None), help=f"API key (default: ${API_KEY_ENV})")
     parser.add_argument("--timeout", type=float, default=default(None), help="seconds per request (default: 30)")
+    parser.add_argument(
+        "--app", default=default(None), help="the application a platform key acts for (webhooks, events, …)"
+    )
     parser.add_argument("--json", action="store_true", default=default(False), help="print the API's JSON")
 
 
@@ -391,11 +476,45 @@ def _add_delivery_commands(tree: _CommandTree) -> None:
     tree.command(deliveries, "retry", _deliveries_retry, "deliver again now").add_argument("delivery_id")
 
 
+def _add_platform_commands(tree: _CommandTree) -> None:
+    applications = tree.group("applications", "manage applications, one per customer (platform key)")
+    create = tree.command(applications, "create", _applications_create, "create an application")
+    create.add_argument("name")
+    create.add_argument("--id", help="your own id for the customer (default: a generated app_… id)")
+    create.add_argument("--metadata", help='JSON object of strings, e.g. \'{"plan": "pro"}\'')
+    _list_options(tree.command(applications, "list", _applications_list, "list applications"))
+    tree.command(applications, "get", _applications_get, "show an application").add_argument("application_id")
+    update = tree.command(applications, "update", _applications_update, "rename, or replace the metadata")
+    update.add_argument("application_id")
+    update.add_argument("--name")
+    update.add_argument("--metadata", help="JSON object of strings (replaces the metadata)")
+    delete = tree.command(applications, "delete", _applications_delete, "delete an application and its webhooks")
+    delete.add_argument("application_id")
+
+    api_keys = tree.group("api-keys", "an application's keys (platform key, with --app)")
+    create_key = tree.command(api_keys, "create", _api_keys_create, "create a key of --app")
+    create_key.add_argument("--description")
+    _list_options(tree.command(api_keys, "list", _api_keys_list, "list the keys of --app"))
+    tree.command(api_keys, "revoke", _api_keys_revoke, "revoke a key of --app").add_argument("key_id")
+
+    sessions = tree.group("portal-sessions", "portal sessions (platform key, with --app)")
+    session = tree.command(sessions, "create", _portal_sessions_create, "open a portal session for --app")
+    session.add_argument("--ttl", type=int, help="seconds, 60 to 86400 (default 3600)")
+    session.add_argument("--read-only", action="store_true", help="look, change nothing")
+
+    platform_keys = tree.group("platform-keys", "platform keys (platform key)")
+    create_platform = tree.command(platform_keys, "create", _platform_keys_create, "create a platform key")
+    create_platform.add_argument("--description")
+    _list_options(tree.command(platform_keys, "list", _platform_keys_list, "list platform keys"))
+    tree.command(platform_keys, "revoke", _platform_keys_revoke, "revoke a platform key").add_argument("key_id")
+
+
 def build_parser() -> argparse.ArgumentParser:
     tree = _CommandTree()
     _add_webhook_commands(tree)
     _add_event_commands(tree)
     _add_delivery_commands(tree)
+    _add_platform_commands(tree)
     for name, (_, help_text) in DELEGATED_COMMANDS.items():
         tree.groups.add_parser(name, help=help_text, add_help=False)
     return tree.parser

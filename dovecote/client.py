@@ -9,6 +9,10 @@
         for delivery in dovecote.webhooks.deliveries(hook.id, status="failed"):
             print(delivery.id, delivery.error)
 
+A platform key acts for its customers: `dovecote.applications.create("Acme", id="acme")`, then
+`dovecote.application("acme").events.send(...)` (same resources as the client, plus `api_keys`
+and `portal_sessions`).
+
 `AsyncDovecote` has the same resources and methods, awaitable; its list methods return
 pages that `async for` walks across pages.
 """
@@ -28,11 +32,16 @@ from pydantic import ValidationError
 
 from dovecote._errors import APIError
 from dovecote._models import (
+    ApiKey,
+    ApiKeyWithSecret,
+    Application,
+    DeletedApplication,
     DeletedWebhook,
     Delivery,
     DovecoteObject,
     Event,
     EventType,
+    PortalSession,
     Recovery,
     Webhook,
     WebhookWithSecret,
@@ -47,19 +56,30 @@ from dovecote._transport import (
 )
 
 ModelT = TypeVar("ModelT", bound=DovecoteObject)
+API_PREFIX = "/v1"
 P = ParamSpec("P")
 R = TypeVar("R")
 
 __all__ = [
+    "ApiKeys",
+    "ApplicationScope",
+    "Applications",
+    "AsyncApiKeys",
+    "AsyncApplicationScope",
+    "AsyncApplications",
     "AsyncDeliveries",
     "AsyncDovecote",
     "AsyncEventTypes",
     "AsyncEvents",
+    "AsyncPlatformKeys",
+    "AsyncPortalSessions",
     "AsyncWebhooks",
     "Deliveries",
     "Dovecote",
     "EventTypes",
     "Events",
+    "PlatformKeys",
+    "PortalSessions",
     "Webhooks",
 ]
 
@@ -108,8 +128,9 @@ def _iso_timestamp(moment: datetime | str) -> str:
 
 
 class _Resource:
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, prefix: str = API_PREFIX) -> None:
         self._transport = transport
+        self._prefix = prefix
 
 
 class Webhooks(_Resource):
@@ -137,16 +158,20 @@ class Webhooks(_Resource):
                 "enabled": enabled,
             }
         )
-        response = self._transport.request("POST", "/v1/webhooks", json_body=body, retryable=False)
+        response = self._transport.request("POST", self._prefix + "/webhooks", json_body=body, retryable=False)
         return _parse(WebhookWithSecret, response)
 
     def list(self, *, limit: int | None = None, cursor: str | None = None) -> ListPage[Webhook]:
         """A page of webhooks; iterating it walks every following page too."""
-        body = self._transport.request("GET", "/v1/webhooks", params={"limit": limit, "cursor": cursor}, retryable=True)
+        body = self._transport.request(
+            "GET", self._prefix + "/webhooks", params={"limit": limit, "cursor": cursor}, retryable=True
+        )
         return _parse_page(Webhook, body, lambda next_cursor: self.list(limit=limit, cursor=next_cursor))
 
     def get(self, webhook_id: str) -> Webhook:
-        return _parse(Webhook, self._transport.request("GET", _path("/v1/webhooks/{}", webhook_id), retryable=True))
+        return _parse(
+            Webhook, self._transport.request("GET", _path(self._prefix + "/webhooks/{}", webhook_id), retryable=True)
+        )
 
     def update(
         self,
@@ -162,13 +187,13 @@ class Webhooks(_Resource):
             {"url": url, "events": _event_list(events), "description": description, "enabled": enabled}
         )
         response = self._transport.request(
-            "PATCH", _path("/v1/webhooks/{}", webhook_id), json_body=body, retryable=True
+            "PATCH", _path(self._prefix + "/webhooks/{}", webhook_id), json_body=body, retryable=True
         )
         return _parse(Webhook, response)
 
     def delete(self, webhook_id: str) -> DeletedWebhook:
         """Delete the endpoint; its pending retries are cancelled."""
-        response = self._transport.request("DELETE", _path("/v1/webhooks/{}", webhook_id), retryable=True)
+        response = self._transport.request("DELETE", _path(self._prefix + "/webhooks/{}", webhook_id), retryable=True)
         return _parse(DeletedWebhook, response)
 
     def deliveries(
@@ -188,7 +213,7 @@ class Webhooks(_Resource):
         def fetch(page_cursor: str | None) -> ListPage[Delivery]:
             body = self._transport.request(
                 "GET",
-                _path("/v1/webhooks/{}/deliveries", webhook_id),
+                _path(self._prefix + "/webhooks/{}/deliveries", webhook_id),
                 params={"status": status, "event": event, "limit": limit, "cursor": page_cursor},
                 retryable=True,
             )
@@ -198,19 +223,23 @@ class Webhooks(_Resource):
 
     def test(self, webhook_id: str) -> Event:
         """Send a test event to this endpoint only; returns the event that was queued."""
-        response = self._transport.request("POST", _path("/v1/webhooks/{}/test", webhook_id), retryable=False)
+        response = self._transport.request(
+            "POST", _path(self._prefix + "/webhooks/{}/test", webhook_id), retryable=False
+        )
         return _parse(Event, response)
 
     def rotate_secret(self, webhook_id: str) -> WebhookWithSecret:
         """Issue a new signing secret; the old one keeps signing for a grace period."""
-        response = self._transport.request("POST", _path("/v1/webhooks/{}/rotate-secret", webhook_id), retryable=False)
+        response = self._transport.request(
+            "POST", _path(self._prefix + "/webhooks/{}/rotate-secret", webhook_id), retryable=False
+        )
         return _parse(WebhookWithSecret, response)
 
     def recover(self, webhook_id: str, since: datetime | str) -> Recovery:
         """Re-send the endpoint's failed deliveries created since `since` (aware datetime or ISO-8601)."""
         response = self._transport.request(
             "POST",
-            _path("/v1/webhooks/{}/recover", webhook_id),
+            _path(self._prefix + "/webhooks/{}/recover", webhook_id),
             json_body={"since": _iso_timestamp(since)},
             retryable=False,
         )
@@ -222,12 +251,14 @@ class Deliveries(_Resource):
 
     def get(self, delivery_id: str) -> Delivery:
         """The delivery with every attempt (`.attempts`)."""
-        response = self._transport.request("GET", _path("/v1/deliveries/{}", delivery_id), retryable=True)
+        response = self._transport.request("GET", _path(self._prefix + "/deliveries/{}", delivery_id), retryable=True)
         return _parse(Delivery, response)
 
     def retry(self, delivery_id: str) -> Delivery:
         """Start a new series of attempts now. Not retried automatically: a repeat starts another."""
-        response = self._transport.request("POST", _path("/v1/deliveries/{}/retry", delivery_id), retryable=False)
+        response = self._transport.request(
+            "POST", _path(self._prefix + "/deliveries/{}/retry", delivery_id), retryable=False
+        )
         return _parse(Delivery, response)
 
 
@@ -251,11 +282,15 @@ class Events(_Resource):
         """
         headers = {"Idempotency-Key": idempotency_key or f"dvc_{uuid.uuid4().hex}"}
         body = _without_none({"type": type, "data": data, "id": id})
-        response = self._transport.request("POST", "/v1/events", json_body=body, headers=headers, retryable=True)
+        response = self._transport.request(
+            "POST", self._prefix + "/events", json_body=body, headers=headers, retryable=True
+        )
         return _parse(Event, response)
 
     def get(self, event_id: str) -> Event:
-        return _parse(Event, self._transport.request("GET", _path("/v1/events/{}", event_id), retryable=True))
+        return _parse(
+            Event, self._transport.request("GET", _path(self._prefix + "/events/{}", event_id), retryable=True)
+        )
 
 
 class EventTypes(_Resource):
@@ -263,7 +298,114 @@ class EventTypes(_Resource):
 
     def list(self) -> ListPage[EventType]:
         """Every declared event type; empty when the profile has no catalog."""
-        return _parse_page(EventType, self._transport.request("GET", "/v1/event-types", retryable=True))
+        return _parse_page(EventType, self._transport.request("GET", self._prefix + "/event-types", retryable=True))
+
+
+class ApiKeys(_Resource):
+    """An application's keys (platform key): `client.application("acme").api_keys`."""
+
+    def create(self, *, description: str | None = None) -> ApiKeyWithSecret:
+        """A new key of this application; `.key` is shown only in this answer."""
+        body = _without_none({"description": description})
+        response = self._transport.request("POST", self._prefix + "/api-keys", json_body=body, retryable=False)
+        return _parse(ApiKeyWithSecret, response)
+
+    def list(self, *, limit: int | None = None, cursor: str | None = None) -> ListPage[ApiKey]:
+        """A page of keys, newest first (revoked ones included); never the keys themselves."""
+        params = {"limit": limit, "cursor": cursor}
+        body = self._transport.request("GET", self._prefix + "/api-keys", params=params, retryable=True)
+        return _parse_page(ApiKey, body, lambda next_cursor: self.list(limit=limit, cursor=next_cursor))
+
+    def revoke(self, key_id: str) -> ApiKey:
+        """Revoke the key (idempotent); it stops working within the authorizer's cache TTL (60 s)."""
+        response = self._transport.request("DELETE", _path(self._prefix + "/api-keys/{}", key_id), retryable=True)
+        return _parse(ApiKey, response)
+
+
+class PortalSessions(_Resource):
+    """Portal sessions of one application (platform key): `client.application("acme").portal_sessions`."""
+
+    def create(self, *, ttl_seconds: int | None = None, read_only: bool | None = None) -> PortalSession:
+        """A session whose `url` opens the portal for this application (60 s to 24 h, default 1 h)."""
+        body = _without_none({"ttl_seconds": ttl_seconds, "read_only": read_only})
+        response = self._transport.request("POST", self._prefix + "/portal-sessions", json_body=body, retryable=False)
+        return _parse(PortalSession, response)
+
+
+class ApplicationScope:
+    """One application's routes, called with a platform key: `client.application("acme")`.
+
+    The same resources as the client itself (`webhooks`, `deliveries`, `events`, `event_types`),
+    plus the application's `api_keys` and `portal_sessions`.
+    """
+
+    def __init__(self, transport: Transport, application_id: str) -> None:
+        self.id = application_id
+        prefix = _path(API_PREFIX + "/applications/{}", application_id)
+        self.webhooks = Webhooks(transport, prefix)
+        self.deliveries = Deliveries(transport, prefix)
+        self.events = Events(transport, prefix)
+        self.event_types = EventTypes(transport, prefix)
+        self.api_keys = ApiKeys(transport, prefix)
+        self.portal_sessions = PortalSessions(transport, prefix)
+
+    def __repr__(self) -> str:
+        return f"ApplicationScope({self.id!r})"
+
+
+class Applications(_Resource):
+    """The platform's customers (platform key): `client.applications`."""
+
+    def create(self, name: str, *, id: str | None = None, metadata: dict[str, str] | None = None) -> Application:
+        """A new application; `id` is your own identifier for the customer (generated when omitted).
+
+        Not retried automatically: without an `id`, a repeat would create a second application.
+        """
+        body = _without_none({"id": id, "name": name, "metadata": metadata})
+        response = self._transport.request("POST", self._prefix + "/applications", json_body=body, retryable=False)
+        return _parse(Application, response)
+
+    def list(self, *, limit: int | None = None, cursor: str | None = None) -> ListPage[Application]:
+        """A page of applications in id order; iterating it walks every following page too."""
+        params = {"limit": limit, "cursor": cursor}
+        body = self._transport.request("GET", self._prefix + "/applications", params=params, retryable=True)
+        return _parse_page(Application, body, lambda next_cursor: self.list(limit=limit, cursor=next_cursor))
+
+    def get(self, application_id: str) -> Application:
+        path = _path(self._prefix + "/applications/{}", application_id)
+        return _parse(Application, self._transport.request("GET", path, retryable=True))
+
+    def update(
+        self, application_id: str, *, name: str | None = None, metadata: dict[str, str] | None = None
+    ) -> Application:
+        """Rename, or replace the metadata; fields left as None keep their value."""
+        body = _without_none({"name": name, "metadata": metadata})
+        path = _path(self._prefix + "/applications/{}", application_id)
+        return _parse(Application, self._transport.request("PATCH", path, json_body=body, retryable=True))
+
+    def delete(self, application_id: str) -> DeletedApplication:
+        """Delete the application: its keys and sessions are revoked, its webhooks deleted."""
+        path = _path(self._prefix + "/applications/{}", application_id)
+        return _parse(DeletedApplication, self._transport.request("DELETE", path, retryable=True))
+
+
+class PlatformKeys(_Resource):
+    """Platform keys (platform key): `client.platform_keys`."""
+
+    def create(self, *, description: str | None = None) -> ApiKeyWithSecret:
+        body = _without_none({"description": description})
+        response = self._transport.request("POST", self._prefix + "/platform-keys", json_body=body, retryable=False)
+        return _parse(ApiKeyWithSecret, response)
+
+    def list(self, *, limit: int | None = None, cursor: str | None = None) -> ListPage[ApiKey]:
+        params = {"limit": limit, "cursor": cursor}
+        body = self._transport.request("GET", self._prefix + "/platform-keys", params=params, retryable=True)
+        return _parse_page(ApiKey, body, lambda next_cursor: self.list(limit=limit, cursor=next_cursor))
+
+    def revoke(self, key_id: str) -> ApiKey:
+        """Revoke another platform key (the one making the call cannot revoke itself: 409)."""
+        path = _path(self._prefix + "/platform-keys/{}", key_id)
+        return _parse(ApiKey, self._transport.request("DELETE", path, retryable=True))
 
 
 class Dovecote:
@@ -299,6 +441,12 @@ class Dovecote:
         self.deliveries = Deliveries(self._transport)
         self.events = Events(self._transport)
         self.event_types = EventTypes(self._transport)
+        self.applications = Applications(self._transport)
+        self.platform_keys = PlatformKeys(self._transport)
+
+    def application(self, application_id: str) -> ApplicationScope:
+        """The routes of one application, for a platform key: `client.application("acme").events.send(...)`."""
+        return ApplicationScope(self._transport, application_id)
 
     @property
     def base_url(self) -> str:
@@ -385,6 +533,55 @@ class AsyncEventTypes:
         self.list = _paged_in_worker_thread(event_types.list)
 
 
+class AsyncApiKeys:
+    """`ApiKeys` with awaitable methods."""
+
+    def __init__(self, api_keys: ApiKeys) -> None:
+        self.create = _in_worker_thread(api_keys.create)
+        self.list = _paged_in_worker_thread(api_keys.list)
+        self.revoke = _in_worker_thread(api_keys.revoke)
+
+
+class AsyncPortalSessions:
+    """`PortalSessions` with awaitable methods."""
+
+    def __init__(self, portal_sessions: PortalSessions) -> None:
+        self.create = _in_worker_thread(portal_sessions.create)
+
+
+class AsyncApplicationScope:
+    """`ApplicationScope` with awaitable methods."""
+
+    def __init__(self, scope: ApplicationScope) -> None:
+        self.id = scope.id
+        self.webhooks = AsyncWebhooks(scope.webhooks)
+        self.deliveries = AsyncDeliveries(scope.deliveries)
+        self.events = AsyncEvents(scope.events)
+        self.event_types = AsyncEventTypes(scope.event_types)
+        self.api_keys = AsyncApiKeys(scope.api_keys)
+        self.portal_sessions = AsyncPortalSessions(scope.portal_sessions)
+
+
+class AsyncApplications:
+    """`Applications` with awaitable methods."""
+
+    def __init__(self, applications: Applications) -> None:
+        self.create = _in_worker_thread(applications.create)
+        self.list = _paged_in_worker_thread(applications.list)
+        self.get = _in_worker_thread(applications.get)
+        self.update = _in_worker_thread(applications.update)
+        self.delete = _in_worker_thread(applications.delete)
+
+
+class AsyncPlatformKeys:
+    """`PlatformKeys` with awaitable methods."""
+
+    def __init__(self, platform_keys: PlatformKeys) -> None:
+        self.create = _in_worker_thread(platform_keys.create)
+        self.list = _paged_in_worker_thread(platform_keys.list)
+        self.revoke = _in_worker_thread(platform_keys.revoke)
+
+
 class AsyncDovecote:
     """asyncio client with the same resources and methods as `Dovecote`, awaitable.
 
@@ -416,7 +613,13 @@ class AsyncDovecote:
         self.deliveries = AsyncDeliveries(self._client.deliveries)
         self.events = AsyncEvents(self._client.events)
         self.event_types = AsyncEventTypes(self._client.event_types)
+        self.applications = AsyncApplications(self._client.applications)
+        self.platform_keys = AsyncPlatformKeys(self._client.platform_keys)
         self.health = _in_worker_thread(self._client.health)
+
+    def application(self, application_id: str) -> AsyncApplicationScope:
+        """The routes of one application, for a platform key (see `Dovecote.application`)."""
+        return AsyncApplicationScope(self._client.application(application_id))
 
     @property
     def base_url(self) -> str:

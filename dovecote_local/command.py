@@ -12,7 +12,6 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from dovecote_local.moto_server import FAKE_CREDENTIALS, REGION
 from dovecote_local.stack import DEV_APPLICATION, LocalOptions, LocalStack, describe
 from functions.core.profile import load_profile
 
@@ -39,6 +38,7 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--api-key", help=f"API key of application {DEV_APPLICATION!r} (default: a random one, printed)"
     )
+    parser.add_argument("--platform-key", help="the platform key to accept (default: a random one, printed)")
     parser.add_argument(
         "--time-scale",
         type=_positive_float,
@@ -59,27 +59,32 @@ def parser() -> argparse.ArgumentParser:
 
 def banner(stack: LocalStack, event_type: str) -> str:
     api = stack.api_url
+    platform = f"Authorization: Bearer {stack.platform_key}"
     auth = f"Authorization: Bearer {stack.api_key}"
+    json_body = "-H 'Content-Type: application/json'"
+    application = json.dumps({"id": "acme", "name": "Acme Corp"})
     create = json.dumps({"url": "https://example.com/hooks/dovecote", "events": ["*"]})
     event = json.dumps({"type": event_type, "data": {"hello": "world"}})
     loopback = "allowed" if stack.options.allow_http_loopback else "refused (--allow-http-loopback)"
-    credentials = " ".join(f"{name}={value}" for name, value in FAKE_CREDENTIALS.items() if "SESSION" not in name)
     return "\n".join(
         [
             f"Dovecote local stack: profile {stack.profile_name}, time scale {stack.options.time_scale:g}",
-            f"  API          {api}/v1   (docs: {api}/v1/openapi.json)",
-            f"  API key      {stack.api_key}   (application {DEV_APPLICATION})",
-            f"  AWS (moto)   {stack.moto_endpoint}   table {stack.table_name}",
+            f"  API            {api}/v1   (docs: {api}/v1/openapi.json)",
+            f"  Platform key   {stack.platform_key}   (every application)",
+            f"  API key        {stack.api_key}   (application {DEV_APPLICATION})",
+            f"  AWS (moto)     {stack.moto_endpoint}   table {stack.table_name}",
             f"  http://127.0.0.1 receivers: {loopback}",
             "",
-            "Create a webhook, then publish an event:",
-            f"  curl -s {api}/v1/webhooks -H {shlex.quote(auth)} -H 'Content-Type: application/json' \\",
-            f"    -d {shlex.quote(create)}",
-            f"  curl -s {api}/v1/events -H {shlex.quote(auth)} -H 'Content-Type: application/json' \\",
+            "As the platform: create an application, publish an event for it, open its portal session:",
+            f"  curl -s {api}/v1/applications -H {shlex.quote(platform)} {json_body} -d {shlex.quote(application)}",
+            f"  curl -s {api}/v1/applications/acme/events -H {shlex.quote(platform)} {json_body} \\",
             f"    -d {shlex.quote(event)}",
-            "A key for another application:",
-            f"  {credentials} dovecote api-keys create --application other \\",
-            f"    --table {stack.table_name} --endpoint-url {stack.moto_endpoint} --region {REGION}",
+            f"  curl -s -X POST {api}/v1/applications/acme/portal-sessions -H {shlex.quote(platform)}",
+            f"As the customer (application {DEV_APPLICATION}): create a webhook, then publish an event:",
+            f"  curl -s {api}/v1/webhooks -H {shlex.quote(auth)} {json_body} \\",
+            f"    -d {shlex.quote(create)}",
+            f"  curl -s {api}/v1/events -H {shlex.quote(auth)} {json_body} \\",
+            f"    -d {shlex.quote(event)}",
             "",
             "Delivery attempts are logged below. Ctrl-C stops.",
         ]
@@ -106,6 +111,7 @@ def main(argv: list[str]) -> int:
         port=arguments.port,
         profile=arguments.profile,
         api_key=arguments.api_key,
+        platform_key=arguments.platform_key,
         time_scale=arguments.time_scale,
         allow_http_loopback=arguments.allow_http_loopback,
         moto_port=arguments.moto_port,

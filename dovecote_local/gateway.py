@@ -191,6 +191,7 @@ class HttpApi:
                 cookies.extend(part.strip() for part in value.split(";") if part.strip())
                 continue
             headers[lower] = f"{headers[lower]},{value}" if lower in headers else value
+        headers["x-forwarded-proto"] = "http"  # API Gateway sets it ("https" there)
         query_parameters: dict[str, str] = {}
         for name, value in parse_qsl(query, keep_blank_values=True):
             query_parameters[name] = f"{query_parameters[name]},{value}" if name in query_parameters else value

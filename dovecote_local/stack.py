@@ -29,15 +29,18 @@ from dovecote_local.moto_server import FAKE_CREDENTIALS, REGION, MotoServer, pat
 from dovecote_local.pollers import QueuePoller
 from dovecote_local.resources import LocalResources, ResourceBuilder
 from dovecote_local.templates import cached_template_path, load_template
+from functions.core.models import Application, utc_now
 from functions.core.profile import load_profile
-from functions.management.credentials import create_api_key
+from functions.management.credentials import create_api_key, create_platform_key
 from functions.runtime import settings
-from functions.store.api_keys import ApiKeyStore, is_well_formed, new_api_key
+from functions.store.api_keys import ApiKeyStore, is_well_formed, kind_of, new_api_key
+from functions.store.applications import ApplicationStore
 
 log = logging.getLogger("dovecote-local")
 
-DEV_APPLICATION = "dev"
+DEV_APPLICATION = "demo"
 DEV_KEY_DESCRIPTION = "dovecote local development key"
+PLATFORM_KEY_DESCRIPTION = "dovecote local platform key"
 STACK_NAME = "Dovecote"
 DELIVER_HANDLER = "functions.deliver.handler.handler"
 _SHUTDOWN_JOIN_SECONDS = 5.0
@@ -51,6 +54,7 @@ class LocalOptions:
     port: int = 8787
     profile: str = "standard"
     api_key: str | None = None
+    platform_key: str | None = None
     time_scale: float = 1.0
     allow_http_loopback: bool = False
     moto_port: int = 0
@@ -100,6 +104,7 @@ class LocalStack:
     def __init__(self, options: LocalOptions | None = None, write: Callable[[str], None] | None = None) -> None:
         self.options = options or LocalOptions()
         self.api_key = ""
+        self.platform_key = ""
         self._api_keys: ApiKeyStore | None = None
         self._write = write or (lambda line: print(line, flush=True))
         self._stopping = threading.Event()
@@ -132,9 +137,18 @@ class LocalStack:
         return self
 
     def _start(self) -> None:
-        if self.options.api_key and not is_well_formed(self.options.api_key):
+        if self.options.api_key and not (
+            is_well_formed(self.options.api_key) and kind_of(self.options.api_key) == "application"
+        ):
             raise ValueError(
-                "--api-key: not a Dovecote API key (dvc_live_ and 43 letters or digits); omit it for a new one"
+                "--api-key: not a Dovecote application key (dvc_live_ and 43 letters or digits); omit it for a new one"
+            )
+        if self.options.platform_key and not (
+            is_well_formed(self.options.platform_key) and kind_of(self.options.platform_key) == "platform"
+        ):
+            raise ValueError(
+                "--platform-key: not a Dovecote platform key (dvc_plat_ and 43 letters or digits); "
+                "omit it for a new one"
             )
         profile = load_profile(self.options.profile)
         self.profile_name = profile.name
@@ -151,7 +165,7 @@ class LocalStack:
         deliver = self.resources.function_by_handler(DELIVER_HANDLER)
         attempt_log = AttemptLog(clients.dynamodb, self.resources.table_name, profile.max_attempts, self._write)
         runtime.observe(attempt_log.observer(deliver.name))
-        self._create_dev_api_key(clients)
+        self._create_credentials(clients)
 
         for mapping in self.resources.mappings:
             self._run_in_background(QueuePoller(mapping, clients.sqs, runtime, REGION, self._stopping))
@@ -204,13 +218,23 @@ class LocalStack:
         }
         os.environ.update(environment)
 
-    def _create_dev_api_key(self, clients: AwsClients) -> None:
+    def _create_credentials(self, clients: AwsClients) -> None:
+        """A platform key, the demo application and its key (given ones, or random ones)."""
         store = ApiKeyStore(clients.dynamodb, self.table_name)
+        now = utc_now()
+        ApplicationStore(clients.dynamodb, self.table_name).create(
+            Application(id=DEV_APPLICATION, name="Demo application", created_at=now, updated_at=now)
+        )
         if self.options.api_key:
             store.create(new_api_key(DEV_APPLICATION, self.options.api_key, DEV_KEY_DESCRIPTION))
             self.api_key = self.options.api_key
         else:
             _, self.api_key = create_api_key(store, DEV_APPLICATION, DEV_KEY_DESCRIPTION)
+        if self.options.platform_key:
+            store.create(new_api_key(None, self.options.platform_key, PLATFORM_KEY_DESCRIPTION))
+            self.platform_key = self.options.platform_key
+        else:
+            _, self.platform_key = create_platform_key(store, PLATFORM_KEY_DESCRIPTION)
         self._api_keys = store
 
     def create_api_key(self, application_id: str, description: str = "") -> str:
@@ -248,6 +272,7 @@ def describe(stack: LocalStack) -> dict[str, Any]:
     return {
         "api_url": stack.api_url,
         "api_key": stack.api_key,
+        "platform_key": stack.platform_key,
         "application_id": DEV_APPLICATION,
         "profile": stack.profile_name,
         "time_scale": stack.options.time_scale,

@@ -39,7 +39,8 @@ _API_TABLE_ACTIONS = (
     "dynamodb:Query",
 )
 TABLE_ACTIONS: dict[FunctionName, tuple[str, ...]] = {
-    "management": _API_TABLE_ACTIONS,
+    # Applications are created and deleted in transactions (the id's tombstone is checked and written).
+    "management": (*_API_TABLE_ACTIONS, "dynamodb:ConditionCheckItem"),
     "ingest": _API_TABLE_ACTIONS,
     "fanout": ("dynamodb:GetItem", "dynamodb:Query"),
     "deliver": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),

@@ -30,9 +30,12 @@ class Route:
         return f"{self.method} {self.path}"
 
 
-ROUTES: tuple[Route, ...] = (
+PUBLIC_ROUTES: tuple[Route, ...] = (
     Route("GET", f"{API_PREFIX}/health", "management", authorized=False),
     Route("GET", f"{API_PREFIX}/openapi.json", "management", authorized=False),
+)
+
+APPLICATION_ROUTES: tuple[Route, ...] = (
     Route("POST", f"{API_PREFIX}/events", "ingest"),
     Route("GET", f"{API_PREFIX}/events/{{id}}", "management"),
     Route("GET", f"{API_PREFIX}/event-types", "management"),
@@ -47,7 +50,36 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", f"{API_PREFIX}/webhooks/{{id}}/recover", "ingest"),
     Route("GET", f"{API_PREFIX}/deliveries/{{id}}", "management"),
     Route("POST", f"{API_PREFIX}/deliveries/{{id}}/retry", "ingest"),
+)
+"""One application's routes: its key (or portal session) calls them as they are, a platform key
+under /v1/applications/{application_id} (SCOPED_ROUTES)."""
+
+APPLICATIONS = f"{API_PREFIX}/applications"
+SCOPED_ROUTES: tuple[Route, ...] = tuple(
+    Route(route.method, f"{APPLICATIONS}/{{application_id}}{route.path.removeprefix(API_PREFIX)}", route.target)
+    for route in APPLICATION_ROUTES
+)
+
+PLATFORM_ROUTES: tuple[Route, ...] = (
+    Route("POST", APPLICATIONS, "management"),
+    Route("GET", APPLICATIONS, "management"),
+    Route("GET", f"{APPLICATIONS}/{{application_id}}", "management"),
+    Route("PATCH", f"{APPLICATIONS}/{{application_id}}", "management"),
+    Route("DELETE", f"{APPLICATIONS}/{{application_id}}", "management"),
+    Route("POST", f"{APPLICATIONS}/{{application_id}}/api-keys", "management"),
+    Route("GET", f"{APPLICATIONS}/{{application_id}}/api-keys", "management"),
+    Route("DELETE", f"{APPLICATIONS}/{{application_id}}/api-keys/{{key_id}}", "management"),
+    Route("POST", f"{APPLICATIONS}/{{application_id}}/portal-sessions", "management"),
+    Route("POST", f"{API_PREFIX}/platform-keys", "management"),
+    Route("GET", f"{API_PREFIX}/platform-keys", "management"),
+    Route("DELETE", f"{API_PREFIX}/platform-keys/{{key_id}}", "management"),
+)
+
+PORTAL_ROUTES: tuple[Route, ...] = (
     Route("GET", PORTAL_PREFIX, "portal", authorized=False),
     Route("GET", f"{PORTAL_PREFIX}/assets/{{asset}}", "portal", authorized=False),
     Route("GET", f"{PORTAL_PREFIX}/session", "portal"),
 )
+"""The consumer portal (functions/portal): its page and assets, and what its session may do."""
+
+ROUTES: tuple[Route, ...] = PUBLIC_ROUTES + APPLICATION_ROUTES + SCOPED_ROUTES + PLATFORM_ROUTES + PORTAL_ROUTES

@@ -6,10 +6,13 @@ holding every router (functions/management/openapi.py). Errors always leave as
 `{"error": {"type", "message"}}`.
 
 Authentication: the Lambda authorizer (functions/authorizer/handler.py) resolves the
-bearer API key to an application and passes it as `requestContext.authorizer.lambda.application_id`.
+bearer credential and passes its kind, application and limits in the request context.
 It never denies a request itself, because an HTTP API cannot shape a denial's body; for a
-malformed, unknown or revoked key it passes `auth_error` instead, and the guard below
-answers 401 with the error envelope for every route outside PUBLIC_PATHS.
+malformed, unknown, revoked or expired credential it passes `auth_error` instead. The guard
+below answers 401 (no credential) and 403 (read-only session on a mutating method, platform
+route without a platform key) with the error envelope for every route outside PUBLIC_PATHS;
+which application a route acts on is decided by the `Application` dependency
+(functions/api/auth.py).
 """
 
 from __future__ import annotations
@@ -19,12 +22,22 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.depends import Depends
+from aws_lambda_powertools.event_handler.depends import DependencyResolutionError, Depends
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.request import Request
 from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
 
-from functions.core.errors import DovecoteError, NotFoundError, UnauthorizedError
+from functions.api.auth import (
+    APPLICATION_PATHS,
+    APPLICATIONS_PATH,
+    PLATFORM_ONLY,
+    Caller,
+    application_of,
+    caller_from_event,
+    check_access,
+)
+from functions.api.auth import directory as auth_directory
+from functions.core.errors import DovecoteError, ForbiddenError, NotFoundError, UnauthorizedError
 from functions.core.ids import has_prefix
 from functions.runtime.observability import logger as service_logger
 
@@ -34,7 +47,6 @@ API_TITLE = "Dovecote"
 API_VERSION = "1.0.0"
 MAX_REQUEST_BYTES = 512 * 1024
 PUBLIC_PATHS = frozenset({"/v1/openapi.json", "/v1/health"})
-_MISSING_KEY = "a valid API key is required (Authorization: Bearer <key>)"
 _PYDANTIC_MESSAGE_PREFIXES = ("Value error, ", "Assertion failed, ")
 
 
@@ -89,23 +101,34 @@ def parse_json_body(text: str) -> Any:
         raise json.JSONDecodeError("the request body is nested too deeply", "", 0) from None
 
 
-def application_of(event: APIGatewayProxyEventV2) -> str:
-    """The application the authorizer resolved from the API key; UnauthorizedError when there is none."""
-    context = event.request_context.authorizer.get_lambda or {}
-    application = context.get("application_id")
-    if not application:
-        raise UnauthorizedError(str(context.get("auth_error") or _MISSING_KEY))
-    return str(application)
+def caller_of_request(request: Request) -> Caller:
+    event = request.resolved_event
+    assert isinstance(event, APIGatewayProxyEventV2)
+    return caller_from_event(event)
 
 
 def current_application(request: Request) -> str:
-    """For routes: `application: Application` (a Powertools `Depends`), independent of which resolver runs the route."""
-    event = request.resolved_event
-    assert isinstance(event, APIGatewayProxyEventV2)
-    return application_of(event)
+    """For routes: `application: Application` (a Powertools `Depends`), independent of which resolver runs the route.
+
+    The caller's own application on the bare routes, the path's on `/v1/applications/{application_id}/…`
+    (functions/api/auth.py).
+    """
+    caller = caller_of_request(request)
+    application = application_of(caller, request.resolved_event.path, lambda scoped: auth_directory().exists(scoped))
+    logger.append_keys(application_id=application)
+    return application
+
+
+def current_platform_caller(request: Request) -> Caller:
+    """For platform routes: the caller, who holds a platform key (the guard refused everyone else)."""
+    caller = caller_of_request(request)
+    if not caller.is_platform:
+        raise ForbiddenError(PLATFORM_ONLY)
+    return caller
 
 
 Application = Annotated[str, Depends(current_application)]
+PlatformCaller = Annotated[Caller, Depends(current_platform_caller)]
 
 
 def require_id(identifier: str, prefix: str, noun: str) -> str:
@@ -120,15 +143,23 @@ def _unauthorized(error: UnauthorizedError) -> Response:
 
 
 def _refusal(app: APIGatewayHttpResolver) -> Response | None:
-    """413 for an oversized body, else 401 without an application outside PUBLIC_PATHS; None to go on."""
+    """413 for an oversized body, else outside PUBLIC_PATHS 401 without a credential and 403 where it
+    may not go (functions/api/auth.py); None to go on."""
     body = app.current_event.body
     if body is not None and len(body) > MAX_REQUEST_BYTES:
         return error_response(413, "payload_too_large", f"the request body exceeds {MAX_REQUEST_BYTES} bytes")
-    if app.current_event.path not in PUBLIC_PATHS:
+    event = app.current_event
+    if event.path not in PUBLIC_PATHS:
         try:
-            logger.append_keys(application_id=application_of(app.current_event))
+            caller = caller_from_event(event)
+            check_access(caller, event.request_context.http.method, event.path)
         except UnauthorizedError as error:
             return _unauthorized(error)
+        except ForbiddenError as error:
+            return error_response(error.status_code, error.error_type, error.message)
+        logger.append_keys(credential=caller.credential, api_key_id=caller.key_id)
+        if caller.application_id:
+            logger.append_keys(application_id=caller.application_id)
     return None
 
 
@@ -147,6 +178,16 @@ def build_resolver(*routers: Router) -> APIGatewayHttpResolver:
     @app.exception_handler(DovecoteError)
     def _domain_error(error: DovecoteError) -> Response:
         return error_response(error.status_code, error.error_type, error.message)
+
+    @app.exception_handler(DependencyResolutionError)
+    def _dependency_refused(error: DependencyResolutionError) -> Response:
+        """Powertools wraps what a dependency raises; a refusal from `Application` is still a refusal."""
+        cause = error.__cause__
+        if isinstance(cause, UnauthorizedError):
+            return _unauthorized(cause)
+        if isinstance(cause, DovecoteError):
+            return error_response(cause.status_code, cause.error_type, cause.message)
+        return _unexpected(error)
 
     @app.exception_handler(RequestValidationError)
     def _invalid_request(error: RequestValidationError) -> Response:
@@ -175,4 +216,30 @@ def build_resolver(*routers: Router) -> APIGatewayHttpResolver:
     app.use(middlewares=[_guard])
     for router in routers:
         app.include_router(router)
+        app.include_router(_scoped_for_platform(router))
     return app
+
+
+_RULE, _OPERATION_ID = 0, 10
+"""Positions in a Powertools route key (Router.route builds it; checked by tests/unit/test_api_auth.py)."""
+SCOPED_PREFIX = f"{APPLICATIONS_PATH}/<application_id>"
+
+
+def _scoped_for_platform(router: Router) -> Router:
+    """The router's application routes again under `/v1/applications/<application_id>`, for platform keys.
+
+    Same functions, same shapes; the `Application` dependency reads the application from the path.
+    Operation ids get the suffix `ForApplication` so the OpenAPI document keeps them unique.
+    """
+    scoped = Router()
+    for route_key, function in router._routes.items():
+        rule = route_key[_RULE]
+        if not rule.startswith(APPLICATION_PATHS):
+            continue
+        new_key = list(route_key)
+        new_key[_RULE] = SCOPED_PREFIX + rule.removeprefix("/v1")
+        if route_key[_OPERATION_ID]:
+            new_key[_OPERATION_ID] = f"{route_key[_OPERATION_ID]}ForApplication"
+        scoped._routes[tuple(new_key)] = function
+        scoped._routes_with_middleware[tuple(new_key)] = router._routes_with_middleware.get(route_key, [])
+    return scoped

@@ -39,3 +39,8 @@ class PayloadTooLargeError(DovecoteError):
 class UnauthorizedError(DovecoteError):
     status_code = 401
     error_type = "unauthorized"
+
+
+class ForbiddenError(DovecoteError):
+    status_code = 403
+    error_type = "forbidden"

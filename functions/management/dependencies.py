@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from functions.core.urls import Resolver
     from functions.management.webhooks import EndpointRules
     from functions.runtime.settings import Settings
+    from functions.store.api_keys import ApiKeyStore
+    from functions.store.applications import ApplicationStore
     from functions.store.deliveries import DeliveryStore
     from functions.store.events import EventStore
     from functions.store.executions import RetryExecutions
@@ -41,6 +43,18 @@ class ManagementDependencies:
         self._dynamodb = dynamodb
         self._stepfunctions = stepfunctions
         self._url_resolver = url_resolver
+
+    @cached_property
+    def applications(self) -> ApplicationStore:
+        from functions.store.applications import ApplicationStore
+
+        return ApplicationStore(self._dynamodb, self.settings.table_name)
+
+    @cached_property
+    def api_keys(self) -> ApiKeyStore:
+        from functions.store.api_keys import ApiKeyStore
+
+        return ApiKeyStore(self._dynamodb, self.settings.table_name)
 
     @cached_property
     def webhooks(self) -> WebhookStore:

@@ -1,4 +1,4 @@
-"""The management function: webhook, delivery-log, event and catalog routes of the HTTP API.
+"""The management function: webhook, delivery-log, event, catalog and platform routes of the HTTP API.
 
 Importing this module builds the route table only; settings, clients and stores are built
 by the first request that needs them (functions/management/dependencies.py).
@@ -12,9 +12,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.api.app import build_resolver, logger
+from functions.management.platform import router as platform_router
 from functions.management.routes import router
 
-app = build_resolver(router)
+app = build_resolver(router, platform_router)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -20,6 +20,7 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from pydantic.json_schema import models_json_schema
 
 from functions.api.app import API_TITLE, API_VERSION, PUBLIC_PATHS, build_resolver
+from functions.management.platform_objects import DOCUMENTS as PLATFORM_DOCUMENTS
 from functions.management.schemas import DOCUMENTS, ErrorEnvelope
 
 BEARER = "apiKey"
@@ -32,16 +33,20 @@ _POWERTOOLS_ERROR_SCHEMAS = ("HTTPValidationError", "ValidationError", "Response
 _ERRORS = {
     "400": "The request body is not valid JSON.",
     "401": "No valid API key.",
+    "403": "The credential may not use this route: a platform route without a platform key, an application"
+    " route with a platform key outside /v1/applications/{application_id}, or a change by a read-only session.",
     "404": "No such object for this API key's application.",
+    "409": "The object exists already, or conflicts with the request.",
     "413": "The request body is too large.",
     "422": "The request is invalid; the message names the field.",
 }
 
 
 def _routers() -> list[Router]:
+    from functions.management.platform import router as platform
     from functions.management.routes import router as management
 
-    routers = [management]
+    routers = [management, platform]
     try:
         from functions.ingest.routes import router as ingest
     except ImportError:  # the ingest function is optional in a management-only checkout
@@ -56,10 +61,35 @@ def _error_codes(path: str, operation: dict[str, Any]) -> list[str]:
     elif any(p["in"] == "query" for p in operation.get("parameters", [])):
         codes.append("422")
     if path not in PUBLIC_PATHS:
-        codes.append("401")
+        codes += ["401", "403"]
     if "{" in path:
         codes.append("404")
-    return sorted(codes)
+    if operation.get("operationId") in _CONFLICTS:
+        codes.append("409")
+    return sorted(set(codes))
+
+
+_CONFLICTS = {"createApplication", "revokePlatformKey"}
+_APPLICATION_PARAMETER = {
+    "name": "application_id",
+    "in": "path",
+    "required": True,
+    "description": "The application this platform-key call acts for.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_.\\-]+$"},
+}
+
+
+def _with_application_parameter(document: dict[str, Any]) -> dict[str, Any]:
+    """Routes mirrored under /v1/applications/{application_id} (functions/api/app.py) read it from the
+    path in a dependency, so Powertools does not list it: declare it."""
+    for path, operations in document["paths"].items():
+        if "{application_id}" not in path:
+            continue
+        for operation in operations.values():
+            parameters = operation.setdefault("parameters", [])
+            if not any(p.get("name") == "application_id" and p.get("in") == "path" for p in parameters):
+                parameters.insert(0, dict(_APPLICATION_PARAMETER))
+    return document
 
 
 def _references(node: Any) -> set[str]:
@@ -76,7 +106,9 @@ def _with_documents(document: dict[str, Any]) -> dict[str, Any]:
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for name in _POWERTOOLS_ERROR_SCHEMAS:
         schemas.pop(name, None)
-    _, definitions = models_json_schema([(model, "validation") for model in DOCUMENTS], ref_template=_COMPONENT_REF)
+    _, definitions = models_json_schema(
+        [(model, "validation") for model in (*DOCUMENTS, *PLATFORM_DOCUMENTS)], ref_template=_COMPONENT_REF
+    )
     schemas.update(definitions["$defs"])
     document["components"]["schemas"] = dict(sorted(schemas.items()))
     return document
@@ -124,7 +156,7 @@ def build_document() -> dict[str, Any]:
     document = json.loads(text)
     document.pop("servers", None)
     document["paths"] = dict(sorted(document["paths"].items()))
-    document = _with_documents(_with_error_envelope(document))
+    document = _with_documents(_with_error_envelope(_with_application_parameter(document)))
     known = {_COMPONENT_REF.format(model=name) for name in document["components"]["schemas"]}
     unresolved = _references(document) - known
     if unresolved:

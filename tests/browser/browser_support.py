@@ -47,7 +47,6 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
 ]
 PROFILE = "mutx"
-APPLICATION = "dev"
 TIME_SCALE = 0.004
 """mutx waits 60 s, 600 s, 3600 s between attempts: 0.24 s, 2.4 s, 14.4 s here."""
 BRAND_NAME = "Acme Cloud"
@@ -231,6 +230,23 @@ class Portal:
     def api_url(self) -> str:
         return self.stack.api_url
 
+    @property
+    def application(self) -> str:
+        """The application the stack's printed API key belongs to (`make local`'s demo application)."""
+        return str(self.stack.info["application_id"])
+
+    def open_session(self, *, read_only: bool = False) -> dict[str, Any]:
+        """A portal session opened the way a platform does: POST /v1/applications/{app}/portal-sessions."""
+        response = requests.post(
+            f"{self.api_url}/v1/applications/{self.application}/portal-sessions",
+            json={"ttl_seconds": 3600, "read_only": read_only},
+            headers={"Authorization": f"Bearer {self.stack.info['platform_key']}"},
+            timeout=15,
+        )
+        assert response.status_code == 201, response.text
+        document: dict[str, Any] = response.json()
+        return document
+
     def _store(self) -> ApiKeyStore:
         dynamodb = boto3.client(
             "dynamodb",
@@ -243,7 +259,8 @@ class Portal:
 
     def session(self, *, read_only: bool = False, ttl_seconds: int = 3600, now: datetime | None = None) -> str:
         """A portal session token of the application, minted in the stack's table."""
-        return open_portal_session(self._store(), APPLICATION, ttl_seconds=ttl_seconds, read_only=read_only, now=now)[1]
+        store = self._store()
+        return open_portal_session(store, self.application, ttl_seconds=ttl_seconds, read_only=read_only, now=now)[1]
 
     def expired_session(self) -> str:
         return self.session(ttl_seconds=60, now=utc_now() - timedelta(hours=1))

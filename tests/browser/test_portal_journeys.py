@@ -26,11 +26,14 @@ def test_a_session_url_opens_the_endpoints_and_the_token_leaves_the_address(
 ) -> None:
     url, _ = hooks.add()
     endpoint = portal.create_endpoint(url, ["agent.*"], description="Production agents")
-    token = portal.session()
+    session = portal.open_session()
+    token = session["token"]
+    assert session["url"] == f"{portal.api_url}/portal#token={token}"
     requests_seen: list[str] = []
     page.on("request", lambda request: requests_seen.append(f"{request.url} {request.headers.get('referer', '')}"))
 
-    open_portal(page, portal, token)
+    page.goto(session["url"])
+    expect(page.get_by_role("heading", name="Endpoints", level=1)).to_be_visible()
 
     card = page.locator("li.endpoint").filter(has_text=endpoint["url"])
     expect(card).to_be_visible()
@@ -175,7 +178,7 @@ def test_a_read_only_session_offers_no_change_and_a_forged_change_is_refused(
     url, _ = hooks.add(status=500)
     endpoint = portal.create_endpoint(url, ["agent.stopped"], description="read me")
     portal.publish("agent.stopped", {"agent": "a_3"})
-    token = portal.session(read_only=True)
+    token = portal.open_session(read_only=True)["token"]
     open_portal(page, portal, token)
 
     expect(page.get_by_role("note")).to_contain_text("Read-only session")

@@ -70,6 +70,10 @@ class RunningStack:
     def api_key(self) -> str:
         return str(self.info["api_key"])
 
+    @property
+    def platform_key(self) -> str:
+        return str(self.info["platform_key"])
+
     def output(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 

@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
-import boto3
 import pytest
 import requests
 
-from dovecote import NotFoundError
-from functions.management.credentials import create_api_key
-from functions.store.api_keys import ApiKeyStore
+from dovecote import NotFoundError, PermissionDeniedError
 from tests.e2e.e2e_support import DEFAULT_PROFILE, Receiver, RunningStack, StackPool, eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 
 
-def create_application_key(stack: RunningStack, application: str) -> str:
-    """A key of `application`, written to the local stack's moto table as `admin bootstrap` would."""
-    dynamodb = boto3.client(
-        "dynamodb",
-        endpoint_url=stack.info["aws_endpoint_url"],
-        region_name=stack.info["region"],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-    return create_api_key(ApiKeyStore(dynamodb, stack.info["table_name"]), application, "e2e")[1]
+def new_application_key(stack: RunningStack, prefix: str) -> tuple[str, str]:
+    """A new application (unique id starting with `prefix`) and a key of it, made with the platform key."""
+    with stack.client(stack.platform_key) as platform:
+        application = platform.applications.create(prefix.title(), id=f"{prefix}-{uuid.uuid4().hex[:8]}")
+        return application.id, platform.application(application.id).api_keys.create(description="e2e").key
 
 
 def _is_not_found(call: Callable[[], object]) -> bool:
@@ -43,7 +36,7 @@ def default_stack(stacks: StackPool) -> RunningStack:
 
 @pytest.fixture(scope="module")
 def other_application_key(default_stack: RunningStack) -> str:
-    return create_application_key(default_stack, "other")
+    return new_application_key(default_stack, "other")[1]
 
 
 def test_a_application_cannot_see_or_touch_another_applications_objects(
@@ -130,3 +123,65 @@ def test_the_public_documents_need_no_key(default_stack: RunningStack) -> None:
     openapi = requests.get(f"{default_stack.api_url}/v1/openapi.json", timeout=10)
     assert openapi.status_code == 200
     assert "/v1/webhooks" in openapi.json()["paths"]
+
+
+def test_a_platform_serves_two_customers_each_seeing_only_its_own(
+    default_stack: RunningStack, receiver: Receiver
+) -> None:
+    acme_url, acme_endpoint = receiver.add()
+    globex_url, globex_endpoint = receiver.add()
+    suffix = uuid.uuid4().hex[:8]
+    with default_stack.client(default_stack.platform_key) as platform:
+        acme = platform.application(platform.applications.create("Acme", id=f"acme-{suffix}").id)
+        globex_id = platform.applications.create("Globex", id=f"globex-{suffix}").id
+        globex = platform.application(globex_id)
+        acme_hook = acme.webhooks.create(acme_url, ["order.created"])
+        globex.webhooks.create(globex_url, ["order.created"])
+        globex_key = globex.api_keys.create(description="globex backend").key
+
+        event = acme.events.send("order.created", {"order": 1})
+        eventually(lambda: acme_endpoint.requests, message="acme's delivery")
+        delivery = eventually(lambda: next(iter(acme.webhooks.deliveries(acme_hook.id, status="succeeded")), None))
+        assert globex_endpoint.requests == []
+
+        with default_stack.client(globex_key) as globex_client:
+            assert _is_not_found(lambda: globex_client.webhooks.get(acme_hook.id))
+            assert _is_not_found(lambda: globex_client.events.get(event.id))
+            assert _is_not_found(lambda: globex_client.deliveries.get(delivery.id))
+            with pytest.raises(PermissionDeniedError):
+                globex_client.application(acme.id).webhooks.list()
+
+        session = acme.portal_sessions.create(ttl_seconds=600, read_only=True)
+        assert session.url == f"{default_stack.api_url}/portal#token={session.token}"
+        with default_stack.client(session.token) as portal:
+            assert [d.id for d in portal.webhooks.deliveries(acme_hook.id)] == [delivery.id]
+            with pytest.raises(PermissionDeniedError):
+                portal.webhooks.delete(acme_hook.id)
+
+        assert platform.applications.delete(acme.id).deleted
+        assert _is_not_found(lambda: platform.applications.get(acme.id))
+        assert _is_not_found(acme.webhooks.list)
+        assert _is_not_found(lambda: acme.events.send("order.created", {"order": 2}))
+        assert [w.url for w in globex.webhooks.list()] == [globex_url]
+
+
+def test_the_cli_manages_applications_and_their_keys(default_stack: RunningStack) -> None:
+    platform_key = default_stack.platform_key
+    application_id = f"cli-{uuid.uuid4().hex[:8]}"
+    created = default_stack.cli(
+        "applications", "create", "CLI Corp", "--id", application_id, "--json", api_key=platform_key
+    )
+    key = default_stack.cli("api-keys", "create", "--app", application_id, "--json", api_key=platform_key)
+    listed = default_stack.cli("api-keys", "list", "--app", application_id, "--json", api_key=platform_key)
+    hooks = default_stack.cli("--app", application_id, "webhooks", "list", "--json", api_key=platform_key)
+    own = default_stack.cli("webhooks", "list", "--json", api_key=key["key"])
+    revoked = default_stack.cli(
+        "api-keys", "revoke", key["id"], "--app", application_id, "--json", api_key=platform_key
+    )
+    deleted = default_stack.cli("applications", "delete", application_id, "--json", api_key=platform_key)
+
+    assert created["id"] == application_id
+    assert [k["id"] for k in listed["data"]] == [key["id"]]
+    assert hooks["data"] == own["data"] == []
+    assert revoked["revoked_at"] is not None
+    assert deleted == {"object": "application", "id": application_id, "deleted": True}

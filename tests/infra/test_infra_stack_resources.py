@@ -41,10 +41,34 @@ EXPECTED_ROUTES = {
     ("GET", "/v1/deliveries/{id}"): ("management", True),
     ("GET", "/v1/events/{id}"): ("management", True),
     ("GET", "/v1/event-types"): ("management", True),
-    ("GET", "/portal"): ("portal", False),
-    ("GET", "/portal/assets/{asset}"): ("portal", False),
-    ("GET", "/portal/session"): ("portal", True),
 }
+EXPECTED_ROUTES.update(
+    {
+        (method, "/v1/applications/{application_id}" + path.removeprefix("/v1")): (target, True)
+        for (method, path), (target, authorized) in list(EXPECTED_ROUTES.items())
+        if authorized
+    }
+)
+EXPECTED_ROUTES.update(
+    {
+        ("POST", "/v1/applications"): ("management", True),
+        ("GET", "/v1/applications"): ("management", True),
+        ("GET", "/v1/applications/{application_id}"): ("management", True),
+        ("PATCH", "/v1/applications/{application_id}"): ("management", True),
+        ("DELETE", "/v1/applications/{application_id}"): ("management", True),
+        ("POST", "/v1/applications/{application_id}/api-keys"): ("management", True),
+        ("GET", "/v1/applications/{application_id}/api-keys"): ("management", True),
+        ("DELETE", "/v1/applications/{application_id}/api-keys/{key_id}"): ("management", True),
+        ("POST", "/v1/applications/{application_id}/portal-sessions"): ("management", True),
+        ("POST", "/v1/platform-keys"): ("management", True),
+        ("GET", "/v1/platform-keys"): ("management", True),
+        ("DELETE", "/v1/platform-keys/{key_id}"): ("management", True),
+        # The consumer portal's page, assets and session (not mirrored per application).
+        ("GET", "/portal"): ("portal", False),
+        ("GET", "/portal/assets/{asset}"): ("portal", False),
+        ("GET", "/portal/session"): ("portal", True),
+    }
+)
 
 EXPECTED_ENVIRONMENT_KEYS = {
     "authorizer": {ENV_TABLE},

@@ -188,8 +188,8 @@ def http_event() -> HttpEvent:
     """An HTTP API (payload 2.0) proxy event as API Gateway sends it after the authorizer ran.
 
     `application` sets requestContext.authorizer.lambda.application_id; `auth_error` the authorizer's
-    refusal; neither leaves the authorizer context empty. `body` may be a str (sent as is)
-    or any JSON value.
+    refusal; `context` the authorizer's whole context; none leaves the authorizer context empty.
+    `body` may be a str (sent as is) or any JSON value.
     """
 
     def build(
@@ -198,12 +198,15 @@ def http_event() -> HttpEvent:
         *,
         application: str | None = None,
         auth_error: str | None = None,
+        context: dict[str, Any] | None = None,
         body: Any = None,
         query: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         authorizer: dict[str, Any] = {}
-        if application is not None:
+        if context is not None:
+            authorizer = {"lambda": context}
+        elif application is not None:
             authorizer = {"lambda": {"application_id": application}}
         elif auth_error is not None:
             authorizer = {"lambda": {"auth_error": auth_error}}

@@ -25,7 +25,7 @@ from infra.routes import ROUTES as GATEWAY_ROUTES
 from tests.integration.conftest import APPLICATION, OTHER_APPLICATION, AwsResources, CallApi, ManagementApi
 
 PUBLIC = {("GET", "/v1/health"), ("GET", "/v1/openapi.json")}
-ROUTES: dict[tuple[str, str], Any] = {
+APPLICATION_ROUTES: dict[tuple[str, str], Any] = {
     ("GET", "/v1/health"): management,
     ("GET", "/v1/openapi.json"): management,
     ("GET", "/v1/event-types"): management,
@@ -43,13 +43,35 @@ ROUTES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/deliveries/{delivery_id}/retry"): ingest,
     ("POST", "/v1/webhooks/{webhook_id}/recover"): ingest,
 }
+SCOPED_ROUTES: dict[tuple[str, str], Any] = {
+    (method, "/v1/applications/{application_id}" + path.removeprefix("/v1")): function
+    for (method, path), function in APPLICATION_ROUTES.items()
+    if (method, path) not in PUBLIC
+}
+PLATFORM_ROUTES: dict[tuple[str, str], Any] = {
+    ("POST", "/v1/applications"): management,
+    ("GET", "/v1/applications"): management,
+    ("GET", "/v1/applications/{application_id}"): management,
+    ("PATCH", "/v1/applications/{application_id}"): management,
+    ("DELETE", "/v1/applications/{application_id}"): management,
+    ("POST", "/v1/applications/{application_id}/api-keys"): management,
+    ("GET", "/v1/applications/{application_id}/api-keys"): management,
+    ("DELETE", "/v1/applications/{application_id}/api-keys/{key_id}"): management,
+    ("POST", "/v1/applications/{application_id}/portal-sessions"): management,
+    ("POST", "/v1/platform-keys"): management,
+    ("GET", "/v1/platform-keys"): management,
+    ("DELETE", "/v1/platform-keys/{key_id}"): management,
+}
+ROUTES = {**APPLICATION_ROUTES, **SCOPED_ROUTES, **PLATFORM_ROUTES}
 BODIES = {
     ("POST", "/v1/webhooks"): {"url": "https://hooks.example.com/", "events": ["*"]},
     ("PATCH", "/v1/webhooks/{webhook_id}"): {"description": "taken over"},
     ("POST", "/v1/events"): {"type": "user.created", "data": {}},
     ("POST", "/v1/webhooks/{webhook_id}/recover"): {"since": iso(utc_now() - timedelta(hours=1))},
 }
-ID_ROUTES = sorted(route for route in ROUTES if "{" in route[1] and route != ("DELETE", "/v1/webhooks/{webhook_id}"))
+ID_ROUTES = sorted(
+    route for route in APPLICATION_ROUTES if "{" in route[1] and route != ("DELETE", "/v1/webhooks/{webhook_id}")
+)
 
 
 def test_the_route_table_covers_every_documented_operation():
@@ -60,13 +82,13 @@ def test_the_route_table_covers_every_documented_operation():
 
 def test_api_gateway_sends_each_route_to_the_function_that_serves_it():
     def gateway_path(path: str) -> str:
-        return re.sub(r"\{[^}]+\}", "{id}", path)
+        return re.sub(r"\{[^}]+\}", "{}", path)
 
     served = {(m, gateway_path(p)): "management" if f is management else "ingest" for (m, p), f in ROUTES.items()}
 
     # The portal's page server has its own tests (tests/unit/test_portal.py, tests/infra/test_infra_portal.py).
     api_routes = [r for r in GATEWAY_ROUTES if r.target != "portal"]
-    assert {(r.method, r.path): r.target for r in api_routes} == served
+    assert {(r.method, gateway_path(r.path)): r.target for r in api_routes} == served
     assert {(r.method, r.path) for r in api_routes if not r.authorized} == PUBLIC
 
 
@@ -139,7 +161,13 @@ def test_deleting_another_applications_webhook_is_not_found_and_deletes_nothing(
 
 @pytest.mark.parametrize(("method", "path"), sorted(set(ROUTES) - PUBLIC))
 def test_without_a_application_every_protected_route_answers_401(call_api: CallApi, aws, method: str, path: str):
-    ids = {"webhook_id": new_id("wh"), "delivery_id": new_id("del"), "event_id": new_id("evt")}
+    ids = {
+        "webhook_id": new_id("wh"),
+        "delivery_id": new_id("del"),
+        "event_id": new_id("evt"),
+        "application_id": "acme",
+        "key_id": new_id("key"),
+    }
 
     response = call_api(
         ROUTES[method, path].handler, method, fill(path, ids), application=None, body=BODIES.get((method, path))

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from functions.core.models import Delivery, Event, SigningSecret, Webhook, utc_now
+from functions.core.models import Application, Delivery, Event, SigningSecret, Webhook, utc_now
 from functions.management import handler as management
+from functions.store.applications import ApplicationStore
 from functions.store.deliveries import DeliveryStore
 from functions.store.events import EventStore
 from functions.store.webhooks import WebhookStore
@@ -47,11 +48,24 @@ EXPECTED_STATUS = {
     "deliveries-get-malformed-id": 404,
     "events-get": 200,
     "events-get-malformed-id": 404,
+    "applications-create": 201,
+    "applications-create-invalid-id": 422,
+    "applications-create-with-application-key": 403,
+    "applications-list": 200,
+    "applications-webhooks-list": 200,
+    "applications-webhooks-list-unknown-application": 404,
+    "webhooks-list-with-platform-key": 403,
+    "portal-sessions-create": 201,
+    "api-keys-create": 201,
+    "webhooks-delete-read-only-session": 403,
 }
 
 
 def seed_sample_objects(aws: AwsResources) -> None:
     now = utc_now()
+    ApplicationStore(aws.dynamodb, aws.table_name).create(
+        Application(id=APPLICATION, name="Demo", created_at=now, updated_at=now)
+    )
     WebhookStore(aws.dynamodb, aws.table_name).create(
         Webhook(
             id=WEBHOOK_ID,

@@ -19,13 +19,13 @@ import pytest
 
 from functions.management.credentials import create_api_key
 from functions.store.api_keys import ApiKeyStore, generate_api_key
-from infra.routes import ROUTES, Route
+from infra.routes import APPLICATION_ROUTES, ROUTES, Route
 from tests.reliability.reliability_support import Endpoints, LocalStackHarness, endpoints, eventually, report_figures
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("reliability")]
 
 LOCAL_STACK_OPTIONS = {"profile": "mutx"}
-OWNER = "dev"
+OWNER = "demo"
 INTRUDER = "intruder"
 EVENT_TYPE = "agent.status"
 AUTHORIZED = [route for route in ROUTES if route.authorized]
@@ -159,7 +159,7 @@ def test_the_public_documents_need_no_key(world: World, route: Route) -> None:
     assert world.stack.api(route.method, route.path.replace("{asset}", "portal.js")).status_code == 200
 
 
-ID_ROUTES = [route for route in AUTHORIZED if "{id}" in route.path]
+ID_ROUTES = [route for route in APPLICATION_ROUTES if "{id}" in route.path]
 
 
 @pytest.mark.parametrize("route", ID_ROUTES, ids=lambda r: r.route_key)

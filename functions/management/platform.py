@@ -1,0 +1,303 @@
+"""Platform routes (platform key only): applications, their API keys and portal sessions, platform keys.
+
+An application is one customer of the platform. Its own routes (webhooks, events, the delivery
+log) are reached with its application key on `/v1/…`, or with a platform key on
+`/v1/applications/{application_id}/…` (functions/api/auth.py). Deleting an application
+revokes its keys and sessions, deletes its webhooks (cancelling their pending retries) and
+removes it, leaving a tombstone while its events and deliveries expire.
+"""
+
+# ruff: noqa: PLC0415 - a route imports what only it needs when first called (cold start)
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
+
+from functions.api.app import PlatformCaller, documented_response, logger
+from functions.api.auth import directory
+from functions.core.errors import NotFoundError
+from functions.management.dependencies import dependencies
+from functions.management.platform_objects import (
+    ApiKeyCreate,
+    ApiKeyObject,
+    ApiKeyWithSecret,
+    ApplicationCreate,
+    ApplicationObject,
+    ApplicationUpdate,
+    PortalSessionCreate,
+    PortalSessionObject,
+)
+from functions.management.routes import DEFAULT_PAGE_SIZE, Cursor, PageSize
+
+if TYPE_CHECKING:
+    from functions.core.models import Application
+
+router = Router()
+
+ApplicationId = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$", description="The application's id.")
+]
+KeyId = Annotated[str, Path(min_length=1, max_length=64, description="The key's id (`key_…`).")]
+_TAG = "platform"
+MAX_WEBHOOK_PAGES = 1_000
+PORTAL_PATH = "/portal"
+
+
+def _page(items: list[dict[str, Any]], next_cursor: str | None, url: str) -> dict[str, Any]:
+    return {
+        "object": "list",
+        "data": items,
+        "has_more": next_cursor is not None,
+        "next_cursor": next_cursor,
+        "url": url,
+    }
+
+
+def _application(application_id: str) -> Application:
+    logger.append_keys(application_id=application_id)
+    return dependencies().applications.get(application_id)
+
+
+@router.post(
+    "/v1/applications",
+    status_code=201,
+    summary="Create an application (one customer of the platform)",
+    description="`id` is your own identifier for the customer, or generated. An id in use, or deleted"
+    " while its data has not expired, answers 409.",
+    operation_id="createApplication",
+    tags=[_TAG],
+    responses=documented_response("ApplicationObject", "The application.", 201),
+)
+def create_application(body: ApplicationCreate, caller: PlatformCaller) -> dict[str, Any]:
+    from functions.core.ids import new_id
+    from functions.core.models import Application, utc_now
+
+    now = utc_now()
+    application = Application(
+        id=body.id or new_id("app"), name=body.name, metadata=body.metadata, created_at=now, updated_at=now
+    )
+    dependencies().applications.create(application)
+    logger.info("application created", extra={"application_id": application.id})
+    return ApplicationObject.from_record(application).model_dump(mode="json")
+
+
+@router.get(
+    "/v1/applications",
+    summary="List applications, by id",
+    operation_id="listApplications",
+    tags=[_TAG],
+    responses=documented_response("ApplicationList", "A page of applications."),
+)
+def list_applications(
+    caller: PlatformCaller, limit: PageSize = DEFAULT_PAGE_SIZE, cursor: Cursor = None
+) -> dict[str, Any]:
+    page = dependencies().applications.list(limit=limit, cursor=cursor)
+    items = [ApplicationObject.from_record(a).model_dump(mode="json") for a in page.items]
+    return _page(items, page.next_cursor, "/v1/applications")
+
+
+@router.get(
+    "/v1/applications/<application_id>",
+    summary="Get an application",
+    operation_id="getApplication",
+    tags=[_TAG],
+    responses=documented_response("ApplicationObject", "The application."),
+)
+def get_application(application_id: ApplicationId, caller: PlatformCaller) -> dict[str, Any]:
+    return ApplicationObject.from_record(_application(application_id)).model_dump(mode="json")
+
+
+@router.patch(
+    "/v1/applications/<application_id>",
+    summary="Update an application's name or metadata",
+    operation_id="updateApplication",
+    tags=[_TAG],
+    responses=documented_response("ApplicationObject", "The updated application."),
+)
+def update_application(
+    application_id: ApplicationId, body: ApplicationUpdate, caller: PlatformCaller
+) -> dict[str, Any]:
+    from functions.core.models import utc_now
+
+    application = _application(application_id)
+    changes: dict[str, Any] = body.model_dump(exclude_none=True)
+    updated = application.model_copy(update={**changes, "updated_at": utc_now()})
+    dependencies().applications.save(updated)
+    return ApplicationObject.from_record(updated).model_dump(mode="json")
+
+
+@router.delete(
+    "/v1/applications/<application_id>",
+    summary="Delete an application",
+    description="Revokes its keys and portal sessions, deletes its webhooks and cancels their pending"
+    " retries; its events and deliveries expire. Afterwards every route of it answers 404.",
+    operation_id="deleteApplication",
+    tags=[_TAG],
+    responses=documented_response("DeletedApplication", "The application is gone."),
+)
+def delete_application(application_id: ApplicationId, caller: PlatformCaller) -> dict[str, Any]:
+    from functions.pipeline.cancellation import cancel_pending_deliveries
+
+    _application(application_id)
+    deps = dependencies()
+    retention_seconds = deps.settings.profile.event_retention_days * 86_400
+    revoked = deps.api_keys.revoke_all(application_id)
+    deleted_webhooks, cursor = 0, None
+    for _ in range(MAX_WEBHOOK_PAGES):
+        page = deps.webhooks.list(application_id, limit=100, cursor=cursor)
+        for webhook in page.items:
+            deps.webhooks.delete(application_id, webhook.id, remember_seconds=retention_seconds)
+            cancel_pending_deliveries(
+                deps.deliveries, deps.executions, application_id, webhook.id, "application deleted"
+            )
+            deleted_webhooks += 1
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    if not deps.applications.delete(application_id, remember_seconds=retention_seconds):
+        raise NotFoundError(f"no application {application_id}")
+    directory().forget(application_id)
+    logger.info("application deleted", extra={"credentials_revoked": revoked, "webhooks_deleted": deleted_webhooks})
+    return {"object": "application", "id": application_id, "deleted": True}
+
+
+@router.post(
+    "/v1/applications/<application_id>/api-keys",
+    status_code=201,
+    summary="Create an application key",
+    description="The key is returned once, in this response. It acts on this application's routes only.",
+    operation_id="createApplicationKey",
+    tags=[_TAG],
+    responses=documented_response("ApiKeyWithSecret", "The key, shown once.", 201),
+)
+def create_application_key(
+    application_id: ApplicationId, caller: PlatformCaller, body: ApiKeyCreate | None = None
+) -> dict[str, Any]:
+    from functions.management.credentials import create_api_key
+
+    _application(application_id)
+    description = (body or ApiKeyCreate()).description
+    api_key, plaintext = create_api_key(dependencies().api_keys, application_id, description)
+    logger.info("application key created", extra={"new_key_id": api_key.id})
+    return ApiKeyWithSecret(**ApiKeyObject.from_record(api_key).model_dump(), key=plaintext).model_dump(mode="json")
+
+
+@router.get(
+    "/v1/applications/<application_id>/api-keys",
+    summary="List an application's keys, newest first (never the keys themselves)",
+    operation_id="listApplicationKeys",
+    tags=[_TAG],
+    responses=documented_response("ApiKeyList", "A page of keys."),
+)
+def list_application_keys(
+    application_id: ApplicationId, caller: PlatformCaller, limit: PageSize = DEFAULT_PAGE_SIZE, cursor: Cursor = None
+) -> dict[str, Any]:
+    _application(application_id)
+    page = dependencies().api_keys.page(application_id, limit=limit, cursor=cursor)
+    items = [ApiKeyObject.from_record(k).model_dump(mode="json") for k in page.items]
+    return _page(items, page.next_cursor, f"/v1/applications/{application_id}/api-keys")
+
+
+@router.delete(
+    "/v1/applications/<application_id>/api-keys/<key_id>",
+    summary="Revoke an application key",
+    description="Idempotent. The key stops working within the authorizer's cache TTL (60 s).",
+    operation_id="revokeApplicationKey",
+    tags=[_TAG],
+    responses=documented_response("ApiKeyObject", "The revoked key."),
+)
+def revoke_application_key(application_id: ApplicationId, key_id: KeyId, caller: PlatformCaller) -> dict[str, Any]:
+    _application(application_id)
+    revoked = dependencies().api_keys.revoke(application_id, key_id)
+    logger.info("application key revoked", extra={"revoked_key_id": key_id})
+    return ApiKeyObject.from_record(revoked).model_dump(mode="json")
+
+
+@router.post(
+    "/v1/applications/<application_id>/portal-sessions",
+    status_code=201,
+    summary="Open a portal session for an application",
+    description="`url` opens the portal for this customer; `token` is a bearer credential of the application"
+    " until `expires_at` (never for key management). A read-only session is refused every change (403).",
+    operation_id="createPortalSession",
+    tags=[_TAG],
+    responses=documented_response("PortalSessionObject", "The session.", 201),
+)
+def create_portal_session(
+    application_id: ApplicationId, caller: PlatformCaller, body: PortalSessionCreate | None = None
+) -> dict[str, Any]:
+    from functions.management.credentials import open_portal_session
+
+    _application(application_id)
+    body = body or PortalSessionCreate()
+    session, token = open_portal_session(
+        dependencies().api_keys, application_id, ttl_seconds=body.ttl_seconds, read_only=body.read_only
+    )
+    logger.info("portal session opened", extra={"session_id": session.id, "read_only": session.read_only})
+    return PortalSessionObject.from_record(session, token, _portal_url()).model_dump(mode="json")
+
+
+def _portal_url() -> str:
+    """The portal on the host this request came to (the API's own domain, or the local stack)."""
+    event = router.current_event
+    assert isinstance(event, APIGatewayProxyEventV2)
+    scheme = event.headers.get("x-forwarded-proto") or "https"
+    host = event.request_context.domain_name or event.headers.get("host", "")
+    return f"{scheme}://{host}{PORTAL_PATH}"
+
+
+@router.post(
+    "/v1/platform-keys",
+    status_code=201,
+    summary="Create a platform key",
+    description="The key is returned once. A platform key acts for every application.",
+    operation_id="createPlatformKey",
+    tags=[_TAG],
+    responses=documented_response("ApiKeyWithSecret", "The key, shown once.", 201),
+)
+def create_platform_key(caller: PlatformCaller, body: ApiKeyCreate | None = None) -> dict[str, Any]:
+    from functions.management.credentials import create_platform_key as mint
+
+    api_key, plaintext = mint(dependencies().api_keys, (body or ApiKeyCreate()).description)
+    logger.info("platform key created", extra={"new_key_id": api_key.id})
+    return ApiKeyWithSecret(**ApiKeyObject.from_record(api_key).model_dump(), key=plaintext).model_dump(mode="json")
+
+
+@router.get(
+    "/v1/platform-keys",
+    summary="List platform keys, newest first (never the keys themselves)",
+    operation_id="listPlatformKeys",
+    tags=[_TAG],
+    responses=documented_response("ApiKeyList", "A page of keys."),
+)
+def list_platform_keys(
+    caller: PlatformCaller, limit: PageSize = DEFAULT_PAGE_SIZE, cursor: Cursor = None
+) -> dict[str, Any]:
+    from functions.store.api_keys import PLATFORM
+
+    page = dependencies().api_keys.page(None, PLATFORM, limit=limit, cursor=cursor)
+    items = [ApiKeyObject.from_record(k).model_dump(mode="json") for k in page.items]
+    return _page(items, page.next_cursor, "/v1/platform-keys")
+
+
+@router.delete(
+    "/v1/platform-keys/<key_id>",
+    summary="Revoke a platform key",
+    description="Idempotent. Revoking the key this request uses is refused (409): keep one working key.",
+    operation_id="revokePlatformKey",
+    tags=[_TAG],
+    responses=documented_response("ApiKeyObject", "The revoked key."),
+)
+def revoke_platform_key(key_id: KeyId, caller: PlatformCaller) -> dict[str, Any]:
+    from functions.core.errors import ConflictError
+    from functions.store.api_keys import PLATFORM
+
+    if key_id == caller.key_id:
+        raise ConflictError("this request is made with that key; revoke it with another platform key")
+    revoked = dependencies().api_keys.revoke(None, key_id, PLATFORM)
+    logger.info("platform key revoked", extra={"revoked_key_id": key_id})
+    return ApiKeyObject.from_record(revoked).model_dump(mode="json")
