@@ -414,7 +414,8 @@ function keepFresh(box, load, generation) {
       result = await load();
     } catch (error) {
       if (error instanceof SessionEnded) return;
-      result = { node: errorBox(error), more: false, signature: "error" };
+      // Shown, and tried again on the same slowing schedule: a passing failure heals by itself.
+      result = { node: errorBox(error), more: true, signature: `error:${messageOf(error)}` };
     }
     if (generation !== state.generation || run !== state.refreshRun) return;
     if (result.signature !== last) {
