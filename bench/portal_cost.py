@@ -69,7 +69,7 @@ def import_milliseconds() -> float:
         "print((time.perf_counter() - start) * 1000)"
     )
     runs = [
-        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)  # noqa: S603
+        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
         for _ in range(IMPORT_RUNS)
     ]
     return statistics.median(runs)

@@ -100,6 +100,12 @@ function toast(text) {
   }, 5000);
 }
 
+function sentence(text) {
+  const trimmed = String(text).trim();
+  const capital = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
+}
+
 function formatTime(iso) {
   if (!iso) return "";
   const moment = new Date(iso);
@@ -303,7 +309,7 @@ function endSession(title, message) {
       "section",
       { class: "ended card", "aria-labelledby": "ended-title" },
       h("h1", { id: "ended-title", tabindex: "-1" }, title),
-      h("p", {}, message),
+      h("p", {}, sentence(message)),
       h("p", { class: "muted" }, `Open the portal again from ${brandName} to start a new session.`),
     ),
   );
