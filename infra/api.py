@@ -89,8 +89,8 @@ class Api(Construct):
                     acknowledge(
                         http_route,
                         "AwsSolutions-APIG4",
-                        f"{route.route_key} is a public document (health or OpenAPI) with no application data, "
-                        "readable before a caller has an API key.",
+                        f"{route.route_key} is public: a document (health, OpenAPI) or the consumer portal's page "
+                        "and assets, with no application data, readable before a caller has an API key.",
                     )
 
     @property

@@ -100,6 +100,8 @@ class Functions(Construct):
         stack = Stack.of(self)
         self.specs = function_specs(profile)
         code = functions_code(profile)
+        self.code = code
+        """The shared code asset (the portal function serves from it too)."""
         powertools = lambda_.LayerVersion.from_layer_version_arn(
             self,
             "PowertoolsLayer",
