@@ -10,11 +10,12 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export AWS_DEFAULT_REGION ?= us-east-1
 
 PY_STAMP := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
 NODE_STAMP := node_modules/.installed
 
-.PHONY: setup test test-fast lint synth deploy local bench openapi clean
+.PHONY: setup test test-fast lint synth deploy local bench openapi screenshots clean
 
-setup: $(PY_STAMP) $(NODE_STAMP)
+setup: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM)
 
 $(PY_STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +26,11 @@ $(PY_STAMP): pyproject.toml clients/python/pyproject.toml
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# tests/browser drive Debian's Chromium (Playwright's own browser download is never used).
+$(CHROMIUM):
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update
+	DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y chromium
 
 test: setup
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
@@ -49,6 +55,9 @@ local: setup
 
 openapi: setup
 	$(BIN)/python -m functions.management.openapi > docs/openapi.json
+
+screenshots: setup
+	DOVECOTE_SCREENSHOTS=docs/portal $(BIN)/python -m pytest -p no:cacheprovider tests/browser
 
 bench: setup
 	$(BIN)/python -m bench.run_all

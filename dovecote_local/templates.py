@@ -21,7 +21,14 @@ from functions.core.profile import load_profile, profile_json
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CACHE_DIR = REPO_ROOT / ".dovecote" / "templates"
 SYNTH_TIMEOUT_SECONDS = 600
-_STACK_SOURCES = ("app.py", "cdk.json", "infra/**/*.py", "functions/core/*.py", "functions/store/table.py")
+_STACK_SOURCES = (
+    "app.py",
+    "cdk.json",
+    "infra/**/*.py",
+    "functions/core/*.py",
+    "functions/store/table.py",
+    "functions/portal/branding.py",
+)
 
 
 class TemplateError(RuntimeError):

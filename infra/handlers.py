@@ -16,3 +16,8 @@ def handler_path(name: FunctionName) -> str:
 def service_name(name: FunctionName) -> str:
     """POWERTOOLS_SERVICE_NAME of the function: its logs' `service` and its metrics' `service` dimension."""
     return name
+
+
+PORTAL_HANDLER = "functions.portal.handler.handler"
+"""The consumer portal's function (infra/portal.py): apart from the five, it serves pages, not the pipeline."""
+PORTAL_MEMORY_MB = 128

@@ -8,9 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Target = Literal["management", "ingest"]
+Target = Literal["management", "ingest", "portal"]
 
 API_PREFIX = "/v1"
+PORTAL_PREFIX = "/portal"
 DEFAULT_ROUTE_KEY = "$default"
 DEFAULT_TARGET: Target = "management"
 """API Gateway's `$default` route takes every request no route of ROUTES matches (another method
@@ -26,7 +27,9 @@ class Route:
     """API Gateway route path, with `{name}` path parameters, e.g. `/v1/webhooks/{id}`."""
     target: Target
     authorized: bool = True
-    """False only for the public documents (health, OpenAPI); every other route runs the API key authorizer."""
+    """False only for the public documents (health, OpenAPI) and the portal's page and assets (they hold no
+    application data; the page's session token is sent to the API by the page itself); every other route runs
+    the API key authorizer."""
 
     @property
     def route_key(self) -> str:
@@ -78,4 +81,11 @@ PLATFORM_ROUTES: tuple[Route, ...] = (
     Route("DELETE", f"{API_PREFIX}/platform-keys/{{key_id}}", "management"),
 )
 
-ROUTES: tuple[Route, ...] = PUBLIC_ROUTES + APPLICATION_ROUTES + SCOPED_ROUTES + PLATFORM_ROUTES
+PORTAL_ROUTES: tuple[Route, ...] = (
+    Route("GET", PORTAL_PREFIX, "portal", authorized=False),
+    Route("GET", f"{PORTAL_PREFIX}/assets/{{asset}}", "portal", authorized=False),
+    Route("GET", f"{PORTAL_PREFIX}/session", "portal"),
+)
+"""The consumer portal (functions/portal): its page and assets, and what its session may do."""
+
+ROUTES: tuple[Route, ...] = PUBLIC_ROUTES + APPLICATION_ROUTES + SCOPED_ROUTES + PLATFORM_ROUTES + PORTAL_ROUTES

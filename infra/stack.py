@@ -8,9 +8,11 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from functions.core.profile import Profile
+from functions.portal.branding import PortalBranding
 from infra.api import Api
 from infra.functions import MAX_BATCHING_WINDOW, Functions, function_specs
 from infra.observability import Observability
+from infra.portal import Portal, branding_from_context
 from infra.queues import Queues
 from infra.retries import RetryStateMachine
 from infra.storage import Storage
@@ -27,6 +29,7 @@ class DovecoteStack(Stack):
         profile: Profile,
         deletion_protection: bool = True,
         alarm_email: str | None = None,
+        portal_branding: PortalBranding | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -47,11 +50,18 @@ class DovecoteStack(Stack):
         )
         self.functions = Functions(self, "Functions", profile=profile, storage=self.storage, queues=self.queues)
         self.retries = RetryStateMachine(self, "Retries", profile=profile, deliver=self.functions.deliver)
+        self.portal = Portal(
+            self, "Portal", code=self.functions.code, branding=portal_branding or branding_from_context(self)
+        )
         self.api = Api(
             self,
             "Api",
             authorizer=self.functions.authorizer,
-            targets={"management": self.functions.management, "ingest": self.functions.ingest},
+            targets={
+                "management": self.functions.management,
+                "ingest": self.functions.ingest,
+                "portal": self.portal.function,
+            },
         )
         self.observability = Observability(
             self,
@@ -64,6 +74,12 @@ class DovecoteStack(Stack):
         )
 
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the HTTP API (routes start at /v1)")
+        CfnOutput(
+            self,
+            "PortalUrl",
+            value=f"{self.api.url}portal",
+            description="The consumer portal: open a portal session url (POST /v1/applications/{app}/portal-sessions)",
+        )
         CfnOutput(self, "TableName", value=self.storage.table.table_name)
         CfnOutput(self, "RetryStateMachineArn", value=self.retries.state_machine.state_machine_arn)
         CfnOutput(self, "AlarmTopicArn", value=self.observability.alarm_topic.topic_arn)

@@ -3,9 +3,32 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+
+@dataclass(frozen=True)
+class Received:
+    """One POST as a receiver saw it, and what it answered."""
+
+    path: str
+    headers: dict[str, str]
+    """Lower-cased names."""
+    body: bytes
+    status: int
+    received_at: float = field(default_factory=time.monotonic)
+    """time.monotonic() on arrival."""
+
+    @property
+    def accepted(self) -> bool:
+        return self.status < 300
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
 
 Answer = Callable[[str, dict[str, str], bytes], tuple[int, bytes]]
 """(path, headers with lower-cased names, body) → the status and the text/plain body to answer."""

@@ -22,7 +22,7 @@ from dovecote import Dovecote
 from dovecote.profiles import shipped_profile_names
 from dovecote_local.gateway import free_port
 from dovecote_local.templates import ensure_templates
-from tests.loopback_http import PostServer
+from tests.loopback_http import PostServer, Received
 
 PROFILES = shipped_profile_names()
 DEFAULT_PROFILE = "standard"
@@ -165,17 +165,6 @@ class StackPool:
         return {profile: stack.stop() for profile, stack in self._stacks.items()}
 
 
-@dataclass(frozen=True)
-class ReceivedRequest:
-    path: str
-    headers: dict[str, str]
-    """Lower-cased names."""
-    body: bytes
-    received_at: float
-    """time.monotonic() on arrival."""
-    accepted: bool
-
-
 Verifier = Callable[[dict[str, str], bytes], bool]
 
 
@@ -184,7 +173,7 @@ class Endpoint:
     status: int = 200
     verify: Verifier | None = None
     """Answer 200 only when this accepts the request (401 otherwise)."""
-    requests: list[ReceivedRequest] = field(default_factory=list)
+    requests: list[Received] = field(default_factory=list)
 
 
 class Receiver:
@@ -209,11 +198,10 @@ class Receiver:
 
     def _answer(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
         endpoint = self.endpoint(path)
-        accepted = endpoint.status < 300 and (endpoint.verify is None or endpoint.verify(headers, body))
-        endpoint.requests.append(ReceivedRequest(path, headers, body, time.monotonic(), accepted))
-        status = endpoint.status if accepted or endpoint.status >= 300 else 401
-        return status, b"ok" if accepted else b"rejected"
+        verified = endpoint.verify is None or endpoint.verify(headers, body)
+        received = Received(path, headers, body, endpoint.status if verified or endpoint.status >= 300 else 401)
+        endpoint.requests.append(received)
+        return received.status, b"ok" if received.accepted else b"rejected"
 
     def close(self) -> None:
         self._server.close()
-        self._thread.join(5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.handlers import FUNCTION_NAMES, FunctionName, handler_path
+from infra.handlers import FUNCTION_NAMES, PORTAL_HANDLER, FunctionName, handler_path
 from infra.retry_definition import MARK_FAILED
 from infra.template import resources_of_type
 
@@ -18,6 +18,16 @@ def functions_by_name(template: dict[str, Any]) -> dict[FunctionName, tuple[str,
         for logical_id, resource in resources_of_type(template, "AWS::Lambda::Function").items()
     }
     return {name: by_handler[handler_path(name)] for name in FUNCTION_NAMES}
+
+
+def portal_function_id(template: dict[str, Any]) -> str:
+    """The logical id of the portal's function (not one of the five: it serves pages, not the pipeline)."""
+    (logical_id,) = [
+        logical_id
+        for logical_id, resource in resources_of_type(template, "AWS::Lambda::Function").items()
+        if resource["Properties"]["Handler"] == PORTAL_HANDLER
+    ]
+    return logical_id
 
 
 def function_name_of(template: dict[str, Any], logical_id: str) -> FunctionName:

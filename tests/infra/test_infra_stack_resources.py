@@ -14,7 +14,12 @@ from functions.store.table import TTL_ATTRIBUTE
 from infra.handlers import FUNCTION_NAMES, handler_path, service_name
 from infra.routes import DEFAULT_ROUTE_KEY, ROUTES
 from infra.template import resources_of_type
-from tests.infra.infra_test_support import function_name_of, functions_by_name, referenced_logical_ids
+from tests.infra.infra_test_support import (
+    function_name_of,
+    functions_by_name,
+    portal_function_id,
+    referenced_logical_ids,
+)
 
 pytestmark = pytest.mark.xdist_group("infra")
 
@@ -58,6 +63,10 @@ EXPECTED_ROUTES.update(
         ("POST", "/v1/platform-keys"): ("management", True),
         ("GET", "/v1/platform-keys"): ("management", True),
         ("DELETE", "/v1/platform-keys/{key_id}"): ("management", True),
+        # The consumer portal's page, assets and session (not mirrored per application).
+        ("GET", "/portal"): ("portal", False),
+        ("GET", "/portal/assets/{asset}"): ("portal", False),
+        ("GET", "/portal/session"): ("portal", True),
     }
 )
 
@@ -188,7 +197,8 @@ def test_five_functions_on_python312_arm64_with_the_powertools_layer_and_tracing
     functions = functions_by_name(standard.template)
 
     assert set(functions) == set(FUNCTION_NAMES)
-    assert len(resources_of_type(standard.template, "AWS::Lambda::Function")) == 5
+    # The five, and the portal's page server (tests/infra/test_infra_portal.py).
+    assert len(resources_of_type(standard.template, "AWS::Lambda::Function")) == 6
     for name, (_, function) in functions.items():
         properties = function["Properties"]
         assert properties["Runtime"] == "python3.12"
@@ -298,7 +308,8 @@ def test_every_route_reaches_its_function_with_or_without_the_authorizer(standar
         else:
             assert properties["AuthorizationType"] == "NONE"
             assert "AuthorizerId" not in properties
-        synthesized_routes[(method, path)] = (function_name_of(template, function_id), authorized)
+        target = "portal" if function_id == portal_function_id(template) else function_name_of(template, function_id)
+        synthesized_routes[(method, path)] = (target, authorized)
 
     assert synthesized_routes == EXPECTED_ROUTES
 

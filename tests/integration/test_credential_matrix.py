@@ -15,17 +15,29 @@ from typing import Any
 import pytest
 
 from functions.authorizer.handler import authorize
-from functions.core.ids import new_id
-from functions.core.models import Application, Delivery, DeliveryStatus, Event, iso, utc_now
+from functions.core.models import Application, iso, utc_now
 from functions.ingest import handler as ingest
 from functions.management import handler as management
 from functions.management.credentials import create_api_key, create_platform_key, open_portal_session
 from functions.store.api_keys import ApiKeyGrants, ApiKeyStore
 from functions.store.applications import ApplicationStore
-from functions.store.deliveries import DeliveryStore
-from functions.store.events import EventStore
-from infra.routes import APPLICATION_ROUTES, PLATFORM_ROUTES, PUBLIC_ROUTES, ROUTES, SCOPED_ROUTES, Route
-from tests.integration.conftest import APPLICATION, OTHER_APPLICATION, AwsResources, CallApi, ManagementApi
+from infra.routes import (
+    APPLICATION_ROUTES,
+    PLATFORM_ROUTES,
+    PORTAL_ROUTES,
+    PUBLIC_ROUTES,
+    ROUTES,
+    SCOPED_ROUTES,
+    Route,
+)
+from tests.integration.conftest import (
+    APPLICATION,
+    OTHER_APPLICATION,
+    AwsResources,
+    CallApi,
+    ManagementApi,
+    seed_failed_delivery,
+)
 
 CALLERS = ("platform", "key_a", "key_b", "session_a", "read_only_session_a", "revoked_key_a", "expired_session_a")
 HANDLERS = {"management": management.handler, "ingest": ingest.handler}
@@ -82,7 +94,9 @@ def expected_status(route: Route, caller: str) -> int:
     return success
 
 
-CELLS = [(route, caller) for route in ROUTES for caller in CALLERS]
+API_ROUTES = [route for route in ROUTES if route not in PORTAL_ROUTES]
+"""The portal's page server has its own matrix (tests/integration/test_portal_session.py)."""
+CELLS = [(route, caller) for route in API_ROUTES for caller in CALLERS]
 
 
 @pytest.fixture
@@ -110,26 +124,13 @@ def world(aws: AwsResources, management_api: ManagementApi) -> dict[str, str]:
         "revoked_key_a": revoked_token,
         "expired_session_a": expired_token,
     }
-    webhook = management_api.create_webhook(application=APPLICATION)
-    event = Event(id=new_id("evt"), application_id=APPLICATION, type="user.created", data={}, created_at=now)
-    EventStore(aws.dynamodb, aws.table_name).put_new(event, expires_at_epoch=int(now.timestamp()) + 3600)
-    delivery = Delivery(
-        id=new_id("del"),
-        application_id=APPLICATION,
-        webhook_id=webhook["id"],
-        event_id=event.id,
-        event_type=event.type,
-        status=DeliveryStatus.FAILED,
-        created_at=now,
-        updated_at=now,
-    )
-    DeliveryStore(aws.dynamodb, aws.table_name).create_with_outcome(delivery, attempt_keys=frozenset())
+    owned = seed_failed_delivery(aws, management_api, APPLICATION)
     assert expired_session.expires_at is not None
     return {
         **{f"token:{name}": token for name, token in tokens.items()},
-        "webhook": webhook["id"],
-        "delivery": delivery.id,
-        "event": event.id,
+        "webhook": owned["webhook_id"],
+        "delivery": owned["delivery_id"],
+        "event": owned["event_id"],
         "application_key": key_a.id,
         "platform_key": other_platform_key.id,
     }
@@ -164,7 +165,7 @@ def test_each_caller_gets_the_expected_status_on_each_route(
 
 
 def test_the_matrix_covers_every_route_and_caller() -> None:
-    assert len(CELLS) == len(ROUTES) * len(CALLERS)
+    assert len(CELLS) == len(API_ROUTES) * len(CALLERS)
     assert {route.route_key for route in ROUTES} == {
-        r.route_key for r in (*PUBLIC_ROUTES, *APPLICATION_ROUTES, *SCOPED_ROUTES, *PLATFORM_ROUTES)
+        r.route_key for r in (*PUBLIC_ROUTES, *APPLICATION_ROUTES, *SCOPED_ROUTES, *PLATFORM_ROUTES, *PORTAL_ROUTES)
     }

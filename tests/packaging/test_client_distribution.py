@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import tomllib
 import venv
@@ -71,7 +72,10 @@ def client_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("client-only")
     venv.EnvBuilder(with_pip=True).create(root / "venv")
     python = root / "venv" / "bin" / "python"
-    installed = _run([str(python), "-m", "pip", "install", "--quiet", str(CLIENT_DIR)], cwd=root)
+    # A copy, so that the build's scratch files (build/, *.egg-info) stay out of the checkout.
+    source = root / "client"
+    shutil.copytree(CLIENT_DIR, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    installed = _run([str(python), "-m", "pip", "install", "--quiet", str(source)], cwd=root)
     assert installed.returncode == 0, installed.stderr[-4000:]
     return python
 

@@ -45,7 +45,7 @@ import functions
 from dovecote_local.lambdas import LambdaRuntime
 from dovecote_local.stack import LocalOptions, LocalStack
 from dovecote_local.templates import ensure_templates
-from tests.loopback_http import PostServer
+from tests.loopback_http import PostServer, Received
 
 REPORT_ENV = "DOVECOTE_RELIABILITY_REPORT"
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
@@ -135,19 +135,6 @@ def loopback_only_network() -> Iterator[None]:
 
 
 # Webhook receivers ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Received:
-    path: str
-    headers: dict[str, str]
-    """Lower-cased names."""
-    body: bytes
-    status: int
-    """What the endpoint answered."""
-
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name.lower())
 
 
 Decide = Callable[[str, dict[str, str], bytes], int]

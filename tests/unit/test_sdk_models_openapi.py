@@ -62,10 +62,10 @@ def _sample(name: str, schema: dict[str, Any], alternative: int) -> Any:
     if "enum" in schema:
         return schema["enum"][alternative]
     kind = schema.get("type")
-    if kind == "object" and "properties" not in schema:
-        return {"key": _sample(name, schema.get("additionalProperties", {}), alternative)}
-    if kind == "object" or "properties" in schema:
+    if "properties" in schema:
         return _document(schema, alternative)
+    if kind == "object":
+        return {"key": "text"}
     samples = {
         "string": "2026-03-04T12:45:00Z" if name.endswith(TIME_FIELDS) else "text",
         "integer": 7,
@@ -127,20 +127,6 @@ def test_list_pages_read_every_list_schema(schema_name: str):
 def test_every_object_schema_of_the_document_is_covered():
     covered = {name for names in MODEL_SCHEMAS.values() for name in names} | set(LIST_SCHEMAS)
     not_objects = {"ErrorDetail", "ErrorEnvelope", "Health"}
-    requests = {
-        name
-        for name in SCHEMAS
-        if name
-        in {
-            "PublishEvent",
-            "RecoverRequest",
-            "WebhookCreate",
-            "WebhookUpdate",
-            "ApplicationCreate",
-            "ApplicationUpdate",
-            "ApiKeyCreate",
-            "PortalSessionCreate",
-        }
-    }
+    bodies = {name for name in SCHEMAS if name.endswith(("Create", "Update", "Request")) or name == "PublishEvent"}
 
-    assert set(SCHEMAS) - covered - not_objects - requests == set()
+    assert set(SCHEMAS) - covered - not_objects - bodies == set()

@@ -1,0 +1,237 @@
+"""The consumer portal in Chromium: one test per journey a platform's customer takes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.browser_support import Hooks, Portal
+
+# About two minutes with the stack start-up, so with the slow tier (make test runs it; make test-fast does not).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
+
+
+def open_portal(page: Page, portal: Portal, token: str, extra: str = "") -> None:
+    page.goto(portal.url(token, extra))
+    expect(page.get_by_role("heading", name="Endpoints", level=1)).to_be_visible()
+
+
+def test_a_session_url_opens_the_endpoints_and_the_token_leaves_the_address(
+    page: Page, portal: Portal, hooks: Hooks, screenshots: Path
+) -> None:
+    url, _ = hooks.add()
+    endpoint = portal.create_endpoint(url, ["agent.*"], description="Production agents")
+    session = portal.open_session()
+    token = session["token"]
+    assert session["url"] == f"{portal.api_url}/portal#token={token}"
+    requests_seen: list[str] = []
+    page.on("request", lambda request: requests_seen.append(f"{request.url} {request.headers.get('referer', '')}"))
+
+    page.goto(session["url"])
+    expect(page.get_by_role("heading", name="Endpoints", level=1)).to_be_visible()
+
+    card = page.locator("li.endpoint").filter(has_text=endpoint["url"])
+    expect(card).to_be_visible()
+    expect(card).to_contain_text("Production agents")
+    expect(card).to_contain_text("Enabled")
+    expect(card).to_contain_text("No deliveries yet")
+    assert token not in page.url
+    assert all(token not in seen for seen in requests_seen), "the token reached a URL or a Referer"
+    expect(page.get_by_text("Checking health…")).to_have_count(0)
+    page.screenshot(path=screenshots / "endpoints.png", full_page=True)
+
+
+def test_creating_an_endpoint_shows_its_secret_once_and_it_signs_the_deliveries(
+    page: Page, portal: Portal, hooks: Hooks, screenshots: Path
+) -> None:
+    url, hook = hooks.add()
+    open_portal(page, portal, portal.session())
+
+    page.get_by_role("link", name="Add endpoint").click()
+    expect(page.get_by_role("heading", name="Add endpoint")).to_be_visible()
+    page.get_by_label("URL").fill(url)
+    page.get_by_label("Description").fill("Billing receiver")
+    page.get_by_label("agent.*").check()
+    page.get_by_label("deployment.failed").check()
+    page.screenshot(path=screenshots / "create-endpoint.png", full_page=True)
+    page.get_by_role("button", name="Create endpoint").click()
+
+    secret_box = page.locator("#secret-value")
+    expect(secret_box).to_have_value(re.compile(r"^\S{16,}$"))
+    secret = secret_box.input_value()
+    expect(page.get_by_role("heading", level=1)).to_have_text(url)
+    expect(page.locator("dl.facts")).to_contain_text("agent.*, deployment.failed")
+    page.screenshot(path=screenshots / "secret-once.png", full_page=True)
+
+    page.get_by_role("button", name="I have stored it").click()
+    expect(secret_box).to_have_count(0)
+    page.get_by_role("link", name="← Endpoints").click()
+    page.locator("li.endpoint").filter(has_text=url).get_by_role("link").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(url)
+    expect(page.locator("#secret-value")).to_have_count(0)
+    assert secret not in page.content()
+
+    portal.publish("deployment.failed", {"deployment": "d_1"})
+    expect(page.locator("li.delivery").first).to_contain_text("succeeded")
+    headers, body = hook.requests[0]
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(headers["x-webhook-signature"], expected)
+
+
+def test_a_published_event_appears_in_the_log_by_itself_and_succeeds(
+    page: Page, portal: Portal, hooks: Hooks, screenshots: Path
+) -> None:
+    url, _ = hooks.add()
+    endpoint = portal.create_endpoint(url, ["agent.*", "metrics.report"])
+    open_portal(page, portal, portal.session())
+    page.locator("li.endpoint").filter(has_text=url).get_by_role("link").click()
+    expect(page.get_by_text("No deliveries match.")).to_be_visible()
+
+    event = portal.publish("agent.started", {"agent": "a_1"})
+    portal.publish("metrics.report", {"cpu": 0.5})
+
+    deliveries = page.locator("li.delivery")
+    expect(deliveries).to_have_count(2)
+    expect(deliveries.filter(has_text="agent.started")).to_contain_text("succeeded")
+    expect(deliveries.filter(has_text="metrics.report")).to_contain_text("succeeded")
+    expect(deliveries.filter(has_text="agent.started")).to_contain_text("HTTP 200")
+
+    page.get_by_role("link", name="Delivery log").click()
+    expect(page.get_by_role("heading", name="Delivery log")).to_be_visible()
+    expect(page.locator("li.delivery").filter(has_text=url).first).to_be_visible()
+    page.get_by_label("Event type").select_option("agent.started")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("li.delivery").first).to_contain_text("agent.started")
+    expect(page.locator("li.delivery").filter(has_text="metrics.report")).to_have_count(0)
+    page.screenshot(path=screenshots / "delivery-log.png", full_page=True)
+
+    page.locator("li.delivery").filter(has_text=url).get_by_role("link").click()
+    expect(page.locator("pre.event-data")).to_contain_text('"agent": "a_1"')
+    expect(page.locator("dl.facts")).to_contain_text(event["id"])
+    assert endpoint["id"] in page.locator("dl.facts a").first.get_attribute("href")
+
+
+def test_a_failing_delivery_shows_its_attempts_and_next_retry_then_the_retry_button_delivers_it(
+    page: Page, portal: Portal, hooks: Hooks, screenshots: Path
+) -> None:
+    url, hook = hooks.add(status=503, body=b"upstream unavailable")
+    portal.create_endpoint(url, ["agent.crashed"])
+    portal.publish("agent.crashed", {"agent": "a_2"})
+    open_portal(page, portal, portal.session())
+
+    page.get_by_role("link", name="Delivery log").click()
+    page.get_by_label("Status").select_option("pending")
+    page.get_by_role("button", name="Filter").click()
+    page.locator("li.delivery").filter(has_text=url).get_by_role("link").click()
+
+    facts = page.locator("dl.facts")
+    expect(facts).to_contain_text("Next retry")
+    expect(page.locator("tr.attempt")).to_have_count(2)
+    expect(page.locator("tr.attempt").first).to_contain_text("HTTP 503")
+    expect(page.locator("pre.response-excerpt").first).to_have_text("upstream unavailable")
+
+    expect(facts).to_contain_text("failed", timeout=60_000)
+    expect(page.locator("tr.attempt")).to_have_count(4)
+    expect(facts).not_to_contain_text("Next retry")
+    page.screenshot(path=screenshots / "delivery-failed.png", full_page=True)
+
+    hook.status, hook.body = 200, b"thanks"
+    page.get_by_role("button", name="Retry delivery").click()
+    expect(facts).to_contain_text("succeeded")
+    expect(page.locator("tr.attempt").last).to_contain_text("HTTP 200")
+    expect(page.locator("tr.attempt").last).to_contain_text("series 2")
+    assert len(hook.requests) == 5
+
+
+def test_rotating_the_secret_shows_the_new_secret_once(page: Page, portal: Portal, hooks: Hooks) -> None:
+    url, _ = hooks.add()
+    portal.create_endpoint(url, ["*"], secret="first-secret-of-this-endpoint")
+    open_portal(page, portal, portal.session())
+    page.locator("li.endpoint").filter(has_text=url).get_by_role("link").click()
+
+    page.get_by_role("button", name="Rotate secret").click()
+    expect(page.get_by_role("alertdialog")).to_contain_text("Rotate the signing secret?")
+    page.get_by_role("alertdialog").get_by_role("button", name="Rotate secret").click()
+
+    secret_box = page.locator("#secret-value")
+    expect(secret_box).to_be_visible()
+    rotated = secret_box.input_value()
+    assert len(rotated) >= 16
+    assert rotated != "first-secret-of-this-endpoint"
+    expect(page.locator("#secret-note")).to_contain_text("previous secret keeps working until")
+    page.get_by_role("button", name="I have stored it").click()
+    expect(secret_box).to_have_count(0)
+    page.get_by_role("link", name="Endpoints", exact=True).click()
+    page.locator("li.endpoint").filter(has_text=url).get_by_role("link").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(url)
+    assert rotated not in page.content()
+
+
+def test_a_read_only_session_offers_no_change_and_a_forged_change_is_refused(
+    page: Page, portal: Portal, hooks: Hooks, screenshots: Path
+) -> None:
+    url, _ = hooks.add(status=500)
+    endpoint = portal.create_endpoint(url, ["agent.stopped"], description="read me")
+    portal.publish("agent.stopped", {"agent": "a_3"})
+    token = portal.open_session(read_only=True)["token"]
+    open_portal(page, portal, token)
+
+    expect(page.get_by_role("note")).to_contain_text("Read-only session")
+    expect(page.get_by_role("link", name="Add endpoint")).to_have_count(0)
+    page.locator("li.endpoint").filter(has_text=url).get_by_role("link").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(url)
+    expect(page.locator("li.delivery")).to_have_count(1)
+    expect(page.locator("li.delivery")).to_contain_text("failed", timeout=60_000)
+    expect(page.locator("dl.facts")).to_contain_text("Failing since")
+    page.screenshot(path=screenshots / "read-only.png", full_page=True)
+    for name in ("Edit", "Disable", "Send test event", "Rotate secret", "Delete", "Recover"):
+        expect(page.get_by_role("button", name=name, exact=True)).to_have_count(0)
+        expect(page.get_by_role("link", name=name, exact=True)).to_have_count(0)
+    page.locator("li.delivery").get_by_role("link").click()
+    expect(page.locator("dl.facts")).to_contain_text("failed")
+    expect(page.get_by_role("button", name="Retry delivery")).to_have_count(0)
+
+    forged = page.evaluate(
+        """async ([token, id]) => {
+            const call = (method, path, body) => fetch(path, {method, headers: {
+                Authorization: `Bearer ${token}`, "Content-Type": "application/json"},
+                body: body && JSON.stringify(body)}).then(r => r.status);
+            return [
+                await call("PATCH", `/v1/webhooks/${id}`, {enabled: false}),
+                await call("POST", "/v1/webhooks", {url: "http://127.0.0.1:9/x", events: ["*"]}),
+                await call("DELETE", `/v1/webhooks/${id}`),
+            ];
+        }""",
+        [token, endpoint["id"]],
+    )
+    assert forged == [403, 403, 403]
+    after = portal.api("GET", f"/v1/webhooks/{endpoint['id']}").json()
+    assert after["enabled"] is True
+
+
+def test_an_expired_or_missing_session_gets_a_clear_page(page: Page, portal: Portal, screenshots: Path) -> None:
+    page.goto(portal.url(portal.expired_session()))
+    expect(page.get_by_role("heading", name="Your session has ended")).to_be_visible()
+    expect(page.get_by_role("main")).to_contain_text("expired")
+    expect(page.get_by_role("main")).to_contain_text("Open the portal again from Acme Cloud")
+    expect(page.get_by_role("navigation")).to_be_hidden()
+    page.screenshot(path=screenshots / "expired.png", full_page=True)
+
+    page.goto(f"{portal.api_url}/portal")
+    page.reload()
+    expect(page.get_by_role("heading", name="No portal session")).to_be_visible()
+
+
+def test_the_event_catalog_lists_every_type_with_its_description(page: Page, portal: Portal) -> None:
+    open_portal(page, portal, portal.session())
+    page.get_by_role("link", name="Event types").click()
+
+    types = page.locator("li.event-type")
+    expect(types).to_have_count(10)
+    expect(types.filter(has_text="agent.heartbeat")).to_contain_text("Periodic heartbeat")
+    expect(types.filter(has_text="deployment.rolled_back")).to_contain_text("Rolled back")
