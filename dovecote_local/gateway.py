@@ -3,9 +3,11 @@
 Each request becomes a payload format 2.0 proxy event for the function its route targets.
 Authorized routes first run the Lambda authorizer (REQUEST type, simple responses) with
 the Authorization header as identity source, whose result is cached per header value for
-the authorizer's TTL. The edge answers exactly as API Gateway does where API Gateway
-answers itself: 401 `Unauthorized` without an identity, 403 `Forbidden` when the
-authorizer says no, 404 `Not Found` for an unknown route, 500 when a function fails.
+the authorizer's TTL. A request no route matches, whatever its method (TRACE included),
+goes to the `$default` route when the template has one, as API Gateway does. The edge
+answers exactly as API Gateway does where API Gateway answers itself: 401 `Unauthorized`
+without an identity, 403 `Forbidden` when the authorizer says no, 404 `Not Found` when no
+route (not even `$default`) matches, 500 when a function fails.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ log = logging.getLogger("dovecote-local")
 
 API_ID = "local"
 STAGE = "$default"
+DEFAULT_ROUTE_KEY = "$default"
 ACCOUNT_ID = "123456789012"
 MAX_BODY_BYTES = 10 * 1024 * 1024
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript", "+json", "+xml")
@@ -43,11 +46,15 @@ class GatewayRoute:
     authorized: bool
 
     @property
+    def is_default(self) -> bool:
+        return self.method == DEFAULT_ROUTE_KEY
+
+    @property
     def route_key(self) -> str:
-        return f"{self.method} {self.path}"
+        return DEFAULT_ROUTE_KEY if self.is_default else f"{self.method} {self.path}"
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
-        """The path parameters when `method` and `path` match this route, else None."""
+        """The path parameters when `method` and `path` match this route, else None (always for `$default`)."""
         if method != self.method:
             return None
         pattern, actual = self.path.strip("/").split("/"), path.strip("/").split("/")
@@ -120,25 +127,31 @@ def is_text(content_type: str) -> bool:
 
 
 class HttpApi:
-    """Turns HTTP requests into handler invocations, independent of any server."""
+    """Turns HTTP requests into handler invocations, independent of any server.
+
+    Requests are served on many threads, but each function is invoked by one at a time, as
+    one Lambda container serves one request at a time: a handler's module-level state (the
+    Powertools resolver keeps the current request's route arguments on itself) is not
+    shared by two requests at once.
+    """
 
     def __init__(
         self, runtime: LambdaRuntime, routes: list[GatewayRoute], authorizer: Authorizer | None, region: str
     ) -> None:
         self._runtime = runtime
-        self._routes = routes
+        self._routes = [route for route in routes if not route.is_default]
+        self._default_route = next((route for route in routes if route.is_default), None)
         self._authorizer = authorizer
         self._region = region
         self._cache = AuthorizerCache(authorizer.cache_ttl_seconds if authorizer else 0)
+        self._function_locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
 
     def handle(self, request: IncomingRequest) -> GatewayResponse:
         split = urlsplit(request.target)
         path = split.path or "/"
-        for route in self._routes:
-            parameters = route.match(request.method, path)
-            if parameters is not None:
-                break
-        else:
+        route, parameters = self._route(request.method, path)
+        if route is None:
             return _gateway_message(404, "Not Found")
         event = self._proxy_event(request, route, path, split.query, parameters)
         if route.authorized and self._authorizer is not None:
@@ -147,11 +160,24 @@ class HttpApi:
                 return outcome
             event["requestContext"]["authorizer"] = {"lambda": outcome}
         try:
-            result = self._runtime.invoke(route.function_name, event)
+            result = self._invoke(route.function_name, event)
         except FunctionError as error:
             log.warning("%s failed: %s", route.route_key, error)
             return _gateway_message(500, "Internal Server Error")
         return self._response(result, event["requestContext"]["requestId"])
+
+    def _invoke(self, function_name: str, event: dict[str, Any]) -> Any:
+        with self._locks_lock:
+            lock = self._function_locks.setdefault(function_name, threading.Lock())
+        with lock:
+            return self._runtime.invoke(function_name, event)
+
+    def _route(self, method: str, path: str) -> tuple[GatewayRoute | None, dict[str, str]]:
+        for route in self._routes:
+            parameters = route.match(method, path)
+            if parameters is not None:
+                return route, parameters
+        return self._default_route, {}
 
     def _authorize(self, authorizer: Authorizer, event: dict[str, Any], path: str) -> dict[str, Any] | GatewayResponse:
         """The authorizer's context, or API Gateway's own answer when the request goes no further."""
@@ -168,7 +194,7 @@ class HttpApi:
                 "identitySource": [identity],
             }
             try:
-                result = self._runtime.invoke(authorizer.function_name, authorizer_event)
+                result = self._invoke(authorizer.function_name, authorizer_event)
             except FunctionError as error:
                 log.warning("authorizer failed: %s", error)
                 return _gateway_message(500, "Internal Server Error")
@@ -299,7 +325,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(response.body)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+    def __getattr__(self, name: str) -> Any:
+        """`do_<METHOD>` for every method, as API Gateway takes any: no route for it is the API's answer, not 501."""
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)

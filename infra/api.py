@@ -16,7 +16,7 @@ from constructs import Construct
 
 from infra.log_groups import log_group
 from infra.nag import acknowledge
-from infra.routes import ROUTES, Target
+from infra.routes import DEFAULT_TARGET, ROUTES, Target
 
 AUTHORIZATION_HEADER = "$request.header.Authorization"
 AUTHORIZER_CACHE_TTL = Duration.seconds(60)
@@ -92,6 +92,14 @@ class Api(Construct):
                         f"{route.route_key} is public: a document (health, OpenAPI) or the consumer portal's page "
                         "and assets, with no application data, readable before a caller has an API key.",
                     )
+        self.default_route = apigw.HttpRoute(
+            self,
+            "DefaultRoute",
+            http_api=self.http_api,
+            route_key=apigw.HttpRouteKey.DEFAULT,
+            integration=route_integrations[DEFAULT_TARGET],
+            authorizer=self.authorizer,
+        )
 
     @property
     def url(self) -> str:

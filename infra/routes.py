@@ -12,6 +12,12 @@ Target = Literal["management", "ingest", "portal"]
 
 API_PREFIX = "/v1"
 PORTAL_PREFIX = "/portal"
+DEFAULT_ROUTE_KEY = "$default"
+DEFAULT_TARGET: Target = "management"
+"""API Gateway's `$default` route takes every request no route of ROUTES matches (another method
+on a known path, an unknown path, TRACE…) to this function, through the authorizer like any
+application route: it answers 405 with `Allow` or 404, in the error envelope
+(functions/api/edge.py), where API Gateway alone would answer `{"message": "Not Found"}`."""
 
 
 @dataclass(frozen=True)

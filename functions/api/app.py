@@ -3,7 +3,8 @@
 Each function builds its resolver from the routers it serves (`build_resolver`), so it
 imports only what its routes need; the OpenAPI document is generated from a resolver
 holding every router (functions/management/openapi.py). Errors always leave as
-`{"error": {"type", "message"}}`.
+`{"error": {"type", "message"}}`; the answers to requests refused before a route runs
+(415, oversized integers, 404/405) are in functions/api/edge.py.
 
 Authentication: the Lambda authorizer (functions/authorizer/handler.py) resolves the
 bearer credential and passes its kind, application and limits in the request context.
@@ -23,7 +24,10 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.depends import DependencyResolutionError, Depends
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.request import Request
 from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
 
@@ -37,6 +41,14 @@ from functions.api.auth import (
     check_access,
 )
 from functions.api.auth import directory as auth_directory
+from functions.api.edge import (
+    JsonBodyValidation,
+    RouteTableSource,
+    allowed_methods,
+    long_integer_error,
+    unsupported_media_type_message,
+)
+from functions.api.responses import ErrorEnvelope
 from functions.core.errors import DovecoteError, ForbiddenError, NotFoundError, UnauthorizedError
 from functions.core.ids import has_prefix
 from functions.runtime.observability import logger as service_logger
@@ -44,27 +56,16 @@ from functions.runtime.observability import logger as service_logger
 logger = service_logger()
 
 API_TITLE = "Dovecote"
-API_VERSION = "1.0.0"
 MAX_REQUEST_BYTES = 512 * 1024
 PUBLIC_PATHS = frozenset({"/v1/openapi.json", "/v1/health"})
 _PYDANTIC_MESSAGE_PREFIXES = ("Value error, ", "Assertion failed, ")
-
-
-def documented_response(schema: str, description: str, status: int = 200) -> dict[int, Any]:
-    """A route's OpenAPI `responses`: a JSON body described by `#/components/schemas/<schema>`.
-
-    Naming the schema instead of passing its model keeps the model out of the cold start;
-    the document builder registers the schemas (functions/management/schemas.DOCUMENTS).
-    """
-    content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
-    return {status: {"description": description, "content": content}}
 
 
 def error_response(status: int, error_type: str, message: str, headers: dict[str, str] | None = None) -> Response:
     return Response(
         status_code=status,
         content_type="application/json",
-        body=json.dumps({"error": {"type": error_type, "message": message}}, separators=(",", ":")),
+        body=ErrorEnvelope.of(error_type, message).model_dump_json(),
         headers=headers,
     )
 
@@ -92,13 +93,18 @@ def _validation_message(error: RequestValidationError) -> tuple[int, str, str]:
 
 def parse_json_body(text: str) -> Any:
     """The body's JSON. One too large is not parsed (the refusal answers 413), one nested too
-    deeply for the parser counts as invalid JSON (400): Powertools only expects JSONDecodeError."""
+    deeply for the parser counts as invalid JSON (400): Powertools only expects JSONDecodeError.
+    An integer too long to convert is a validation error naming its field (422)."""
     if len(text) > MAX_REQUEST_BYTES:
         raise json.JSONDecodeError("the request body is too large", "", 0)
     try:
         return json.loads(text)
     except RecursionError:
         raise json.JSONDecodeError("the request body is nested too deeply", "", 0) from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError as error:
+        raise long_integer_error(text) or error from None
 
 
 def caller_of_request(request: Request) -> Caller:
@@ -163,13 +169,32 @@ def _refusal(app: APIGatewayHttpResolver) -> Response | None:
     return None
 
 
-def build_resolver(*routers: Router) -> APIGatewayHttpResolver:
+def _unsupported_media_type(app: APIGatewayHttpResolver) -> Response:
+    content_type = app.current_event.headers.get("content-type")
+    return error_response(415, "unsupported_media_type", unsupported_media_type_message(content_type))
+
+
+def _no_route(app: APIGatewayHttpResolver, route_table: RouteTableSource | None) -> Response:
+    """404, or 405 with `Allow` when the API serves the path with other methods."""
+    path, method = app.current_event.path, app.current_event.http_method.upper()
+    allowed = allowed_methods(path, route_table()) if route_table is not None else []
+    if allowed and method not in allowed:
+        methods = ", ".join(allowed)
+        message = f"{method[:16]} is not allowed on this path; use {methods}"
+        return error_response(405, "method_not_allowed", message, headers={"Allow": methods})
+    return error_response(404, "not_found", "no such route")
+
+
+def build_resolver(*routers: Router, route_table: RouteTableSource | None = None) -> APIGatewayHttpResolver:
     """A resolver for `routers` whose refusals (413, 401) come before anything else, validation included.
 
     Powertools validates a request before the middlewares run, so the refusal check runs both
     as a middleware (valid requests) and in the validation-error handler (invalid ones).
+    `route_table` lists every route of the API, for the function that answers requests no
+    route takes (API Gateway's `$default` route): 405 with `Allow` for a path it knows.
     """
     app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json_body)
+    app._request_validation_middleware = JsonBodyValidation()  # the one Powertools would run, JSON only
 
     @app.exception_handler(UnauthorizedError)
     def _unauthorized_error(error: UnauthorizedError) -> Response:
@@ -197,9 +222,13 @@ def build_resolver(*routers: Router) -> APIGatewayHttpResolver:
         status, error_type, message = _validation_message(error)
         return error_response(status, error_type, message)
 
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _not_json(_: RequestUnsupportedContentType) -> Response:
+        return _refusal(app) or _unsupported_media_type(app)
+
     @app.not_found
-    def _no_route(_: Exception) -> Response:
-        return error_response(404, "not_found", "no such route")
+    def _not_found(_: Exception) -> Response:
+        return _no_route(app, route_table)
 
     @app.exception_handler(UnicodeDecodeError)
     def _undecodable_body(_: UnicodeDecodeError) -> Response:
@@ -223,6 +252,7 @@ def build_resolver(*routers: Router) -> APIGatewayHttpResolver:
 _RULE, _OPERATION_ID = 0, 10
 """Positions in a Powertools route key (Router.route builds it; checked by tests/unit/test_api_auth.py)."""
 SCOPED_PREFIX = f"{APPLICATIONS_PATH}/<application_id>"
+SCOPED_SUFFIX = "ForApplication"
 
 
 def _scoped_for_platform(router: Router) -> Router:
@@ -239,7 +269,7 @@ def _scoped_for_platform(router: Router) -> Router:
         new_key = list(route_key)
         new_key[_RULE] = SCOPED_PREFIX + rule.removeprefix("/v1")
         if route_key[_OPERATION_ID]:
-            new_key[_OPERATION_ID] = f"{route_key[_OPERATION_ID]}ForApplication"
+            new_key[_OPERATION_ID] = f"{route_key[_OPERATION_ID]}{SCOPED_SUFFIX}"
         scoped._routes[tuple(new_key)] = function
         scoped._routes_with_middleware[tuple(new_key)] = router._routes_with_middleware.get(route_key, [])
     return scoped

@@ -36,6 +36,13 @@ class PayloadTooLargeError(DovecoteError):
     error_type = "payload_too_large"
 
 
+class ServiceUnavailableError(DovecoteError):
+    """A queue refused a message; nothing was kept, so the caller can retry the request."""
+
+    status_code = 503
+    error_type = "service_unavailable"
+
+
 class UnauthorizedError(DovecoteError):
     status_code = 401
     error_type = "unauthorized"

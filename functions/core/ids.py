@@ -53,6 +53,11 @@ def id_milliseconds(identifier: str) -> int:
     return value  # 10 chars hold 50 bits: two leading zero bits, then the 48-bit timestamp
 
 
+def id_pattern(prefix: str) -> str:
+    """The regular expression of an id of `prefix`, as the OpenAPI document states it."""
+    return f"^{prefix}_[{_ALPHABET}]{{26}}$"
+
+
 def has_prefix(identifier: str, prefix: str) -> bool:
     body = identifier.removeprefix(f"{prefix}_")
     return body != identifier and len(body) == 26 and all(c in _ALPHABET for c in body)

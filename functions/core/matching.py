@@ -10,16 +10,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from functions.core.profile import EVENT_TYPE_PATTERN
+from functions.core.profile import EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_CHARS
 
 MATCH_ALL = "*"
 _WILDCARD_SUFFIX = ".*"
 _DOTTED = EVENT_TYPE_PATTERN.pattern
 _PATTERN = re.compile(rf"\*|{_DOTTED}|{_DOTTED}\.\*")
+SUBSCRIPTION_PATTERN = f"^({_PATTERN.pattern})$"
+"""`is_valid_pattern` as the OpenAPI document states it (without the length limit)."""
 
 
 def is_valid_pattern(pattern: str) -> bool:
-    return bool(_PATTERN.fullmatch(pattern))
+    """`*`, an event type or `prefix.*`, no longer than an event type (so that a publishable type can match it)."""
+    return len(pattern) <= MAX_EVENT_TYPE_CHARS and _PATTERN.fullmatch(pattern) is not None
 
 
 def pattern_matches(pattern: str, event_type: str) -> bool:

@@ -1,7 +1,7 @@
 """Domain records shared by the management API and the delivery pipeline.
 
-Records are what Dovecote stores; `public()` renders the API object (Stripe-style, with
-an `object` field) and never includes secrets or application ids.
+Records are what Dovecote stores; the API objects rendered from them are in
+functions/api/responses.py.
 """
 
 from __future__ import annotations
@@ -55,20 +55,6 @@ class Webhook(_Record):
         """The current secret first, then rotated-out ones still inside their grace period."""
         return [s.value for s in self.secrets if s.expires_at is None or s.expires_at > now]
 
-    def public(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "object": "webhook",
-            "url": self.url,
-            "events": list(self.events),
-            "description": self.description,
-            "enabled": self.enabled,
-            "status": "enabled" if self.enabled else "disabled",
-            "disabled_reason": self.disabled_reason,
-            "created_at": iso(self.created_at),
-            "updated_at": iso(self.updated_at),
-        }
-
 
 class Event(_Record):
     id: str
@@ -79,15 +65,6 @@ class Event(_Record):
     idempotency_key: str | None = None
     webhook_id: str | None = None
     """Set on test events: deliver to this endpoint only, whatever the subscriptions."""
-
-    def public(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "object": "event",
-            "type": self.type,
-            "data": self.data,
-            "created_at": iso(self.created_at),
-        }
 
 
 class DeliveryStatus(StrEnum):
@@ -111,18 +88,6 @@ class Attempt(_Record):
     response_excerpt: str = ""
     next_retry_at: StoredTime | None = None
 
-    def public(self) -> dict[str, Any]:
-        return {
-            "number": self.number,
-            "series": self.series,
-            "attempted_at": iso(self.attempted_at),
-            "response_status": self.response_status,
-            "latency_ms": self.latency_ms,
-            "error": self.error,
-            "response_excerpt": self.response_excerpt,
-            "next_retry_at": iso(self.next_retry_at),
-        }
-
 
 class Delivery(_Record):
     id: str
@@ -142,28 +107,6 @@ class Delivery(_Record):
     @property
     def last_attempt(self) -> Attempt | None:
         return self.attempts[-1] if self.attempts else None
-
-    def public(self, *, with_attempts: bool = False) -> dict[str, Any]:
-        last = self.last_attempt
-        document: dict[str, Any] = {
-            "id": self.id,
-            "object": "delivery",
-            "webhook_id": self.webhook_id,
-            "event_id": self.event_id,
-            "event": self.event_type,
-            "status": self.status.value,
-            "status_reason": self.status_reason,
-            "attempt_count": len(self.attempts),
-            "response_status": last.response_status if last else None,
-            "latency_ms": last.latency_ms if last else None,
-            "error": last.error if last else None,
-            "next_retry_at": iso(self.next_retry_at),
-            "created_at": iso(self.created_at),
-            "updated_at": iso(self.updated_at),
-        }
-        if with_attempts:
-            document["attempts"] = [a.public() for a in self.attempts]
-        return document
 
 
 class CredentialKind(StrEnum):

@@ -23,7 +23,13 @@ BUNDLED_PROFILE_FILE = "active_profile.json"
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 EVENT_TYPE_PATTERN = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)*")
 """A dotted lower-case event type, e.g. `task.completed` (use with `fullmatch`)."""
+MAX_EVENT_TYPE_CHARS = 128
+"""The longest event type; subscription patterns share the limit, so that each can match a publishable type."""
 _ENVELOPE_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def is_event_type(name: str) -> bool:
+    return len(name) <= MAX_EVENT_TYPE_CHARS and EVENT_TYPE_PATTERN.fullmatch(name) is not None
 
 
 class ProfileError(ValueError):
@@ -112,13 +118,13 @@ class HealthRule(_Strict):
 
 
 class EventType(_Strict):
-    name: str
+    name: str = Field(max_length=MAX_EVENT_TYPE_CHARS)
     description: str = ""
 
     @field_validator("name")
     @classmethod
     def _dotted_name(cls, value: str) -> str:
-        if not EVENT_TYPE_PATTERN.fullmatch(value):
+        if not is_event_type(value):
             raise ValueError(f"{value!r} is not a dotted lower-case event type")
         return value
 

@@ -12,23 +12,20 @@ its message is in SQS; when SQS refuses it, nothing is left behind and the answe
   time, at most 1000 per call (`has_more` says to call again).
 """
 
-# ruff: noqa: PLC0415 - a route imports what only it needs when first called (cold start)
-
 from __future__ import annotations
 
-import json
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header
 
-from functions.api.app import Application, logger
-from functions.core.errors import InvalidRequestError, NotFoundError
-from functions.core.ids import has_prefix
+from functions.api.app import Application, logger, require_id
+from functions.api.responses import DeliveryObject, EventAccepted, RecoveryObject
+from functions.core.constants import IDEMPOTENCY_KEY_PATTERN, MAX_IDEMPOTENCY_KEY_CHARS
+from functions.core.errors import InvalidRequestError
+from functions.core.timestamps import parse_iso
+from functions.ingest.bodies import PublishEvent, RecoverRequest
 from functions.ingest.dependencies import dependencies
-from functions.ingest.schemas import EventAccepted, PublishEvent, RecoverRequest, RecoveryObject
 
 router = Router()
 
@@ -36,38 +33,11 @@ IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="idempotency-key",
-        max_length=255,
+        max_length=MAX_IDEMPOTENCY_KEY_CHARS,
         description="Publishing again with the same key is answered with the first event and queues nothing.",
+        json_schema_extra={"pattern": f"^{IDEMPOTENCY_KEY_PATTERN.pattern}$"},
     ),
 ]
-
-
-def _accepted(model: type[Any], description: str) -> dict[int, Any]:
-    return {202: {"description": description, "content": {"application/json": {"model": model}}}}
-
-
-def _json(status: int, document: dict[str, Any]) -> Response[str]:
-    return Response(
-        status_code=status, content_type="application/json", body=json.dumps(document, separators=(",", ":"))
-    )
-
-
-def _require_id(identifier: str, prefix: str, noun: str) -> str:
-    if not has_prefix(identifier, prefix):
-        raise NotFoundError(f"no {noun} {identifier[:64]}")
-    return identifier
-
-
-def _accepted_event(event_id: str, event_type: str, created_at: datetime) -> dict[str, Any]:
-    from functions.core.models import iso
-
-    return {"id": event_id, "object": "event", "type": event_type, "created_at": iso(created_at)}
-
-
-def _delivery_schema() -> type[Any]:
-    from functions.management.schemas import DeliveryObject
-
-    return DeliveryObject
 
 
 @router.post(
@@ -77,11 +47,11 @@ def _delivery_schema() -> type[Any]:
     description="Queued for every enabled endpoint subscribed to its type. `id` or `Idempotency-Key` dedupe.",
     operation_id="publishEvent",
     tags=["events"],
-    responses=_accepted(EventAccepted, "The event is queued for delivery."),
+    response_description="The event is queued for delivery.",
 )
 def publish_event(
     body: PublishEvent, application: Application, idempotency_key: IdempotencyKey = None
-) -> Response[str]:
+) -> EventAccepted:
     raw = router.current_event.decoded_body
     request_bytes = len(raw.encode("utf-8")) if raw else 0
     event = dependencies().publisher.publish(
@@ -93,7 +63,7 @@ def publish_event(
         idempotency_key=idempotency_key,
     )
     logger.append_keys(event_id=event.id)
-    return _json(202, _accepted_event(event.id, event.type, event.created_at))
+    return EventAccepted.from_record(event)
 
 
 @router.post(
@@ -103,13 +73,13 @@ def publish_event(
     description="A sample event of the profile's test type, delivered to this endpoint only, like any other.",
     operation_id="testWebhook",
     tags=["webhooks"],
-    responses=_accepted(EventAccepted, "The test event is queued for delivery."),
+    response_description="The test event is queued for delivery.",
 )
-def test_webhook(webhook_id: str, application: Application) -> Response[str]:
+def test_webhook(webhook_id: str, application: Application) -> EventAccepted:
     logger.append_keys(webhook_id=webhook_id)
-    event = dependencies().redelivery.send_test(application, _require_id(webhook_id, "wh", "webhook"))
+    event = dependencies().redelivery.send_test(application, require_id(webhook_id, "wh", "webhook"))
     logger.append_keys(event_id=event.id)
-    return _json(202, _accepted_event(event.id, event.type, event.created_at))
+    return EventAccepted.from_record(event)
 
 
 @router.post(
@@ -119,12 +89,12 @@ def test_webhook(webhook_id: str, application: Application) -> Response[str]:
     description="Starts a new series of attempts on the retry schedule. A pending or succeeded delivery is a 409.",
     operation_id="retryDelivery",
     tags=["deliveries"],
-    responses=_accepted(_delivery_schema(), "The delivery is pending again."),
+    response_description="The delivery is pending again.",
 )
-def retry_delivery(delivery_id: str, application: Application) -> Response[str]:
+def retry_delivery(delivery_id: str, application: Application) -> DeliveryObject:
     logger.append_keys(delivery_id=delivery_id)
-    delivery = dependencies().redelivery.retry(application, _require_id(delivery_id, "del", "delivery"))
-    return _json(202, delivery.public())
+    delivery = dependencies().redelivery.retry(application, require_id(delivery_id, "del", "delivery"))
+    return DeliveryObject.from_record(delivery)
 
 
 @router.post(
@@ -134,13 +104,13 @@ def retry_delivery(delivery_id: str, application: Application) -> Response[str]:
     description="At most 1000 per call; when `has_more` is true, call again with the same `since`.",
     operation_id="recoverWebhook",
     tags=["webhooks"],
-    responses=_accepted(RecoveryObject, "The failed deliveries are queued again."),
+    response_description="The failed deliveries are queued again.",
 )
-def recover_webhook(webhook_id: str, body: RecoverRequest, application: Application) -> Response[str]:
+def recover_webhook(webhook_id: str, body: RecoverRequest, application: Application) -> RecoveryObject:
     logger.append_keys(webhook_id=webhook_id)
     try:
-        since = datetime.fromisoformat(body.since)
+        since = parse_iso(body.since)
     except ValueError:
         raise InvalidRequestError("since: not an ISO-8601 time, e.g. 2026-03-04T12:00:00Z") from None
-    recovery = dependencies().redelivery.recover(application, _require_id(webhook_id, "wh", "webhook"), since)
-    return _json(202, recovery.public())
+    recovery = dependencies().redelivery.recover(application, require_id(webhook_id, "wh", "webhook"), since)
+    return RecoveryObject.from_record(recovery)

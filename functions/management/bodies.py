@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import JsonDict, SkipJsonSchema
+
+from functions.api.auth import INVALID_APPLICATION_ID
+from functions.core.ids import is_application_id
+from functions.core.matching import SUBSCRIPTION_PATTERN
+from functions.core.profile import MAX_EVENT_TYPE_CHARS
 
 MAX_URL_CHARS = 2048
 MAX_EVENT_PATTERNS = 100
@@ -12,17 +18,29 @@ MAX_DESCRIPTION_CHARS = 256
 MIN_SECRET_CHARS = 8
 MAX_SECRET_CHARS = 256
 
-_URL_DOC = "HTTPS endpoint that receives the signed POST requests."
-_EVENTS_DOC = 'Event types to deliver: exact types, "prefix.*" for a family, or "*" for every type.'
+_URL_DOC = (
+    "HTTPS endpoint that receives the signed POST requests. Refused (422) when it does not resolve, or resolves"
+    " to a private, loopback, link-local or reserved address."
+)
+_EVENTS_DOC = (
+    'Event types to deliver: exact types, "prefix.*" for a family, or "*" for every type;'
+    " under a catalog (GET /v1/event-types) each must match one of its types."
+)
+_URL_SCHEMA: JsonDict = {"format": "uri", "pattern": "^https?://"}
+_PATTERN_SCHEMA: JsonDict = {"pattern": SUBSCRIPTION_PATTERN, "maxLength": MAX_EVENT_TYPE_CHARS}
+# Documented only: the rules behind them (functions/management/webhooks.py) answer with a message naming the field.
 
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
 
+EventPattern = Annotated[str, Field(json_schema_extra=_PATTERN_SCHEMA)]
+
+
 class WebhookCreate(_Request):
-    url: str = Field(min_length=1, max_length=MAX_URL_CHARS, description=_URL_DOC)
-    events: list[str] = Field(min_length=1, max_length=MAX_EVENT_PATTERNS, description=_EVENTS_DOC)
+    url: str = Field(min_length=1, max_length=MAX_URL_CHARS, description=_URL_DOC, json_schema_extra=_URL_SCHEMA)
+    events: list[EventPattern] = Field(min_length=1, max_length=MAX_EVENT_PATTERNS, description=_EVENTS_DOC)
     description: str = Field(default="", max_length=MAX_DESCRIPTION_CHARS)
     secret: str | None = Field(
         default=None,
@@ -33,13 +51,30 @@ class WebhookCreate(_Request):
     enabled: bool = True
 
 
+def _absent(schema: dict[str, Any]) -> None:
+    """A field left out stays as it is: the document shows no default for it."""
+    schema.pop("default", None)
+
+
+Url = Annotated[str, Field(min_length=1, max_length=MAX_URL_CHARS, json_schema_extra=_URL_SCHEMA)]
+EventPatterns = Annotated[list[EventPattern], Field(min_length=1, max_length=MAX_EVENT_PATTERNS)]
+
+
 class WebhookUpdate(_Request):
     """Only the fields present change; `description: null` clears the description."""
 
-    url: str | None = Field(default=None, min_length=1, max_length=MAX_URL_CHARS, description=_URL_DOC)
-    events: list[str] | None = Field(default=None, min_length=1, max_length=MAX_EVENT_PATTERNS, description=_EVENTS_DOC)
-    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION_CHARS)
-    enabled: bool | None = Field(default=None, description="false stops deliveries and cancels pending retries.")
+    # url, events and enabled may be left out but not null: SkipJsonSchema keeps null out of the
+    # document, the validator below refuses it.
+    url: Url | SkipJsonSchema[None] = Field(default=None, description=_URL_DOC, json_schema_extra=_absent)
+    events: EventPatterns | SkipJsonSchema[None] = Field(
+        default=None, description=_EVENTS_DOC, json_schema_extra=_absent
+    )
+    description: Annotated[str, Field(max_length=MAX_DESCRIPTION_CHARS)] | None = Field(
+        default=None, json_schema_extra=_absent
+    )
+    enabled: bool | SkipJsonSchema[None] = Field(
+        default=None, description="false stops deliveries and cancels pending retries.", json_schema_extra=_absent
+    )
 
     @field_validator("url", "events", "enabled")
     @classmethod
@@ -47,3 +82,66 @@ class WebhookUpdate(_Request):
         if value is None:
             raise ValueError("may not be null")
         return value
+
+
+# The platform routes' bodies (functions/management/platform.py).
+
+
+MAX_NAME_CHARS = 256
+MAX_METADATA_ENTRIES = 20
+MAX_METADATA_KEY_CHARS = 64
+MAX_METADATA_VALUE_CHARS = 512
+MAX_KEY_DESCRIPTION_CHARS = 256
+
+
+def check_application_id(value: str) -> str:
+    if not is_application_id(value):
+        raise ValueError(INVALID_APPLICATION_ID)
+    return value
+
+
+Metadata = dict[str, str]
+
+
+def _checked_metadata(metadata: Metadata | None) -> Metadata | None:
+    if metadata is None:
+        return None
+    if len(metadata) > MAX_METADATA_ENTRIES:
+        raise ValueError(f"at most {MAX_METADATA_ENTRIES} entries")
+    for key, value in metadata.items():
+        if not 1 <= len(key) <= MAX_METADATA_KEY_CHARS:
+            raise ValueError(f"keys are 1 to {MAX_METADATA_KEY_CHARS} characters")
+        if len(value) > MAX_METADATA_VALUE_CHARS:
+            raise ValueError(f"values are at most {MAX_METADATA_VALUE_CHARS} characters")
+    return metadata
+
+
+class ApplicationCreate(_Request):
+    id: str | None = Field(
+        default=None,
+        description="Your own identifier for this customer (1-64 of A-Z a-z 0-9 _ . -); generated (`app_…`) if absent.",
+        examples=["acme"],
+    )
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS, examples=["Acme Corp"])
+    metadata: Metadata = Field(
+        default_factory=dict, description=f"Up to {MAX_METADATA_ENTRIES} string entries of your own."
+    )
+
+    _id = field_validator("id")(lambda value: None if value is None else check_application_id(value))
+    _metadata = field_validator("metadata")(_checked_metadata)
+
+
+class ApplicationUpdate(_Request):
+    name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_CHARS)
+    metadata: Metadata | None = Field(default=None, description="Replaces the metadata as a whole.")
+
+    _metadata = field_validator("metadata")(_checked_metadata)
+
+
+class ApiKeyCreate(_Request):
+    description: str = Field(default="", max_length=MAX_KEY_DESCRIPTION_CHARS, examples=["production backend"])
+
+
+class PortalSessionCreate(_Request):
+    ttl_seconds: int = Field(default=3_600, ge=60, le=86_400, description="How long the session works.")
+    read_only: bool = Field(default=False, description="A read-only session can look but change nothing.")

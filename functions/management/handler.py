@@ -1,11 +1,16 @@
 """The management function: webhook, delivery-log, event, catalog and platform routes of the HTTP API.
 
+It is also the target of API Gateway's `$default` route (infra/routes.py): a request no
+route takes is answered 405 with `Allow` when the API serves its path, else 404.
+
 Importing this module builds the route table only; settings, clients and stores are built
-by the first request that needs them (functions/management/dependencies.py).
+by the first request that needs them (functions/management/dependencies.py), and the
+whole API's route table by the first request no route takes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -15,7 +20,14 @@ from functions.api.app import build_resolver, logger
 from functions.management.platform import router as platform_router
 from functions.management.routes import router
 
-app = build_resolver(router, platform_router)
+
+def _route_table() -> Mapping[str, Collection[str]]:
+    from functions.management.openapi import route_table  # noqa: PLC0415 - only a request no route takes needs it
+
+    return route_table()
+
+
+app = build_resolver(router, platform_router, route_table=_route_table)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -2,9 +2,12 @@
 
 `make openapi` writes it to docs/openapi.json (`python -m functions.management.openapi`);
 GET /v1/openapi.json serves the same text, generated on first request from the same code.
+The answers are described by the models the routes return (functions/api/responses.py).
 
 Powertools documents its own validation-error body; Dovecote answers every error with
-`{"error": {"type", "message"}}`, so the document is corrected to say so.
+`{"error": {"type", "message"}}`, so the document is corrected to say so, and every status
+a route can answer is declared: the ones any route of its kind can answer (`_error_codes`)
+and the ones only some operations answer (OPERATION_ERRORS).
 """
 
 # ruff: noqa: PLC0415 - the ingest routes are optional and imported when the document is built
@@ -19,9 +22,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from pydantic.json_schema import models_json_schema
 
-from functions.api.app import API_TITLE, API_VERSION, PUBLIC_PATHS, build_resolver
-from functions.management.platform_objects import DOCUMENTS as PLATFORM_DOCUMENTS
-from functions.management.schemas import DOCUMENTS, ErrorEnvelope
+from functions.api.app import API_TITLE, PUBLIC_PATHS, SCOPED_SUFFIX, build_resolver
+from functions.api.responses import ErrorEnvelope
+from functions.core.constants import VERSION
 
 BEARER = "apiKey"
 DESCRIPTION = (
@@ -39,10 +42,24 @@ _ERRORS = {
     "403": "The credential may not use this route: a platform route without a platform key, an application"
     " route with a platform key outside /v1/applications/{application_id}, or a change by a read-only session.",
     "404": "No such object for this API key's application.",
-    "409": "The object exists already, or conflicts with the request.",
+    "409": "The request conflicts with the object's state; the message says how.",
     "413": "The request body is too large.",
+    "415": "The request body is not JSON (send `Content-Type: application/json`).",
     "422": "The request is invalid; the message names the field.",
+    "503": "The request could not be queued and nothing was kept; retry it.",
 }
+OPERATION_ERRORS: dict[str, tuple[str, ...]] = {
+    "publishEvent": ("409", "503"),
+    "testWebhook": ("409", "503"),
+    "retryDelivery": ("409", "503"),
+    "recoverWebhook": ("409", "503"),
+    "createApplication": ("409",),
+    "revokePlatformKey": ("409",),
+}
+"""Statuses only some operations answer: 409 (an id or Idempotency-Key reused for another event,
+a disabled webhook, a delivery that is not failed, an application id in use, a platform key
+revoking itself) and 503 (a queue refused the message). An operation mirrored under
+/v1/applications/{application_id} (`…ForApplication`) answers as its original."""
 
 
 def _routers() -> list[Router]:
@@ -58,21 +75,18 @@ def _routers() -> list[Router]:
 
 
 def _error_codes(path: str, operation: dict[str, Any]) -> list[str]:
-    codes = []
+    codes = list(OPERATION_ERRORS.get(operation["operationId"].removesuffix(SCOPED_SUFFIX), ()))
     if "requestBody" in operation:
-        codes += ["400", "413", "422"]
+        codes += ["400", "413", "415", "422"]
     elif any(p["in"] == "query" for p in operation.get("parameters", [])):
         codes.append("422")
     if path not in PUBLIC_PATHS:
         codes += ["401", "403"]
     if "{" in path:
         codes.append("404")
-    if operation.get("operationId") in _CONFLICTS:
-        codes.append("409")
     return sorted(set(codes))
 
 
-_CONFLICTS = {"createApplication", "revokePlatformKey"}
 _APPLICATION_PARAMETER = {
     "name": "application_id",
     "in": "path",
@@ -104,14 +118,12 @@ def _references(node: Any) -> set[str]:
     return set()
 
 
-def _with_documents(document: dict[str, Any]) -> dict[str, Any]:
-    """Register the response documents routes name (functions/api/app.py `documented_response`)."""
+def _with_error_schemas(document: dict[str, Any]) -> dict[str, Any]:
+    """Powertools' own validation-error schemas out, the error envelope in."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for name in _POWERTOOLS_ERROR_SCHEMAS:
         schemas.pop(name, None)
-    _, definitions = models_json_schema(
-        [(model, "validation") for model in (*DOCUMENTS, *PLATFORM_DOCUMENTS)], ref_template=_COMPONENT_REF
-    )
+    _, definitions = models_json_schema([(ErrorEnvelope, "serialization")], ref_template=_COMPONENT_REF)
     schemas.update(definitions["$defs"])
     document["components"]["schemas"] = dict(sorted(schemas.items()))
     return document
@@ -148,7 +160,7 @@ def build_document() -> dict[str, Any]:
         app = build_resolver(*routers)
         text = app.get_openapi_json_schema(
             title=API_TITLE,
-            version=API_VERSION,
+            version=VERSION,
             description=DESCRIPTION,
             security_schemes={BEARER: HTTPBearer(description="An API key, e.g. dvc_live_…")},
             security=[{BEARER: []}],
@@ -159,7 +171,10 @@ def build_document() -> dict[str, Any]:
     document = json.loads(text)
     document.pop("servers", None)
     document["paths"] = dict(sorted(document["paths"].items()))
-    document = _with_documents(_with_error_envelope(_with_application_parameter(document)))
+    unknown = set(OPERATION_ERRORS) - {o["operationId"] for ops in document["paths"].values() for o in ops.values()}
+    if unknown:
+        raise ValueError(f"OPERATION_ERRORS names operations the API does not have: {sorted(unknown)}")
+    document = _with_error_schemas(_with_error_envelope(_with_application_parameter(document)))
     known = {_COMPONENT_REF.format(model=name) for name in document["components"]["schemas"]}
     unresolved = _references(document) - known
     if unresolved:
@@ -170,6 +185,13 @@ def build_document() -> dict[str, Any]:
 @cache
 def openapi_json() -> str:
     return json.dumps(build_document(), indent=2, ensure_ascii=False) + "\n"
+
+
+@cache
+def route_table() -> dict[str, frozenset[str]]:
+    """Every path of the API and its methods, as the document states them."""
+    paths = json.loads(openapi_json())["paths"]
+    return {path: frozenset(method.upper() for method in operations) for path, operations in paths.items()}
 
 
 if __name__ == "__main__":

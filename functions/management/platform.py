@@ -17,20 +17,20 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
 
-from functions.api.app import PlatformCaller, documented_response, logger
+from functions.api.app import PlatformCaller, logger
 from functions.api.auth import directory
-from functions.core.errors import NotFoundError
-from functions.management.dependencies import dependencies
-from functions.management.platform_objects import (
-    ApiKeyCreate,
+from functions.api.responses import (
+    ApiKeyList,
     ApiKeyObject,
     ApiKeyWithSecret,
-    ApplicationCreate,
+    ApplicationList,
     ApplicationObject,
-    ApplicationUpdate,
-    PortalSessionCreate,
+    DeletedApplication,
     PortalSessionObject,
 )
+from functions.core.errors import NotFoundError
+from functions.management.bodies import ApiKeyCreate, ApplicationCreate, ApplicationUpdate, PortalSessionCreate
+from functions.management.dependencies import dependencies
 from functions.management.routes import DEFAULT_PAGE_SIZE, Cursor, PageSize
 
 if TYPE_CHECKING:
@@ -47,16 +47,6 @@ MAX_WEBHOOK_PAGES = 1_000
 PORTAL_PATH = "/portal"
 
 
-def _page(items: list[dict[str, Any]], next_cursor: str | None, url: str) -> dict[str, Any]:
-    return {
-        "object": "list",
-        "data": items,
-        "has_more": next_cursor is not None,
-        "next_cursor": next_cursor,
-        "url": url,
-    }
-
-
 def _application(application_id: str) -> Application:
     logger.append_keys(application_id=application_id)
     return dependencies().applications.get(application_id)
@@ -70,9 +60,9 @@ def _application(application_id: str) -> Application:
     " while its data has not expired, answers 409.",
     operation_id="createApplication",
     tags=[_TAG],
-    responses=documented_response("ApplicationObject", "The application.", 201),
+    response_description="The application.",
 )
-def create_application(body: ApplicationCreate, caller: PlatformCaller) -> dict[str, Any]:
+def create_application(body: ApplicationCreate, caller: PlatformCaller) -> ApplicationObject:
     from functions.core.ids import new_id
     from functions.core.models import Application, utc_now
 
@@ -82,7 +72,7 @@ def create_application(body: ApplicationCreate, caller: PlatformCaller) -> dict[
     )
     dependencies().applications.create(application)
     logger.info("application created", extra={"application_id": application.id})
-    return ApplicationObject.from_record(application).model_dump(mode="json")
+    return ApplicationObject.from_record(application)
 
 
 @router.get(
@@ -90,14 +80,12 @@ def create_application(body: ApplicationCreate, caller: PlatformCaller) -> dict[
     summary="List applications, by id",
     operation_id="listApplications",
     tags=[_TAG],
-    responses=documented_response("ApplicationList", "A page of applications."),
+    response_description="A page of applications.",
 )
 def list_applications(
     caller: PlatformCaller, limit: PageSize = DEFAULT_PAGE_SIZE, cursor: Cursor = None
-) -> dict[str, Any]:
-    page = dependencies().applications.list(limit=limit, cursor=cursor)
-    items = [ApplicationObject.from_record(a).model_dump(mode="json") for a in page.items]
-    return _page(items, page.next_cursor, "/v1/applications")
+) -> ApplicationList:
+    return ApplicationList.from_page(dependencies().applications.list(limit=limit, cursor=cursor), "/v1/applications")
 
 
 @router.get(
@@ -105,10 +93,10 @@ def list_applications(
     summary="Get an application",
     operation_id="getApplication",
     tags=[_TAG],
-    responses=documented_response("ApplicationObject", "The application."),
+    response_description="The application.",
 )
-def get_application(application_id: ApplicationId, caller: PlatformCaller) -> dict[str, Any]:
-    return ApplicationObject.from_record(_application(application_id)).model_dump(mode="json")
+def get_application(application_id: ApplicationId, caller: PlatformCaller) -> ApplicationObject:
+    return ApplicationObject.from_record(_application(application_id))
 
 
 @router.patch(
@@ -116,18 +104,18 @@ def get_application(application_id: ApplicationId, caller: PlatformCaller) -> di
     summary="Update an application's name or metadata",
     operation_id="updateApplication",
     tags=[_TAG],
-    responses=documented_response("ApplicationObject", "The updated application."),
+    response_description="The updated application.",
 )
 def update_application(
     application_id: ApplicationId, body: ApplicationUpdate, caller: PlatformCaller
-) -> dict[str, Any]:
+) -> ApplicationObject:
     from functions.core.models import utc_now
 
     application = _application(application_id)
     changes: dict[str, Any] = body.model_dump(exclude_none=True)
     updated = application.model_copy(update={**changes, "updated_at": utc_now()})
     dependencies().applications.save(updated)
-    return ApplicationObject.from_record(updated).model_dump(mode="json")
+    return ApplicationObject.from_record(updated)
 
 
 @router.delete(
@@ -137,9 +125,9 @@ def update_application(
     " retries; its events and deliveries expire. Afterwards every route of it answers 404.",
     operation_id="deleteApplication",
     tags=[_TAG],
-    responses=documented_response("DeletedApplication", "The application is gone."),
+    response_description="The application is gone.",
 )
-def delete_application(application_id: ApplicationId, caller: PlatformCaller) -> dict[str, Any]:
+def delete_application(application_id: ApplicationId, caller: PlatformCaller) -> DeletedApplication:
     from functions.pipeline.cancellation import cancel_pending_deliveries
 
     _application(application_id)
@@ -162,7 +150,7 @@ def delete_application(application_id: ApplicationId, caller: PlatformCaller) ->
         raise NotFoundError(f"no application {application_id}")
     directory().forget(application_id)
     logger.info("application deleted", extra={"credentials_revoked": revoked, "webhooks_deleted": deleted_webhooks})
-    return {"object": "application", "id": application_id, "deleted": True}
+    return DeletedApplication(id=application_id)
 
 
 @router.post(
@@ -172,18 +160,18 @@ def delete_application(application_id: ApplicationId, caller: PlatformCaller) ->
     description="The key is returned once, in this response. It acts on this application's routes only.",
     operation_id="createApplicationKey",
     tags=[_TAG],
-    responses=documented_response("ApiKeyWithSecret", "The key, shown once.", 201),
+    response_description="The key, shown once.",
 )
 def create_application_key(
     application_id: ApplicationId, caller: PlatformCaller, body: ApiKeyCreate | None = None
-) -> dict[str, Any]:
+) -> ApiKeyWithSecret:
     from functions.management.credentials import create_api_key
 
     _application(application_id)
     description = (body or ApiKeyCreate()).description
     api_key, plaintext = create_api_key(dependencies().api_keys, application_id, description)
     logger.info("application key created", extra={"new_key_id": api_key.id})
-    return ApiKeyWithSecret(**ApiKeyObject.from_record(api_key).model_dump(), key=plaintext).model_dump(mode="json")
+    return ApiKeyWithSecret.created(api_key, plaintext)
 
 
 @router.get(
@@ -191,15 +179,14 @@ def create_application_key(
     summary="List an application's keys, newest first (never the keys themselves)",
     operation_id="listApplicationKeys",
     tags=[_TAG],
-    responses=documented_response("ApiKeyList", "A page of keys."),
+    response_description="A page of keys.",
 )
 def list_application_keys(
     application_id: ApplicationId, caller: PlatformCaller, limit: PageSize = DEFAULT_PAGE_SIZE, cursor: Cursor = None
-) -> dict[str, Any]:
+) -> ApiKeyList:
     _application(application_id)
     page = dependencies().api_keys.page(application_id, limit=limit, cursor=cursor)
-    items = [ApiKeyObject.from_record(k).model_dump(mode="json") for k in page.items]
-    return _page(items, page.next_cursor, f"/v1/applications/{application_id}/api-keys")
+    return ApiKeyList.from_page(page, f"/v1/applications/{application_id}/api-keys")
 
 
 @router.delete(
@@ -208,13 +195,13 @@ def list_application_keys(
     description="Idempotent. The key stops working within the authorizer's cache TTL (60 s).",
     operation_id="revokeApplicationKey",
     tags=[_TAG],
-    responses=documented_response("ApiKeyObject", "The revoked key."),
+    response_description="The revoked key.",
 )
-def revoke_application_key(application_id: ApplicationId, key_id: KeyId, caller: PlatformCaller) -> dict[str, Any]:
+def revoke_application_key(application_id: ApplicationId, key_id: KeyId, caller: PlatformCaller) -> ApiKeyObject:
     _application(application_id)
     revoked = dependencies().api_keys.revoke(application_id, key_id)
     logger.info("application key revoked", extra={"revoked_key_id": key_id})
-    return ApiKeyObject.from_record(revoked).model_dump(mode="json")
+    return ApiKeyObject.from_record(revoked)
 
 
 @router.post(
@@ -225,11 +212,11 @@ def revoke_application_key(application_id: ApplicationId, key_id: KeyId, caller:
     " until `expires_at` (never for key management). A read-only session is refused every change (403).",
     operation_id="createPortalSession",
     tags=[_TAG],
-    responses=documented_response("PortalSessionObject", "The session.", 201),
+    response_description="The session.",
 )
 def create_portal_session(
     application_id: ApplicationId, caller: PlatformCaller, body: PortalSessionCreate | None = None
-) -> dict[str, Any]:
+) -> PortalSessionObject:
     from functions.management.credentials import open_portal_session
 
     _application(application_id)
@@ -238,7 +225,7 @@ def create_portal_session(
         dependencies().api_keys, application_id, ttl_seconds=body.ttl_seconds, read_only=body.read_only
     )
     logger.info("portal session opened", extra={"session_id": session.id, "read_only": session.read_only})
-    return PortalSessionObject.from_record(session, token, _portal_url()).model_dump(mode="json")
+    return PortalSessionObject.opened(session, token, _portal_url())
 
 
 def _portal_url() -> str:
@@ -257,14 +244,14 @@ def _portal_url() -> str:
     description="The key is returned once. A platform key acts for every application.",
     operation_id="createPlatformKey",
     tags=[_TAG],
-    responses=documented_response("ApiKeyWithSecret", "The key, shown once.", 201),
+    response_description="The key, shown once.",
 )
-def create_platform_key(caller: PlatformCaller, body: ApiKeyCreate | None = None) -> dict[str, Any]:
+def create_platform_key(caller: PlatformCaller, body: ApiKeyCreate | None = None) -> ApiKeyWithSecret:
     from functions.management.credentials import create_platform_key as mint
 
     api_key, plaintext = mint(dependencies().api_keys, (body or ApiKeyCreate()).description)
     logger.info("platform key created", extra={"new_key_id": api_key.id})
-    return ApiKeyWithSecret(**ApiKeyObject.from_record(api_key).model_dump(), key=plaintext).model_dump(mode="json")
+    return ApiKeyWithSecret.created(api_key, plaintext)
 
 
 @router.get(
@@ -272,16 +259,16 @@ def create_platform_key(caller: PlatformCaller, body: ApiKeyCreate | None = None
     summary="List platform keys, newest first (never the keys themselves)",
     operation_id="listPlatformKeys",
     tags=[_TAG],
-    responses=documented_response("ApiKeyList", "A page of keys."),
+    response_description="A page of keys.",
 )
 def list_platform_keys(
     caller: PlatformCaller, limit: PageSize = DEFAULT_PAGE_SIZE, cursor: Cursor = None
-) -> dict[str, Any]:
+) -> ApiKeyList:
     from functions.store.api_keys import PLATFORM
 
-    page = dependencies().api_keys.page(None, PLATFORM, limit=limit, cursor=cursor)
-    items = [ApiKeyObject.from_record(k).model_dump(mode="json") for k in page.items]
-    return _page(items, page.next_cursor, "/v1/platform-keys")
+    return ApiKeyList.from_page(
+        dependencies().api_keys.page(None, PLATFORM, limit=limit, cursor=cursor), "/v1/platform-keys"
+    )
 
 
 @router.delete(
@@ -290,9 +277,9 @@ def list_platform_keys(
     description="Idempotent. Revoking the key this request uses is refused (409): keep one working key.",
     operation_id="revokePlatformKey",
     tags=[_TAG],
-    responses=documented_response("ApiKeyObject", "The revoked key."),
+    response_description="The revoked key.",
 )
-def revoke_platform_key(key_id: KeyId, caller: PlatformCaller) -> dict[str, Any]:
+def revoke_platform_key(key_id: KeyId, caller: PlatformCaller) -> ApiKeyObject:
     from functions.core.errors import ConflictError
     from functions.store.api_keys import PLATFORM
 
@@ -300,4 +287,4 @@ def revoke_platform_key(key_id: KeyId, caller: PlatformCaller) -> dict[str, Any]
         raise ConflictError("this request is made with that key; revoke it with another platform key")
     revoked = dependencies().api_keys.revoke(None, key_id, PLATFORM)
     logger.info("platform key revoked", extra={"revoked_key_id": key_id})
-    return ApiKeyObject.from_record(revoked).model_dump(mode="json")
+    return ApiKeyObject.from_record(revoked)

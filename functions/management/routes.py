@@ -1,7 +1,8 @@
 """Management routes: webhooks, the delivery log, events, the event-type catalog, health, OpenAPI.
 
 Routes are thin: they parse (Powertools validation against functions/management/bodies.py),
-call the rules in functions/management/webhooks.py and the stores, and render `public()`.
+call the rules in functions/management/webhooks.py and the stores, and return the response
+objects of functions/api/responses.py.
 Every lookup is scoped by the caller's application, so another application's id, like a malformed
 one, is simply not found (404).
 
@@ -16,15 +17,27 @@ pending retries, so a DELETE that failed half-way is completed by retrying it.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from functions.api.app import Application, documented_response, logger, require_id
+from functions.api.app import Application, logger, require_id
+from functions.api.responses import (
+    DeletedWebhook,
+    DeliveryList,
+    DeliveryWithAttempts,
+    EventObject,
+    EventTypeList,
+    Health,
+    RotatedWebhook,
+    WebhookList,
+    WebhookObject,
+    WebhookWithSecret,
+)
 from functions.core.errors import NotFoundError
-from functions.core.profile import EVENT_TYPE_PATTERN
+from functions.core.profile import EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_CHARS
 from functions.management.bodies import WebhookCreate, WebhookUpdate
 from functions.management.dependencies import dependencies
 
@@ -41,12 +54,22 @@ DEFAULT_PAGE_SIZE = 20
 MAX_CURSOR_CHARS = 512
 
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Objects per page.")]
-Cursor = Annotated[str | None, Query(max_length=MAX_CURSOR_CHARS, description="`next_cursor` of the previous page.")]
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=MAX_CURSOR_CHARS,
+        description="`next_cursor` of the previous page, as it was given (opaque: any other value is a 422).",
+        json_schema_extra={"pattern": "^[A-Za-z0-9_-]*$"},
+    ),
+]
 DeliveryStatusFilter = Annotated[
     Literal["succeeded", "failed", "pending", "cancelled"] | None, Query(description="Only deliveries in this state.")
 ]
 EventTypeFilter = Annotated[
-    str | None, Query(max_length=200, pattern=rf"^{EVENT_TYPE_PATTERN.pattern}$", description="Only this event type.")
+    str | None,
+    Query(
+        max_length=MAX_EVENT_TYPE_CHARS, pattern=rf"^{EVENT_TYPE_PATTERN.pattern}$", description="Only this event type."
+    ),
 ]
 
 
@@ -62,7 +85,7 @@ def _cancel_pending_retries(deps: ManagementDependencies, application: str, webh
 
 
 def _now() -> datetime:
-    from functions.core.models import utc_now
+    from functions.core.timestamps import utc_now
 
     return utc_now()
 
@@ -73,10 +96,10 @@ def _now() -> datetime:
     operation_id="getHealth",
     tags=["meta"],
     security=PUBLIC,
-    responses=documented_response("Health", "The function is serving requests."),
+    response_description="The function is serving requests.",
 )
-def get_health() -> dict[str, Any]:
-    return {"status": "ok"}
+def get_health() -> Health:
+    return Health()
 
 
 @router.get(
@@ -105,18 +128,10 @@ def get_openapi() -> Response[str]:
     description="Empty with `catalog: false` when the deployment's profile publishes no catalog.",
     operation_id="listEventTypes",
     tags=["events"],
-    responses=documented_response("EventTypeList", "The catalog."),
+    response_description="The catalog.",
 )
-def list_event_types(application: Application) -> dict[str, Any]:
-    profile = dependencies().settings.profile
-    catalog = profile.event_types
-    return {
-        "object": "list",
-        "data": [{"name": t.name, "description": t.description} for t in catalog or []],
-        "has_more": False,
-        "url": "/v1/event-types",
-        "catalog": catalog is not None,
-    }
+def list_event_types(application: Application) -> EventTypeList:
+    return EventTypeList.from_catalog(dependencies().settings.profile.event_types, url="/v1/event-types")
 
 
 @router.post(
@@ -126,16 +141,16 @@ def list_event_types(application: Application) -> dict[str, Any]:
     description="The signing secret is returned once, in this response.",
     operation_id="createWebhook",
     tags=["webhooks"],
-    responses=documented_response("WebhookWithSecret", "The webhook, with its signing secret.", 201),
+    response_description="The webhook, with its signing secret.",
 )
-def create_webhook(body: WebhookCreate, application: Application) -> dict[str, Any]:
+def create_webhook(body: WebhookCreate, application: Application) -> WebhookWithSecret:
     from functions.management.webhooks import new_webhook
 
     deps = dependencies()
     webhook, secret = new_webhook(application, body, deps.endpoint_rules, _now())
     deps.webhooks.create(webhook)
     logger.info("webhook created", extra={"webhook_id": webhook.id})
-    return {**webhook.public(), "secret": secret}
+    return WebhookWithSecret.with_secret(webhook, secret)
 
 
 @router.get(
@@ -143,19 +158,11 @@ def create_webhook(body: WebhookCreate, application: Application) -> dict[str, A
     summary="List endpoints, newest first",
     operation_id="listWebhooks",
     tags=["webhooks"],
-    responses=documented_response("WebhookList", "A page of webhooks."),
+    response_description="A page of webhooks.",
 )
-def list_webhooks(
-    application: Application, limit: PageSize = DEFAULT_PAGE_SIZE, cursor: Cursor = None
-) -> dict[str, Any]:
+def list_webhooks(application: Application, limit: PageSize = DEFAULT_PAGE_SIZE, cursor: Cursor = None) -> WebhookList:
     page = dependencies().webhooks.list(application, limit=limit, cursor=cursor)
-    return {
-        "object": "list",
-        "data": [w.public() for w in page.items],
-        "has_more": page.has_more,
-        "next_cursor": page.next_cursor,
-        "url": "/v1/webhooks",
-    }
+    return WebhookList.from_page(page, url="/v1/webhooks")
 
 
 @router.get(
@@ -163,10 +170,10 @@ def list_webhooks(
     summary="Retrieve an endpoint",
     operation_id="getWebhook",
     tags=["webhooks"],
-    responses=documented_response("WebhookObject", "The webhook."),
+    response_description="The webhook.",
 )
-def get_webhook(webhook_id: str, application: Application) -> dict[str, Any]:
-    return _webhook(dependencies(), application, webhook_id).public()
+def get_webhook(webhook_id: str, application: Application) -> WebhookObject:
+    return WebhookObject.from_record(_webhook(dependencies(), application, webhook_id))
 
 
 @router.patch(
@@ -175,9 +182,9 @@ def get_webhook(webhook_id: str, application: Application) -> dict[str, Any]:
     description="Only the fields sent change. `enabled: false` also cancels the endpoint's pending retries.",
     operation_id="updateWebhook",
     tags=["webhooks"],
-    responses=documented_response("WebhookObject", "The updated webhook."),
+    response_description="The updated webhook.",
 )
-def update_webhook(webhook_id: str, body: WebhookUpdate, application: Application) -> dict[str, Any]:
+def update_webhook(webhook_id: str, body: WebhookUpdate, application: Application) -> WebhookObject:
     from functions.management.webhooks import updated_webhook
 
     deps = dependencies()
@@ -189,7 +196,7 @@ def update_webhook(webhook_id: str, body: WebhookUpdate, application: Applicatio
         logger.info("webhook updated", extra={"fields": sorted(body.model_fields_set)})
     if body.enabled is False:
         _cancel_pending_retries(deps, application, webhook_id, "webhook disabled")
-    return updated.public()
+    return WebhookObject.from_record(updated)
 
 
 @router.delete(
@@ -201,9 +208,9 @@ def update_webhook(webhook_id: str, body: WebhookUpdate, application: Applicatio
     ),
     operation_id="deleteWebhook",
     tags=["webhooks"],
-    responses=documented_response("DeletedWebhook", "The webhook is gone."),
+    response_description="The webhook is gone.",
 )
-def delete_webhook(webhook_id: str, application: Application) -> dict[str, Any]:
+def delete_webhook(webhook_id: str, application: Application) -> DeletedWebhook:
     logger.append_keys(webhook_id=webhook_id)
     require_id(webhook_id, "wh", "webhook")
     deps = dependencies()
@@ -212,7 +219,7 @@ def delete_webhook(webhook_id: str, application: Application) -> dict[str, Any]:
         raise NotFoundError(f"no webhook {webhook_id}")
     logger.info("webhook deleted")
     _cancel_pending_retries(deps, application, webhook_id, "webhook deleted")
-    return {"id": webhook_id, "object": "webhook", "deleted": True}
+    return DeletedWebhook.of(webhook_id)
 
 
 @router.post(
@@ -224,10 +231,9 @@ def delete_webhook(webhook_id: str, application: Application) -> dict[str, Any]:
     ),
     operation_id="rotateWebhookSecret",
     tags=["webhooks"],
-    responses=documented_response("RotatedWebhook", "The webhook, with its new signing secret."),
+    response_description="The webhook, with its new signing secret.",
 )
-def rotate_webhook_secret(webhook_id: str, application: Application) -> dict[str, Any]:
-    from functions.core.models import iso
+def rotate_webhook_secret(webhook_id: str, application: Application) -> RotatedWebhook:
     from functions.management.webhooks import with_rotated_secret
 
     deps = dependencies()
@@ -235,7 +241,7 @@ def rotate_webhook_secret(webhook_id: str, application: Application) -> dict[str
     rotated, secret, previous_expires_at = with_rotated_secret(webhook, deps.settings.profile, _now())
     deps.webhooks.save(rotated, fields={"secrets"})
     logger.info("webhook secret rotated")
-    return {**rotated.public(), "secret": secret, "previous_secret_expires_at": iso(previous_expires_at)}
+    return RotatedWebhook.rotated(rotated, secret, previous_expires_at)
 
 
 @router.get(
@@ -243,7 +249,7 @@ def rotate_webhook_secret(webhook_id: str, application: Application) -> dict[str
     summary="List an endpoint's deliveries, newest first",
     operation_id="listWebhookDeliveries",
     tags=["deliveries"],
-    responses=documented_response("DeliveryList", "A page of deliveries."),
+    response_description="A page of deliveries.",
 )
 def list_webhook_deliveries(
     webhook_id: str,
@@ -253,7 +259,7 @@ def list_webhook_deliveries(
     event: EventTypeFilter = None,
     limit: PageSize = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
-) -> dict[str, Any]:
+) -> DeliveryList:
     from functions.core.models import DeliveryStatus
 
     deps = dependencies()
@@ -266,13 +272,7 @@ def list_webhook_deliveries(
         status=DeliveryStatus(status) if status else None,
         event_type=event,
     )
-    return {
-        "object": "list",
-        "data": [d.public() for d in page.items],
-        "has_more": page.has_more,
-        "next_cursor": page.next_cursor,
-        "url": f"/v1/webhooks/{webhook.id}/deliveries",
-    }
+    return DeliveryList.from_page(page, url=f"/v1/webhooks/{webhook.id}/deliveries")
 
 
 @router.get(
@@ -280,11 +280,11 @@ def list_webhook_deliveries(
     summary="Retrieve a delivery with every attempt",
     operation_id="getDelivery",
     tags=["deliveries"],
-    responses=documented_response("DeliveryWithAttempts", "The delivery."),
+    response_description="The delivery.",
 )
-def get_delivery(delivery_id: str, application: Application) -> dict[str, Any]:
+def get_delivery(delivery_id: str, application: Application) -> DeliveryWithAttempts:
     delivery = dependencies().deliveries.get(application, require_id(delivery_id, "del", "delivery"))
-    return delivery.public(with_attempts=True)
+    return DeliveryWithAttempts.from_record(delivery)
 
 
 @router.get(
@@ -292,7 +292,7 @@ def get_delivery(delivery_id: str, application: Application) -> dict[str, Any]:
     summary="Retrieve an event",
     operation_id="getEvent",
     tags=["events"],
-    responses=documented_response("EventObject", "The event."),
+    response_description="The event.",
 )
-def get_event(event_id: str, application: Application) -> dict[str, Any]:
-    return dependencies().events.get(application, require_id(event_id, "evt", "event")).public()
+def get_event(event_id: str, application: Application) -> EventObject:
+    return EventObject.from_record(dependencies().events.get(application, require_id(event_id, "evt", "event")))

@@ -14,11 +14,10 @@ from functions.core.errors import InvalidRequestError
 from functions.core.ids import new_id
 from functions.core.matching import MATCH_ALL, is_valid_pattern, pattern_covers_catalog
 from functions.core.models import Webhook
-from functions.core.profile import Profile
+from functions.core.profile import MAX_EVENT_TYPE_CHARS, Profile
 from functions.management.bodies import WebhookCreate, WebhookUpdate
 from functions.management.secrets import generate_secret, rotated_secrets, validate_caller_secret
 
-MAX_EVENT_TYPE_CHARS = 200
 DISABLED_BY_API = "disabled through the API"
 
 UrlCheck = Callable[[str], str]
@@ -34,7 +33,7 @@ class EndpointRules:
 
 
 def _pattern_problem(pattern: str, catalog: set[str] | None) -> str | None:
-    if len(pattern) > MAX_EVENT_TYPE_CHARS or not is_valid_pattern(pattern):
+    if not is_valid_pattern(pattern):
         return f'{pattern[:MAX_EVENT_TYPE_CHARS]!r} is not an event type, "prefix.*" or "*" (dotted lower-case names)'
     if catalog is None or pattern == MATCH_ALL:
         return None

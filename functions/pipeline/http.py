@@ -27,8 +27,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from dovecote._version import __version__
 from functions.core.classify import classify
+from functions.core.constants import VERSION
 from functions.core.errors import UnsafeUrlError
 from functions.core.models import RESPONSE_EXCERPT_BYTES, Webhook
 from functions.core.urls import DeliveryTarget, Resolver, UrlPolicy, resolve_delivery_target, system_resolver
@@ -37,7 +37,7 @@ from functions.pipeline.sender import SendResult, SignedMessage
 if TYPE_CHECKING:
     from urllib3.connection import HTTPConnection
 
-USER_AGENT = f"Dovecote/{__version__}"
+USER_AGENT = f"Dovecote/{VERSION}"
 MAX_RESPONSE_BYTES = 64 * 1024
 _READ_CHUNK_BYTES = 8 * 1024
 _MAX_ADDRESSES_TRIED = 3

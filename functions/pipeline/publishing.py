@@ -19,17 +19,18 @@ So a publish costs one DynamoDB write, two with an Idempotency-Key and no id.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from functions.core.constants import IDEMPOTENCY_KEY_PATTERN, MAX_IDEMPOTENCY_KEY_CHARS
 from functions.core.envelope import NotJsonError, compact_json
-from functions.core.errors import ConflictError, DovecoteError, InvalidRequestError, PayloadTooLargeError
+from functions.core.errors import ConflictError, InvalidRequestError, PayloadTooLargeError, ServiceUnavailableError
 from functions.core.ids import has_prefix, new_id
-from functions.core.models import Event, utc_now
-from functions.core.profile import EVENT_TYPE_PATTERN, Profile
+from functions.core.models import Event
+from functions.core.profile import Profile, is_event_type
+from functions.core.timestamps import milliseconds, utc_now
 from functions.pipeline.contract import EventReference
 from functions.pipeline.fanout import retention_expiry
 from functions.runtime.observability import logger as service_logger
@@ -38,23 +39,9 @@ from functions.store.queues import Queue, QueueSendError
 
 log = service_logger(child=True)
 
-MAX_EVENT_TYPE_CHARS = 128
-MAX_IDEMPOTENCY_KEY_CHARS = 255
-_IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]+$")
-
-
-class ServiceUnavailableError(DovecoteError):
-    status_code = 503
-    error_type = "service_unavailable"
-
-
-def milliseconds(moment: datetime) -> datetime:
-    """Timestamps are kept to the millisecond, the precision the API shows."""
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
 
 def validate_event_type(event_type: str, profile: Profile) -> None:
-    if len(event_type) > MAX_EVENT_TYPE_CHARS or not EVENT_TYPE_PATTERN.fullmatch(event_type):
+    if not is_event_type(event_type):
         raise InvalidRequestError("type: must be a dotted lower-case name such as task.completed")
     catalog = profile.catalog_names()
     if catalog is not None and event_type not in catalog:
@@ -89,7 +76,7 @@ class EventPublisher:
         if event_id is not None and not has_prefix(event_id, "evt"):
             raise InvalidRequestError("id: must be an evt_ id (26 base32 characters after evt_), or leave it out")
         if idempotency_key is not None and (
-            len(idempotency_key) > MAX_IDEMPOTENCY_KEY_CHARS or not _IDEMPOTENCY_KEY_PATTERN.fullmatch(idempotency_key)
+            len(idempotency_key) > MAX_IDEMPOTENCY_KEY_CHARS or not IDEMPOTENCY_KEY_PATTERN.fullmatch(idempotency_key)
         ):
             raise InvalidRequestError(
                 f"Idempotency-Key: 1 to {MAX_IDEMPOTENCY_KEY_CHARS} printable ASCII characters without spaces"

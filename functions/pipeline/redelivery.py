@@ -14,15 +14,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from functions.core.errors import ConflictError, InvalidRequestError
+from functions.core.errors import ConflictError, InvalidRequestError, ServiceUnavailableError
 from functions.core.ids import new_id
-from functions.core.models import Delivery, DeliveryStatus, Event, Webhook, iso, utc_now
+from functions.core.models import Delivery, DeliveryStatus, Event, Webhook
 from functions.core.profile import Profile
+from functions.core.timestamps import milliseconds, utc_now
 from functions.pipeline.contract import DeliveryMessage
 from functions.pipeline.fanout import retention_expiry
-from functions.pipeline.publishing import EventPublisher, ServiceUnavailableError, milliseconds
+from functions.pipeline.publishing import EventPublisher
 from functions.runtime.observability import logger as service_logger
 from functions.store.deliveries import DeliveryStore
 from functions.store.queues import Queue, QueueSendError
@@ -42,15 +42,6 @@ class Recovery:
     since: datetime
     deliveries_requeued: int
     has_more: bool
-
-    def public(self) -> dict[str, Any]:
-        return {
-            "object": "recovery",
-            "webhook_id": self.webhook_id,
-            "since": iso(self.since),
-            "deliveries_requeued": self.deliveries_requeued,
-            "has_more": self.has_more,
-        }
 
 
 def earliest_id_at(prefix: str, moment: datetime) -> str:

@@ -12,7 +12,7 @@ from functions.core import metrics as metric_names
 from functions.runtime.settings import ENV_DELIVERIES_QUEUE, ENV_EVENTS_QUEUE, ENV_STATE_MACHINE, ENV_TABLE
 from functions.store.table import TTL_ATTRIBUTE
 from infra.handlers import FUNCTION_NAMES, handler_path, service_name
-from infra.routes import ROUTES
+from infra.routes import DEFAULT_ROUTE_KEY, ROUTES
 from infra.template import resources_of_type
 from tests.infra.infra_test_support import (
     function_name_of,
@@ -297,6 +297,8 @@ def test_every_route_reaches_its_function_with_or_without_the_authorizer(standar
     synthesized_routes = {}
     for route in resources_of_type(template, "AWS::ApiGatewayV2::Route").values():
         properties = route["Properties"]
+        if properties["RouteKey"] == DEFAULT_ROUTE_KEY:
+            continue  # test_requests_no_route_takes_reach_the_management_function_through_the_authorizer
         method, path = properties["RouteKey"].split(" ", 1)
         integration_id = properties["Target"]["Fn::Join"][1][1]["Ref"]
         function_id = integrations[integration_id]["Properties"]["IntegrationUri"]["Fn::GetAtt"][0]
@@ -310,6 +312,23 @@ def test_every_route_reaches_its_function_with_or_without_the_authorizer(standar
         synthesized_routes[(method, path)] = (target, authorized)
 
     assert synthesized_routes == EXPECTED_ROUTES
+
+
+def test_requests_no_route_takes_reach_the_management_function_through_the_authorizer(standard):
+    template = standard.template
+    (authorizer_id,) = resources_of_type(template, "AWS::ApiGatewayV2::Authorizer")
+    integrations = resources_of_type(template, "AWS::ApiGatewayV2::Integration")
+    (default_route,) = [
+        route["Properties"]
+        for route in resources_of_type(template, "AWS::ApiGatewayV2::Route").values()
+        if route["Properties"]["RouteKey"] == "$default"
+    ]
+
+    integration_id = default_route["Target"]["Fn::Join"][1][1]["Ref"]
+    function_id = integrations[integration_id]["Properties"]["IntegrationUri"]["Fn::GetAtt"][0]
+    assert function_name_of(template, function_id) == "management"
+    assert default_route["AuthorizationType"] == "CUSTOM"
+    assert default_route["AuthorizerId"] == {"Ref": authorizer_id}
 
 
 def test_authorizer_is_a_cached_simple_lambda_authorizer_on_the_authorization_header(standard_template, standard):

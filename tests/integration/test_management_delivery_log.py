@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from functions.api.responses import DeliveryWithAttempts, EventObject
 from functions.core.ids import new_id
 from functions.core.models import Attempt, Delivery, DeliveryStatus, Event, utc_now
 from functions.store.deliveries import DeliveryStore
@@ -112,7 +113,7 @@ def test_a_delivery_is_returned_with_every_attempt(management_api: ManagementApi
     response = management_api("GET", f"/v1/deliveries/{delivery.id}")
 
     assert response.status == 200
-    assert response.body == delivery.public(with_attempts=True)
+    assert response.body == DeliveryWithAttempts.from_record(delivery).model_dump(mode="json")
     assert [a["number"] for a in response.body["attempts"]] == [1, 2]
     assert response.body["attempts"][0]["response_status"] == 500
 
@@ -124,7 +125,7 @@ def test_an_event_is_returned_as_published(management_api: ManagementApi, aws):
     response = management_api("GET", f"/v1/events/{event.id}")
 
     assert response.status == 200
-    assert response.body == event.public()
+    assert response.body == EventObject.from_record(event).model_dump(mode="json")
 
 
 @pytest.mark.parametrize("path", ["/v1/deliveries/wh_nope", "/v1/events/evt_short", "/v1/events/not-an-id"])

@@ -3,8 +3,11 @@
 Every operation of the committed document gets 25 generated requests (valid and invalid
 ones, derandomized: the same requests every run), sent with a valid API key of an application of its own; path ids are
 real ids of that application half of the time so the generated bodies reach the code behind the
-lookups. Expected: no 5xx, and every response that the document describes matches its
-schema. The network guard of this folder keeps any generated endpoint URL on loopback.
+lookups. Expected: no 5xx, no status the document does not declare for the operation, and
+every answer in the declared content type, headers and schema. Then what the fuzzer found,
+pinned as plain tests: bodies that are not JSON (415), integers too long to convert (422),
+methods the document does not list for a path (405 with `Allow`). The network guard of this
+folder keeps any generated endpoint URL on loopback.
 """
 
 from __future__ import annotations
@@ -23,7 +26,12 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.reliability.reliability_support import LocalStackHarness, endpoints, eventually, report_figures
 
@@ -35,6 +43,13 @@ EXAMPLES_PER_OPERATION = 25
 SEED = 20_261_122
 APPLICATION = "fuzz"
 
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 SCHEMA = schemathesis.openapi.from_path(str(OPENAPI))
 OPERATIONS = {result.ok().label: result.ok() for result in SCHEMA.get_all_operations()}
 sent: Counter[str] = Counter()
@@ -88,7 +103,7 @@ def cases_of(label: str, real_ids: dict[str, str]) -> st.SearchStrategy[Any]:
 
 
 @pytest.mark.parametrize("label", sorted(OPERATIONS))
-def test_no_generated_request_gets_a_5xx_or_a_response_outside_the_document(
+def test_no_generated_request_gets_a_5xx_or_an_answer_the_document_does_not_declare(
     label: str, fuzz_world: dict[str, Any]
 ) -> None:
     stack: LocalStackHarness = fuzz_world["stack"]
@@ -108,7 +123,7 @@ def test_no_generated_request_gets_a_5xx_or_a_response_outside_the_document(
         response = case.call(base_url=stack.api_url, session=stack.http, headers=headers, timeout=30)
         statuses[response.status_code] += 1
         try:
-            case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+            case.validate_response(response, checks=CHECKS)
         except FailureGroup as failures:  # keep going: every case is tried and counted
             for failure in failures.exceptions:
                 detail = str(getattr(failure, "message", "")).strip().splitlines()[:1]
@@ -163,3 +178,70 @@ def test_the_openapi_route_returns_what_it_documents(fuzz_world: dict[str, Any])
     response = stack.api("GET", "/v1/openapi.json")
     assert response.status_code == 200
     jsonschema.validate(response.json(), _documented_schema("GET", "/v1/openapi.json", 200))
+
+
+DOCUMENT = json.loads(OPENAPI.read_text(encoding="utf-8"))
+NOT_JSON = {
+    "text/plain": b'{"type": "agent.status"}',
+    "application/octet-stream": b"\x00\x01binary",
+    "multipart/form-data": b'{"type": "agent.status"}',
+    "application/x-www-form-urlencoded": b"type=agent.status",
+}
+
+
+def _url(fuzz_world: dict[str, Any], path: str) -> str:
+    ids = fuzz_world["ids"]
+    return fuzz_world["stack"].api_url + path.replace("{webhook_id}", ids["webhook_id"]).replace(
+        "{delivery_id}", ids["delivery_id"]
+    ).replace("{event_id}", ids["event_id"])
+
+
+@pytest.mark.parametrize(("method", "path"), JSON_BODY_ROUTES, ids=str)
+@pytest.mark.parametrize("content_type", sorted(NOT_JSON))
+def test_a_body_that_is_not_json_is_the_documented_415(
+    fuzz_world: dict[str, Any], method: str, path: str, content_type: str
+) -> None:
+    stack: LocalStackHarness = fuzz_world["stack"]
+    headers = {"Authorization": f"Bearer {fuzz_world['key']}", "Content-Type": content_type}
+
+    response = stack.http.request(
+        method, _url(fuzz_world, path), data=NOT_JSON[content_type], headers=headers, timeout=30
+    )
+
+    assert response.status_code == 415, (response.status_code, response.text)
+    jsonschema.validate(response.json(), _documented_schema(method, path, 415))
+
+
+@pytest.mark.parametrize(("method", "path"), JSON_BODY_ROUTES, ids=str)
+def test_an_integer_too_long_to_convert_is_the_documented_422(fuzz_world: dict[str, Any], method: str, path: str):
+    stack: LocalStackHarness = fuzz_world["stack"]
+    headers = {"Authorization": f"Bearer {fuzz_world['key']}", "Content-Type": "application/json"}
+    body = '{"type": "agent.status", "data": {"n": ' + "9" * 5_000 + "}}"
+
+    response = stack.http.request(method, _url(fuzz_world, path), data=body, headers=headers, timeout=30)
+
+    assert response.status_code == 422, (response.status_code, response.text[:200])
+    assert "more than 4,300 digits" in response.json()["error"]["message"]
+    jsonschema.validate(response.json(), _documented_schema(method, path, 422))
+
+
+@pytest.mark.parametrize("path", sorted(DOCUMENT["paths"]))
+def test_a_method_the_document_does_not_list_is_405_with_the_listed_methods(fuzz_world: dict[str, Any], path: str):
+    stack: LocalStackHarness = fuzz_world["stack"]
+    documented = sorted(method.upper() for method in DOCUMENT["paths"][path])
+    headers = {"Authorization": f"Bearer {fuzz_world['key']}"}
+
+    for method in sorted({"TRACE", "PUT", "GET", "POST", "PATCH", "DELETE"} - set(documented)):
+        response = stack.http.request(method, _url(fuzz_world, path), headers=headers, timeout=30)
+        assert response.status_code == 405, (method, path, response.status_code, response.text)
+        assert sorted(response.headers["Allow"].split(", ")) == documented
+        assert response.json()["error"]["type"] == "method_not_allowed"
+
+
+def test_an_unknown_path_is_404_in_the_error_envelope(fuzz_world: dict[str, Any]) -> None:
+    stack: LocalStackHarness = fuzz_world["stack"]
+
+    response = stack.api("GET", "/v1/no-such-thing", fuzz_world["key"])
+
+    assert response.status_code == 404
+    assert response.json()["error"]["type"] == "not_found"

@@ -40,13 +40,28 @@ def health() -> dict[str, Any]:
 app = build_resolver(router)
 
 
-def call(method: str, path: str, *, body: str | None = None, application: str | None = "acme") -> tuple[int, Any]:
+def call(
+    method: str,
+    path: str,
+    *,
+    body: str | None = None,
+    application: str | None = "acme",
+    content_type: str = "application/json",
+    resolver: Any = app,
+) -> tuple[int, Any]:
+    response = resolve(method, path, body=body, application=application, content_type=content_type, resolver=resolver)
+    return int(response["statusCode"]), json.loads(response["body"])
+
+
+def resolve(
+    method: str, path: str, *, body: str | None, application: str | None, content_type: str, resolver: Any
+) -> dict[str, Any]:
     event = {
         "version": "2.0",
         "routeKey": "$default",
         "rawPath": path,
         "rawQueryString": "",
-        "headers": {"content-type": "application/json"},
+        "headers": {"content-type": content_type},
         "requestContext": {
             "http": {"method": method, "path": path},
             "requestId": "r",
@@ -56,8 +71,7 @@ def call(method: str, path: str, *, body: str | None = None, application: str | 
         "body": body,
         "isBase64Encoded": False,
     }
-    response = app.resolve(event, None)  # type: ignore[arg-type]
-    return int(response["statusCode"]), json.loads(response["body"])
+    return dict(resolver.resolve(event, None))
 
 
 def test_a_valid_request_reaches_the_route_with_the_application():
@@ -105,3 +119,34 @@ def test_a_domain_error_keeps_its_status_and_type():
 
 def test_public_paths_need_no_application():
     assert call("GET", "/v1/health", application=None) == (200, {"status": "ok"})
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/octet-stream", "multipart/form-data"])
+def test_a_body_that_is_not_json_is_415_after_the_refusals(content_type: str):
+    status, document = call("POST", "/v1/things", body='{"name": "a"}', content_type=content_type)
+
+    assert status == 415
+    assert document["error"]["type"] == "unsupported_media_type"
+    assert call("POST", "/v1/things", body="x", content_type=content_type, application=None)[0] == 401
+    assert call("POST", "/v1/things", body="x" * (MAX_REQUEST_BYTES + 1), content_type=content_type)[0] == 413
+
+
+def test_an_integer_too_long_to_convert_is_422_naming_the_field():
+    status, document = call("POST", "/v1/things", body='{"name": "a", "tags": [' + "1" * 4_301 + "]}")
+
+    assert status == 422
+    assert document["error"]["message"] == "tags.0: an integer of more than 4,300 digits is not accepted"
+
+
+def test_a_request_no_route_takes_is_404_or_405_by_the_route_table():
+    routes = {"/v1/things": {"POST"}, "/v1/things/{id}": {"GET", "DELETE"}, "/v1/health": {"GET"}}
+    with_table = build_resolver(router, route_table=lambda: routes)
+
+    wrong_method = resolve("PUT", "/v1/things/t1", body=None, application="acme", content_type="", resolver=with_table)
+    unknown = call("GET", "/v1/nothing", resolver=with_table)
+
+    assert wrong_method["statusCode"] == 405
+    assert wrong_method["headers"]["Allow"] == "DELETE, GET"
+    assert json.loads(wrong_method["body"])["error"]["type"] == "method_not_allowed"
+    assert unknown == (404, {"error": {"type": "not_found", "message": "no such route"}})
+    assert call("PUT", "/v1/things")[0] == 404  # without a route table a resolver knows no other path

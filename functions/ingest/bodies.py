@@ -1,10 +1,17 @@
-"""Request bodies the ingest routes accept, and the documented shapes of what they return."""
+"""Request bodies of the ingest routes: strict, and unknown fields are refused.
+
+The patterns documented here are checked by the pipeline (functions/pipeline/publishing.py),
+which answers with a message naming the field; the schema only tells clients the rule.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from functions.core.ids import id_pattern
+from functions.core.profile import EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_CHARS
 
 
 class _Request(BaseModel):
@@ -14,15 +21,17 @@ class _Request(BaseModel):
 class PublishEvent(_Request):
     type: str = Field(
         min_length=1,
-        max_length=128,
+        max_length=MAX_EVENT_TYPE_CHARS,
         description="Dotted lower-case event type, e.g. task.completed (from the catalog when the profile has one).",
         examples=["task.completed"],
+        json_schema_extra={"pattern": f"^{EVENT_TYPE_PATTERN.pattern}$"},
     )
     data: dict[str, Any] = Field(default_factory=dict, description="The event's payload, delivered as given.")
     id: str | None = Field(
         default=None,
         max_length=64,
         description="Your own evt_ id for this event: publishing the same id again is answered with the first event.",
+        json_schema_extra={"pattern": id_pattern("evt")},
     )
 
 
@@ -30,25 +39,10 @@ class RecoverRequest(_Request):
     since: str = Field(
         min_length=1,
         max_length=64,
-        description="ISO-8601 time with a zone; failed deliveries of events from then on are sent again.",
+        description=(
+            "ISO-8601 time with a zone, within the event retention period and not in the future;"
+            " failed deliveries of events from then on are sent again."
+        ),
         examples=["2026-03-04T12:00:00Z"],
+        json_schema_extra={"format": "date-time"},
     )
-
-
-class _Document(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
-
-
-class EventAccepted(_Document):
-    id: str = Field(examples=["evt_01jd2q8x4m7n3p5r9t1v6w8y0z"])
-    object: Literal["event"]
-    type: str
-    created_at: str
-
-
-class RecoveryObject(_Document):
-    object: Literal["recovery"]
-    webhook_id: str
-    since: str
-    deliveries_requeued: int = Field(description="Failed deliveries queued again by this call (at most 1000).")
-    has_more: bool = Field(description="More failed deliveries remain: call again with the same `since`.")

@@ -1,0 +1,389 @@
+"""What the HTTP API answers: one pydantic model per API object.
+
+Routes build these from the core records (functions/core/models.py) with `from_record`
+and return them; Powertools serializes them and the OpenAPI document describes them from
+the same classes (functions/management/openapi.py), so the answer and its documentation
+cannot drift. Objects carry an `object` field (Stripe-style) and never an application id;
+a signing secret only on creation and rotation. Moments are written by
+functions/core/timestamps.py (`iso`: UTC, to the millisecond, with a `Z`).
+
+The schemas are built on first use (`defer_build`), not when a function imports this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from functions.core.timestamps import ApiTime
+
+if TYPE_CHECKING:
+    from functions.core.models import ApiKey, Application, Attempt, Delivery, Event, Webhook
+    from functions.core.profile import EventType
+    from functions.pipeline.redelivery import Recovery
+    from functions.store.pagination import Page
+
+ObjectT = TypeVar("ObjectT", bound=BaseModel)
+
+
+class _Response(BaseModel):
+    # Every field is always present in an answer, those with a default included.
+    model_config = ConfigDict(extra="forbid", defer_build=True, json_schema_serialization_defaults_required=True)
+
+
+class WebhookObject(_Response):
+    id: str = Field(examples=["wh_01jd2q8x4m7n3p5r9t1v6w8y0z"])
+    object: Literal["webhook"] = "webhook"
+    url: str
+    events: list[str]
+    description: str
+    enabled: bool
+    status: Literal["enabled", "disabled"]
+    disabled_reason: str | None
+    created_at: ApiTime
+    updated_at: ApiTime
+
+    @classmethod
+    def _fields_of(cls, webhook: Webhook) -> dict[str, Any]:
+        return {
+            "id": webhook.id,
+            "url": webhook.url,
+            "events": list(webhook.events),
+            "description": webhook.description,
+            "enabled": webhook.enabled,
+            "status": "enabled" if webhook.enabled else "disabled",
+            "disabled_reason": webhook.disabled_reason,
+            "created_at": webhook.created_at,
+            "updated_at": webhook.updated_at,
+        }
+
+    @classmethod
+    def from_record(cls, webhook: Webhook) -> WebhookObject:
+        return cls(**cls._fields_of(webhook))
+
+
+class WebhookWithSecret(WebhookObject):
+    secret: str = Field(description="The signing secret. Returned on creation and rotation only.")
+
+    @classmethod
+    def with_secret(cls, webhook: Webhook, secret: str) -> WebhookWithSecret:
+        return cls(**cls._fields_of(webhook), secret=secret)
+
+
+class RotatedWebhook(WebhookWithSecret):
+    previous_secret_expires_at: ApiTime | None = Field(
+        description=(
+            "Until then the previous secret keeps signing: beside the new one (standard-webhooks) or instead of it"
+            " (single-signature schemes), so receivers can switch over; null when it stopped at once."
+        )
+    )
+
+    @classmethod
+    def rotated(cls, webhook: Webhook, secret: str, previous_expires_at: datetime | None) -> RotatedWebhook:
+        return cls(**cls._fields_of(webhook), secret=secret, previous_secret_expires_at=previous_expires_at)
+
+
+class DeletedWebhook(_Response):
+    id: str
+    object: Literal["webhook"] = "webhook"
+    deleted: Literal[True] = True
+
+    @classmethod
+    def of(cls, webhook_id: str) -> DeletedWebhook:
+        return cls(id=webhook_id)
+
+
+class AttemptObject(_Response):
+    number: int
+    series: int = Field(description="1, then one more for each manual retry of the delivery.")
+    attempted_at: ApiTime
+    response_status: int | None
+    latency_ms: int
+    error: str | None
+    response_excerpt: str
+    next_retry_at: ApiTime | None
+
+    @classmethod
+    def from_record(cls, attempt: Attempt) -> AttemptObject:
+        return cls(
+            number=attempt.number,
+            series=attempt.series,
+            attempted_at=attempt.attempted_at,
+            response_status=attempt.response_status,
+            latency_ms=attempt.latency_ms,
+            error=attempt.error,
+            response_excerpt=attempt.response_excerpt,
+            next_retry_at=attempt.next_retry_at,
+        )
+
+
+class DeliveryObject(_Response):
+    id: str = Field(examples=["del_01jd2q8x4m7n3p5r9t1v6w8y0z"])
+    object: Literal["delivery"] = "delivery"
+    webhook_id: str
+    event_id: str
+    event: str = Field(description="The event's type.")
+    status: Literal["pending", "succeeded", "failed", "cancelled"]
+    status_reason: str | None
+    attempt_count: int
+    response_status: int | None = Field(description="Of the last attempt.")
+    latency_ms: int | None = Field(description="Of the last attempt.")
+    error: str | None = Field(description="Of the last attempt.")
+    next_retry_at: ApiTime | None
+    created_at: ApiTime
+    updated_at: ApiTime
+
+    @classmethod
+    def _fields_of(cls, delivery: Delivery) -> dict[str, Any]:
+        last = delivery.last_attempt
+        return {
+            "id": delivery.id,
+            "webhook_id": delivery.webhook_id,
+            "event_id": delivery.event_id,
+            "event": delivery.event_type,
+            "status": delivery.status.value,
+            "status_reason": delivery.status_reason,
+            "attempt_count": len(delivery.attempts),
+            "response_status": last.response_status if last else None,
+            "latency_ms": last.latency_ms if last else None,
+            "error": last.error if last else None,
+            "next_retry_at": delivery.next_retry_at,
+            "created_at": delivery.created_at,
+            "updated_at": delivery.updated_at,
+        }
+
+    @classmethod
+    def from_record(cls, delivery: Delivery) -> DeliveryObject:
+        return cls(**cls._fields_of(delivery))
+
+
+class DeliveryWithAttempts(DeliveryObject):
+    attempts: list[AttemptObject]
+
+    @classmethod
+    def from_record(cls, delivery: Delivery) -> DeliveryWithAttempts:
+        attempts = [AttemptObject.from_record(a) for a in delivery.attempts]
+        return cls(**cls._fields_of(delivery), attempts=attempts)
+
+
+class EventObject(_Response):
+    id: str = Field(examples=["evt_01jd2q8x4m7n3p5r9t1v6w8y0z"])
+    object: Literal["event"] = "event"
+    type: str
+    data: Any
+    created_at: ApiTime
+
+    @classmethod
+    def from_record(cls, event: Event) -> EventObject:
+        return cls(id=event.id, type=event.type, data=event.data, created_at=event.created_at)
+
+
+class EventAccepted(_Response):
+    """The answer to a publish: the event is queued (its data is not repeated)."""
+
+    id: str = Field(examples=["evt_01jd2q8x4m7n3p5r9t1v6w8y0z"])
+    object: Literal["event"] = "event"
+    type: str
+    created_at: ApiTime
+
+    @classmethod
+    def from_record(cls, event: Event) -> EventAccepted:
+        return cls(id=event.id, type=event.type, created_at=event.created_at)
+
+
+class EventTypeObject(_Response):
+    name: str
+    description: str
+
+    @classmethod
+    def from_record(cls, event_type: EventType) -> EventTypeObject:
+        return cls(name=event_type.name, description=event_type.description)
+
+
+class ListPage(_Response, Generic[ObjectT]):
+    """A page of objects, newest first; `next_cursor` fetches the next one."""
+
+    object: Literal["list"] = "list"
+    data: list[ObjectT]
+    has_more: bool
+    next_cursor: str | None = Field(description="Pass as `cursor` to fetch the next page; null on the last page.")
+    url: str = Field(description="The path this list was read from.")
+
+
+class WebhookList(ListPage[WebhookObject]):
+    @classmethod
+    def from_page(cls, page: Page[Webhook], url: str) -> WebhookList:
+        return cls(
+            data=[WebhookObject.from_record(w) for w in page.items],
+            has_more=page.has_more,
+            next_cursor=page.next_cursor,
+            url=url,
+        )
+
+
+class DeliveryList(ListPage[DeliveryObject]):
+    @classmethod
+    def from_page(cls, page: Page[Delivery], url: str) -> DeliveryList:
+        return cls(
+            data=[DeliveryObject.from_record(d) for d in page.items],
+            has_more=page.has_more,
+            next_cursor=page.next_cursor,
+            url=url,
+        )
+
+
+class EventTypeList(ListPage[EventTypeObject]):
+    has_more: Literal[False] = False
+    next_cursor: None = None
+    catalog: bool = Field(
+        description="false when the deployment publishes no catalog: then any dotted lower-case type is accepted."
+    )
+
+    @classmethod
+    def from_catalog(cls, catalog: Iterable[EventType] | None, url: str) -> EventTypeList:
+        data = [EventTypeObject.from_record(t) for t in catalog or []]
+        return cls(data=data, url=url, catalog=catalog is not None)
+
+
+class RecoveryObject(_Response):
+    object: Literal["recovery"] = "recovery"
+    webhook_id: str
+    since: ApiTime
+    deliveries_requeued: int = Field(description="Failed deliveries queued again by this call (at most 1000).")
+    has_more: bool = Field(description="More failed deliveries remain: call again with the same `since`.")
+
+    @classmethod
+    def from_record(cls, recovery: Recovery) -> RecoveryObject:
+        return cls(
+            webhook_id=recovery.webhook_id,
+            since=recovery.since,
+            deliveries_requeued=recovery.deliveries_requeued,
+            has_more=recovery.has_more,
+        )
+
+
+class ApplicationObject(_Response):
+    """One customer of the platform (platform routes only)."""
+
+    object: Literal["application"] = "application"
+    id: str = Field(examples=["acme"])
+    name: str
+    metadata: dict[str, str]
+    created_at: ApiTime
+    updated_at: ApiTime
+
+    @classmethod
+    def from_record(cls, application: Application) -> ApplicationObject:
+        return cls(
+            id=application.id,
+            name=application.name,
+            metadata=application.metadata,
+            created_at=application.created_at,
+            updated_at=application.updated_at,
+        )
+
+
+class DeletedApplication(_Response):
+    object: Literal["application"] = "application"
+    id: str
+    deleted: Literal[True] = True
+
+
+class ApplicationList(ListPage[ApplicationObject]):
+    @classmethod
+    def from_page(cls, page: Page[Application], url: str) -> ApplicationList:
+        return cls(
+            data=[ApplicationObject.from_record(a) for a in page.items],
+            has_more=page.has_more,
+            next_cursor=page.next_cursor,
+            url=url,
+        )
+
+
+class ApiKeyObject(_Response):
+    """An application key or a platform key as listed: never the key itself."""
+
+    object: Literal["api_key"] = "api_key"
+    id: str = Field(examples=["key_01jd2q8x4m7n3p5r9t1v6w8y0z"])
+    kind: Literal["platform", "application"]
+    application_id: str | None = Field(description="null for a platform key.")
+    display_prefix: str = Field(description="The first characters of the key, to tell keys apart.")
+    description: str
+    created_at: ApiTime
+    revoked_at: ApiTime | None
+
+    @classmethod
+    def from_record(cls, api_key: ApiKey) -> ApiKeyObject:
+        return cls(
+            id=api_key.id,
+            kind="platform" if api_key.application_id is None else "application",
+            application_id=api_key.application_id,
+            display_prefix=api_key.display_prefix,
+            description=api_key.description,
+            created_at=api_key.created_at,
+            revoked_at=api_key.revoked_at,
+        )
+
+
+class ApiKeyWithSecret(ApiKeyObject):
+    key: str = Field(description="The key itself. Shown in this response only; store it now.")
+
+    @classmethod
+    def created(cls, api_key: ApiKey, plaintext: str) -> ApiKeyWithSecret:
+        return cls(**ApiKeyObject.from_record(api_key).model_dump(), key=plaintext)
+
+
+class ApiKeyList(ListPage[ApiKeyObject]):
+    @classmethod
+    def from_page(cls, page: Page[ApiKey], url: str) -> ApiKeyList:
+        return cls(
+            data=[ApiKeyObject.from_record(k) for k in page.items],
+            has_more=page.has_more,
+            next_cursor=page.next_cursor,
+            url=url,
+        )
+
+
+class PortalSessionObject(_Response):
+    object: Literal["portal_session"] = "portal_session"
+    id: str
+    application_id: str
+    url: str = Field(description="Opens the portal for this application; the token travels in the URL fragment.")
+    token: str = Field(description="A bearer credential of this application until `expires_at`. Shown once.")
+    read_only: bool
+    expires_at: ApiTime
+
+    @classmethod
+    def opened(cls, session: ApiKey, token: str, portal_url: str) -> PortalSessionObject:
+        if session.application_id is None or session.expires_at is None:
+            raise ValueError("a portal session has an application and an expiry")
+        return cls(
+            id=session.id,
+            application_id=session.application_id,
+            url=f"{portal_url}#token={token}",
+            token=token,
+            read_only=session.read_only,
+            expires_at=session.expires_at,
+        )
+
+
+class Health(_Response):
+    status: Literal["ok"] = "ok"
+
+
+class ErrorDetail(_Response):
+    type: str = Field(examples=["invalid_request"])
+    message: str
+
+
+class ErrorEnvelope(_Response):
+    """Every error the API answers itself: `{"error": {"type", "message"}}`."""
+
+    error: ErrorDetail
+
+    @classmethod
+    def of(cls, error_type: str, message: str) -> ErrorEnvelope:
+        return cls(error=ErrorDetail(type=error_type, message=message))

@@ -1,0 +1,175 @@
+"""The response objects (functions/api/responses.py) render the records as documented."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from functions.api import responses
+from functions.core.models import Attempt, Delivery, DeliveryStatus, Event, SigningSecret, Webhook
+from functions.core.profile import EventType
+from functions.pipeline.redelivery import Recovery
+from functions.store.pagination import Page
+
+NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
+NOW_TEXT = "2026-03-04T12:00:00.000Z"
+
+
+def webhook(**changes) -> Webhook:
+    return Webhook(
+        id="wh_01jdq3xk5m8n2p4r6t8v0w2y4z",
+        application_id="acme",
+        url="https://hooks.example.com/",
+        events=["*"],
+        secrets=[SigningSecret(value="whsec_x")],
+        created_at=NOW,
+        updated_at=NOW,
+        **changes,
+    )
+
+
+def delivery() -> Delivery:
+    return Delivery(
+        id="del_01jdq3xm0a1b2c3d4e5f6g7h8j",
+        application_id="acme",
+        webhook_id="wh_01jdq3xk5m8n2p4r6t8v0w2y4z",
+        event_id="evt_01jdq3xk9z8y7x6w5v4t3s2r1q",
+        event_type="user.created",
+        status=DeliveryStatus.FAILED,
+        created_at=NOW,
+        updated_at=NOW,
+        attempts=[Attempt(number=1, attempted_at=NOW, response_status=502, latency_ms=31, error="bad gateway")],
+    )
+
+
+def rendered(model: responses.BaseModel) -> dict:
+    return model.model_dump(mode="json")
+
+
+def test_a_webhook_renders_as_documented():
+    document = rendered(responses.WebhookObject.from_record(webhook()))
+
+    assert document == {
+        "id": "wh_01jdq3xk5m8n2p4r6t8v0w2y4z",
+        "object": "webhook",
+        "url": "https://hooks.example.com/",
+        "events": ["*"],
+        "description": "",
+        "enabled": True,
+        "status": "enabled",
+        "disabled_reason": None,
+        "created_at": NOW_TEXT,
+        "updated_at": NOW_TEXT,
+    }
+    disabled = rendered(responses.WebhookObject.from_record(webhook(enabled=False, disabled_reason="gone")))
+    assert (disabled["status"], disabled["disabled_reason"]) == ("disabled", "gone")
+    with_secret = rendered(responses.WebhookWithSecret.with_secret(webhook(), "whsec_x"))
+    assert with_secret == {**document, "secret": "whsec_x"}
+
+
+def test_a_rotated_webhook_says_until_when_the_previous_secret_signs():
+    rotated = responses.RotatedWebhook.rotated(webhook(), "whsec_new", NOW + timedelta(days=1))
+
+    assert rendered(rotated)["previous_secret_expires_at"] == "2026-03-05T12:00:00.000Z"
+    stopped_at_once = responses.RotatedWebhook.rotated(webhook(), "whsec_new", None)
+    assert rendered(stopped_at_once)["previous_secret_expires_at"] is None
+
+
+def test_a_delivery_renders_as_documented():
+    document = rendered(responses.DeliveryObject.from_record(delivery()))
+
+    assert document["object"] == "delivery"
+    assert document["event"] == "user.created"
+    assert (document["status"], document["attempt_count"]) == ("failed", 1)
+    assert (document["response_status"], document["latency_ms"], document["error"]) == (502, 31, "bad gateway")
+    assert "attempts" not in document
+    with_attempts = rendered(responses.DeliveryWithAttempts.from_record(delivery()))
+    assert with_attempts == {
+        **document,
+        "attempts": [
+            {
+                "number": 1,
+                "series": 1,
+                "attempted_at": NOW_TEXT,
+                "response_status": 502,
+                "latency_ms": 31,
+                "error": "bad gateway",
+                "response_excerpt": "",
+                "next_retry_at": None,
+            }
+        ],
+    }
+
+
+def test_an_event_renders_as_documented():
+    event = Event(id="evt_01jdq3xk9z8y7x6w5v4t3s2r1q", application_id="acme", type="a.b", data=[1], created_at=NOW)
+
+    assert rendered(responses.EventObject.from_record(event)) == {
+        "id": event.id,
+        "object": "event",
+        "type": "a.b",
+        "data": [1],
+        "created_at": NOW_TEXT,
+    }
+    assert rendered(responses.EventAccepted.from_record(event)) == {
+        "id": event.id,
+        "object": "event",
+        "type": "a.b",
+        "created_at": NOW_TEXT,
+    }
+
+
+def test_lists_carry_the_page_and_where_it_was_read():
+    page = Page(items=[webhook()], next_cursor="d2hfMDE")
+
+    document = rendered(responses.WebhookList.from_page(page, url="/v1/webhooks"))
+
+    assert document == {
+        "object": "list",
+        "data": [rendered(responses.WebhookObject.from_record(webhook()))],
+        "has_more": True,
+        "next_cursor": "d2hfMDE",
+        "url": "/v1/webhooks",
+    }
+
+
+def test_the_event_type_list_says_whether_there_is_a_catalog():
+    catalog = [EventType(name="task.completed", description="A task finished.")]
+
+    with_catalog = rendered(responses.EventTypeList.from_catalog(catalog, url="/v1/event-types"))
+    without = rendered(responses.EventTypeList.from_catalog(None, url="/v1/event-types"))
+
+    assert with_catalog["data"] == [{"name": "task.completed", "description": "A task finished."}]
+    assert (with_catalog["catalog"], with_catalog["has_more"]) == (True, False)
+    assert (without["data"], without["catalog"]) == ([], False)
+
+
+def test_a_recovery_and_an_error_render_as_documented():
+    recovery = Recovery(webhook_id="wh_01jdq3xk5m8n2p4r6t8v0w2y4z", since=NOW, deliveries_requeued=3, has_more=False)
+
+    assert rendered(responses.RecoveryObject.from_record(recovery)) == {
+        "object": "recovery",
+        "webhook_id": recovery.webhook_id,
+        "since": NOW_TEXT,
+        "deliveries_requeued": 3,
+        "has_more": False,
+    }
+    assert rendered(responses.ErrorEnvelope.of("not_found", "no webhook")) == {
+        "error": {"type": "not_found", "message": "no webhook"}
+    }
+    assert rendered(responses.DeletedWebhook.of("wh_x")) == {"id": "wh_x", "object": "webhook", "deleted": True}
+
+
+def test_the_documents_refuse_fields_they_do_not_declare():
+    document = {**rendered(responses.WebhookObject.from_record(webhook())), "application_id": "acme"}
+
+    with pytest.raises(ValidationError, match="application_id"):
+        responses.WebhookObject.model_validate(document)
+
+
+def test_no_record_renders_itself():
+    """The API objects have one home: the records carry no renderer of their own."""
+    for record in (Webhook, Event, Delivery, Attempt):
+        assert not hasattr(record, "public"), record.__name__
