@@ -252,7 +252,7 @@ def build_resolver(*routers: Router, route_table: RouteTableSource | None = None
 _RULE, _OPERATION_ID = 0, 10
 """Positions in a Powertools route key (Router.route builds it; checked by tests/unit/test_api_auth.py)."""
 SCOPED_PREFIX = f"{APPLICATIONS_PATH}/<application_id>"
-SCOPED_SUFFIX = "ForApplication"
+SCOPED_OPERATION_SUFFIX = "ForApplication"
 
 
 def _scoped_for_platform(router: Router) -> Router:
@@ -269,7 +269,7 @@ def _scoped_for_platform(router: Router) -> Router:
         new_key = list(route_key)
         new_key[_RULE] = SCOPED_PREFIX + rule.removeprefix("/v1")
         if route_key[_OPERATION_ID]:
-            new_key[_OPERATION_ID] = f"{route_key[_OPERATION_ID]}{SCOPED_SUFFIX}"
+            new_key[_OPERATION_ID] = f"{route_key[_OPERATION_ID]}{SCOPED_OPERATION_SUFFIX}"
         scoped._routes[tuple(new_key)] = function
         scoped._routes_with_middleware[tuple(new_key)] = router._routes_with_middleware.get(route_key, [])
     return scoped

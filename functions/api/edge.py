@@ -47,6 +47,7 @@ class JsonBodyValidation(OpenAPIRequestValidationMiddleware):
     Powertools also parses form and multipart bodies (and raises a bare ValueError on a
     multipart Content-Type without a boundary); the API takes JSON only, so any other
     Content-Type of a route with a body is RequestUnsupportedContentType (415) before parsing.
+    Every body of the API is a JSON object: any other JSON value is a 422.
     """
 
     def _get_body(self, app: Any) -> dict[str, Any]:
@@ -54,7 +55,12 @@ class JsonBodyValidation(OpenAPIRequestValidationMiddleware):
         if not is_json_content_type(content_type):
             problem = {"type": "unsupported_content_type", "loc": ("body",), "msg": "not JSON", "input": {}}
             raise RequestUnsupportedContentType(unsupported_media_type_message(content_type), errors=[problem])
-        return super()._get_body(app)
+        body = super()._get_body(app)
+        if body is not None and not isinstance(body, dict):
+            # Powertools would read a list as repeated form values: `[null]` as no body at all.
+            problem = {"type": "model_type", "loc": ("body",), "msg": "must be a JSON object", "input": {}}
+            raise RequestValidationError([problem])
+        return body
 
 
 class _LongInteger(str):

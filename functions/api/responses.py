@@ -266,8 +266,6 @@ class RecoveryObject(_Response):
 
 
 class ApplicationObject(_Response):
-    """One customer of the platform (platform routes only)."""
-
     object: Literal["application"] = "application"
     id: str = Field(examples=["acme"])
     name: str
@@ -291,6 +289,10 @@ class DeletedApplication(_Response):
     id: str
     deleted: Literal[True] = True
 
+    @classmethod
+    def of(cls, application_id: str) -> DeletedApplication:
+        return cls(id=application_id)
+
 
 class ApplicationList(ListPage[ApplicationObject]):
     @classmethod
@@ -304,8 +306,6 @@ class ApplicationList(ListPage[ApplicationObject]):
 
 
 class ApiKeyObject(_Response):
-    """An application key or a platform key as listed: never the key itself."""
-
     object: Literal["api_key"] = "api_key"
     id: str = Field(examples=["key_01jd2q8x4m7n3p5r9t1v6w8y0z"])
     kind: Literal["platform", "application"]
@@ -316,24 +316,28 @@ class ApiKeyObject(_Response):
     revoked_at: ApiTime | None
 
     @classmethod
+    def _fields_of(cls, api_key: ApiKey) -> dict[str, Any]:
+        return {
+            "id": api_key.id,
+            "kind": "platform" if api_key.application_id is None else "application",
+            "application_id": api_key.application_id,
+            "display_prefix": api_key.display_prefix,
+            "description": api_key.description,
+            "created_at": api_key.created_at,
+            "revoked_at": api_key.revoked_at,
+        }
+
+    @classmethod
     def from_record(cls, api_key: ApiKey) -> ApiKeyObject:
-        return cls(
-            id=api_key.id,
-            kind="platform" if api_key.application_id is None else "application",
-            application_id=api_key.application_id,
-            display_prefix=api_key.display_prefix,
-            description=api_key.description,
-            created_at=api_key.created_at,
-            revoked_at=api_key.revoked_at,
-        )
+        return cls(**cls._fields_of(api_key))
 
 
 class ApiKeyWithSecret(ApiKeyObject):
     key: str = Field(description="The key itself. Shown in this response only; store it now.")
 
     @classmethod
-    def created(cls, api_key: ApiKey, plaintext: str) -> ApiKeyWithSecret:
-        return cls(**ApiKeyObject.from_record(api_key).model_dump(), key=plaintext)
+    def with_key(cls, api_key: ApiKey, plaintext: str) -> ApiKeyWithSecret:
+        return cls(**cls._fields_of(api_key), key=plaintext)
 
 
 class ApiKeyList(ListPage[ApiKeyObject]):
@@ -351,13 +355,13 @@ class PortalSessionObject(_Response):
     object: Literal["portal_session"] = "portal_session"
     id: str
     application_id: str
-    url: str = Field(description="Opens the portal for this application; the token travels in the URL fragment.")
+    url: str = Field(description="Opens the portal for this application; the token travels in the fragment.")
     token: str = Field(description="A bearer credential of this application until `expires_at`. Shown once.")
     read_only: bool
     expires_at: ApiTime
 
     @classmethod
-    def opened(cls, session: ApiKey, token: str, portal_url: str) -> PortalSessionObject:
+    def from_record(cls, session: ApiKey, token: str, portal_url: str) -> PortalSessionObject:
         if session.application_id is None or session.expires_at is None:
             raise ValueError("a portal session has an application and an expiry")
         return cls(

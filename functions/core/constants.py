@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 
-VERSION = "0.1.0"
-"""Dovecote's release: the OpenAPI document's `info.version` and the delivery User-Agent.
-The client package keeps its own version; tests/unit/test_constants.py keeps pyproject.toml in step."""
+from dovecote._version import __version__ as VERSION
+
+__all__ = ["IDEMPOTENCY_KEY_PATTERN", "MAX_IDEMPOTENCY_KEY_CHARS", "VERSION"]
+# VERSION is Dovecote's release, kept by the client distribution (clients/python/dovecote/_version.py,
+# which both distributions read): the OpenAPI document's `info.version` and the delivery User-Agent.
 
 MAX_IDEMPOTENCY_KEY_CHARS = 255
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"[\x21-\x7e]+")

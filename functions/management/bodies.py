@@ -7,8 +7,6 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.json_schema import JsonDict, SkipJsonSchema
 
-from functions.api.auth import INVALID_APPLICATION_ID
-from functions.core.ids import is_application_id
 from functions.core.matching import SUBSCRIPTION_PATTERN
 from functions.core.profile import MAX_EVENT_TYPE_CHARS
 
@@ -82,66 +80,3 @@ class WebhookUpdate(_Request):
         if value is None:
             raise ValueError("may not be null")
         return value
-
-
-# The platform routes' bodies (functions/management/platform.py).
-
-
-MAX_NAME_CHARS = 256
-MAX_METADATA_ENTRIES = 20
-MAX_METADATA_KEY_CHARS = 64
-MAX_METADATA_VALUE_CHARS = 512
-MAX_KEY_DESCRIPTION_CHARS = 256
-
-
-def check_application_id(value: str) -> str:
-    if not is_application_id(value):
-        raise ValueError(INVALID_APPLICATION_ID)
-    return value
-
-
-Metadata = dict[str, str]
-
-
-def _checked_metadata(metadata: Metadata | None) -> Metadata | None:
-    if metadata is None:
-        return None
-    if len(metadata) > MAX_METADATA_ENTRIES:
-        raise ValueError(f"at most {MAX_METADATA_ENTRIES} entries")
-    for key, value in metadata.items():
-        if not 1 <= len(key) <= MAX_METADATA_KEY_CHARS:
-            raise ValueError(f"keys are 1 to {MAX_METADATA_KEY_CHARS} characters")
-        if len(value) > MAX_METADATA_VALUE_CHARS:
-            raise ValueError(f"values are at most {MAX_METADATA_VALUE_CHARS} characters")
-    return metadata
-
-
-class ApplicationCreate(_Request):
-    id: str | None = Field(
-        default=None,
-        description="Your own identifier for this customer (1-64 of A-Z a-z 0-9 _ . -); generated (`app_…`) if absent.",
-        examples=["acme"],
-    )
-    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS, examples=["Acme Corp"])
-    metadata: Metadata = Field(
-        default_factory=dict, description=f"Up to {MAX_METADATA_ENTRIES} string entries of your own."
-    )
-
-    _id = field_validator("id")(lambda value: None if value is None else check_application_id(value))
-    _metadata = field_validator("metadata")(_checked_metadata)
-
-
-class ApplicationUpdate(_Request):
-    name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_CHARS)
-    metadata: Metadata | None = Field(default=None, description="Replaces the metadata as a whole.")
-
-    _metadata = field_validator("metadata")(_checked_metadata)
-
-
-class ApiKeyCreate(_Request):
-    description: str = Field(default="", max_length=MAX_KEY_DESCRIPTION_CHARS, examples=["production backend"])
-
-
-class PortalSessionCreate(_Request):
-    ttl_seconds: int = Field(default=3_600, ge=60, le=86_400, description="How long the session works.")
-    read_only: bool = Field(default=False, description="A read-only session can look but change nothing.")

@@ -22,7 +22,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from pydantic.json_schema import models_json_schema
 
-from functions.api.app import API_TITLE, PUBLIC_PATHS, SCOPED_SUFFIX, build_resolver
+from functions.api.app import API_TITLE, PUBLIC_PATHS, SCOPED_OPERATION_SUFFIX, build_resolver
 from functions.api.responses import ErrorEnvelope
 from functions.core.constants import VERSION
 
@@ -42,24 +42,23 @@ _ERRORS = {
     "403": "The credential may not use this route: a platform route without a platform key, an application"
     " route with a platform key outside /v1/applications/{application_id}, or a change by a read-only session.",
     "404": "No such object for this API key's application.",
-    "409": "The request conflicts with the object's state; the message says how.",
+    "409": "The object exists already, or the request conflicts with its state; the message says how.",
     "413": "The request body is too large.",
     "415": "The request body is not JSON (send `Content-Type: application/json`).",
     "422": "The request is invalid; the message names the field.",
     "503": "The request could not be queued and nothing was kept; retry it.",
 }
 OPERATION_ERRORS: dict[str, tuple[str, ...]] = {
+    "createApplication": ("409",),
+    "revokePlatformKey": ("409",),
     "publishEvent": ("409", "503"),
     "testWebhook": ("409", "503"),
     "retryDelivery": ("409", "503"),
     "recoverWebhook": ("409", "503"),
-    "createApplication": ("409",),
-    "revokePlatformKey": ("409",),
 }
-"""Statuses only some operations answer: 409 (an id or Idempotency-Key reused for another event,
-a disabled webhook, a delivery that is not failed, an application id in use, a platform key
-revoking itself) and 503 (a queue refused the message). An operation mirrored under
-/v1/applications/{application_id} (`…ForApplication`) answers as its original."""
+"""Statuses only some operations answer (their copies under /v1/applications/{application_id} too):
+409 (an id in use, revoking the key of the request, an id or Idempotency-Key reused for another
+event, a disabled webhook, a delivery that is not failed) and 503 (a queue refused the message)."""
 
 
 def _routers() -> list[Router]:
@@ -74,11 +73,25 @@ def _routers() -> list[Router]:
     return [*routers, ingest]
 
 
+def _operation_errors(operation_id: str) -> tuple[str, ...]:
+    return OPERATION_ERRORS.get(operation_id.removesuffix(SCOPED_OPERATION_SUFFIX), ())
+
+
+_CONSTRAINTS = frozenset({"minLength", "maxLength", "pattern", "minimum", "maximum", "enum", "const"})
+
+
+def _validated(parameter: dict[str, Any]) -> bool:
+    """A query parameter, or a path parameter with a constraint: a value outside it is a 422."""
+    schema = parameter.get("schema", {})
+    options = [schema, *schema.get("anyOf", [])]
+    return parameter["in"] == "query" or any(_CONSTRAINTS & option.keys() for option in options)
+
+
 def _error_codes(path: str, operation: dict[str, Any]) -> list[str]:
-    codes = list(OPERATION_ERRORS.get(operation["operationId"].removesuffix(SCOPED_SUFFIX), ()))
+    codes = list(_operation_errors(operation["operationId"]))
     if "requestBody" in operation:
         codes += ["400", "413", "415", "422"]
-    elif any(p["in"] == "query" for p in operation.get("parameters", [])):
+    elif any(_validated(p) for p in operation.get("parameters", [])):
         codes.append("422")
     if path not in PUBLIC_PATHS:
         codes += ["401", "403"]
@@ -171,7 +184,8 @@ def build_document() -> dict[str, Any]:
     document = json.loads(text)
     document.pop("servers", None)
     document["paths"] = dict(sorted(document["paths"].items()))
-    unknown = set(OPERATION_ERRORS) - {o["operationId"] for ops in document["paths"].values() for o in ops.values()}
+    operation_ids = {o["operationId"] for ops in document["paths"].values() for o in ops.values()}
+    unknown = set(OPERATION_ERRORS) - operation_ids
     if unknown:
         raise ValueError(f"OPERATION_ERRORS names operations the API does not have: {sorted(unknown)}")
     document = _with_error_schemas(_with_error_envelope(_with_application_parameter(document)))

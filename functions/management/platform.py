@@ -29,8 +29,8 @@ from functions.api.responses import (
     PortalSessionObject,
 )
 from functions.core.errors import NotFoundError
-from functions.management.bodies import ApiKeyCreate, ApplicationCreate, ApplicationUpdate, PortalSessionCreate
 from functions.management.dependencies import dependencies
+from functions.management.platform_bodies import ApiKeyCreate, ApplicationCreate, ApplicationUpdate, PortalSessionCreate
 from functions.management.routes import DEFAULT_PAGE_SIZE, Cursor, PageSize
 
 if TYPE_CHECKING:
@@ -85,7 +85,8 @@ def create_application(body: ApplicationCreate, caller: PlatformCaller) -> Appli
 def list_applications(
     caller: PlatformCaller, limit: PageSize = DEFAULT_PAGE_SIZE, cursor: Cursor = None
 ) -> ApplicationList:
-    return ApplicationList.from_page(dependencies().applications.list(limit=limit, cursor=cursor), "/v1/applications")
+    page = dependencies().applications.list(limit=limit, cursor=cursor)
+    return ApplicationList.from_page(page, url="/v1/applications")
 
 
 @router.get(
@@ -150,7 +151,7 @@ def delete_application(application_id: ApplicationId, caller: PlatformCaller) ->
         raise NotFoundError(f"no application {application_id}")
     directory().forget(application_id)
     logger.info("application deleted", extra={"credentials_revoked": revoked, "webhooks_deleted": deleted_webhooks})
-    return DeletedApplication(id=application_id)
+    return DeletedApplication.of(application_id)
 
 
 @router.post(
@@ -171,7 +172,7 @@ def create_application_key(
     description = (body or ApiKeyCreate()).description
     api_key, plaintext = create_api_key(dependencies().api_keys, application_id, description)
     logger.info("application key created", extra={"new_key_id": api_key.id})
-    return ApiKeyWithSecret.created(api_key, plaintext)
+    return ApiKeyWithSecret.with_key(api_key, plaintext)
 
 
 @router.get(
@@ -186,7 +187,7 @@ def list_application_keys(
 ) -> ApiKeyList:
     _application(application_id)
     page = dependencies().api_keys.page(application_id, limit=limit, cursor=cursor)
-    return ApiKeyList.from_page(page, f"/v1/applications/{application_id}/api-keys")
+    return ApiKeyList.from_page(page, url=f"/v1/applications/{application_id}/api-keys")
 
 
 @router.delete(
@@ -225,7 +226,7 @@ def create_portal_session(
         dependencies().api_keys, application_id, ttl_seconds=body.ttl_seconds, read_only=body.read_only
     )
     logger.info("portal session opened", extra={"session_id": session.id, "read_only": session.read_only})
-    return PortalSessionObject.opened(session, token, _portal_url())
+    return PortalSessionObject.from_record(session, token, _portal_url())
 
 
 def _portal_url() -> str:
@@ -251,7 +252,7 @@ def create_platform_key(caller: PlatformCaller, body: ApiKeyCreate | None = None
 
     api_key, plaintext = mint(dependencies().api_keys, (body or ApiKeyCreate()).description)
     logger.info("platform key created", extra={"new_key_id": api_key.id})
-    return ApiKeyWithSecret.created(api_key, plaintext)
+    return ApiKeyWithSecret.with_key(api_key, plaintext)
 
 
 @router.get(
@@ -266,9 +267,8 @@ def list_platform_keys(
 ) -> ApiKeyList:
     from functions.store.api_keys import PLATFORM
 
-    return ApiKeyList.from_page(
-        dependencies().api_keys.page(None, PLATFORM, limit=limit, cursor=cursor), "/v1/platform-keys"
-    )
+    page = dependencies().api_keys.page(None, PLATFORM, limit=limit, cursor=cursor)
+    return ApiKeyList.from_page(page, url="/v1/platform-keys")
 
 
 @router.delete(

@@ -40,6 +40,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("reliability")]
 LOCAL_STACK_OPTIONS = {"profile": "mutx"}
 OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 EXAMPLES_PER_OPERATION = 25
+EXAMPLES_PER_MIRRORED_OPERATION = 10
+"""An application's routes again under /v1/applications/{application_id}: the same functions."""
+PLATFORM_PATHS = ("/v1/applications", "/v1/platform-keys")
 SEED = 20_261_122
 APPLICATION = "fuzz"
 
@@ -50,6 +53,7 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
+DOCUMENT = json.loads(OPENAPI.read_text(encoding="utf-8"))
 SCHEMA = schemathesis.openapi.from_path(str(OPENAPI))
 OPERATIONS = {result.ok().label: result.ok() for result in SCHEMA.get_all_operations()}
 sent: Counter[str] = Counter()
@@ -59,6 +63,9 @@ statuses: Counter[int] = Counter()
 @pytest.fixture(scope="module")
 def fuzz_world(local_stack: LocalStackHarness) -> Iterator[dict[str, Any]]:
     stack = local_stack
+    platform_key = str(stack.stack.platform_key)
+    created = stack.api("POST", "/v1/applications", platform_key, json_body={"id": APPLICATION, "name": "Fuzz"})
+    assert created.status_code == 201, created.text
     key = stack.new_key(APPLICATION)
     with endpoints() as receivers:
         webhook = stack.api("POST", "/v1/webhooks", key, json_body={"url": receivers.add(410), "events": ["agent.*"]})
@@ -75,7 +82,13 @@ def fuzz_world(local_stack: LocalStackHarness) -> Iterator[dict[str, Any]]:
         yield {
             "stack": stack,
             "key": key,
-            "ids": {"webhook_id": webhook_id, "event_id": event.json()["id"], "delivery_id": delivery_id},
+            "platform_key": platform_key,
+            "ids": {
+                "application_id": APPLICATION,
+                "webhook_id": webhook_id,
+                "event_id": event.json()["id"],
+                "delivery_id": delivery_id,
+            },
         }
     report_figures(
         "fuzz",
@@ -86,9 +99,17 @@ def fuzz_world(local_stack: LocalStackHarness) -> Iterator[dict[str, Any]]:
     )
 
 
+def key_for(fuzz_world: dict[str, Any], path: str) -> str:
+    """The platform key on the platform's paths (and an application's routes under them), else the application key."""
+    return str(fuzz_world["platform_key"] if path.startswith(PLATFORM_PATHS) else fuzz_world["key"])
+
+
 def cases_of(label: str, real_ids: dict[str, str]) -> st.SearchStrategy[Any]:
-    """Valid and invalid requests of the operation; path ids replaced by real ones half of the time."""
+    """Valid and invalid requests of the operation; path ids replaced by real ones half of the time
+    (never to delete the application the other operations work in)."""
     operation = OPERATIONS[label]
+    if label == "DELETE /v1/applications/{application_id}":
+        real_ids = {}
     generated = st.one_of(operation.as_strategy(mode) for mode in GenerationMode)
 
     def with_real_ids(pair: tuple[Any, bool]) -> Any:
@@ -107,10 +128,13 @@ def test_no_generated_request_gets_a_5xx_or_an_answer_the_document_does_not_decl
     label: str, fuzz_world: dict[str, Any]
 ) -> None:
     stack: LocalStackHarness = fuzz_world["stack"]
-    headers = {"Authorization": f"Bearer {fuzz_world['key']}"}
+    path = OPERATIONS[label].path
+    headers = {"Authorization": f"Bearer {key_for(fuzz_world, path)}"}
+    operation_id = DOCUMENT["paths"][path][OPERATIONS[label].method.lower()]["operationId"]
+    mirrored = operation_id.endswith("ForApplication")
 
     @settings(
-        max_examples=EXAMPLES_PER_OPERATION,
+        max_examples=EXAMPLES_PER_MIRRORED_OPERATION if mirrored else EXAMPLES_PER_OPERATION,
         deadline=None,
         derandomize=True,
         database=None,
@@ -180,7 +204,6 @@ def test_the_openapi_route_returns_what_it_documents(fuzz_world: dict[str, Any])
     jsonschema.validate(response.json(), _documented_schema("GET", "/v1/openapi.json", 200))
 
 
-DOCUMENT = json.loads(OPENAPI.read_text(encoding="utf-8"))
 NOT_JSON = {
     "text/plain": b'{"type": "agent.status"}',
     "application/octet-stream": b"\x00\x01binary",
@@ -190,10 +213,10 @@ NOT_JSON = {
 
 
 def _url(fuzz_world: dict[str, Any], path: str) -> str:
-    ids = fuzz_world["ids"]
-    return fuzz_world["stack"].api_url + path.replace("{webhook_id}", ids["webhook_id"]).replace(
-        "{delivery_id}", ids["delivery_id"]
-    ).replace("{event_id}", ids["event_id"])
+    url = fuzz_world["stack"].api_url + path
+    for name, value in fuzz_world["ids"].items():
+        url = url.replace(f"{{{name}}}", value)
+    return url.replace("{key_id}", "key_01jd2q8x4m7n3p5r9t1v6w8y0z")
 
 
 @pytest.mark.parametrize(("method", "path"), JSON_BODY_ROUTES, ids=str)
@@ -229,7 +252,7 @@ def test_an_integer_too_long_to_convert_is_the_documented_422(fuzz_world: dict[s
 def test_a_method_the_document_does_not_list_is_405_with_the_listed_methods(fuzz_world: dict[str, Any], path: str):
     stack: LocalStackHarness = fuzz_world["stack"]
     documented = sorted(method.upper() for method in DOCUMENT["paths"][path])
-    headers = {"Authorization": f"Bearer {fuzz_world['key']}"}
+    headers = {"Authorization": f"Bearer {key_for(fuzz_world, path)}"}
 
     for method in sorted({"TRACE", "PUT", "GET", "POST", "PATCH", "DELETE"} - set(documented)):
         response = stack.http.request(method, _url(fuzz_world, path), headers=headers, timeout=30)

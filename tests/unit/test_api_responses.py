@@ -8,7 +8,16 @@ import pytest
 from pydantic import ValidationError
 
 from functions.api import responses
-from functions.core.models import Attempt, Delivery, DeliveryStatus, Event, SigningSecret, Webhook
+from functions.core.models import (
+    ApiKey,
+    Application,
+    Attempt,
+    Delivery,
+    DeliveryStatus,
+    Event,
+    SigningSecret,
+    Webhook,
+)
 from functions.core.profile import EventType
 from functions.pipeline.redelivery import Recovery
 from functions.store.pagination import Page
@@ -173,3 +182,35 @@ def test_no_record_renders_itself():
     """The API objects have one home: the records carry no renderer of their own."""
     for record in (Webhook, Event, Delivery, Attempt):
         assert not hasattr(record, "public"), record.__name__
+
+
+def test_platform_objects_render_as_documented():
+    application = Application(id="acme", name="Acme", metadata={"tier": "gold"}, created_at=NOW, updated_at=NOW)
+    key = ApiKey(id="key_1", application_id="acme", key_hash="h", display_prefix="dvc_live_ab", created_at=NOW)
+    platform_key = key.model_copy(update={"application_id": None, "revoked_at": NOW})
+
+    assert rendered(responses.ApplicationObject.from_record(application)) == {
+        "object": "application",
+        "id": "acme",
+        "name": "Acme",
+        "metadata": {"tier": "gold"},
+        "created_at": NOW_TEXT,
+        "updated_at": NOW_TEXT,
+    }
+    assert rendered(responses.ApiKeyWithSecret.with_key(key, "dvc_live_secret")) == {
+        "object": "api_key",
+        "id": "key_1",
+        "kind": "application",
+        "application_id": "acme",
+        "display_prefix": "dvc_live_ab",
+        "description": "",
+        "created_at": NOW_TEXT,
+        "revoked_at": None,
+        "key": "dvc_live_secret",
+    }
+    revoked = rendered(responses.ApiKeyObject.from_record(platform_key))
+    assert (revoked["kind"], revoked["application_id"], revoked["revoked_at"]) == ("platform", None, NOW_TEXT)
+    listed = rendered(
+        responses.ApplicationList.from_page(Page(items=[application], next_cursor=None), "/v1/applications")
+    )
+    assert (listed["object"], listed["has_more"], len(listed["data"])) == ("list", False, 1)

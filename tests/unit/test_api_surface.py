@@ -8,6 +8,7 @@ import tomllib
 
 import pytest
 
+from dovecote._version import __version__ as client_version
 from functions.api.edge import allowed_methods, is_json_content_type, long_integer_error
 from functions.core.constants import IDEMPOTENCY_KEY_PATTERN, MAX_IDEMPOTENCY_KEY_CHARS, VERSION
 from functions.core.matching import is_valid_pattern
@@ -102,7 +103,9 @@ def test_a_too_long_integer_is_found_wherever_it_is():
 
 def test_the_version_is_the_packages_the_documents_and_the_user_agents():
     with (ROOT / "pyproject.toml").open("rb") as pyproject:
-        assert tomllib.load(pyproject)["project"]["version"] == VERSION
+        server_version = tomllib.load(pyproject)["tool"]["setuptools"]["dynamic"]["version"]["attr"]
+    assert server_version == "clients.python.dovecote._version.__version__"
+    assert client_version == VERSION
     assert build_document()["info"]["version"] == VERSION
     assert f"Dovecote/{VERSION}" == USER_AGENT
 

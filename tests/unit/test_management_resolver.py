@@ -150,3 +150,11 @@ def test_a_request_no_route_takes_is_404_or_405_by_the_route_table():
     assert json.loads(wrong_method["body"])["error"]["type"] == "method_not_allowed"
     assert unknown == (404, {"error": {"type": "not_found", "message": "no such route"}})
     assert call("PUT", "/v1/things")[0] == 404  # without a route table a resolver knows no other path
+
+
+@pytest.mark.parametrize("body", ["[null, null]", '[{"name": "a"}]', '"a"', "5"])
+def test_a_body_that_is_not_a_json_object_is_422(body: str):
+    assert call("POST", "/v1/things", body=body) == (
+        422,
+        {"error": {"type": "invalid_request", "message": "body: must be a JSON object"}},
+    )
