@@ -17,10 +17,10 @@ NODE_STAMP := node_modules/.installed
 
 setup: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM)
 
-$(PY_STAMP): pyproject.toml
+$(PY_STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e clients/python -e '.[dev]'
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json

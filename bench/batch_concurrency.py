@@ -21,7 +21,6 @@ work takes longer.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import threading
@@ -35,7 +34,7 @@ import botocore.session
 
 from bench.harness import Receiver, event_data
 from bench.moto_process import MotoProcess, apply_environment, restore_environment
-from bench.report import Target, progress, run_metadata, table, write_json
+from bench.report import Target, benchmark_arguments, progress, run_metadata, table, write_json
 
 PROFILE = "standard"
 RECEIVER_DELAY_SECONDS = 0.2
@@ -245,10 +244,8 @@ def measure(runs: int) -> Samples:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    parser = benchmark_arguments(__doc__)
     parser.add_argument("--runs", type=int, default=DEFAULT_RUNS, help="timed invocations of each kind")
-    parser.add_argument("--check", action="store_true", help="exit 1 when the target is missed")
     arguments = parser.parse_args(argv)
     runs = max(3, arguments.runs)
 
@@ -259,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     cpu_medians = {kind: statistics.median(values) for kind, values in samples.cpu.items()}
     ratio = medians["batch"] / medians["single"]
     adjusted_ratio = adjusted["batch"] / adjusted["single"]
-    metadata = run_metadata("python -m bench.batch_concurrency " + " ".join(argv if argv is not None else sys.argv[1:]))
+    metadata = run_metadata("bench.batch_concurrency", argv)
 
     delay_ms = RECEIVER_DELAY_SECONDS * 1000
     print(f"Dovecote deliver batch concurrency: receiver on 127.0.0.1 answering after {delay_ms:.0f} ms")

@@ -20,7 +20,6 @@ Target: every function's import + init at most 1.3 x its floor; the zipped asset
 
 from __future__ import annotations
 
-import argparse
 import importlib.metadata as metadata
 import importlib.util
 import os
@@ -33,9 +32,10 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from subprocess import CompletedProcess
 from typing import Any
 
-from bench.report import Target, progress, run_metadata, table, write_json
+from bench.report import Target, benchmark_arguments, progress, run_metadata, table, write_json
 
 PROFILE = "standard"
 TARGET_RATIO = 1.3
@@ -218,11 +218,11 @@ def lambda_site(directory: Path) -> tuple[Path, Path]:
 # Timing
 
 
-def time_once(subject: Subject, directory: Path, python_path: str) -> tuple[float, float]:
-    code = _CHILD.format(imports=subject.imports, init=subject.init, marker=MARKER)
+def _run_in_lambda_layout(options: list[str], code: str, directory: Path, python_path: str) -> CompletedProcess[str]:
+    """A fresh interpreter that sees only the asset, the runtime's and the layer's packages."""
     environment = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": python_path, **FUNCTION_ENVIRONMENT}
-    completed = subprocess.run(
-        [sys.executable, "-S", "-c", code],
+    return subprocess.run(
+        [sys.executable, "-S", *options, "-c", code],
         cwd=directory,
         env=environment,
         capture_output=True,
@@ -230,6 +230,11 @@ def time_once(subject: Subject, directory: Path, python_path: str) -> tuple[floa
         timeout=CHILD_TIMEOUT_SECONDS,
         check=False,
     )
+
+
+def time_once(subject: Subject, directory: Path, python_path: str) -> tuple[float, float]:
+    code = _CHILD.format(imports=subject.imports, init=subject.init, marker=MARKER)
+    completed = _run_in_lambda_layout([], code, directory, python_path)
     lines = [line for line in completed.stdout.splitlines() if line.startswith(MARKER)]
     if completed.returncode != 0 or not lines:
         raise RuntimeError(f"{subject.name} failed in a Lambda-like layout:\n{completed.stderr.strip()[-2000:]}")
@@ -240,18 +245,9 @@ def time_once(subject: Subject, directory: Path, python_path: str) -> tuple[floa
 def import_self_times(subject: Subject, directory: Path, python_path: str, runs: int = 3) -> dict[str, float]:
     """Mean self time (ms) of the modules `subject` imports, by top-level package (`functions.<x>` kept apart)."""
     code = f"{subject.imports}\n{subject.init}"
-    environment = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": python_path, **FUNCTION_ENVIRONMENT}
     totals: dict[str, float] = {}
     for _ in range(runs):
-        completed = subprocess.run(
-            [sys.executable, "-S", "-X", "importtime", "-c", code],
-            cwd=directory,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=CHILD_TIMEOUT_SECONDS,
-            check=False,
-        )
+        completed = _run_in_lambda_layout(["-X", "importtime"], code, directory, python_path)
         for line in completed.stderr.splitlines():
             if not line.startswith("import time:") or line.count("|") != 2:
                 continue
@@ -287,10 +283,8 @@ def measure(runs: int, directory: Path, python_path: str) -> dict[str, dict[str,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    parser = benchmark_arguments(__doc__)
     parser.add_argument("--runs", type=int, default=DEFAULT_RUNS, help="fresh processes per row (at least 10)")
-    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     arguments = parser.parse_args(argv)
     runs = max(DEFAULT_RUNS, arguments.runs)
 
@@ -308,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
-    metadata_ = run_metadata("python -m bench.cold_start " + " ".join(argv if argv is not None else sys.argv[1:]))
+    metadata_ = run_metadata("bench.cold_start", argv)
     rows = []
     found: list[Target] = []
     boto3_import = statistics.median(figures[f.name]["import_ms"] for f in FLOORS.values())

@@ -19,7 +19,6 @@ the tables show the Lambda duration line on its own so it can be judged.
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import time
@@ -38,7 +37,7 @@ from bench.metering import (
     total_usd,
 )
 from bench.prices import PRICES, PRICES_AS_OF, function_memory_mb, price_table
-from bench.report import Target, progress, run_metadata, table, write_json
+from bench.report import Target, benchmark_arguments, progress, run_metadata, table, write_json
 
 PROFILE = "standard"
 SCENARIOS = (
@@ -370,8 +369,7 @@ def run(scenarios: list[Scenario], budget_seconds: float) -> tuple[list[Scenario
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    parser = benchmark_arguments(__doc__)
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every scenario's events (default 1)")
     parser.add_argument("--budget", type=float, default=DEFAULT_BUDGET_SECONDS, help="seconds for all scenarios")
     parser.add_argument(
@@ -380,7 +378,6 @@ def main(argv: list[str] | None = None) -> int:
         choices=[s.name for s in SCENARIOS],
         help=f"scenarios to run (default: {', '.join(DEFAULT_SCENARIOS)})",
     )
-    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     arguments = parser.parse_args(argv)
 
     names = arguments.only or DEFAULT_SCENARIOS
@@ -388,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     memory_mb = function_memory_mb(PROFILE)
     results, skipped = run([scaled(s, arguments.scale) for s in chosen], arguments.budget)
     priced = [price(result, memory_mb) for result in results]
-    metadata = run_metadata("python -m bench.cost_model " + " ".join(argv if argv is not None else sys.argv[1:]))
+    metadata = run_metadata("bench.cost_model", argv)
     print_report(priced, memory_mb, skipped, metadata)
     found = targets(priced)
     print()

@@ -9,7 +9,6 @@ hooks, same price table, same memory sizes). Target: neither figure increases wi
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import math
 import sys
@@ -21,7 +20,7 @@ from bench.cost_model import PROFILE, batching_window_seconds
 from bench.harness import Scenario, ScenarioResult, bench_stack
 from bench.metering import by_service_usd, cost_lines, per_million, total_usd
 from bench.prices import PRICES_AS_OF, function_memory_mb
-from bench.report import Target, progress, run_metadata, table, write_json
+from bench.report import Target, benchmark_arguments, progress, run_metadata, table, write_json
 
 SCENARIOS = (
     Scenario("fan-out 1", fanout=1, events=150),
@@ -83,11 +82,9 @@ def targets(rows: list[dict[str, Any]]) -> list[Target]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    parser = benchmark_arguments(__doc__)
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every scenario's events (default 1)")
     parser.add_argument("--budget", type=float, default=DEFAULT_BUDGET_SECONDS, help="seconds for all scenarios")
-    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     arguments = parser.parse_args(argv)
 
     memory_mb = function_memory_mb(PROFILE)
@@ -106,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             progress(f"  {result.usage.deliveries} deliveries in {result.seconds:.0f} s")
             rows.append(figures(result, memory_mb))
 
-    metadata = run_metadata("python -m bench.fanout_scale " + " ".join(argv if argv is not None else sys.argv[1:]))
+    metadata = run_metadata("bench.fanout_scale", argv)
     print(f"Dovecote fan-out scale: profile {PROFILE}, happy path, local stack")
     print(f"({metadata['date']}, commit {metadata['commit']})")
     print(f"Prices: bench/prices.py ({PRICES_AS_OF}); memory: infra/functions.py")

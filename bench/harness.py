@@ -17,7 +17,6 @@ import logging
 import math
 import os
 import re
-import socket
 import statistics
 import sys
 import threading
@@ -44,6 +43,7 @@ from bench.instrument import (
     time_local_functions,
 )
 from bench.metering import Usage, state_transitions
+from dovecote_local.gateway import free_port
 from functions.core.profile import load_profile
 
 log = logging.getLogger("bench")
@@ -67,12 +67,6 @@ DEPLOYED_ENVIRONMENT = {"POWERTOOLS_LOG_LEVEL": DEPLOYED_LOG_LEVEL, "POWERTOOLS_
 _POLL_SECONDS = 0.05
 _WINDOW_POLL_SECONDS = 0.1
 _HTTP_TIMEOUT_SECONDS = 30
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def event_data(index: int) -> dict[str, Any]:

@@ -10,10 +10,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from bench.prices import PRICES, Price
 
@@ -159,15 +159,8 @@ class CallStats:
     """Wall time of the calls as the caller saw them."""
 
     def add(self, other: CallStats) -> None:
-        self.calls += other.calls
-        self.errors += other.errors
-        self.billed_requests += other.billed_requests
-        self.read_units += other.read_units
-        self.write_units += other.write_units
-        self.index_write_units += other.index_write_units
-        self.request_bytes += other.request_bytes
-        self.response_bytes += other.response_bytes
-        self.total_ms += other.total_ms
+        for name in (stat.name for stat in fields(self)):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 @dataclass
@@ -201,6 +194,7 @@ class InvocationStats:
         return self.total_ms / self.invocations if self.invocations else 0.0
 
 
+GroupT = TypeVar("GroupT")
 CallKey = tuple[str, str, str]
 """(caller, service, operation): caller is a function name or `esm:<function>` (its SQS poller)."""
 InvocationKey = tuple[str, str]
@@ -232,15 +226,15 @@ class Usage:
         return self.invocations.setdefault(key, InvocationStats())
 
     def by_service(self) -> dict[str, CallStats]:
-        totals: dict[str, CallStats] = {}
-        for (_, service, _), stats in self.calls.items():
-            totals.setdefault(service, CallStats()).add(stats)
-        return totals
+        return self._calls_by(lambda key: key[1])
 
     def by_operation(self) -> dict[tuple[str, str], CallStats]:
-        totals: dict[tuple[str, str], CallStats] = {}
-        for (_, service, operation), stats in self.calls.items():
-            totals.setdefault((service, operation), CallStats()).add(stats)
+        return self._calls_by(lambda key: (key[1], key[2]))
+
+    def _calls_by(self, group: Callable[[CallKey], GroupT]) -> dict[GroupT, CallStats]:
+        totals: dict[GroupT, CallStats] = {}
+        for key, stats in self.calls.items():
+            totals.setdefault(group(key), CallStats()).add(stats)
         return totals
 
     def total_calls(self) -> int:

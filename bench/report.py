@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -38,14 +39,15 @@ class Target:
 
     def line(self) -> str:
         verdict = "PASS" if self.passed else "MISS"
-        limit = f"{self.comparison} {_number(self.limit)}{self.unit}"
-        return f"{verdict}  {self.name}: {_number(self.value)}{self.unit} (target {limit})"
+        limit = f"{self.comparison} {figure(self.limit)}{self.unit}"
+        return f"{verdict}  {self.name}: {figure(self.value)}{self.unit} (target {limit})"
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "passed": self.passed}
 
 
-def _number(value: float) -> str:
+def figure(value: float) -> str:
+    """A target's value: whole numbers without decimals, others with two."""
     if math.isnan(value):
         return "-"
     if value == int(value):
@@ -98,9 +100,20 @@ def git_commit() -> str:
     return (completed.stdout.strip() or "unknown") + dirty
 
 
-def run_metadata(command: str) -> dict[str, Any]:
+def benchmark_arguments(description: str | None, *, json_output: bool = True) -> argparse.ArgumentParser:
+    """A benchmark's command line: `--check`, `--json PATH` for its figures; the caller adds its own."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    if json_output:
+        parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    return parser
+
+
+def run_metadata(module: str, argv: Sequence[str] | None) -> dict[str, Any]:
+    """When, where and how a benchmark ran; `argv` as given to its `main` (None: this process's)."""
+    arguments = sys.argv[1:] if argv is None else argv
     return {
-        "command": command,
+        "command": " ".join(["python", "-m", module, *arguments]),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": git_commit(),
         "python": sys.version.split()[0],

@@ -9,9 +9,7 @@ only; every benchmark has its own time budget inside the total.
 
 from __future__ import annotations
 
-import argparse
 import json
-import math
 import os
 import signal
 import subprocess
@@ -22,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.report import REPO_ROOT, progress, run_metadata, write_json
+from bench.report import REPO_ROOT, Target, benchmark_arguments, progress, run_metadata, write_json
 
 DEFAULT_BUDGET_SECONDS = 900
 _STOP_GRACE_SECONDS = 10
@@ -114,30 +112,17 @@ def summary(outcomes: list[Outcome], total_seconds: float) -> list[str]:
     for outcome in outcomes:
         lines.append(f"{outcome.module}: {outcome.status}, {outcome.seconds:.0f} s")
         for target in outcome.targets:
-            verdict = "PASS" if target["passed"] else "MISS"
-            unit = target.get("unit", "")
-            lines.append(
-                f"  {verdict}  {target['name']}: {_figure(target['value'])}{unit} "
-                f"(target {target['comparison']} {_figure(target['limit'])}{unit})"
-            )
+            fields = ("name", "value", "limit", "unit", "comparison")
+            lines.append("  " + Target(**{name: target[name] for name in fields if name in target}).line())
         if outcome.status != "ok" and not outcome.targets:
             lines.append("  (no figures)")
     return lines
 
 
-def _figure(value: float) -> str:
-    if math.isnan(value):
-        return "-"
-    if value == int(value):
-        return f"{value:,.0f}"
-    return f"{value:,.2f}"
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_arguments(__doc__, json_output=False)
     parser.add_argument("--json-dir", metavar="DIR", help="keep every benchmark's JSON (and run_all.json) here")
     parser.add_argument("--budget", type=float, default=DEFAULT_BUDGET_SECONDS, help="seconds for everything")
-    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     arguments = parser.parse_args(argv)
 
     started = time.monotonic()
@@ -162,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             write_json(
                 str(directory / "run_all.json"),
                 {
-                    **run_metadata("python -m bench.run_all " + " ".join(argv if argv is not None else sys.argv[1:])),
+                    **run_metadata("bench.run_all", argv),
                     "seconds": total,
                     "benchmarks": [
                         {"module": o.module, "status": o.status, "seconds": o.seconds, "targets": o.targets}

@@ -14,6 +14,7 @@ import base64
 import json
 import logging
 import secrets
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -314,3 +315,10 @@ class GatewayServer(ThreadingHTTPServer):
     @property
     def port(self) -> int:
         return int(self.server_address[1])
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for `--port`, receivers, moto)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

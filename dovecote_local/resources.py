@@ -127,6 +127,19 @@ def _of_type(template: dict[str, Any], resource_type: str) -> list[tuple[str, di
     ]
 
 
+def _the_one(template: dict[str, Any], resource_type: str, what: str) -> tuple[str, dict[str, Any], str | None]:
+    """The template's only resource of this type: its logical id, properties and explicit name, if any."""
+    resources = _of_type(template, resource_type)
+    if len(resources) != 1:
+        raise UnsupportedTemplateError(f"expected one {what}, found {len(resources)}")
+    logical_id, properties = resources[0]
+    return logical_id, properties, properties.get(_NAME_PROPERTY[resource_type])
+
+
+_STATE_MACHINE = "AWS::StepFunctions::StateMachine"
+_NAME_PROPERTY = {"AWS::DynamoDB::Table": "TableName", _STATE_MACHINE: "StateMachineName"}
+
+
 def _physical_name(stack_name: str, logical_id: str, limit: int) -> str:
     return f"{stack_name}-{logical_id}"[:limit]
 
@@ -172,11 +185,8 @@ class ResourceBuilder:
         )
 
     def _create_table(self) -> str:
-        tables = _of_type(self._template, "AWS::DynamoDB::Table")
-        if len(tables) != 1:
-            raise UnsupportedTemplateError(f"expected one DynamoDB table, found {len(tables)}")
-        logical_id, properties = tables[0]
-        name = properties.get("TableName") or _physical_name(self._stack_name, logical_id, 255)
+        logical_id, properties, given_name = _the_one(self._template, "AWS::DynamoDB::Table", "DynamoDB table")
+        name = given_name or _physical_name(self._stack_name, logical_id, 255)
         request: dict[str, Any] = {
             "TableName": name,
             "KeySchema": properties["KeySchema"],
@@ -256,11 +266,8 @@ class ResourceBuilder:
         return functions
 
     def _create_state_machine(self) -> str:
-        machines = _of_type(self._template, "AWS::StepFunctions::StateMachine")
-        if len(machines) != 1:
-            raise UnsupportedTemplateError(f"expected one state machine, found {len(machines)}")
-        logical_id, properties = machines[0]
-        name = properties.get("StateMachineName") or _physical_name(self._stack_name, logical_id, 80)
+        logical_id, properties, given_name = _the_one(self._template, _STATE_MACHINE, "state machine")
+        name = given_name or _physical_name(self._stack_name, logical_id, 80)
         definition = properties.get("DefinitionString")
         if definition is None:
             raise UnsupportedTemplateError(f"state machine {logical_id} has no DefinitionString")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import jsii
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw_v1
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
@@ -14,6 +14,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.log_groups import log_group
 from infra.nag import acknowledge
 from infra.routes import ROUTES, Target
 
@@ -56,12 +57,7 @@ class Api(Construct):
             description="Dovecote webhook delivery API (v1)",
             create_default_stage=False,
         )
-        self.access_logs = logs.LogGroup(
-            self,
-            "AccessLogs",
-            retention=logs.RetentionDays.THREE_MONTHS,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        self.access_logs = log_group(self, "AccessLogs", logs.RetentionDays.THREE_MONTHS)
         self.stage = apigw.HttpStage(
             self,
             "DefaultStage",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
@@ -24,6 +24,7 @@ from functions.runtime.settings import (
 )
 from infra.handlers import FUNCTION_NAMES, FunctionName, handler_path, service_name
 from infra.lambda_code import ARCHITECTURE, RUNTIME, functions_code
+from infra.log_groups import log_group
 from infra.nag import acknowledge, arn_placeholder
 from infra.queues import Queues
 from infra.retries import retry_state_machine_arn, retry_state_machine_name
@@ -140,12 +141,7 @@ class Functions(Construct):
                     # pydantic looks for plugins at import; none are used, so skip the search (cold start).
                     "PYDANTIC_DISABLE_PLUGINS": "__all__",
                 },
-                log_group=logs.LogGroup(
-                    self,
-                    f"{construct_name}Logs",
-                    retention=logs.RetentionDays.ONE_MONTH,
-                    removal_policy=RemovalPolicy.DESTROY,
-                ),
+                log_group=log_group(self, f"{construct_name}Logs", logs.RetentionDays.ONE_MONTH),
             )
 
         self.authorizer = function("authorizer")
@@ -162,22 +158,18 @@ class Functions(Construct):
         }
 
         self._grant_least_privilege(storage, queues, stack)
-        self.fanout.add_event_source(
-            event_sources.SqsEventSource(
-                queues.events,
-                batch_size=EVENTS_BATCH_SIZE,
-                max_batching_window=MAX_BATCHING_WINDOW,
-                report_batch_item_failures=True,
+        for consumer, queue, batch_size in (
+            (self.fanout, queues.events, EVENTS_BATCH_SIZE),
+            (self.deliver, queues.deliveries, DELIVERIES_BATCH_SIZE),
+        ):
+            consumer.add_event_source(
+                event_sources.SqsEventSource(
+                    queue,
+                    batch_size=batch_size,
+                    max_batching_window=MAX_BATCHING_WINDOW,
+                    report_batch_item_failures=True,
+                )
             )
-        )
-        self.deliver.add_event_source(
-            event_sources.SqsEventSource(
-                queues.deliveries,
-                batch_size=DELIVERIES_BATCH_SIZE,
-                max_batching_window=MAX_BATCHING_WINDOW,
-                report_batch_item_failures=True,
-            )
-        )
         self._acknowledge_findings()
 
     def _grant_least_privilege(self, storage: Storage, queues: Queues, stack: Stack) -> None:

@@ -1,8 +1,10 @@
 """The one Lambda code asset shared by every function, bundled locally (no Docker).
 
-The asset holds the `functions` package (handlers are `functions.<name>.handler.handler`)
-and the deploy's profile as `functions/active_profile.json`. Everything else the code
-imports comes from the Lambda runtime or the Powertools layer; see LAYER_PROVIDED_PACKAGES.
+The asset holds the `functions` package (handlers are `functions.<name>.handler.handler`),
+the deploy's profile as `functions/active_profile.json`, and the standard-library modules of
+the client package that the functions import (CLIENT_MODULES: the signature schemes, the
+profiles' home, the version). Everything else the code imports comes from the Lambda runtime
+or the Powertools layer; see LAYER_PROVIDED_PACKAGES.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from functions.core.profile import BUNDLED_PROFILE_FILE, Profile, profile_json
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_PACKAGE = REPO_ROOT / "functions"
+CLIENT_PACKAGE = REPO_ROOT / "clients" / "python" / "dovecote"
+CLIENT_MODULES = ("__init__.py", "_version.py", "schemes.py", "profiles")
+"""What the functions import from the client package; each needs only the standard library."""
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -59,7 +64,7 @@ _EXCLUDED_NAMES = ("__pycache__", "*.pyc", "tests", BUNDLED_PROFILE_FILE, ".mypy
 
 @jsii.implements(ILocalBundling)
 class LocalFunctionsBundler:
-    """Copies the `functions` package, writes the profile, and pip-installs EXTRA_REQUIREMENTS."""
+    """Copies the `functions` package and CLIENT_MODULES, writes the profile, and pip-installs EXTRA_REQUIREMENTS."""
 
     def __init__(self, profile: Profile, requirements: tuple[str, ...] = EXTRA_REQUIREMENTS) -> None:
         self._profile = profile
@@ -72,7 +77,16 @@ class LocalFunctionsBundler:
 
 def bundle_functions_package(output_dir: Path, profile: Profile, requirements: tuple[str, ...] = ()) -> None:
     package_dir = output_dir / "functions"
-    shutil.copytree(FUNCTIONS_PACKAGE, package_dir, ignore=shutil.ignore_patterns(*_EXCLUDED_NAMES))
+    ignored = shutil.ignore_patterns(*_EXCLUDED_NAMES)
+    shutil.copytree(FUNCTIONS_PACKAGE, package_dir, ignore=ignored)
+    client_dir = output_dir / CLIENT_PACKAGE.name
+    client_dir.mkdir()
+    for name in CLIENT_MODULES:
+        source = CLIENT_PACKAGE / name
+        if source.is_dir():
+            shutil.copytree(source, client_dir / name, ignore=ignored)
+        else:
+            shutil.copy2(source, client_dir / name)
     (package_dir / BUNDLED_PROFILE_FILE).write_text(profile_json(profile), encoding="utf-8")
     if requirements:
         subprocess.run(  # noqa: S603 - fixed pip arguments, requirements come from this module

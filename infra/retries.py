@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from functions.core.profile import Profile
+from infra.log_groups import log_group
 from infra.nag import acknowledge, arn_placeholder
 from infra.retry_definition import retry_state_machine_definition
 
@@ -32,12 +33,7 @@ class RetryStateMachine(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         definition = retry_state_machine_definition(profile, deliver.function_arn)
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        self.log_group = log_group(self, "Logs", logs.RetentionDays.ONE_MONTH)
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",

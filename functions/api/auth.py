@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from functions.core.errors import ForbiddenError, NotFoundError, UnauthorizedError
+from functions.core.errors import ForbiddenError, InvalidRequestError, NotFoundError, UnauthorizedError
+from functions.core.ids import is_application_id
 from functions.runtime.lazy import LazyDependencies
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 EXISTENCE_TTL_SECONDS = 60.0
 """How long a function remembers that an application exists (the authorizer caches credentials as long)."""
 
+INVALID_APPLICATION_ID = "1 to 64 of A-Z a-z 0-9 _ . - (not '.' or '..')"
 MISSING = "a valid API key is required (Authorization: Bearer <key>)"
 SESSION_EXPIRED = "the portal session has expired; open a new one"
 READ_ONLY = "this portal session is read-only"
@@ -109,6 +111,8 @@ def application_of(caller: Caller, path: str, exists: Callable[[str], bool]) -> 
     if scoped is not None:
         if not caller.is_platform:
             raise ForbiddenError(PLATFORM_ONLY)
+        if not is_application_id(scoped):
+            raise InvalidRequestError(f"application_id: {INVALID_APPLICATION_ID}")
         if not exists(scoped):
             raise NotFoundError(f"no application {scoped[:64]}")
         return scoped

@@ -8,10 +8,17 @@ come out the same every time (a delivery is one per event and endpoint).
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+APPLICATION_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+"""An application's id: the platform's own identifier for its customer, or a generated `app_…`."""
+
+
+def is_application_id(value: str) -> bool:
+    return bool(APPLICATION_ID_PATTERN.fullmatch(value)) and value not in {".", ".."}
 
 
 def _encode(value: int, length: int) -> str:

@@ -15,7 +15,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-PROFILES_DIR = Path(__file__).resolve().parent.parent / "profiles"
+from dovecote.profiles import UnknownProfileError, profile_path
+from dovecote.schemes import SCHEMES, Scheme, SigningError, scheme_named
+
 BUNDLED_PROFILE_FILE = "active_profile.json"
 
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
@@ -34,29 +36,33 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
-class SigningScheme(StrEnum):
-    STANDARD_WEBHOOKS = "standard-webhooks"
-    """`v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated during rotation."""
-    HMAC_SHA256_HEX = "hmac-sha256-hex"
-    """`<prefix><hex HMAC-SHA256 of body>`, e.g. `sha256=ab12…`."""
-    HMAC_SHA256_HEX_TIMESTAMPED = "hmac-sha256-hex-timestamped"
-    """`<prefix><hex HMAC-SHA256 of "{timestamp}.{body}">` with the timestamp in its own header."""
-
-
 class SecretEncoding(StrEnum):
     BASE64 = "base64"
     HEX = "hex"
 
 
 class Signing(_Strict):
-    scheme: SigningScheme
+    scheme: str = Field(description="A scheme of dovecote/schemes.py.", json_schema_extra={"enum": list(SCHEMES)})
     signature_prefix: str = Field(default="", max_length=16)
 
+    @field_validator("scheme")
+    @classmethod
+    def _known_scheme(cls, name: str) -> str:
+        if name not in SCHEMES:
+            raise ValueError(f"unknown signing scheme {name!r}; use one of {', '.join(SCHEMES)}")
+        return name
+
     @model_validator(mode="after")
-    def _prefix_only_for_hex(self) -> Signing:
-        if self.scheme is SigningScheme.STANDARD_WEBHOOKS and self.signature_prefix:
-            raise ValueError("signature_prefix is fixed to 'v1,' by the standard-webhooks scheme")
+    def _prefix_fits_scheme(self) -> Signing:
+        try:
+            self.implementation()
+        except SigningError as error:
+            raise ValueError(str(error)) from None
         return self
+
+    def implementation(self) -> Scheme:
+        """The scheme that signs (and verifies) with this prefix."""
+        return scheme_named(self.scheme, self.signature_prefix)
 
 
 class Headers(_Strict):
@@ -150,14 +156,11 @@ class Profile(_Strict):
 
     @model_validator(mode="after")
     def _headers_fit_scheme(self) -> Profile:
-        timestamped = self.signing.scheme in (
-            SigningScheme.STANDARD_WEBHOOKS,
-            SigningScheme.HMAC_SHA256_HEX_TIMESTAMPED,
-        )
-        if timestamped and not self.headers.timestamp:
-            raise ValueError(f"headers.timestamp is required by the {self.signing.scheme.value} scheme")
-        if self.signing.scheme is SigningScheme.STANDARD_WEBHOOKS and not self.headers.delivery_id:
-            raise ValueError("headers.delivery_id (the message id) is required by the standard-webhooks scheme")
+        scheme = SCHEMES[self.signing.scheme]
+        if scheme.signs_timestamp and not self.headers.timestamp:
+            raise ValueError(f"headers.timestamp is required by the {scheme.name} scheme")
+        if scheme.signs_message_id and not self.headers.delivery_id:
+            raise ValueError(f"headers.delivery_id (the message id) is required by the {scheme.name} scheme")
         if self.event_types is not None:
             names = [t.name for t in self.event_types]
             if len(set(names)) != len(names):
@@ -179,10 +182,6 @@ class Profile(_Strict):
 
     def catalog_names(self) -> set[str] | None:
         return None if self.event_types is None else {t.name for t in self.event_types}
-
-
-def shipped_profile_names() -> list[str]:
-    return sorted(p.stem for p in PROFILES_DIR.glob("*.json"))
 
 
 def _format_validation_error(origin: str, error: ValidationError) -> str:
@@ -207,14 +206,10 @@ def load_profile(name_or_path: str | Path = "standard") -> Profile:
 
 @lru_cache(maxsize=16)
 def _load_profile_cached(name_or_path: str) -> Profile:
-    candidate = Path(name_or_path)
-    if candidate.suffix == ".json" or candidate.parent != Path("."):
-        path = candidate
-    else:
-        path = PROFILES_DIR / f"{name_or_path}.json"
-        if not path.is_file():
-            known = ", ".join(shipped_profile_names())
-            raise ProfileError(f"unknown profile {name_or_path!r}: use one of {known} or a path to a .json file")
+    try:
+        path = profile_path(name_or_path)
+    except UnknownProfileError as error:
+        raise ProfileError(str(error)) from None
     try:
         document = path.read_bytes()
     except OSError as error:

@@ -87,13 +87,8 @@ def _log_disabled(webhook: Any, reason: str) -> None:
 _container: LazyDependencies[Dependencies] = LazyDependencies(_build)
 dependencies = _container.get
 
-
-def reset_dependencies(replacement: Dependencies | None = None) -> None:
-    """Tests: forget the cached clients and settings (or install `replacement`)."""
-    if replacement is None:
-        _container.reset()
-    else:
-        _container.install(replacement)
+reset_dependencies = _container.reset
+"""Tests: forget the cached clients and settings (or use the replacement given)."""
 
 
 def _record_metrics(result: StepResult) -> None:

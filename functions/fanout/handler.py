@@ -55,13 +55,8 @@ def _build() -> Dependencies:
 _container: LazyDependencies[Dependencies] = LazyDependencies(_build)
 dependencies = _container.get
 
-
-def reset_dependencies(replacement: Dependencies | None = None) -> None:
-    """Tests: forget the cached clients and settings (or install `replacement`)."""
-    if replacement is None:
-        _container.reset()
-    else:
-        _container.install(replacement)
+reset_dependencies = _container.reset
+"""Tests: forget the cached clients and settings (or use the replacement given)."""
 
 
 def fan_out_batch(records: list[dict[str, Any]]) -> dict[str, BaseException]:

@@ -25,8 +25,11 @@ from functions.management.schemas import DOCUMENTS, ErrorEnvelope
 
 BEARER = "apiKey"
 DESCRIPTION = (
-    "Outbound webhook delivery. Authenticate with `Authorization: Bearer <API key>`; "
-    "a missing, malformed, unknown or revoked key is answered 401."
+    "Outbound webhook delivery. Authenticate with `Authorization: Bearer <key>`: a platform key (`dvc_plat_`)"
+    " for the platform routes and, under `/v1/applications/{application_id}/…`, any application's routes; an"
+    " application key (`dvc_live_`) or portal session (`dvc_sess_`) for its own application's routes under `/v1/…`."
+    " A missing, malformed, unknown, revoked or expired credential is answered 401; a credential on a route it"
+    " may not use, 403."
 )
 _COMPONENT_REF = "#/components/schemas/{model}"
 _POWERTOOLS_ERROR_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")

@@ -4,15 +4,15 @@ documented in the OpenAPI document from the same model."""
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from functions.api.auth import INVALID_APPLICATION_ID
+from functions.core.ids import is_application_id
 from functions.core.models import ApiKey, Application
 from functions.core.timestamps import iso
 
-APPLICATION_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 MAX_NAME_CHARS = 256
 MAX_METADATA_ENTRIES = 20
 MAX_METADATA_KEY_CHARS = 64
@@ -21,8 +21,8 @@ MAX_KEY_DESCRIPTION_CHARS = 256
 
 
 def check_application_id(value: str) -> str:
-    if not APPLICATION_ID_PATTERN.fullmatch(value) or value in {".", ".."}:
-        raise ValueError("1 to 64 of A-Z a-z 0-9 _ . - (not '.' or '..')")
+    if not is_application_id(value):
+        raise ValueError(INVALID_APPLICATION_ID)
     return value
 
 

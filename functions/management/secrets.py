@@ -11,12 +11,11 @@ import base64
 import secrets
 from datetime import datetime, timedelta
 
+from dovecote.schemes import SigningError
 from functions.core.errors import InvalidRequestError
 from functions.core.models import SigningSecret
-from functions.core.profile import Profile, SecretEncoding, SecretFormat, SigningScheme
-from functions.core.signing import STANDARD_SECRET_PREFIX, SigningError, standard_webhooks_key
+from functions.core.profile import Profile, SecretEncoding, SecretFormat
 
-STANDARD_WEBHOOKS_KEY_BYTES = (24, 64)
 MAX_SECRETS_PER_WEBHOOK = 10
 """The current secret and at most nine rotated-out ones still in their grace period."""
 
@@ -28,20 +27,13 @@ def generate_secret(secret_format: SecretFormat) -> str:
 
 
 def validate_caller_secret(secret: str, profile: Profile) -> str:
-    """A secret chosen by the caller: printable ASCII without spaces; for Standard Webhooks, whsec_ + base64."""
+    """A secret chosen by the caller: printable ASCII without spaces, in a form the scheme can sign with."""
     if not all("!" <= char <= "~" for char in secret):
         raise InvalidRequestError("secret: only printable ASCII characters without spaces are allowed")
-    if profile.signing.scheme is SigningScheme.STANDARD_WEBHOOKS:
-        low, high = STANDARD_WEBHOOKS_KEY_BYTES
-        try:
-            key = standard_webhooks_key(secret)
-        except SigningError:
-            key = b""
-        if not secret.startswith(STANDARD_SECRET_PREFIX) or not low <= len(key) <= high:
-            raise InvalidRequestError(
-                f"secret: the standard-webhooks scheme needs {STANDARD_SECRET_PREFIX} followed by "
-                f"the base64 encoding of {low} to {high} random bytes"
-            )
+    try:
+        profile.signing.implementation().check_secret(secret)
+    except SigningError as error:
+        raise InvalidRequestError(f"secret: {error}") from None
     return secret
 
 

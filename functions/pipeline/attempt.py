@@ -12,13 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from dovecote.schemes import SigningError
 from functions.core import health
 from functions.core.classify import Verdict
 from functions.core.envelope import delivery_body
 from functions.core.models import Attempt, Delivery, DeliveryStatus, Event, Webhook, utc_now
 from functions.core.profile import Profile
 from functions.core.schedule import RetrySchedule
-from functions.core.signing import SigningError, delivery_headers
+from functions.core.signing import delivery_headers
 from functions.pipeline.http import USER_AGENT
 from functions.pipeline.sender import Sender, SendResult, SignedMessage
 
@@ -54,39 +55,28 @@ def status_after(verdict: Verdict, number: int, schedule: RetrySchedule) -> tupl
     return DeliveryStatus.PENDING, None
 
 
+@dataclass(frozen=True, kw_only=True)
 class Attempter:
-    def __init__(
-        self,
-        *,
-        sender: Sender,
-        profile: Profile,
-        schedule: RetrySchedule,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        self._sender = sender
-        self._profile = profile
-        self._schedule = schedule
-        self._clock = clock
-
-    @property
-    def schedule(self) -> RetrySchedule:
-        return self._schedule
+    sender: Sender
+    profile: Profile
+    schedule: RetrySchedule
+    clock: Callable[[], datetime] = utc_now
 
     def attempt(self, delivery: Delivery, endpoint: Webhook, event: Event, number: int) -> AttemptOutcome | Unsendable:
-        now = self._clock()
+        now = self.clock()
         message = self._prepare(delivery, endpoint, event, now)
         if isinstance(message, Unsendable):
             return message
-        result = self._sender.send(endpoint, message)
+        result = self.sender.send(endpoint, message)
         return self._outcome(delivery, number, now, result)
 
     def _prepare(
         self, delivery: Delivery, endpoint: Webhook, event: Event, now: datetime
     ) -> SignedMessage | Unsendable:
-        body = delivery_body(event, self._profile.envelope)
+        body = delivery_body(event, self.profile.envelope)
         try:
             headers = delivery_headers(
-                self._profile,
+                self.profile,
                 endpoint.signing_secrets(now),
                 delivery_id=delivery.id,
                 event_type=event.type,
@@ -99,9 +89,9 @@ class Attempter:
         return SignedMessage(delivery_id=delivery.id, event_type=event.type, body=body, headers=headers)
 
     def _outcome(self, delivery: Delivery, number: int, attempted_at: datetime, result: SendResult) -> AttemptOutcome:
-        status, reason = status_after(result.verdict, number, self._schedule)
+        status, reason = status_after(result.verdict, number, self.schedule)
         next_attempt_at = (
-            self._schedule.next_attempt_at(number, attempted_at) if status is DeliveryStatus.PENDING else None
+            self.schedule.next_attempt_at(number, attempted_at) if status is DeliveryStatus.PENDING else None
         )
         attempt = Attempt(
             number=number,

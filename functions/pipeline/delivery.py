@@ -72,35 +72,25 @@ def mark_failed_reason(reason: TaskResult | StateError | None, max_attempts: int
     return f"all {max_attempts} attempts failed"
 
 
+@dataclass(frozen=True, kw_only=True)
 class DeliveryWorker:
-    def __init__(
-        self,
-        *,
-        log: DeliveryLog,
-        webhooks: WebhookStore,
-        events: EventStore,
-        attempter: Attempter,
-        health: EndpointHealth,
-        executions: RetryExecutions,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        self._log = log
-        self._webhooks = webhooks
-        self._events = events
-        self._attempter = attempter
-        self._health = health
-        self._executions = executions
-        self._clock = clock
+    log: DeliveryLog
+    webhooks: WebhookStore
+    events: EventStore
+    attempter: Attempter
+    health: EndpointHealth
+    executions: RetryExecutions
+    clock: Callable[[], datetime] = utc_now
 
     def shared_reads(self) -> SharedReads:
-        return SharedReads(self._webhooks, self._events)
+        return SharedReads(self.webhooks, self.events)
 
     def first_attempt(self, message: DeliveryMessage, reads: SharedReads | None = None) -> StepResult:
         """Attempt 1 of a queued series; starts the series' retries when the delivery is still pending."""
         ref = message.ref
         result = self._attempt(ref, 1, message.new, reads or self.shared_reads())
         if result.pending:
-            started = self._executions.start(ref)
+            started = self.executions.start(ref)
             log.info(
                 "retries started" if started else "retries already running",
                 extra={"delivery_id": ref.delivery_id, "series": ref.series, "webhook_id": result.webhook_id},
@@ -111,14 +101,14 @@ class DeliveryWorker:
         return self._attempt(task, task.attempt, None, self.shared_reads())
 
     def mark_failed(self, task: MarkFailedTask) -> StepResult:
-        opened = self._log.open_to_end(task)
+        opened = self.log.open_to_end(task)
         if isinstance(opened, Settled):
             return StepResult(Outcome.FAILED)
-        reason = mark_failed_reason(task.reason, self._attempter.schedule.max_attempts)
+        reason = mark_failed_reason(task.reason, self.attempter.schedule.max_attempts)
         return self._end(opened, DeliveryStatus.FAILED, reason)
 
     def _attempt(self, ref: DeliveryRef, number: int, new: NewDelivery | None, reads: SharedReads) -> StepResult:
-        opened = self._log.open(ref, number, new)
+        opened = self.log.open(ref, number, new)
         if isinstance(opened, Settled):
             if opened.delivery is None:
                 log.warning("delivery not found", extra={"delivery_id": ref.delivery_id})
@@ -131,12 +121,12 @@ class DeliveryWorker:
         event = reads.event(delivery.application_id, delivery.event_id)
         if event is None:
             return self._end(opened, DeliveryStatus.FAILED, "the event is no longer stored (retention ended)")
-        made = self._attempter.attempt(delivery, webhook, event, number)
+        made = self.attempter.attempt(delivery, webhook, event, number)
         if isinstance(made, Unsendable):
             return self._end(opened, made.status, made.reason)
         latency_ms = made.attempt.latency_ms
         if not opened.record(made):
-            return _settled(self._log.current(delivery), latency_ms=latency_ms)
+            return _settled(self.log.current(delivery), latency_ms=latency_ms)
         log.info(
             "attempt logged",
             extra={
@@ -150,7 +140,7 @@ class DeliveryWorker:
                 "status": made.status.value,
             },
         )
-        self._health.after_attempt(webhook, made.verdict, made.status, made.attempt.attempted_at)
+        self.health.after_attempt(webhook, made.verdict, made.status, made.attempt.attempted_at)
         pending = made.status is DeliveryStatus.PENDING
         exhausted = made.status is DeliveryStatus.FAILED and made.verdict is not Verdict.GONE
         return StepResult(
@@ -166,9 +156,9 @@ class DeliveryWorker:
 
     def _end(self, opened: OpenDelivery, status: DeliveryStatus, reason: str) -> StepResult:
         delivery = opened.delivery
-        now = self._clock()
+        now = self.clock()
         if not opened.end(status, reason, now):
-            return _settled(self._log.current(delivery))
+            return _settled(self.log.current(delivery))
         log.info(
             "delivery finished",
             extra={
@@ -180,7 +170,7 @@ class DeliveryWorker:
             },
         )
         if status is DeliveryStatus.FAILED:
-            self._health.after_delivery_failed(delivery.application_id, delivery.webhook_id, now)
+            self.health.after_delivery_failed(delivery.application_id, delivery.webhook_id, now)
         return StepResult(
             OUTCOME_OF_STATUS[status], finished_as=status, webhook_id=delivery.webhook_id, event_id=delivery.event_id
         )

@@ -56,19 +56,12 @@ def retention_expiry(created_at: datetime, retention_days: int) -> int:
     return int((created_at + timedelta(days=retention_days)).timestamp())
 
 
+@dataclass(frozen=True, kw_only=True)
 class FanOut:
-    def __init__(
-        self,
-        *,
-        webhooks: WebhookStore,
-        deliveries_queue: Queue,
-        profile: Profile,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        self._webhooks = webhooks
-        self._queue = deliveries_queue
-        self._profile = profile
-        self._clock = clock
+    webhooks: WebhookStore
+    deliveries_queue: Queue
+    profile: Profile
+    clock: Callable[[], datetime] = utc_now
 
     def fan_out(self, event: EventReference) -> FanOutResult:
         [result] = self.fan_out_all([event])
@@ -79,7 +72,7 @@ class FanOut:
     def fan_out_all(self, events: Sequence[EventReference]) -> list[FanOutResult]:
         """Queue the deliveries of every event; a result with `complete` False is to be retried."""
         endpoints = self._endpoints_by_application({e.application_id for e in events if e.webhook_id is None})
-        now = self._clock()
+        now = self.clock()
         messages: list[str] = []
         owners: list[int] = []
         for position, event in enumerate(events):
@@ -111,7 +104,7 @@ class FanOut:
             event_id=event.event_id,
             event_type=event.event_type,
             created_at=now,
-            expires_at=retention_expiry(event.created_at, self._profile.event_retention_days),
+            expires_at=retention_expiry(event.created_at, self.profile.event_retention_days),
         )
         delivery_id = delivery_id_for(event.event_id, webhook_id)
         return DeliveryMessage(application_id=event.application_id, delivery_id=delivery_id, new=new).to_json()
@@ -119,14 +112,14 @@ class FanOut:
     def _endpoints_by_application(self, applications: Iterable[str]) -> dict[str, list[Subscription]]:
         ordered = sorted(applications)
         if len(ordered) <= 1:
-            return {application: list(self._webhooks.iter_subscriptions(application)) for application in ordered}
+            return {application: list(self.webhooks.iter_subscriptions(application)) for application in ordered}
         with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_CALLS, len(ordered))) as pool:
-            listed = pool.map(lambda application: list(self._webhooks.iter_subscriptions(application)), ordered)
+            listed = pool.map(lambda application: list(self.webhooks.iter_subscriptions(application)), ordered)
             return dict(zip(ordered, listed, strict=True))
 
     def _target_ids(self, event: EventReference, subscriptions: list[Subscription]) -> list[str]:
         if event.webhook_id is not None:  # a test event: that endpoint only
-            webhook = self._webhooks.find(event.application_id, event.webhook_id)
+            webhook = self.webhooks.find(event.application_id, event.webhook_id)
             return [webhook.id] if webhook is not None and webhook.enabled else []
         return [s.id for s in subscriptions if s.enabled and matches_any(s.events, event.event_type)]
 
@@ -135,7 +128,10 @@ class FanOut:
         starts = range(0, len(messages), SQS_BATCH_SIZE)
 
         def send(start: int) -> list[int]:
-            return [start + position for position in self._queue.send_batch(messages[start : start + SQS_BATCH_SIZE])]
+            return [
+                start + position
+                for position in self.deliveries_queue.send_batch(messages[start : start + SQS_BATCH_SIZE])
+            ]
 
         if len(starts) <= 1:
             return {position for start in starts for position in send(start)}

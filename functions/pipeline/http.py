@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from dovecote._version import __version__
 from functions.core.classify import classify
 from functions.core.errors import UnsafeUrlError
 from functions.core.models import RESPONSE_EXCERPT_BYTES, Webhook
@@ -36,8 +37,7 @@ from functions.pipeline.sender import SendResult, SignedMessage
 if TYPE_CHECKING:
     from urllib3.connection import HTTPConnection
 
-DOVECOTE_VERSION = "0.1.0"
-USER_AGENT = f"Dovecote/{DOVECOTE_VERSION}"
+USER_AGENT = f"Dovecote/{__version__}"
 MAX_RESPONSE_BYTES = 64 * 1024
 _READ_CHUNK_BYTES = 8 * 1024
 _MAX_ADDRESSES_TRIED = 3

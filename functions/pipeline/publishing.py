@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -64,21 +65,13 @@ def request_fingerprint(event_type: str, data_json: str) -> str:
     return hashlib.sha256(f"{event_type}\n{data_json}".encode()).hexdigest()
 
 
+@dataclass(frozen=True, kw_only=True)
 class EventPublisher:
-    def __init__(
-        self,
-        *,
-        events_queue: Queue,
-        events: EventStore,
-        idempotency: IdempotencyStore,
-        profile: Profile,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        self._queue = events_queue
-        self._events = events
-        self._idempotency = idempotency
-        self._profile = profile
-        self._clock = clock
+    events_queue: Queue
+    events: EventStore
+    idempotency: IdempotencyStore
+    profile: Profile
+    clock: Callable[[], datetime] = utc_now
 
     def publish(
         self,
@@ -90,9 +83,9 @@ class EventPublisher:
         event_id: str | None = None,
         idempotency_key: str | None = None,
     ) -> Event:
-        if request_bytes > self._profile.max_payload_bytes:
-            raise PayloadTooLargeError(f"the event exceeds this deployment's {self._profile.max_payload_bytes} bytes")
-        validate_event_type(event_type, self._profile)
+        if request_bytes > self.profile.max_payload_bytes:
+            raise PayloadTooLargeError(f"the event exceeds this deployment's {self.profile.max_payload_bytes} bytes")
+        validate_event_type(event_type, self.profile)
         if event_id is not None and not has_prefix(event_id, "evt"):
             raise InvalidRequestError("id: must be an evt_ id (26 base32 characters after evt_), or leave it out")
         if idempotency_key is not None and (
@@ -105,7 +98,7 @@ class EventPublisher:
             data_json = compact_json(data)
         except NotJsonError as error:
             raise InvalidRequestError(f"data: {error}") from None
-        now = milliseconds(self._clock())
+        now = milliseconds(self.clock())
         event = Event(
             id=event_id or new_id("evt"),
             application_id=application_id,
@@ -115,10 +108,10 @@ class EventPublisher:
             idempotency_key=idempotency_key,
         )
         fingerprint = request_fingerprint(event_type, data_json)
-        expires = retention_expiry(now, self._profile.event_retention_days)
+        expires = retention_expiry(now, self.profile.event_retention_days)
         if event_id is None and idempotency_key is not None:
             claim = PublishClaim(event_id=event.id, event_type=event_type, created_at=now, request_hash=fingerprint)
-            first = self._idempotency.claim(application_id, f"key:{idempotency_key}", claim, expires)
+            first = self.idempotency.claim(application_id, f"key:{idempotency_key}", claim, expires)
             if first is not None:
                 _check_same_request(first.request_hash, fingerprint)
                 event = event.model_copy(update={"id": first.event_id, "created_at": first.created_at})
@@ -126,16 +119,16 @@ class EventPublisher:
 
     def store_and_enqueue(self, event: Event, expires_at_epoch: int, fingerprint: str | None = None) -> Event:
         """Store `event` (or find it stored by an earlier request with the same fingerprint) and queue it."""
-        existing = self._events.put_new(event, expires_at_epoch, fingerprint)
+        existing = self.events.put_new(event, expires_at_epoch, fingerprint)
         if existing is not None:
             _check_same_request(existing.request_hash, fingerprint)
             event = existing.event
         try:
-            self._queue.send(event_reference(event).to_json())
+            self.events_queue.send(event_reference(event).to_json())
         except QueueSendError as error:
             log.error("the events queue refused an event", extra={"event_id": event.id, "error": str(error)})
             if existing is None:
-                self._events.forget(event.application_id, event.id)
+                self.events.forget(event.application_id, event.id)
             raise ServiceUnavailableError("the event could not be queued; retry the request") from None
         log.info("event queued", extra={"event_id": event.id, "event_type": event.type, "repeat": existing is not None})
         return event

@@ -70,62 +70,53 @@ def test_event(application_id: str, webhook: Webhook, profile: Profile, now: dat
     )
 
 
+@dataclass(frozen=True, kw_only=True)
 class Redelivery:
-    def __init__(
-        self,
-        *,
-        deliveries: DeliveryStore,
-        webhooks: WebhookStore,
-        publisher: EventPublisher,
-        deliveries_queue: Queue,
-        profile: Profile,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        self._deliveries = deliveries
-        self._webhooks = webhooks
-        self._publisher = publisher
-        self._deliveries_queue = deliveries_queue
-        self._profile = profile
-        self._clock = clock
+    deliveries: DeliveryStore
+    webhooks: WebhookStore
+    publisher: EventPublisher
+    deliveries_queue: Queue
+    profile: Profile
+    clock: Callable[[], datetime] = utc_now
 
     def send_test(self, application_id: str, webhook_id: str) -> Event:
         webhook = self._enabled_webhook(application_id, webhook_id)
-        event = test_event(application_id, webhook, self._profile, self._clock())
-        self._publisher.store_and_enqueue(event, retention_expiry(event.created_at, self._profile.event_retention_days))
+        event = test_event(application_id, webhook, self.profile, self.clock())
+        self.publisher.store_and_enqueue(event, retention_expiry(event.created_at, self.profile.event_retention_days))
         log.info("test event queued", extra={"event_id": event.id, "webhook_id": webhook_id})
         return event
 
     def retry(self, application_id: str, delivery_id: str) -> Delivery:
-        delivery = self._deliveries.get(application_id, delivery_id)
+        delivery = self.deliveries.get(application_id, delivery_id)
         if delivery.status not in _RETRYABLE:
             raise ConflictError(
                 f"delivery {delivery_id} is {delivery.status.value}; only failed or cancelled deliveries can be retried"
             )
         self._enabled_webhook(application_id, delivery.webhook_id, for_delivery=True)
-        restarted = self._deliveries.start_series(delivery, self._clock())
+        restarted = self.deliveries.start_series(delivery, self.clock())
         if restarted is None:
             raise ConflictError(f"delivery {delivery_id} changed while it was being retried; reload it and try again")
         message = DeliveryMessage(application_id=application_id, delivery_id=restarted.id, series=restarted.series)
         try:
-            self._deliveries_queue.send(message.to_json())
+            self.deliveries_queue.send(message.to_json())
         except QueueSendError:
-            self._deliveries.undo_series(delivery, self._clock())
+            self.deliveries.undo_series(delivery, self.clock())
             raise ServiceUnavailableError("the retry could not be queued; retry the request") from None
         log.info("delivery retried", extra={"delivery_id": delivery_id, "series": restarted.series})
         return restarted
 
     def recover(self, application_id: str, webhook_id: str, since: datetime) -> Recovery:
-        now = self._clock()
+        now = self.clock()
         if since.tzinfo is None:
             raise InvalidRequestError("since: include a time zone, e.g. 2026-03-04T12:00:00Z")
         if since > now:
             raise InvalidRequestError("since: must not be in the future")
-        if since < now - timedelta(days=self._profile.event_retention_days):
+        if since < now - timedelta(days=self.profile.event_retention_days):
             raise InvalidRequestError(
-                f"since: must be within the last {self._profile.event_retention_days} days (the event retention)"
+                f"since: must be within the last {self.profile.event_retention_days} days (the event retention)"
             )
         self._enabled_webhook(application_id, webhook_id)
-        page = self._deliveries.list_for_webhook(
+        page = self.deliveries.list_for_webhook(
             application_id,
             webhook_id,
             limit=MAX_RECOVERED_PER_CALL,
@@ -137,7 +128,7 @@ class Redelivery:
             DeliveryMessage(application_id=application_id, delivery_id=d.id, series=d.series).to_json()
             for d in restarted
         ]
-        unsent = set(self._deliveries_queue.send_many(messages))
+        unsent = set(self.deliveries_queue.send_many(messages))
         if unsent:
             unsent_ids = {restarted[position].id for position in unsent}
             self._undo_all([d for d in page.items if d.id in unsent_ids])
@@ -149,23 +140,23 @@ class Redelivery:
         return Recovery(webhook_id=webhook_id, since=since, deliveries_requeued=requeued, has_more=has_more)
 
     def _restart_all(self, deliveries: list[Delivery]) -> list[Delivery]:
-        now = self._clock()
+        now = self.clock()
         with ThreadPoolExecutor(max_workers=_PARALLEL_WRITES) as pool:
-            restarted = list(pool.map(lambda d: self._deliveries.start_series(d, now), deliveries))
+            restarted = list(pool.map(lambda d: self.deliveries.start_series(d, now), deliveries))
         return [d for d in restarted if d is not None]
 
     def _undo_all(self, previous: list[Delivery]) -> None:
-        now = self._clock()
+        now = self.clock()
         for delivery in previous:
-            self._deliveries.undo_series(delivery, now)
+            self.deliveries.undo_series(delivery, now)
 
     def _enabled_webhook(self, application_id: str, webhook_id: str, *, for_delivery: bool = False) -> Webhook:
         if for_delivery:
-            webhook = self._webhooks.find(application_id, webhook_id)
+            webhook = self.webhooks.find(application_id, webhook_id)
             if webhook is None:
                 raise ConflictError(f"the delivery's webhook {webhook_id} was deleted")
         else:
-            webhook = self._webhooks.get(application_id, webhook_id)
+            webhook = self.webhooks.get(application_id, webhook_id)
         if not webhook.enabled:
             raise ConflictError(f"webhook {webhook_id} is disabled; enable it first")
         return webhook

@@ -33,6 +33,6 @@ class LazyDependencies(Generic[T]):
         """Tests: use `replacement` instead of building from the environment."""
         self._value = replacement
 
-    def reset(self) -> None:
-        """Tests: forget the cached value; the next `get` builds it again."""
-        self._value = None
+    def reset(self, replacement: T | None = None) -> None:
+        """Tests: forget the cached value, so the next `get` builds it again (or use `replacement`)."""
+        self._value = replacement

@@ -8,6 +8,7 @@ over HTTP: through the SDK and the `dovecote` CLI.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 
 import pytest
 
@@ -26,8 +27,5 @@ def stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackPool]:
 
 @pytest.fixture(scope="session")
 def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    try:
+    with closing(Receiver()) as server:
         yield server
-    finally:
-        server.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -13,7 +12,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +19,10 @@ import pytest
 import requests
 
 from dovecote import Dovecote
+from dovecote.profiles import shipped_profile_names
+from dovecote_local.gateway import free_port
 from dovecote_local.templates import ensure_templates
-from functions.core.profile import shipped_profile_names
+from tests.loopback_http import PostServer, Received
 
 PROFILES = shipped_profile_names()
 DEFAULT_PROFILE = "standard"
@@ -33,12 +33,6 @@ TIME_SCALE = 0.002
 """A one-hour wait lasts 7.2 s."""
 STARTUP_TIMEOUT_SECONDS = 120
 STOP_TIMEOUT_SECONDS = 15
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def eventually(check: Any, *, timeout: float = 15, interval: float = 0.1, message: str = "") -> Any:
@@ -171,48 +165,7 @@ class StackPool:
         return {profile: stack.stop() for profile, stack in self._stacks.items()}
 
 
-@dataclass(frozen=True)
-class ReceivedRequest:
-    path: str
-    headers: dict[str, str]
-    """Lower-cased names."""
-    body: bytes
-    received_at: float
-    """time.monotonic() on arrival."""
-    accepted: bool
-
-
 Verifier = Callable[[dict[str, str], bytes], bool]
-
-
-class _ReceiverHandler(BaseHTTPRequestHandler):
-    server: _ReceiverServer
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("content-length") or 0))
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        endpoint = self.server.owner.endpoint(self.path)
-        accepted = endpoint.status < 300 and (endpoint.verify is None or endpoint.verify(headers, body))
-        endpoint.requests.append(ReceivedRequest(self.path, headers, body, time.monotonic(), accepted))
-        status = endpoint.status if accepted or endpoint.status >= 300 else 401
-        payload = b"ok" if accepted else b"rejected"
-        self.send_response(status)
-        self.send_header("content-type", "text/plain")
-        self.send_header("content-length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class _ReceiverServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, owner: Receiver) -> None:
-        self.owner = owner
-        super().__init__(("127.0.0.1", 0), _ReceiverHandler)
 
 
 @dataclass
@@ -220,7 +173,7 @@ class Endpoint:
     status: int = 200
     verify: Verifier | None = None
     """Answer 200 only when this accepts the request (401 otherwise)."""
-    requests: list[ReceivedRequest] = field(default_factory=list)
+    requests: list[Received] = field(default_factory=list)
 
 
 class Receiver:
@@ -229,9 +182,7 @@ class Receiver:
     def __init__(self) -> None:
         self._endpoints: dict[str, Endpoint] = {}
         self._lock = threading.Lock()
-        self._server = _ReceiverServer(self)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._server = PostServer(self._answer)
 
     def add(self, *, status: int = 200, verify: Verifier | None = None) -> tuple[str, Endpoint]:
         """A new endpoint: its URL and what it records."""
@@ -239,13 +190,18 @@ class Receiver:
         endpoint = Endpoint(status=status, verify=verify)
         with self._lock:
             self._endpoints[path] = endpoint
-        return f"http://127.0.0.1:{self._server.server_address[1]}{path}", endpoint
+        return self._server.url(path), endpoint
 
     def endpoint(self, path: str) -> Endpoint:
         with self._lock:
             return self._endpoints.setdefault(path, Endpoint(status=404))
 
+    def _answer(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        endpoint = self.endpoint(path)
+        verified = endpoint.verify is None or endpoint.verify(headers, body)
+        received = Received(path, headers, body, endpoint.status if verified or endpoint.status >= 300 else 401)
+        endpoint.requests.append(received)
+        return received.status, b"ok" if received.accepted else b"rejected"
+
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+        self._server.close()

@@ -24,7 +24,8 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 from aws_cdk import App  # imported after the jsii variables above are set
 from aws_cdk.assertions import Template
 
-from functions.core.profile import Profile, load_profile, shipped_profile_names
+from dovecote.profiles import shipped_profile_names
+from functions.core.profile import Profile, load_profile
 from infra.assembly import add_dovecote_stack, create_app
 from infra.stack import STACK_NAME, DovecoteStack
 

@@ -16,7 +16,13 @@ from aws_cdk import App
 
 from functions.core.profile import BUNDLED_PROFILE_FILE, load_profile, profile_json
 from infra.assembly import ContextError, context_flag, create_app
-from infra.lambda_code import EXTRA_REQUIREMENTS, LAYER_PROVIDED_PACKAGES, RUNTIME_PROVIDED_PACKAGES
+from infra.lambda_code import (
+    CLIENT_MODULES,
+    CLIENT_PACKAGE,
+    EXTRA_REQUIREMENTS,
+    LAYER_PROVIDED_PACKAGES,
+    RUNTIME_PROVIDED_PACKAGES,
+)
 from infra.template import resources_of_type, retry_state_machine_definition_from_template
 from tests.infra.infra_test_support import functions_by_name, retry_path_waits
 
@@ -161,14 +167,26 @@ def test_asset_bundles_the_chosen_profile_as_the_active_profile(every_profile, p
     assert load_profile(_asset_dir(synthesized) / "functions" / BUNDLED_PROFILE_FILE) == synthesized.profile
 
 
-def test_asset_is_the_functions_package_without_caches_or_tests(standard):
-    asset = _asset_dir(standard)
-    source = REPO_ROOT / "functions"
-    expected = {
-        f"functions/{name}"
-        for name in _relative_files(source)
+def _source_files(root: Path, prefix: str) -> set[str]:
+    return {
+        f"{prefix}/{name}"
+        for name in _relative_files(root)
         if "__pycache__" not in name and not name.endswith(".pyc") and name != BUNDLED_PROFILE_FILE
-    } | {f"functions/{BUNDLED_PROFILE_FILE}"}
+    }
+
+
+def test_asset_is_the_functions_package_and_the_client_modules_without_caches_or_tests(standard):
+    asset = _asset_dir(standard)
+    client = {
+        name
+        for module in CLIENT_MODULES
+        for name in (
+            _source_files(CLIENT_PACKAGE / module, f"dovecote/{module}")
+            if (CLIENT_PACKAGE / module).is_dir()
+            else {f"dovecote/{module}"}
+        )
+    }
+    expected = _source_files(REPO_ROOT / "functions", "functions") | {f"functions/{BUNDLED_PROFILE_FILE}"} | client
 
     files = _relative_files(asset)
 
@@ -192,8 +210,8 @@ def test_asset_zips_well_under_one_mebibyte(standard):
     assert buffer.tell() < MAX_ASSET_ZIP_BYTES
 
 
-def _imported_top_level_modules(source: str) -> set[str]:
-    """Absolute imports executed at run time (imports under `if TYPE_CHECKING:` are skipped)."""
+def _imported_modules(source: str) -> set[str]:
+    """Absolute imports executed at run time, by dotted name (imports under `if TYPE_CHECKING:` are skipped)."""
     modules: set[str] = set()
 
     def visit(node: ast.AST) -> None:
@@ -202,14 +220,18 @@ def _imported_top_level_modules(source: str) -> set[str]:
                 visit(statement)
             return
         if isinstance(node, ast.Import):
-            modules.update(alias.name.split(".")[0] for alias in node.names)
+            modules.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            modules.add(node.module.split(".")[0])
+            modules.add(node.module)
         for child in ast.iter_child_nodes(node):
             visit(child)
 
     visit(ast.parse(source))
     return modules
+
+
+def _imported_top_level_modules(source: str) -> set[str]:
+    return {module.split(".")[0] for module in _imported_modules(source)}
 
 
 def test_bundled_code_imports_only_what_the_runtime_and_layer_provide(standard):
@@ -224,6 +246,26 @@ def test_bundled_code_imports_only_what_the_runtime_and_layer_provide(standard):
         if module not in available
     }
 
+    assert missing == set()
+
+
+def test_every_client_module_the_bundled_code_imports_is_in_the_asset(standard):
+    asset = _asset_dir(standard)
+    imported = {
+        module
+        for path in asset.rglob("*.py")
+        for module in _imported_modules(path.read_text(encoding="utf-8"))
+        if module.split(".")[0] == "dovecote"
+    }
+
+    missing = {
+        module
+        for module in imported
+        if not (asset / f"{module.replace('.', '/')}.py").is_file()
+        and not (asset / module.replace(".", "/") / "__init__.py").is_file()
+    }
+
+    assert "dovecote.schemes" in imported
     assert missing == set()
 
 

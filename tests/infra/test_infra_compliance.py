@@ -9,7 +9,7 @@ import pytest
 from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import lint
 
-from functions.core.profile import shipped_profile_names
+from dovecote.profiles import shipped_profile_names
 from infra.template import resources_of_type
 from tests.infra.infra_test_support import (
     actions_of,

@@ -20,7 +20,8 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import DefaultConfig
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
-from functions.core.profile import Profile, load_profile, shipped_profile_names
+from dovecote.profiles import shipped_profile_names
+from functions.core.profile import Profile, load_profile
 from functions.pipeline.contract import (
     AttemptTask,
     DeliveryRef,

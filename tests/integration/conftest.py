@@ -26,10 +26,14 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from functions.core.ids import new_id
+from functions.core.models import Delivery, DeliveryStatus, Event, utc_now
 from functions.management import handler as management
 from functions.management.dependencies import ManagementDependencies, use_dependencies
 from functions.runtime import settings as settings_env
 from functions.runtime.settings import Settings
+from functions.store.deliveries import DeliveryStore
+from functions.store.events import EventStore
 from functions.store.table import GSI1, TTL_ATTRIBUTE
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
@@ -320,3 +324,23 @@ class ManagementApi:
 @pytest.fixture
 def management_api(aws: AwsResources, call_api: CallApi, monkeypatch: pytest.MonkeyPatch) -> ManagementApi:
     return ManagementApi(aws, call_api, monkeypatch)
+
+
+def seed_failed_delivery(aws: AwsResources, management_api: ManagementApi, application: str) -> dict[str, str]:
+    """A webhook of `application` with a failed delivery (retryable, recoverable) and its event: their ids."""
+    webhook = management_api.create_webhook(application=application)
+    now = utc_now()
+    event = Event(id=new_id("evt"), application_id=application, type="user.created", data={}, created_at=now)
+    EventStore(aws.dynamodb, aws.table_name).put_new(event, expires_at_epoch=int(now.timestamp()) + 3600)
+    delivery = Delivery(
+        id=new_id("del"),
+        application_id=application,
+        webhook_id=webhook["id"],
+        event_id=event.id,
+        event_type=event.type,
+        status=DeliveryStatus.FAILED,
+        created_at=now,
+        updated_at=now,
+    )
+    DeliveryStore(aws.dynamodb, aws.table_name).create_with_outcome(delivery, attempt_keys=frozenset())
+    return {"webhook_id": webhook["id"], "delivery_id": delivery.id, "event_id": event.id}

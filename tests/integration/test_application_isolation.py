@@ -14,15 +14,21 @@ from typing import Any
 import pytest
 
 from functions.core.ids import new_id
-from functions.core.models import Delivery, DeliveryStatus, Event, iso, utc_now
+from functions.core.models import DeliveryStatus, iso, utc_now
 from functions.ingest import handler as ingest
 from functions.management import handler as management
 from functions.management.openapi import build_document
 from functions.store.deliveries import DeliveryStore
-from functions.store.events import EventStore
 from functions.store.webhooks import WebhookStore
 from infra.routes import ROUTES as GATEWAY_ROUTES
-from tests.integration.conftest import APPLICATION, OTHER_APPLICATION, AwsResources, CallApi, ManagementApi
+from tests.integration.conftest import (
+    APPLICATION,
+    OTHER_APPLICATION,
+    AwsResources,
+    CallApi,
+    ManagementApi,
+    seed_failed_delivery,
+)
 
 PUBLIC = {("GET", "/v1/health"), ("GET", "/v1/openapi.json")}
 APPLICATION_ROUTES: dict[tuple[str, str], Any] = {
@@ -98,23 +104,7 @@ def fill(path: str, ids: dict[str, str]) -> str:
 
 @pytest.fixture
 def owned(management_api: ManagementApi, aws: AwsResources) -> dict[str, str]:
-    """A webhook of APPLICATION with a failed delivery (retryable, recoverable) and its event."""
-    webhook = management_api.create_webhook(application=APPLICATION)
-    now = utc_now()
-    event = Event(id=new_id("evt"), application_id=APPLICATION, type="user.created", data={}, created_at=now)
-    EventStore(aws.dynamodb, aws.table_name).put_new(event, expires_at_epoch=int(now.timestamp()) + 3600)
-    delivery = Delivery(
-        id=new_id("del"),
-        application_id=APPLICATION,
-        webhook_id=webhook["id"],
-        event_id=event.id,
-        event_type=event.type,
-        status=DeliveryStatus.FAILED,
-        created_at=now,
-        updated_at=now,
-    )
-    DeliveryStore(aws.dynamodb, aws.table_name).create_with_outcome(delivery, attempt_keys=frozenset())
-    return {"webhook_id": webhook["id"], "delivery_id": delivery.id, "event_id": event.id}
+    return seed_failed_delivery(aws, management_api, APPLICATION)
 
 
 @pytest.mark.parametrize(("method", "path"), ID_ROUTES)

@@ -15,15 +15,12 @@ from typing import Any
 import pytest
 
 from functions.authorizer.handler import authorize
-from functions.core.ids import new_id
-from functions.core.models import Application, Delivery, DeliveryStatus, Event, iso, utc_now
+from functions.core.models import Application, iso, utc_now
 from functions.ingest import handler as ingest
 from functions.management import handler as management
 from functions.management.credentials import create_api_key, create_platform_key, open_portal_session
 from functions.store.api_keys import ApiKeyGrants, ApiKeyStore
 from functions.store.applications import ApplicationStore
-from functions.store.deliveries import DeliveryStore
-from functions.store.events import EventStore
 from infra.routes import (
     APPLICATION_ROUTES,
     PLATFORM_ROUTES,
@@ -33,7 +30,14 @@ from infra.routes import (
     SCOPED_ROUTES,
     Route,
 )
-from tests.integration.conftest import APPLICATION, OTHER_APPLICATION, AwsResources, CallApi, ManagementApi
+from tests.integration.conftest import (
+    APPLICATION,
+    OTHER_APPLICATION,
+    AwsResources,
+    CallApi,
+    ManagementApi,
+    seed_failed_delivery,
+)
 
 CALLERS = ("platform", "key_a", "key_b", "session_a", "read_only_session_a", "revoked_key_a", "expired_session_a")
 HANDLERS = {"management": management.handler, "ingest": ingest.handler}
@@ -120,26 +124,13 @@ def world(aws: AwsResources, management_api: ManagementApi) -> dict[str, str]:
         "revoked_key_a": revoked_token,
         "expired_session_a": expired_token,
     }
-    webhook = management_api.create_webhook(application=APPLICATION)
-    event = Event(id=new_id("evt"), application_id=APPLICATION, type="user.created", data={}, created_at=now)
-    EventStore(aws.dynamodb, aws.table_name).put_new(event, expires_at_epoch=int(now.timestamp()) + 3600)
-    delivery = Delivery(
-        id=new_id("del"),
-        application_id=APPLICATION,
-        webhook_id=webhook["id"],
-        event_id=event.id,
-        event_type=event.type,
-        status=DeliveryStatus.FAILED,
-        created_at=now,
-        updated_at=now,
-    )
-    DeliveryStore(aws.dynamodb, aws.table_name).create_with_outcome(delivery, attempt_keys=frozenset())
+    owned = seed_failed_delivery(aws, management_api, APPLICATION)
     assert expired_session.expires_at is not None
     return {
         **{f"token:{name}": token for name, token in tokens.items()},
-        "webhook": webhook["id"],
-        "delivery": delivery.id,
-        "event": event.id,
+        "webhook": owned["webhook_id"],
+        "delivery": owned["delivery_id"],
+        "event": owned["event_id"],
         "application_key": key_a.id,
         "platform_key": other_platform_key.id,
     }

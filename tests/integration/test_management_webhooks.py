@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from dovecote.schemes import StandardWebhooks
 from functions.core.ids import new_id
 from functions.core.models import Delivery, DeliveryStatus, utc_now
-from functions.core.signing import standard_webhooks_key
 from functions.store.deliveries import DeliveryStore
 from functions.store.webhooks import WebhookStore
 from tests.integration.conftest import APPLICATION, OTHER_APPLICATION, AwsResources, ManagementApi
@@ -35,7 +35,7 @@ def test_create_returns_the_webhook_and_a_standard_webhooks_secret_once(manageme
     assert created["enabled"] is True
     assert created["status"] == "enabled"
     assert created["secret"].startswith("whsec_")
-    assert len(standard_webhooks_key(created["secret"])) == 32
+    assert len(StandardWebhooks().key(created["secret"])) == 32
     assert "application_id" not in created
     stored = stored_webhook(aws, created["id"])
     assert stored is not None

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from dovecote.profiles import shipped_profile_names
 from functions.core.models import DeliveryStatus
-from functions.core.profile import shipped_profile_names
 from functions.deliver import handler as deliver
 from functions.pipeline.attempt import Attempter
 from functions.store.executions import execution_name

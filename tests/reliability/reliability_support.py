@@ -31,9 +31,8 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
@@ -46,6 +45,7 @@ import functions
 from dovecote_local.lambdas import LambdaRuntime
 from dovecote_local.stack import LocalOptions, LocalStack
 from dovecote_local.templates import ensure_templates
+from tests.loopback_http import PostServer, Received
 
 REPORT_ENV = "DOVECOTE_RELIABILITY_REPORT"
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
@@ -137,19 +137,6 @@ def loopback_only_network() -> Iterator[None]:
 # Webhook receivers ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Received:
-    path: str
-    headers: dict[str, str]
-    """Lower-cased names."""
-    body: bytes
-    status: int
-    """What the endpoint answered."""
-
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name.lower())
-
-
 Decide = Callable[[str, dict[str, str], bytes], int]
 """(path, headers, body) → the status to answer."""
 
@@ -161,45 +148,22 @@ class Endpoints:
         self._decisions: dict[str, Decide] = {}
         self.requests: list[Received] = []
         self._lock = threading.Lock()
-        owner = self
+        self._server = PostServer(self._answer, name="endpoints")
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length") or 0))
-                headers = {name.lower(): value for name, value in self.headers.items()}
-                status = owner._answer(self.path, headers, body)
-                payload = b"ok" if status < 300 else b"failed"
-                self.send_response(status)
-                self.send_header("content-type", "text/plain")
-                self.send_header("content-length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._server.request_queue_size = 128
-        self._thread = threading.Thread(target=self._server.serve_forever, name="endpoints", daemon=True)
-        self._thread.start()
-
-    def _answer(self, path: str, headers: dict[str, str], body: bytes) -> int:
+    def _answer(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
         with self._lock:
             decide = self._decisions.get(path)
         status = decide(path, headers, body) if decide else 404
         with self._lock:
             self.requests.append(Received(path, headers, body, status))
-        return status
+        return status, b"ok" if status < 300 else b"failed"
 
     def add(self, decide: Decide | int = 200) -> str:
         """A new endpoint's URL; `decide` is a fixed status or a function of the request."""
         path = f"/hooks/{uuid.uuid4().hex}"
         with self._lock:
             self._decisions[path] = decide if callable(decide) else (lambda *_: decide)  # type: ignore[misc]
-        return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
+        return self._server.url(path)
 
     def requests_to(self, url: str) -> list[Received]:
         path = "/" + url.split("/", 3)[3]
@@ -207,18 +171,12 @@ class Endpoints:
             return [r for r in self.requests if r.path == path]
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+        self._server.close()
 
 
-@contextmanager
-def endpoints() -> Iterator[Endpoints]:
-    server = Endpoints()
-    try:
-        yield server
-    finally:
-        server.close()
+def endpoints() -> closing[Endpoints]:
+    """Fresh endpoints, closed when the `with` block ends."""
+    return closing(Endpoints())
 
 
 # Misbehaving servers -------------------------------------------------------------------------

@@ -32,8 +32,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from dovecote.profiles import shipped_profile_names
 from functions.core.models import RESPONSE_EXCERPT_BYTES, DeliveryStatus
-from functions.core.profile import load_profile, shipped_profile_names
+from functions.core.profile import load_profile
 from functions.pipeline.http import MAX_RESPONSE_BYTES, HttpResult, HttpSender
 from functions.store.deliveries import DeliveryStore
 from tests.integration.pipeline_support import Pipeline, custom_profile, pipeline_under_moto

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.unit.test_client_fake_api import FakeApi
+from dovecote import Dovecote
+from tests.unit.test_client_fake_api import SDK_API_KEY, FakeApi
 
 
 @pytest.fixture
@@ -16,3 +17,10 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeApi]:
         monkeypatch.setenv("DOVECOTE_API_URL", fake.url)
         monkeypatch.setenv("DOVECOTE_API_KEY", "dvk_cli")
         yield fake
+
+
+@pytest.fixture
+def client(api: FakeApi) -> Iterator[Dovecote]:
+    """An SDK client of the fake API that does not retry."""
+    with Dovecote(api_key=SDK_API_KEY, base_url=api.url, max_retries=0) as dovecote:
+        yield dovecote

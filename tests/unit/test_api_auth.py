@@ -16,7 +16,7 @@ from functions.api.auth import (
     check_access,
     scoped_application,
 )
-from functions.core.errors import ForbiddenError, NotFoundError, UnauthorizedError
+from functions.core.errors import ForbiddenError, InvalidRequestError, NotFoundError, UnauthorizedError
 
 PLATFORM = Caller(credential="platform", key_id="key_p")
 KEY_A = Caller(credential="application", key_id="key_a", application_id="acme")
@@ -75,6 +75,11 @@ def test_platform_paths_need_a_platform_key(path: str) -> None:
 
 def test_a_platform_key_acts_for_the_application_in_the_path() -> None:
     assert application_of(PLATFORM, "/v1/applications/globex/webhooks/wh_1", always) == "globex"
+
+
+def test_an_invalid_application_id_in_the_path_names_the_field() -> None:
+    with pytest.raises(InvalidRequestError, match=r"^application_id: "):
+        application_of(PLATFORM, "/v1/applications/no%20spaces/webhooks", always)
 
 
 def test_an_unknown_application_in_the_path_is_not_found() -> None:

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
 from dovecote import AsyncDovecote, AsyncListPage, NotFoundError, Webhook, WebhookWithSecret
 from dovecote import _transport as transport
 from tests.unit.test_client_fake_api import FakeApi, error_json, list_json, webhook_json
-
-
-@pytest.fixture
-def api() -> Iterator[FakeApi]:
-    with FakeApi() as fake:
-        yield fake
 
 
 def test_async_calls_send_the_same_requests(api: FakeApi) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from dovecote import (
@@ -19,18 +17,6 @@ from dovecote import (
     RateLimitError,
 )
 from tests.unit.test_client_fake_api import FakeApi, error_json, unused_port_url
-
-
-@pytest.fixture
-def api() -> Iterator[FakeApi]:
-    with FakeApi() as fake:
-        yield fake
-
-
-@pytest.fixture
-def client(api: FakeApi) -> Iterator[Dovecote]:
-    with Dovecote(api_key="dvk_test", base_url=api.url, max_retries=0) as dovecote:
-        yield dovecote
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 
 TIMESTAMP = "2026-01-02T03:04:05.678Z"
+SDK_API_KEY = "dvk_test_123"
+"""The key of the `client` fixture (tests/unit/conftest.py)."""
 
 
 def webhook_json(webhook_id: str = "wh_1", **fields: Any) -> dict[str, Any]:

@@ -19,12 +19,6 @@ def api() -> Iterator[FakeApi]:
         yield fake
 
 
-@pytest.fixture
-def client(api: FakeApi) -> Iterator[Dovecote]:
-    with Dovecote(api_key="dvk_test", base_url=api.url, max_retries=0) as dovecote:
-        yield dovecote
-
-
 def test_iterating_a_page_walks_every_page(api: FakeApi, client: Dovecote) -> None:
     ids = [webhook.id for webhook in client.webhooks.list(limit=2)]
     assert ids == ["wh_1", "wh_2", "wh_3", "wh_4"]

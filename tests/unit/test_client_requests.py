@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -18,6 +17,7 @@ from dovecote import (
     WebhookWithSecret,
 )
 from tests.unit.test_client_fake_api import (
+    SDK_API_KEY,
     TIMESTAMP,
     FakeApi,
     attempt_json,
@@ -26,26 +26,12 @@ from tests.unit.test_client_fake_api import (
     webhook_json,
 )
 
-API_KEY = "dvk_test_123"
-
-
-@pytest.fixture
-def api() -> Iterator[FakeApi]:
-    with FakeApi() as fake:
-        yield fake
-
-
-@pytest.fixture
-def client(api: FakeApi) -> Iterator[Dovecote]:
-    with Dovecote(api_key=API_KEY, base_url=api.url, max_retries=0) as dovecote:
-        yield dovecote
-
 
 def test_every_request_carries_the_bearer_key_and_a_user_agent(api: FakeApi, client: Dovecote) -> None:
     api.add("GET", "/v1/webhooks/wh_1", body=webhook_json())
     client.webhooks.get("wh_1")
     (request,) = api.requests
-    assert request.headers["authorization"] == f"Bearer {API_KEY}"
+    assert request.headers["authorization"] == f"Bearer {SDK_API_KEY}"
     assert request.headers["user-agent"].startswith("dovecote-python/")
     assert request.headers["accept"] == "application/json"
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from dovecote import APIError, Dovecote, NotFoundError, RateLimitError
@@ -11,12 +9,6 @@ from dovecote import _transport as transport
 from tests.unit.test_client_fake_api import FakeApi, error_json, webhook_json
 
 UNAVAILABLE = error_json("unavailable", "try again")
-
-
-@pytest.fixture
-def api() -> Iterator[FakeApi]:
-    with FakeApi() as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from functions.core.envelope import (
 )
 from functions.core.models import Event
 from functions.core.profile import load_profile
+from tests.unit.seed_examples import SEED_003_EXAMPLE_DATA
 
 NODE = shutil.which("node")
 needs_node = pytest.mark.skipif(NODE is None, reason="node is not installed")
@@ -141,16 +142,7 @@ def test_strings_escape_only_what_json_stringify_escapes() -> None:
 
 
 def test_seed_003_example_round_trips_through_a_python_json_parse_and_stringify() -> None:
-    data = {
-        "task_id": "task_8xK2mP",
-        "title": "Generate weekly ad creatives",
-        "status": "DONE",
-        "started_at": "2026-03-04T12:30:00Z",
-        "completed_at": "2026-03-04T12:45:00Z",
-        "duration_seconds": 900,
-        "result": "5 ad variations generated and saved",
-    }
-    body = delivery_body(event(data), load_profile("delegated").envelope).decode()
+    body = delivery_body(event(SEED_003_EXAMPLE_DATA), load_profile("delegated").envelope).decode()
     assert json.dumps(json.loads(body), separators=(",", ":"), ensure_ascii=False) == body
 
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from dovecote.schemes import StandardWebhooks
 from functions.core.errors import InvalidRequestError
 from functions.core.models import SigningSecret
 from functions.core.profile import SecretEncoding, SecretFormat, load_profile
-from functions.core.signing import standard_webhooks_key
 from functions.management.secrets import (
     MAX_SECRETS_PER_WEBHOOK,
     generate_secret,
@@ -28,7 +28,7 @@ def test_a_base64_secret_is_the_prefix_and_that_many_random_bytes(random_bytes: 
     secret = generate_secret(SecretFormat(prefix="whsec_", encoding=SecretEncoding.BASE64, random_bytes=random_bytes))
 
     assert secret.startswith("whsec_")
-    assert len(standard_webhooks_key(secret)) == random_bytes
+    assert len(StandardWebhooks().key(secret)) == random_bytes
 
 
 def test_a_hex_secret_is_the_prefix_and_lower_case_hex():
@@ -42,7 +42,7 @@ def test_a_hex_secret_is_the_prefix_and_lower_case_hex():
 
 def test_every_shipped_profile_generates_a_secret_its_signer_accepts():
     for name in ("standard", "mynd"):
-        assert len(standard_webhooks_key(generate_secret(load_profile(name).secret))) == 32
+        assert len(StandardWebhooks().key(generate_secret(load_profile(name).secret))) == 32
     for name in ("delegated", "meetloyd", "miteos", "mutx"):
         assert len(generate_secret(load_profile(name).secret)) == len("whsec_") + 64
 

@@ -8,14 +8,9 @@ from typing import Any
 
 import pytest
 
-from functions.core.profile import (
-    ProfileError,
-    SigningScheme,
-    load_profile,
-    parse_profile,
-    profile_json,
-    shipped_profile_names,
-)
+from dovecote.profiles import shipped_profile_names
+from dovecote.schemes import StandardWebhooks
+from functions.core.profile import ProfileError, load_profile, parse_profile, profile_json
 
 
 def standard_document() -> dict[str, Any]:
@@ -37,7 +32,7 @@ def test_a_shipped_profile_round_trips(name: str):
 def test_the_standard_profile_is_standard_webhooks_without_a_catalog():
     profile = load_profile("standard")
 
-    assert profile.signing.scheme is SigningScheme.STANDARD_WEBHOOKS
+    assert profile.signing.scheme == StandardWebhooks.name
     assert profile.headers.signature == "webhook-signature"
     assert profile.catalog_names() is None
 

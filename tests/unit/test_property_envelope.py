@@ -18,9 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dovecote.profiles import shipped_profile_names
 from functions.core.envelope import compact_json, delivery_body, envelope_timestamp, js_number
 from functions.core.models import Event
-from functions.core.profile import load_profile, shipped_profile_names
+from functions.core.profile import load_profile
 
 EXAMPLES = settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 

@@ -20,11 +20,13 @@ import pytest
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 from standardwebhooks.webhooks import WebhookVerificationError as StandardVerificationError
 
+from dovecote.schemes import SigningError
 from functions.core.envelope import delivery_body
 from functions.core.models import Event
 from functions.core.profile import Profile, load_profile
-from functions.core.signing import SigningError, delivery_headers, signature_header_value
+from functions.core.signing import delivery_headers, signature_header_value
 from functions.management.secrets import generate_secret
+from tests.unit.seed_examples import SEED_003_EXAMPLE_DATA
 
 NODE = shutil.which("node")
 DELIVERY_ID = "del_01jd2q8x4m7n3p5r9t1v6w8y0z"
@@ -186,17 +188,6 @@ def test_seed_002_meetloyd_signature_is_hex_hmac_of_timestamp_dot_payload() -> N
     body, headers = signed_delivery(profile, [secret], timestamp=1772628300)
     assert headers["X-MeetLoyd-Timestamp"] == "1772628300"
     assert headers["X-MeetLoyd-Signature"] == hex_hmac(secret, b"1772628300." + body)
-
-
-SEED_003_EXAMPLE_DATA = {
-    "task_id": "task_8xK2mP",
-    "title": "Generate weekly ad creatives",
-    "status": "DONE",
-    "started_at": "2026-03-04T12:30:00Z",
-    "completed_at": "2026-03-04T12:45:00Z",
-    "duration_seconds": 900,
-    "result": "5 ad variations generated and saved",
-}
 
 
 @pytest.mark.parametrize(

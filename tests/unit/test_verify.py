@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 import pytest
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
+from dovecote.profiles import shipped_profile_names
 from dovecote.verify import SigningContract, WebhookVerificationError, contract_for, verify
 from functions.core.envelope import delivery_body
 from functions.core.models import Event
-from functions.core.profile import Profile, load_profile, shipped_profile_names
+from functions.core.profile import Profile, load_profile
 from functions.core.signing import delivery_headers
 from functions.management.secrets import generate_secret
 

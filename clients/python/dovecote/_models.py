@@ -51,6 +51,8 @@ class WebhookWithSecret(Webhook):
     """A webhook as returned by create and rotate-secret: the only time the secret is shown."""
 
     secret: str
+    previous_secret_expires_at: datetime | None = None
+    """rotate-secret only: until when deliveries are signed for the previous secret too."""
 
 
 class DeletedWebhook(DovecoteObject):
@@ -61,6 +63,8 @@ class DeletedWebhook(DovecoteObject):
 
 class Attempt(DovecoteObject):
     number: int
+    series: int = 1
+    """1, then one more for each manual retry of the delivery."""
     attempted_at: datetime | None = None
     response_status: int | None = None
     latency_ms: int | None = None
@@ -106,6 +110,8 @@ class EventType(DovecoteObject):
 class Recovery(DovecoteObject):
     object: str = "recovery"
     webhook_id: str
+    has_more: bool = False
+    """More failed deliveries remain: call again with the same `since`."""
     since: datetime
     deliveries_requeued: int = Field(ge=0)
 

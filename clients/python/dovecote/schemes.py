@@ -1,0 +1,216 @@
+"""Signature schemes: how a delivery is signed and how a receiver checks it, side by side.
+
+Standard library only: the server signs with these classes (functions/core/signing.py) and
+receivers check with them (`dovecote.verify`). A scheme is one subclass of `Scheme` with a
+`name`; defining it registers it, and profiles may then name it.
+
+- `standard-webhooks`: `v1,<base64 HMAC-SHA256 of "{msg_id}.{timestamp}.{body}">`, keyed
+  with the base64-decoded secret after its prefix (`whsec_`). During a secret rotation
+  every live secret signs and the signatures are space-separated, as the specification
+  allows; receivers accept any of them.
+- `hmac-sha256-hex`: `<prefix><hex HMAC-SHA256 of body>`, keyed with the secret string's
+  UTF-8 bytes (the seeds' snippets use the secret string as given).
+- `hmac-sha256-hex-timestamped`: `<prefix><hex HMAC-SHA256 of "{timestamp}.{body}">`, same
+  key, with the Unix timestamp in its own header.
+
+The two hex schemes carry exactly one signature: the seeds' receivers compare the whole
+header with one expected value (`timingSafeEqual`), so a second signature would make every
+delivery fail. During a rotation the OLDEST live secret signs, so receivers that still hold
+it keep working until the grace period ends; they switch to the new secret (or accept both,
+as `dovecote.verify` does) within that period, after which the new secret signs.
+
+Every comparison is constant-time (`hmac.compare_digest`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+__all__ = [
+    "DEFAULT_TOLERANCE_SECONDS",
+    "SCHEMES",
+    "HmacSha256Hex",
+    "HmacSha256HexTimestamped",
+    "Scheme",
+    "SignedContent",
+    "SigningError",
+    "StandardWebhooks",
+    "WebhookVerificationError",
+    "scheme_named",
+]
+
+DEFAULT_TOLERANCE_SECONDS = 300
+"""How far a signed timestamp may be from now, either way, before a delivery counts as a replay."""
+
+
+class SigningError(ValueError):
+    """A delivery that cannot be signed or checked: no secret, or a secret the scheme cannot use."""
+
+
+class WebhookVerificationError(Exception):
+    """The request is not a genuine, fresh delivery: reject it (e.g. answer 401)."""
+
+
+@dataclass(frozen=True)
+class SignedContent:
+    """What a signature covers: the raw body and, where the scheme signs them, the message id and timestamp."""
+
+    body: bytes
+    message_id: str = ""
+    timestamp: int | None = None
+    """Unix seconds."""
+
+
+SCHEMES: dict[str, type[Scheme]] = {}
+"""Every scheme by name, in the order they were defined."""
+
+
+class Scheme:
+    """One way of signing; an instance carries the signature prefix a profile chose (hex schemes)."""
+
+    name: ClassVar[str]
+    signs_timestamp: ClassVar[bool] = False
+    signs_message_id: ClassVar[bool] = False
+    signs_with_every_secret: ClassVar[bool] = False
+    """True: every live secret signs (several signatures). False: only the oldest live one does."""
+    fixed_prefix: ClassVar[str | None] = None
+    """A prefix the scheme itself fixes (so a profile may not choose one); None lets the profile choose."""
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("name")
+        if name is not None:
+            if name in SCHEMES:
+                raise ValueError(f"a signature scheme named {name!r} is defined twice")
+            SCHEMES[name] = cls
+
+    def __init__(self, signature_prefix: str = "") -> None:
+        if signature_prefix and self.fixed_prefix is not None:
+            raise SigningError(f"signature_prefix is fixed to {self.fixed_prefix!r} by the {self.name} scheme")
+        self.signature_prefix = self.fixed_prefix if self.fixed_prefix is not None else signature_prefix
+
+    def key(self, secret: str) -> bytes:
+        """The HMAC key of a secret; raises SigningError for a secret the scheme cannot use."""
+        return secret.encode("utf-8")
+
+    def check_secret(self, secret: str) -> None:
+        """Raise SigningError for a caller-chosen secret this scheme should not sign with."""
+        self.key(secret)
+
+    def signed_bytes(self, content: SignedContent) -> bytes:
+        return content.body
+
+    def signature(self, secret: str, content: SignedContent) -> str:
+        """One signature, as it stands in the header."""
+        digest = hmac.new(self.key(secret), self.signed_bytes(content), hashlib.sha256).digest()
+        return self.signature_prefix + self.encode_digest(digest)
+
+    def encode_digest(self, digest: bytes) -> str:
+        return digest.hex()
+
+    def normalized(self, signature: str) -> str:
+        """The form two signatures are compared in (hex is case-insensitive)."""
+        return signature.lower()
+
+    def sign(self, secrets: Sequence[str], content: SignedContent) -> str:
+        """The signature header's value; `secrets` lists the live secrets, the current one first."""
+        if not secrets:
+            raise SigningError("the webhook has no signing secret")
+        self._check_content(content)
+        signing = secrets if self.signs_with_every_secret else [secrets[-1]]
+        return " ".join(self.signature(secret, content) for secret in signing)
+
+    def verify(
+        self,
+        header_value: str,
+        secrets: Sequence[str],
+        content: SignedContent,
+        *,
+        now: float,
+        tolerance: int = DEFAULT_TOLERANCE_SECONDS,
+    ) -> None:
+        """Raise WebhookVerificationError unless one received signature matches one of `secrets`."""
+        if not secrets:
+            raise SigningError("pass at least one secret")
+        self._check_content(content)
+        if content.timestamp is not None and abs(now - content.timestamp) > tolerance:
+            raise WebhookVerificationError("the timestamp is outside the tolerance (an old or replayed delivery?)")
+        received = [self.normalized(value) for value in header_value.split()]
+        expected = [self.normalized(self.signature(secret, content)) for secret in secrets]
+        matched = False
+        for candidate in received:
+            for value in expected:
+                matched |= hmac.compare_digest(candidate.encode(), value.encode())
+        if not matched:
+            raise WebhookVerificationError("no signature matches (wrong secret, or the body was changed)")
+
+    def _check_content(self, content: SignedContent) -> None:
+        if self.signs_timestamp and content.timestamp is None:
+            raise SigningError(f"the {self.name} scheme signs a timestamp: give one")
+        if self.signs_message_id and not content.message_id:
+            raise SigningError(f"the {self.name} scheme signs a message id: give one")
+
+
+class StandardWebhooks(Scheme):
+    name = "standard-webhooks"
+    signs_timestamp = True
+    signs_message_id = True
+    signs_with_every_secret = True
+    fixed_prefix = "v1,"
+    secret_prefix: ClassVar[str] = "whsec_"  # noqa: S105 - a format prefix, not a secret
+    key_bytes: ClassVar[tuple[int, int]] = (24, 64)
+    """The key sizes a caller-chosen secret may have."""
+
+    def key(self, secret: str) -> bytes:
+        try:
+            return base64.b64decode(secret.removeprefix(self.secret_prefix), validate=True)
+        except (binascii.Error, ValueError):
+            raise SigningError(f"a {self.name} secret must be {self.secret_prefix} followed by base64") from None
+
+    def check_secret(self, secret: str) -> None:
+        low, high = self.key_bytes
+        try:
+            size = len(self.key(secret))
+        except SigningError:
+            size = 0
+        if not secret.startswith(self.secret_prefix) or not low <= size <= high:
+            raise SigningError(
+                f"the {self.name} scheme needs {self.secret_prefix} followed by "
+                f"the base64 encoding of {low} to {high} random bytes"
+            )
+
+    def signed_bytes(self, content: SignedContent) -> bytes:
+        return f"{content.message_id}.{content.timestamp}.".encode() + content.body
+
+    def encode_digest(self, digest: bytes) -> str:
+        return base64.b64encode(digest).decode("ascii")
+
+    def normalized(self, signature: str) -> str:
+        return signature  # base64 is case-sensitive
+
+
+class HmacSha256Hex(Scheme):
+    name = "hmac-sha256-hex"
+
+
+class HmacSha256HexTimestamped(Scheme):
+    name = "hmac-sha256-hex-timestamped"
+    signs_timestamp = True
+
+    def signed_bytes(self, content: SignedContent) -> bytes:
+        return f"{content.timestamp}.".encode() + content.body
+
+
+def scheme_named(name: str, signature_prefix: str = "") -> Scheme:
+    """The scheme of this name, with the profile's signature prefix."""
+    try:
+        scheme_class = SCHEMES[name]
+    except KeyError:
+        raise ValueError(f"unknown signing scheme {name!r}; use one of {', '.join(SCHEMES)}") from None
+    return scheme_class(signature_prefix)

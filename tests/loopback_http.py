@@ -1,0 +1,78 @@
+"""Webhook receivers on 127.0.0.1 for the tests: one HTTP server that answers each POST as told."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Received:
+    """One POST as a receiver saw it, and what it answered."""
+
+    path: str
+    headers: dict[str, str]
+    """Lower-cased names."""
+    body: bytes
+    status: int
+    received_at: float = field(default_factory=time.monotonic)
+    """time.monotonic() on arrival."""
+
+    @property
+    def accepted(self) -> bool:
+        return self.status < 300
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+Answer = Callable[[str, dict[str, str], bytes], tuple[int, bytes]]
+"""(path, headers with lower-cased names, body) → the status and the text/plain body to answer."""
+
+
+class _PostHandler(BaseHTTPRequestHandler):
+    server: _PostServer
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("content-length") or 0))
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        status, payload = self.server.answer(self.path, headers, body)
+        self.send_response(status)
+        self.send_header("content-type", "text/plain")
+        self.send_header("content-length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+class _PostServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, answer: Answer) -> None:
+        self.answer = answer
+        super().__init__(("127.0.0.1", 0), _PostHandler)
+
+
+class PostServer:
+    """Serves POSTs on a free port of 127.0.0.1 from a daemon thread until `close`."""
+
+    def __init__(self, answer: Answer, *, name: str = "receiver") -> None:
+        self._server = _PostServer(answer)
+        self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)
+        self._thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
