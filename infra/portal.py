@@ -14,7 +14,7 @@ that may frame the portal, space- or comma-separated; none by default).
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -23,6 +23,7 @@ from constructs import Construct
 from functions.portal.branding import PortalBranding, PortalSettingsError, parse_branding
 from infra.handlers import PORTAL_HANDLER, PORTAL_MEMORY_MB
 from infra.lambda_code import ARCHITECTURE, RUNTIME
+from infra.log_groups import log_group
 from infra.nag import acknowledge
 
 PORTAL_TIMEOUT = Duration.seconds(5)
@@ -70,9 +71,7 @@ class Portal(Construct):
             memory_size=PORTAL_MEMORY_MB,
             timeout=PORTAL_TIMEOUT,
             environment=branding.environment(),
-            log_group=logs.LogGroup(
-                self, "Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
-            ),
+            log_group=log_group(self, "Logs", logs.RetentionDays.ONE_MONTH),
         )
         acknowledge(
             self.function,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -212,27 +212,21 @@ class ListPage(_Response, Generic[ObjectT]):
     next_cursor: str | None = Field(description="Pass as `cursor` to fetch the next page; null on the last page.")
     url: str = Field(description="The path this list was read from.")
 
+    @classmethod
+    def of(cls, data: list[ObjectT], page: Page[Any], url: str) -> Self:
+        return cls(data=data, has_more=page.has_more, next_cursor=page.next_cursor, url=url)
+
 
 class WebhookList(ListPage[WebhookObject]):
     @classmethod
     def from_page(cls, page: Page[Webhook], url: str) -> WebhookList:
-        return cls(
-            data=[WebhookObject.from_record(w) for w in page.items],
-            has_more=page.has_more,
-            next_cursor=page.next_cursor,
-            url=url,
-        )
+        return cls.of([WebhookObject.from_record(w) for w in page.items], page, url)
 
 
 class DeliveryList(ListPage[DeliveryObject]):
     @classmethod
     def from_page(cls, page: Page[Delivery], url: str) -> DeliveryList:
-        return cls(
-            data=[DeliveryObject.from_record(d) for d in page.items],
-            has_more=page.has_more,
-            next_cursor=page.next_cursor,
-            url=url,
-        )
+        return cls.of([DeliveryObject.from_record(d) for d in page.items], page, url)
 
 
 class EventTypeList(ListPage[EventTypeObject]):
@@ -297,12 +291,7 @@ class DeletedApplication(_Response):
 class ApplicationList(ListPage[ApplicationObject]):
     @classmethod
     def from_page(cls, page: Page[Application], url: str) -> ApplicationList:
-        return cls(
-            data=[ApplicationObject.from_record(a) for a in page.items],
-            has_more=page.has_more,
-            next_cursor=page.next_cursor,
-            url=url,
-        )
+        return cls.of([ApplicationObject.from_record(a) for a in page.items], page, url)
 
 
 class ApiKeyObject(_Response):
@@ -343,12 +332,7 @@ class ApiKeyWithSecret(ApiKeyObject):
 class ApiKeyList(ListPage[ApiKeyObject]):
     @classmethod
     def from_page(cls, page: Page[ApiKey], url: str) -> ApiKeyList:
-        return cls(
-            data=[ApiKeyObject.from_record(k) for k in page.items],
-            has_more=page.has_more,
-            next_cursor=page.next_cursor,
-            url=url,
-        )
+        return cls.of([ApiKeyObject.from_record(k) for k in page.items], page, url)
 
 
 class PortalSessionObject(_Response):

@@ -1,4 +1,4 @@
-"""The portal's responses: the page, its two assets and the security headers around them.
+"""The portal's responses: the page, its assets and the security headers around them.
 
 The page is `static/index.html` with the deploy's branding written into it (HTML-escaped)
 and the assets' content hashes in their URLs, so the assets (script, stylesheet, icon) can be

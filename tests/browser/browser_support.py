@@ -9,8 +9,6 @@ would. Chromium is Debian's (/usr/bin/chromium), driven by Playwright.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -35,7 +33,7 @@ from functions.portal.branding import (
 from functions.store.api_keys import ApiKeyStore
 from infra.handlers import PORTAL_HANDLER
 from infra.template import resources_of_type
-from tests.e2e.e2e_support import RunningStack, free_port
+from tests.e2e.e2e_support import RunningStack, launch_local_stack
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -194,28 +192,7 @@ def start_stack(directory: Path, site: Site) -> RunningStack:
             ENV_PORTAL_FRAME_ANCESTORS: site.origin,
         },
     )
-    ready_file = directory / "ready.json"
-    log_path = directory / "stack.log"
-    command = [
-        sys.executable,
-        "-m",
-        "dovecote.cli",
-        "local",
-        "--profile",
-        PROFILE,
-        "--port",
-        str(free_port()),
-        "--time-scale",
-        str(TIME_SCALE),
-        "--allow-http-loopback",
-        "--template",
-        str(template),
-        "--ready-file",
-        str(ready_file),
-    ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    stack = RunningStack(PROFILE, process, ready_file, log_path)
+    stack = launch_local_stack(PROFILE, template, directory, time_scale=TIME_SCALE)
     stack.wait_ready()
     return stack
 

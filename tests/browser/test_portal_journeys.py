@@ -235,3 +235,49 @@ def test_the_event_catalog_lists_every_type_with_its_description(page: Page, por
     expect(types).to_have_count(10)
     expect(types.filter(has_text="agent.heartbeat")).to_contain_text("Periodic heartbeat")
     expect(types.filter(has_text="deployment.rolled_back")).to_contain_text("Rolled back")
+
+
+def test_an_endpoint_is_edited_disabled_enabled_tested_and_deleted_after_a_confirmation(
+    page: Page, portal: Portal, hooks: Hooks
+) -> None:
+    url, hook = hooks.add()
+    moved_url, moved_hook = hooks.add()
+    endpoint = portal.create_endpoint(url, ["agent.started"], description="before")
+    open_portal(page, portal, portal.session())
+    page.locator("li.endpoint").filter(has_text=url).get_by_role("link").click()
+
+    page.get_by_role("link", name="Edit", exact=True).click()
+    expect(page.get_by_label("URL")).to_have_value(url)
+    expect(page.get_by_label("agent.started")).to_be_checked()
+    page.get_by_label("URL").fill(moved_url)
+    page.get_by_label("Description").fill("after")
+    page.get_by_label("agent.started").uncheck()
+    page.get_by_label("Other event types").fill("deployment.*")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(moved_url)
+    expect(page.locator("dl.facts")).to_contain_text("deployment.*")
+    expect(page.locator("dl.facts")).to_contain_text("after")
+
+    page.get_by_role("button", name="Disable", exact=True).click()
+    expect(page.locator("dl.facts")).to_contain_text("Disabled")
+    assert portal.api("GET", f"/v1/webhooks/{endpoint['id']}").json()["enabled"] is False
+    page.get_by_role("button", name="Enable", exact=True).click()
+    expect(page.get_by_role("button", name="Disable", exact=True)).to_be_visible()
+
+    page.get_by_role("button", name="Send test event").click()
+    expect(page.get_by_role("status")).to_contain_text("Test event sent")
+    expect(page.locator("li.delivery").first).to_contain_text("succeeded")
+    assert len(moved_hook.requests) == 1
+    assert hook.requests == []
+
+    page.get_by_role("button", name="Delete", exact=True).click()
+    dialog = page.get_by_role("alertdialog")
+    expect(dialog).to_contain_text("Delete this endpoint?")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_have_count(0)
+    assert portal.api("GET", f"/v1/webhooks/{endpoint['id']}").status_code == 200
+    page.get_by_role("button", name="Delete", exact=True).click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Delete endpoint").click()
+    expect(page.get_by_role("heading", name="Endpoints", level=1)).to_be_visible()
+    expect(page.locator("li.endpoint").filter(has_text=moved_url)).to_have_count(0)
+    assert portal.api("GET", f"/v1/webhooks/{endpoint['id']}").status_code == 404

@@ -117,6 +117,34 @@ class RunningStack:
         return self.process.returncode
 
 
+def launch_local_stack(
+    profile: str, template: Path, directory: Path, *, name_the_profile: bool = True, time_scale: float = TIME_SCALE
+) -> RunningStack:
+    """`dovecote local` in a child process on a free port, loopback receivers allowed; not yet ready."""
+    ready_file = directory / f"{profile}.ready.json"
+    log_path = directory / f"{profile}.log"
+    command = [
+        sys.executable,
+        "-m",
+        "dovecote.cli",
+        "local",
+        "--port",
+        str(free_port()),
+        "--time-scale",
+        str(time_scale),
+        "--allow-http-loopback",
+        "--template",
+        str(template),
+        "--ready-file",
+        str(ready_file),
+    ]
+    if name_the_profile:
+        command += ["--profile", profile]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
+    return RunningStack(profile, process, ready_file, log_path)
+
+
 class StackPool:
     def __init__(self, directory: Path) -> None:
         self._directory = directory
@@ -129,28 +157,7 @@ class StackPool:
             self._stacks[profile] = self._launch(profile, templates[profile])
 
     def _launch(self, profile: str, template: Path) -> RunningStack:
-        ready_file = self._directory / f"{profile}.ready.json"
-        log_path = self._directory / f"{profile}.log"
-        command = [
-            sys.executable,
-            "-m",
-            "dovecote.cli",
-            "local",
-            "--port",
-            str(free_port()),
-            "--time-scale",
-            str(TIME_SCALE),
-            "--allow-http-loopback",
-            "--template",
-            str(template),
-            "--ready-file",
-            str(ready_file),
-        ]
-        if profile != DEFAULT_PROFILE:
-            command += ["--profile", profile]
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
-        return RunningStack(profile, process, ready_file, log_path)
+        return launch_local_stack(profile, template, self._directory, name_the_profile=profile != DEFAULT_PROFILE)
 
     def get(self, profile: str) -> RunningStack:
         stack = self._stacks[profile]

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from dovecote.verify import WebhookVerificationError, verify
+from dovecote_local.stack import DEV_APPLICATION
 from tests.reliability.reliability_support import LocalStackHarness, LogCapture, endpoints, eventually, report_figures
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("reliability")]
@@ -144,9 +145,9 @@ def test_a_secret_is_stored_in_its_own_webhook_item_only(flow: dict[str, Any]) -
         for name, secret in flow["secrets"].items()
     }
     assert holders == {
-        "created": [("T#dev", f"WH#{created['id']}")],
+        "created": [(f"T#{DEV_APPLICATION}", f"WH#{created['id']}")],
         "caller": [],  # its webhook was deleted: the tombstone must not keep the secret
-        "rotated": [("T#dev", f"WH#{created['id']}")],
+        "rotated": [(f"T#{DEV_APPLICATION}", f"WH#{created['id']}")],
     }
     assert chosen["id"]
     report_figures("secrets-items", items=len(flow["items"]), leaks=0)

@@ -64,14 +64,13 @@ __all__ = [
     "ApiKeys",
     "ApplicationScope",
     "Applications",
-    "AsyncApiKeys",
     "AsyncApplicationScope",
     "AsyncApplications",
     "AsyncDeliveries",
     "AsyncDovecote",
     "AsyncEventTypes",
     "AsyncEvents",
-    "AsyncPlatformKeys",
+    "AsyncKeys",
     "AsyncPortalSessions",
     "AsyncWebhooks",
     "Deliveries",
@@ -301,25 +300,33 @@ class EventTypes(_Resource):
         return _parse_page(EventType, self._transport.request("GET", self._prefix + "/event-types", retryable=True))
 
 
-class ApiKeys(_Resource):
-    """An application's keys (platform key): `client.application("acme").api_keys`."""
+class _Keys(_Resource):
+    """Create, list and revoke keys of one collection (an application's, or the platform's)."""
+
+    _collection = ""
 
     def create(self, *, description: str | None = None) -> ApiKeyWithSecret:
-        """A new key of this application; `.key` is shown only in this answer."""
+        """A new key; `.key` is shown only in this answer."""
         body = _without_none({"description": description})
-        response = self._transport.request("POST", self._prefix + "/api-keys", json_body=body, retryable=False)
-        return _parse(ApiKeyWithSecret, response)
+        path = self._prefix + self._collection
+        return _parse(ApiKeyWithSecret, self._transport.request("POST", path, json_body=body, retryable=False))
 
     def list(self, *, limit: int | None = None, cursor: str | None = None) -> ListPage[ApiKey]:
         """A page of keys, newest first (revoked ones included); never the keys themselves."""
         params = {"limit": limit, "cursor": cursor}
-        body = self._transport.request("GET", self._prefix + "/api-keys", params=params, retryable=True)
+        body = self._transport.request("GET", self._prefix + self._collection, params=params, retryable=True)
         return _parse_page(ApiKey, body, lambda next_cursor: self.list(limit=limit, cursor=next_cursor))
 
     def revoke(self, key_id: str) -> ApiKey:
         """Revoke the key (idempotent); it stops working within the authorizer's cache TTL (60 s)."""
-        response = self._transport.request("DELETE", _path(self._prefix + "/api-keys/{}", key_id), retryable=True)
-        return _parse(ApiKey, response)
+        path = _path(self._prefix + self._collection + "/{}", key_id)
+        return _parse(ApiKey, self._transport.request("DELETE", path, retryable=True))
+
+
+class ApiKeys(_Keys):
+    """An application's keys (platform key): `client.application("acme").api_keys`."""
+
+    _collection = "/api-keys"
 
 
 class PortalSessions(_Resource):
@@ -389,23 +396,10 @@ class Applications(_Resource):
         return _parse(DeletedApplication, self._transport.request("DELETE", path, retryable=True))
 
 
-class PlatformKeys(_Resource):
-    """Platform keys (platform key): `client.platform_keys`."""
+class PlatformKeys(_Keys):
+    """Platform keys (platform key): `client.platform_keys`. The key making a call cannot revoke itself (409)."""
 
-    def create(self, *, description: str | None = None) -> ApiKeyWithSecret:
-        body = _without_none({"description": description})
-        response = self._transport.request("POST", self._prefix + "/platform-keys", json_body=body, retryable=False)
-        return _parse(ApiKeyWithSecret, response)
-
-    def list(self, *, limit: int | None = None, cursor: str | None = None) -> ListPage[ApiKey]:
-        params = {"limit": limit, "cursor": cursor}
-        body = self._transport.request("GET", self._prefix + "/platform-keys", params=params, retryable=True)
-        return _parse_page(ApiKey, body, lambda next_cursor: self.list(limit=limit, cursor=next_cursor))
-
-    def revoke(self, key_id: str) -> ApiKey:
-        """Revoke another platform key (the one making the call cannot revoke itself: 409)."""
-        path = _path(self._prefix + "/platform-keys/{}", key_id)
-        return _parse(ApiKey, self._transport.request("DELETE", path, retryable=True))
+    _collection = "/platform-keys"
 
 
 class Dovecote:
@@ -533,13 +527,13 @@ class AsyncEventTypes:
         self.list = _paged_in_worker_thread(event_types.list)
 
 
-class AsyncApiKeys:
-    """`ApiKeys` with awaitable methods."""
+class AsyncKeys:
+    """`ApiKeys` or `PlatformKeys` with awaitable methods."""
 
-    def __init__(self, api_keys: ApiKeys) -> None:
-        self.create = _in_worker_thread(api_keys.create)
-        self.list = _paged_in_worker_thread(api_keys.list)
-        self.revoke = _in_worker_thread(api_keys.revoke)
+    def __init__(self, keys: ApiKeys | PlatformKeys) -> None:
+        self.create = _in_worker_thread(keys.create)
+        self.list = _paged_in_worker_thread(keys.list)
+        self.revoke = _in_worker_thread(keys.revoke)
 
 
 class AsyncPortalSessions:
@@ -558,7 +552,7 @@ class AsyncApplicationScope:
         self.deliveries = AsyncDeliveries(scope.deliveries)
         self.events = AsyncEvents(scope.events)
         self.event_types = AsyncEventTypes(scope.event_types)
-        self.api_keys = AsyncApiKeys(scope.api_keys)
+        self.api_keys = AsyncKeys(scope.api_keys)
         self.portal_sessions = AsyncPortalSessions(scope.portal_sessions)
 
 
@@ -571,15 +565,6 @@ class AsyncApplications:
         self.get = _in_worker_thread(applications.get)
         self.update = _in_worker_thread(applications.update)
         self.delete = _in_worker_thread(applications.delete)
-
-
-class AsyncPlatformKeys:
-    """`PlatformKeys` with awaitable methods."""
-
-    def __init__(self, platform_keys: PlatformKeys) -> None:
-        self.create = _in_worker_thread(platform_keys.create)
-        self.list = _paged_in_worker_thread(platform_keys.list)
-        self.revoke = _in_worker_thread(platform_keys.revoke)
 
 
 class AsyncDovecote:
@@ -614,7 +599,7 @@ class AsyncDovecote:
         self.events = AsyncEvents(self._client.events)
         self.event_types = AsyncEventTypes(self._client.event_types)
         self.applications = AsyncApplications(self._client.applications)
-        self.platform_keys = AsyncPlatformKeys(self._client.platform_keys)
+        self.platform_keys = AsyncKeys(self._client.platform_keys)
         self.health = _in_worker_thread(self._client.health)
 
     def application(self, application_id: str) -> AsyncApplicationScope:
