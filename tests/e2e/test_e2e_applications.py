@@ -110,12 +110,14 @@ def test_an_unknown_api_key_gets_dovecotes_error_envelope(default_stack: Running
     assert response.json()["error"]["type"] == "unauthorized"
 
 
-def test_an_unknown_route_gets_api_gateways_own_404(default_stack: RunningStack) -> None:
+def test_an_unknown_route_gets_the_error_envelope_404_through_the_default_route(default_stack: RunningStack) -> None:
+    """API Gateway's `$default` route takes it to the management function (before it, API Gateway's
+    own `{"message": "Not Found"}`)."""
     response = requests.get(
         f"{default_stack.api_url}/v1/nothing-here", headers={"Authorization": f"Bearer {default_stack.api_key}"}
     )
     assert response.status_code == 404
-    assert response.json() == {"message": "Not Found"}
+    assert response.json() == {"error": {"type": "not_found", "message": "no such route"}}
 
 
 def test_the_public_documents_need_no_key(default_stack: RunningStack) -> None:
