@@ -8,10 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from functions.portal import PORTAL_PATH
+
 Target = Literal["management", "ingest", "portal"]
 
 API_PREFIX = "/v1"
-PORTAL_PREFIX = "/portal"
+PORTAL_PREFIX = PORTAL_PATH
 DEFAULT_ROUTE_KEY = "$default"
 DEFAULT_TARGET: Target = "management"
 """API Gateway's `$default` route takes every request no route of ROUTES matches (another method

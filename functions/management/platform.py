@@ -32,6 +32,7 @@ from functions.core.errors import NotFoundError
 from functions.management.dependencies import dependencies
 from functions.management.platform_bodies import ApiKeyCreate, ApplicationCreate, ApplicationUpdate, PortalSessionCreate
 from functions.management.routes import DEFAULT_PAGE_SIZE, Cursor, PageSize
+from functions.portal import PORTAL_PATH
 
 if TYPE_CHECKING:
     from functions.core.models import Application
@@ -44,7 +45,6 @@ ApplicationId = Annotated[
 KeyId = Annotated[str, Path(min_length=1, max_length=64, description="The key's id (`key_…`).")]
 _TAG = "platform"
 MAX_WEBHOOK_PAGES = 1_000
-PORTAL_PATH = "/portal"
 
 
 def _application(application_id: str) -> Application:
