@@ -75,15 +75,23 @@ class EndpointHealth:
         self._ledger = ledger
         self._on_disabled = on_disabled
 
-    def after_attempt(self, webhook: Webhook, verdict: Verdict, delivery_status: DeliveryStatus, now: datetime) -> None:
-        """Account for one logged attempt; `delivery_status` is the delivery's status after it."""
+    def after_attempt(
+        self,
+        webhook: Webhook,
+        verdict: Verdict,
+        delivery_status: DeliveryStatus,
+        now: datetime,
+        gone_reason: str | None = None,
+    ) -> None:
+        """Account for one logged attempt; `delivery_status` is the delivery's status after it,
+        `gone_reason` why a `gone` verdict disables the endpoint (None: it answered 410 Gone)."""
         state = HealthState.of(webhook)
         if verdict is Verdict.SUCCEEDED:
             if not state.healthy:
                 self._ledger.reset_health(webhook.application_id, webhook.id)
             return
         if verdict is Verdict.GONE:
-            self._disable(webhook, GONE_REASON, now)
+            self._disable(webhook, gone_reason or GONE_REASON, now)
             return
         if delivery_status is DeliveryStatus.FAILED:
             self.after_delivery_failed(webhook.application_id, webhook.id, now)

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from functions.core.destinations import AwsDestination, DestinationType
 from functions.core.timestamps import StoredTime, iso, utc_now
 
 __all__ = ["iso", "utc_now"]  # re-exported: every caller reads moments and formats them the same way
@@ -40,7 +41,11 @@ class SigningSecret(_Record):
 class Webhook(_Record):
     id: str
     application_id: str
+    type: DestinationType = DestinationType.HTTPS
     url: str
+    """Where deliveries go: the HTTPS URL, or an AWS destination's target (queue URL, topic or bus ARN)."""
+    destination: AwsDestination | None = None
+    """Set on AWS destinations (sqs, sns, eventbridge): the role to assume and the type's options."""
     events: list[str]
     description: str = ""
     enabled: bool = True

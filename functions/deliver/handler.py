@@ -53,6 +53,7 @@ def _build() -> Dependencies:
     from functions.pipeline.attempt import Attempter
     from functions.pipeline.delivery import DeliveryWorker
     from functions.pipeline.delivery_log import DeliveryLog
+    from functions.pipeline.destinations import delivery_sender
     from functions.pipeline.http import HttpSender
     from functions.runtime.clients import aws_client
     from functions.runtime.settings import Settings
@@ -72,7 +73,9 @@ def _build() -> Dependencies:
         webhooks=webhooks,
         events=EventStore(dynamodb, settings.table_name),
         attempter=Attempter(
-            sender=HttpSender(policy, profile.attempt_timeout_seconds), profile=profile, schedule=schedule
+            sender=delivery_sender(HttpSender(policy, profile.attempt_timeout_seconds), aws_client("sts")),
+            profile=profile,
+            schedule=schedule,
         ),
         health=EndpointHealth(profile.health, webhooks, on_disabled=_log_disabled),
         executions=RetryExecutions(aws_client("stepfunctions"), settings.retry_state_machine_arn),

@@ -34,6 +34,8 @@ class AttemptOutcome:
     """The delivery's status after this attempt: pending while retries remain."""
     reason: str | None = None
     """Why the delivery ended, when it did."""
+    gone_reason: str | None = None
+    """With a `gone` verdict: why the endpoint is disabled (the sender's words; None: 410 Gone)."""
 
 
 @dataclass(frozen=True)
@@ -44,12 +46,14 @@ class Unsendable:
     reason: str
 
 
-def status_after(verdict: Verdict, number: int, schedule: RetrySchedule) -> tuple[DeliveryStatus, str | None]:
+def status_after(
+    verdict: Verdict, number: int, schedule: RetrySchedule, gone_reason: str | None = None
+) -> tuple[DeliveryStatus, str | None]:
     """The delivery's status after attempt `number` with this verdict, and why it ended."""
     if verdict is Verdict.SUCCEEDED:
         return DeliveryStatus.SUCCEEDED, None
     if verdict is Verdict.GONE:
-        return DeliveryStatus.FAILED, f"{health.GONE_REASON}; the webhook was disabled"
+        return DeliveryStatus.FAILED, f"{gone_reason or health.GONE_REASON}; the webhook was disabled"
     if schedule.is_last(number):
         return DeliveryStatus.FAILED, f"all {schedule.max_attempts} attempts failed"
     return DeliveryStatus.PENDING, None
@@ -89,7 +93,7 @@ class Attempter:
         return SignedMessage(delivery_id=delivery.id, event_type=event.type, body=body, headers=headers)
 
     def _outcome(self, delivery: Delivery, number: int, attempted_at: datetime, result: SendResult) -> AttemptOutcome:
-        status, reason = status_after(result.verdict, number, self.schedule)
+        status, reason = status_after(result.verdict, number, self.schedule, result.gone_reason)
         next_attempt_at = (
             self.schedule.next_attempt_at(number, attempted_at) if status is DeliveryStatus.PENDING else None
         )
@@ -103,4 +107,6 @@ class Attempter:
             response_excerpt=result.response_excerpt,
             next_retry_at=next_attempt_at,
         )
-        return AttemptOutcome(attempt=attempt, verdict=result.verdict, status=status, reason=reason)
+        return AttemptOutcome(
+            attempt=attempt, verdict=result.verdict, status=status, reason=reason, gone_reason=result.gone_reason
+        )

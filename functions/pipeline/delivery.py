@@ -140,7 +140,7 @@ class DeliveryWorker:
                 "status": made.status.value,
             },
         )
-        self.health.after_attempt(webhook, made.verdict, made.status, made.attempt.attempted_at)
+        self.health.after_attempt(webhook, made.verdict, made.status, made.attempt.attempted_at, made.gone_reason)
         pending = made.status is DeliveryStatus.PENDING
         exhausted = made.status is DeliveryStatus.FAILED and made.verdict is not Verdict.GONE
         return StepResult(

@@ -35,6 +35,8 @@ class SendResult:
     error: str | None = None
     response_excerpt: str = ""
     """The start of what the receiver answered, as text, capped for the delivery log."""
+    gone_reason: str | None = None
+    """With a `gone` verdict: why the endpoint is disabled, when not the HTTPS 410."""
 
 
 class Sender(Protocol):

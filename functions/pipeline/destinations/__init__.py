@@ -1,0 +1,47 @@
+"""One `Sender` per destination type, and the one that picks among them by the endpoint's type.
+
+The attempt (functions/pipeline/attempt.py) is given a `DestinationSender` and never learns
+which type it sent to: `https` is functions/pipeline/http.py's `HttpSender`, `sqs`, `sns`
+and `eventbridge` are the classes in functions/pipeline/destinations/aws.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from functions.core.classify import Verdict
+from functions.core.destinations import DestinationType
+from functions.core.models import Webhook
+from functions.pipeline.sender import Sender, SendResult, SignedMessage
+
+
+class DestinationSender:
+    def __init__(self, senders: Mapping[DestinationType, Sender]) -> None:
+        self._senders = dict(senders)
+
+    def send(self, endpoint: Webhook, message: SignedMessage) -> SendResult:
+        sender = self._senders.get(endpoint.type)
+        if sender is None:
+            return SendResult(Verdict.RETRY, 0, error=f"this deployment does not deliver to {endpoint.type} endpoints")
+        return sender.send(endpoint, message)
+
+
+def destination_sender(https: Sender, aws: Mapping[DestinationType, Sender] | None = None) -> DestinationSender:
+    return DestinationSender({DestinationType.HTTPS: https, **(aws or {})})
+
+
+def delivery_sender(https: Sender, sts_client: object) -> DestinationSender:
+    """The deliver function's sender: HTTPS, and the AWS types through roles assumed with `sts_client`
+    (credentials cached per role for their lifetime)."""
+    from functions.pipeline.destinations.aws import EventBridgeSender, SnsSender, SqsSender  # noqa: PLC0415
+    from functions.runtime.assumed_roles import CachedRoleAssumer, RoleClients, StsRoleAssumer  # noqa: PLC0415
+
+    clients = RoleClients(CachedRoleAssumer(StsRoleAssumer(sts_client)))
+    return destination_sender(
+        https,
+        {
+            DestinationType.SQS: SqsSender(clients),
+            DestinationType.SNS: SnsSender(clients),
+            DestinationType.EVENTBRIDGE: EventBridgeSender(clients),
+        },
+    )
