@@ -81,7 +81,7 @@ def check_assume_role(caller_account: str, role_arn: str, external_id: str | Non
         f"sts:AssumeRole on resource: {role_arn}"
     )
     parts = role_arn.split(":")
-    if len(parts) != 6 or not parts[5].startswith("role/"):  # noqa: PLR2004 - an ARN has six fields
+    if len(parts) != 6 or not parts[5].startswith("role/"):
         raise denied
     account, name = parts[4], parts[5].rsplit("/", 1)[-1]
     try:
@@ -102,7 +102,7 @@ def patch_trust_policies() -> Callable[[], None]:
         check_assume_role(self.account_id, kwargs["role_arn"], kwargs.get("external_id"))
         return original(self, **kwargs)
 
-    STSBackend.assume_role = assume_role  # type: ignore[method-assign]
+    STSBackend.assume_role = assume_role  # type: ignore[method-assign,assignment]
 
     def undo() -> None:
         STSBackend.assume_role = original  # type: ignore[method-assign]

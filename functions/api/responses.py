@@ -37,7 +37,18 @@ class _Response(BaseModel):
 class WebhookObject(_Response):
     id: str = Field(examples=["wh_01jd2q8x4m7n3p5r9t1v6w8y0z"])
     object: Literal["webhook"] = "webhook"
-    url: str
+    type: Literal["https", "sqs", "sns", "eventbridge"] = Field(description="Where deliveries go.")
+    url: str = Field(description="The HTTPS URL; for the other types, their target (queue URL, topic or bus ARN).")
+    target: str | None = Field(description="sqs, sns, eventbridge: the queue URL, topic ARN or event bus ARN.")
+    role_arn: str | None = Field(description="sqs, sns, eventbridge: the customer's role Dovecote assumes.")
+    external_id: str | None = Field(
+        description=(
+            "sqs, sns, eventbridge: the ExternalId Dovecote passes when it assumes role_arn; the role's trust"
+            " policy must require it (sts:ExternalId)."
+        )
+    )
+    message_group_id: str | None = Field(description="FIFO queues and topics: the message group id (null: the id).")
+    source: str | None = Field(description="eventbridge: the events' source (null: dovecote).")
     events: list[str]
     description: str
     enabled: bool
@@ -48,9 +59,16 @@ class WebhookObject(_Response):
 
     @classmethod
     def _fields_of(cls, webhook: Webhook) -> dict[str, Any]:
+        destination = webhook.destination
         return {
             "id": webhook.id,
+            "type": webhook.type.value,
             "url": webhook.url,
+            "target": webhook.url if destination else None,
+            "role_arn": destination.role_arn if destination else None,
+            "external_id": destination.external_id if destination else None,
+            "message_group_id": destination.message_group_id if destination else None,
+            "source": destination.source if destination else None,
             "events": list(webhook.events),
             "description": webhook.description,
             "enabled": webhook.enabled,

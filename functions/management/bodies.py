@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.json_schema import JsonDict, SkipJsonSchema
 
+from functions.core.destinations import MAX_GROUP_ID_CHARS, MAX_SOURCE_CHARS
 from functions.core.matching import SUBSCRIPTION_PATTERN
 from functions.core.profile import MAX_EVENT_TYPE_CHARS
 
@@ -15,6 +16,24 @@ MAX_EVENT_PATTERNS = 100
 MAX_DESCRIPTION_CHARS = 256
 MIN_SECRET_CHARS = 8
 MAX_SECRET_CHARS = 256
+MAX_ARN_CHARS = 2048
+
+_TYPE_DOC = (
+    "Where deliveries go: `https` (a signed POST to `url`), or the customer's own `sqs` queue, `sns` topic or"
+    " `eventbridge` event bus (`target`), reached by assuming `role_arn` with the endpoint's `external_id`."
+)
+_TARGET_DOC = (
+    "sqs: the queue URL or ARN; sns: the topic ARN; eventbridge: the event bus ARN. Required for those types,"
+    " refused for https."
+)
+DestinationName = Literal["https", "sqs", "sns", "eventbridge"]
+"""functions/core/destinations.py DestinationType's values (a Literal: strict bodies take the string)."""
+_ROLE_DOC = (
+    "sqs, sns, eventbridge: the customer's IAM role Dovecote assumes (with the endpoint's external_id) to send;"
+    " it must match the deployment's role pattern (by default named dovecote-delivery-…)."
+)
+_GROUP_DOC = "FIFO queues and topics: the message group id (default: the endpoint id). The delivery id deduplicates."
+_SOURCE_DOC = "eventbridge: the events' `source` (default `dovecote`); `detail-type` is the event type."
 
 _URL_DOC = (
     "HTTPS endpoint that receives the signed POST requests. Refused (422) when it does not resolve, or resolves"
@@ -37,7 +56,20 @@ EventPattern = Annotated[str, Field(json_schema_extra=_PATTERN_SCHEMA)]
 
 
 class WebhookCreate(_Request):
-    url: str = Field(min_length=1, max_length=MAX_URL_CHARS, description=_URL_DOC, json_schema_extra=_URL_SCHEMA)
+    type: DestinationName = Field(default="https", description=_TYPE_DOC)
+    url: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_URL_CHARS,
+        description=_URL_DOC + " Required for https, refused for the other types.",
+        json_schema_extra=_URL_SCHEMA,
+    )
+    target: str | None = Field(default=None, min_length=1, max_length=MAX_ARN_CHARS, description=_TARGET_DOC)
+    role_arn: str | None = Field(default=None, min_length=1, max_length=MAX_ARN_CHARS, description=_ROLE_DOC)
+    message_group_id: str | None = Field(
+        default=None, min_length=1, max_length=MAX_GROUP_ID_CHARS, description=_GROUP_DOC
+    )
+    source: str | None = Field(default=None, min_length=1, max_length=MAX_SOURCE_CHARS, description=_SOURCE_DOC)
     events: list[EventPattern] = Field(min_length=1, max_length=MAX_EVENT_PATTERNS, description=_EVENTS_DOC)
     description: str = Field(default="", max_length=MAX_DESCRIPTION_CHARS)
     secret: str | None = Field(
@@ -73,8 +105,14 @@ class WebhookUpdate(_Request):
     enabled: bool | SkipJsonSchema[None] = Field(
         default=None, description="false stops deliveries and cancels pending retries.", json_schema_extra=_absent
     )
+    target: Annotated[str, Field(min_length=1, max_length=MAX_ARN_CHARS)] | SkipJsonSchema[None] = Field(
+        default=None, description=_TARGET_DOC, json_schema_extra=_absent
+    )
+    role_arn: Annotated[str, Field(min_length=1, max_length=MAX_ARN_CHARS)] | SkipJsonSchema[None] = Field(
+        default=None, description=_ROLE_DOC, json_schema_extra=_absent
+    )
 
-    @field_validator("url", "events", "enabled")
+    @field_validator("url", "events", "enabled", "target", "role_arn")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         if value is None:

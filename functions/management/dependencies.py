@@ -82,13 +82,18 @@ class ManagementDependencies:
 
     @cached_property
     def endpoint_rules(self) -> EndpointRules:
+        from functions.core.destinations import DEFAULT_ROLE_PATTERN
         from functions.core.urls import UrlPolicy, system_resolver, validate_endpoint_url
         from functions.management.webhooks import EndpointRules
 
         profile = self.settings.profile
         policy = UrlPolicy(https_only=profile.https_only, allow_loopback=self.settings.allow_http_loopback)
         resolver = self._url_resolver or system_resolver
-        return EndpointRules(profile=profile, check_url=lambda url: validate_endpoint_url(url, policy, resolver))
+        return EndpointRules(
+            profile=profile,
+            check_url=lambda url: validate_endpoint_url(url, policy, resolver),
+            role_pattern=self.settings.destination_roles or DEFAULT_ROLE_PATTERN,
+        )
 
 
 def build_dependencies() -> ManagementDependencies:

@@ -10,6 +10,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from functions.core.destinations import (
+    DEFAULT_ROLE_PATTERN,
+    AwsDestination,
+    DestinationType,
+    new_external_id,
+    parse_target,
+    validate_message_group_id,
+    validate_role_arn,
+    validate_source,
+)
 from functions.core.errors import InvalidRequestError
 from functions.core.ids import new_id
 from functions.core.matching import MATCH_ALL, is_valid_pattern, pattern_covers_catalog
@@ -30,6 +40,8 @@ class EndpointRules:
 
     profile: Profile
     check_url: UrlCheck
+    role_pattern: str = DEFAULT_ROLE_PATTERN
+    """The roles this deployment may assume for AWS destinations (its deliver function's IAM policy)."""
 
 
 def _pattern_problem(pattern: str, catalog: set[str] | None) -> str | None:
@@ -58,7 +70,8 @@ def new_webhook(
     application_id: str, request: WebhookCreate, rules: EndpointRules, now: datetime
 ) -> tuple[Webhook, str]:
     """A webhook for `request`, and its signing secret (the caller's, or a generated one)."""
-    url = rules.check_url(request.url)
+    kind = DestinationType(request.type)
+    url, destination = _destination(kind, request, rules)
     events = validate_event_patterns(request.events, rules.profile)
     if request.secret is None:
         secret = generate_secret(rules.profile.secret)
@@ -68,7 +81,9 @@ def new_webhook(
         {
             "id": new_id("wh"),
             "application_id": application_id,
+            "type": kind,
             "url": url,
+            "destination": destination,
             "events": events,
             "description": request.description,
             "enabled": request.enabled,
@@ -81,11 +96,66 @@ def new_webhook(
     return webhook, secret
 
 
+def _refuse(field: str, value: object, kind: DestinationType, why: str) -> None:
+    if value is not None:
+        raise InvalidRequestError(f"{field}: {why} ({kind} endpoint)")
+
+
+def _destination(
+    kind: DestinationType, request: WebhookCreate, rules: EndpointRules
+) -> tuple[str, AwsDestination | None]:
+    """The endpoint's address (its `url`) and, for the AWS types, what is needed to reach it."""
+    if not kind.is_aws:
+        for field in ("target", "role_arn", "message_group_id", "source"):
+            _refuse(field, getattr(request, field), kind, "only for sqs, sns and eventbridge endpoints")
+        if request.url is None:
+            raise InvalidRequestError("url: required for an https endpoint")
+        return rules.check_url(request.url), None
+    _refuse("url", request.url, kind, "not used: the destination is `target`")
+    if request.target is None:
+        raise InvalidRequestError(f"target: required for an {kind} endpoint")
+    if request.role_arn is None:
+        raise InvalidRequestError(f"role_arn: required for an {kind} endpoint")
+    target = parse_target(kind, request.target)
+    destination = AwsDestination(
+        role_arn=validate_role_arn(request.role_arn, rules.role_pattern),
+        external_id=new_external_id(),
+        region=target.region,
+        account=target.account,
+        message_group_id=validate_message_group_id(request.message_group_id, kind, target),
+        source=validate_source(request.source, kind),
+    )
+    return target.address, destination
+
+
+def _changed_destination(webhook: Webhook, request: WebhookUpdate, rules: EndpointRules) -> dict[str, object]:
+    """The url and destination after a PATCH's `url`, `target`, `role_arn` (the ExternalId is kept)."""
+    changes: dict[str, object] = {}
+    if not webhook.type.is_aws or webhook.destination is None:
+        _refuse("target", request.target, webhook.type, "only for sqs, sns and eventbridge endpoints")
+        _refuse("role_arn", request.role_arn, webhook.type, "only for sqs, sns and eventbridge endpoints")
+        if request.url is not None:
+            changes["url"] = rules.check_url(request.url)
+        return changes
+    _refuse("url", request.url, webhook.type, "not used: the destination is `target`")
+    destination = webhook.destination
+    if request.target is not None:
+        target = parse_target(webhook.type, request.target)
+        validate_message_group_id(destination.message_group_id, webhook.type, target)
+        changes["url"] = target.address
+        destination = destination.model_copy(update={"region": target.region, "account": target.account})
+    if request.role_arn is not None:
+        destination = destination.model_copy(
+            update={"role_arn": validate_role_arn(request.role_arn, rules.role_pattern)}
+        )
+    if destination != webhook.destination:
+        changes["destination"] = destination
+    return changes
+
+
 def updated_webhook(webhook: Webhook, request: WebhookUpdate, rules: EndpointRules, now: datetime) -> Webhook:
     """The webhook with the fields present in `request` changed; unchanged (same object) when nothing differs."""
-    changes: dict[str, object] = {}
-    if request.url is not None:
-        changes["url"] = rules.check_url(request.url)
+    changes = _changed_destination(webhook, request, rules)
     if request.events is not None:
         changes["events"] = validate_event_patterns(request.events, rules.profile)
     if "description" in request.model_fields_set:

@@ -31,6 +31,8 @@ ENV_STATE_MACHINE = "DOVECOTE_RETRY_STATE_MACHINE_ARN"
 ENV_PROFILE = "DOVECOTE_PROFILE"
 ENV_ALLOW_HTTP_LOOPBACK = "DOVECOTE_ALLOW_HTTP_LOOPBACK"
 ENV_TIME_SCALE = "DOVECOTE_TIME_SCALE"
+ENV_DESTINATION_ROLES = "DOVECOTE_DESTINATION_ROLES"
+"""The IAM role ARN pattern AWS destinations' roles must match (the deliver function's sts:AssumeRole scope)."""
 
 REQUIRED_ENVIRONMENT: dict[str, tuple[str, ...]] = {
     "authorizer": (ENV_TABLE,),
@@ -72,6 +74,8 @@ class Settings:
     allow_http_loopback: bool = False
     time_scale: float = 1.0
     """Local stack only: the factor Wait states and next_retry_at are multiplied by (0.01: an hour in 36 s)."""
+    destination_roles: str = ""
+    """The role ARN pattern of AWS destinations; empty: functions/core/destinations.py's default."""
 
     @functools.cached_property
     def profile(self) -> Profile:
@@ -104,4 +108,5 @@ class Settings:
             load_profile=functools.partial(active_profile, os.environ.get(ENV_PROFILE, "")),
             allow_http_loopback=os.environ.get(ENV_ALLOW_HTTP_LOOPBACK, "") == "1",
             time_scale=time_scale,
+            destination_roles=os.environ.get(ENV_DESTINATION_ROLES, ""),
         )

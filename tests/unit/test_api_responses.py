@@ -63,7 +63,13 @@ def test_a_webhook_renders_as_documented():
     assert document == {
         "id": "wh_01jdq3xk5m8n2p4r6t8v0w2y4z",
         "object": "webhook",
+        "type": "https",
         "url": "https://hooks.example.com/",
+        "target": None,
+        "role_arn": None,
+        "external_id": None,
+        "message_group_id": None,
+        "source": None,
         "events": ["*"],
         "description": "",
         "enabled": True,
