@@ -37,7 +37,16 @@ class DovecoteObject(BaseModel):
 class Webhook(DovecoteObject):
     id: str
     object: str = "webhook"
+    type: str = "https"
+    """https, sqs, sns or eventbridge."""
     url: str
+    target: str | None = None
+    """sqs, sns, eventbridge: the queue URL, topic ARN or event bus ARN."""
+    role_arn: str | None = None
+    external_id: str | None = None
+    """The ExternalId the role's trust policy must require (sts:ExternalId)."""
+    message_group_id: str | None = None
+    source: str | None = None
     events: list[str]
     description: str = ""
     enabled: bool = True

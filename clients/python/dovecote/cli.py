@@ -220,12 +220,18 @@ def _webhooks_list(client: Dovecote, args: argparse.Namespace) -> Output:
 
 
 def _webhooks_create(client: Dovecote, args: argparse.Namespace) -> Output:
+    aws = args.type not in {None, "https"}
     webhook = _scope(client, args).webhooks.create(
-        args.url,
+        None if aws else args.url,
         _event_types(args.events) or [],
         description=args.description,
         secret=args.secret,
         enabled=False if args.disabled else None,
+        type=args.type,
+        target=args.url if aws else None,
+        role_arn=args.role_arn,
+        message_group_id=args.message_group_id,
+        source=args.source,
     )
     return _object_output(webhook, _secret_note(webhook.id))
 
@@ -240,9 +246,13 @@ def _webhooks_update(client: Dovecote, args: argparse.Namespace) -> Output:
         "events": _event_types(args.events),
         "description": args.description,
         "enabled": args.enabled,
+        "target": args.target,
+        "role_arn": args.role_arn,
     }
     if all(value is None for value in changes.values()):
-        raise UsageError("nothing to update: give --url, --events, --description, --enable or --disable")
+        raise UsageError(
+            "nothing to update: give --url, --events, --description, --enable, --disable, --target or --role-arn"
+        )
     return _object_output(_scope(client, args).webhooks.update(args.webhook_id, **changes))
 
 
@@ -429,8 +439,14 @@ def _add_webhook_commands(tree: _CommandTree) -> None:
     webhooks = tree.group("webhooks", "manage webhook endpoints")
     _list_options(tree.command(webhooks, "list", _webhooks_list, "list webhooks"))
     create = tree.command(webhooks, "create", _webhooks_create, "register an endpoint")
-    create.add_argument("url")
+    create.add_argument(
+        "url", help="the HTTPS URL; with --type sqs/sns/eventbridge, the queue URL/ARN, topic or bus ARN"
+    )
     create.add_argument("--events", action="append", required=True, help="event types, comma-separated")
+    create.add_argument("--type", choices=["https", "sqs", "sns", "eventbridge"], help="destination type (https)")
+    create.add_argument("--role-arn", help="sqs/sns/eventbridge: the role Dovecote assumes (with the external_id)")
+    create.add_argument("--message-group-id", help="FIFO queues and topics: the message group id")
+    create.add_argument("--source", help="eventbridge: the events' source (dovecote)")
     create.add_argument("--description")
     create.add_argument("--secret", help="signing secret to use instead of a generated one")
     create.add_argument("--disabled", action="store_true", help="create it disabled")
@@ -438,6 +454,8 @@ def _add_webhook_commands(tree: _CommandTree) -> None:
     update = tree.command(webhooks, "update", _webhooks_update, "change a webhook")
     update.add_argument("webhook_id")
     update.add_argument("--url")
+    update.add_argument("--target", help="sqs/sns/eventbridge: a new queue URL/ARN, topic or bus ARN")
+    update.add_argument("--role-arn", help="sqs/sns/eventbridge: a new role to assume")
     update.add_argument("--events", action="append", help="event types, comma-separated (replaces the list)")
     update.add_argument("--description")
     enabling = update.add_mutually_exclusive_group()

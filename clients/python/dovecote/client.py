@@ -137,20 +137,33 @@ class Webhooks(_Resource):
 
     def create(
         self,
-        url: str,
+        url: str | None,
         events: Sequence[str],
         *,
         description: str | None = None,
         secret: str | None = None,
         enabled: bool | None = None,
+        type: str | None = None,
+        target: str | None = None,
+        role_arn: str | None = None,
+        message_group_id: str | None = None,
+        source: str | None = None,
     ) -> WebhookWithSecret:
         """Register an endpoint for the given event types; the result carries the signing secret.
 
+        An HTTPS endpoint takes `url`; an AWS destination takes `url=None`, `type` ("sqs", "sns",
+        "eventbridge"), `target` (queue URL or ARN, topic ARN, event bus ARN) and `role_arn`; its
+        answer's `external_id` is what the role's trust policy must require.
         Not retried automatically: a repeat could register the endpoint twice.
         """
         body = _without_none(
             {
+                "type": type,
                 "url": url,
+                "target": target,
+                "role_arn": role_arn,
+                "message_group_id": message_group_id,
+                "source": source,
                 "events": _event_list(events),
                 "description": description,
                 "secret": secret,
@@ -180,10 +193,19 @@ class Webhooks(_Resource):
         events: Sequence[str] | None = None,
         description: str | None = None,
         enabled: bool | None = None,
+        target: str | None = None,
+        role_arn: str | None = None,
     ) -> Webhook:
         """Change the given fields; fields left as None keep their value."""
         body = _without_none(
-            {"url": url, "events": _event_list(events), "description": description, "enabled": enabled}
+            {
+                "url": url,
+                "events": _event_list(events),
+                "description": description,
+                "enabled": enabled,
+                "target": target,
+                "role_arn": role_arn,
+            }
         )
         response = self._transport.request(
             "PATCH", _path(self._prefix + "/webhooks/{}", webhook_id), json_body=body, retryable=True
