@@ -22,6 +22,7 @@ from functions.runtime.settings import (
     ENV_TABLE,
     REQUIRED_ENVIRONMENT,
 )
+from infra.egress import StaticEgress
 from infra.handlers import FUNCTION_NAMES, FunctionName, handler_path, service_name
 from infra.lambda_code import ARCHITECTURE, RUNTIME, functions_code
 from infra.log_groups import log_group
@@ -95,9 +96,11 @@ class Functions(Construct):
         profile: Profile,
         storage: Storage,
         queues: Queues,
+        egress: StaticEgress | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
+        self.egress = egress
         self.specs = function_specs(profile)
         code = functions_code(profile)
         self.code = code
@@ -121,6 +124,14 @@ class Functions(Construct):
         def function(name: FunctionName) -> lambda_.Function:
             spec = self.specs[name]
             construct_name = name.capitalize()
+            # Static egress: only the deliver function runs in the VPC, behind the NAT gateways' fixed IPs.
+            placement: dict[str, object] = {}
+            if egress is not None and name == "deliver":
+                placement = {
+                    "vpc": egress.vpc,
+                    "vpc_subnets": egress.subnets,
+                    "security_groups": [egress.security_group],
+                }
             return lambda_.Function(
                 self,
                 construct_name,
@@ -142,6 +153,7 @@ class Functions(Construct):
                     "PYDANTIC_DISABLE_PLUGINS": "__all__",
                 },
                 log_group=log_group(self, f"{construct_name}Logs", logs.RetentionDays.ONE_MONTH),
+                **placement,  # type: ignore[arg-type]
             )
 
         self.authorizer = function("authorizer")
@@ -208,6 +220,14 @@ class Functions(Construct):
         )
 
     def _acknowledge_findings(self) -> None:
+        if self.egress is not None:
+            acknowledge(
+                _role(self.deliver),
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSLambdaVPCAccessExecutionRole]",
+                "Static egress puts the deliver function in a VPC; AWSLambdaVPCAccessExecutionRole grants only "
+                "the network-interface actions Lambda needs to attach it there, and AWS maintains it.",
+            )
         for name, function in self.by_name.items():
             acknowledge(
                 function.node.default_child or function,

@@ -10,6 +10,8 @@ from constructs import Construct
 from functions.core.profile import Profile
 from functions.portal.branding import PortalBranding
 from infra.api import Api
+from infra.destinations import DestinationRoles, role_pattern_from_context
+from infra.egress import StaticEgress, egress_from_context
 from infra.functions import MAX_BATCHING_WINDOW, Functions, function_specs
 from infra.observability import Observability
 from infra.portal import Portal, branding_from_context
@@ -48,7 +50,18 @@ class DovecoteStack(Stack):
             deliveries_consumer_timeout=specs["deliver"].timeout,
             batching_window=MAX_BATCHING_WINDOW,
         )
-        self.functions = Functions(self, "Functions", profile=profile, storage=self.storage, queues=self.queues)
+        egress = egress_from_context(self)
+        self.egress = StaticEgress(self, "Egress", nat_gateways=egress.nat_gateways) if egress.enabled else None
+        self.functions = Functions(
+            self, "Functions", profile=profile, storage=self.storage, queues=self.queues, egress=self.egress
+        )
+        self.destinations = DestinationRoles(
+            self,
+            "Destinations",
+            deliver=self.functions.deliver,
+            management=self.functions.management,
+            pattern=role_pattern_from_context(self),
+        )
         self.retries = RetryStateMachine(self, "Retries", profile=profile, deliver=self.functions.deliver)
         self.portal = Portal(
             self, "Portal", code=self.functions.code, branding=portal_branding or branding_from_context(self)

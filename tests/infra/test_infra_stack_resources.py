@@ -9,7 +9,13 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from functions.core import metrics as metric_names
-from functions.runtime.settings import ENV_DELIVERIES_QUEUE, ENV_EVENTS_QUEUE, ENV_STATE_MACHINE, ENV_TABLE
+from functions.runtime.settings import (
+    ENV_DELIVERIES_QUEUE,
+    ENV_DESTINATION_ROLES,
+    ENV_EVENTS_QUEUE,
+    ENV_STATE_MACHINE,
+    ENV_TABLE,
+)
 from functions.store.table import TTL_ATTRIBUTE
 from infra.handlers import FUNCTION_NAMES, handler_path, service_name
 from infra.routes import DEFAULT_ROUTE_KEY, ROUTES
@@ -72,10 +78,10 @@ EXPECTED_ROUTES.update(
 
 EXPECTED_ENVIRONMENT_KEYS = {
     "authorizer": {ENV_TABLE},
-    "management": {ENV_TABLE, ENV_STATE_MACHINE},
+    "management": {ENV_TABLE, ENV_STATE_MACHINE, ENV_DESTINATION_ROLES},
     "ingest": {ENV_TABLE, ENV_EVENTS_QUEUE, ENV_DELIVERIES_QUEUE},
     "fanout": {ENV_TABLE, ENV_DELIVERIES_QUEUE},
-    "deliver": {ENV_TABLE, ENV_STATE_MACHINE},
+    "deliver": {ENV_TABLE, ENV_STATE_MACHINE, ENV_DESTINATION_ROLES},
 }
 POWERTOOLS_ENVIRONMENT_KEYS = {
     "POWERTOOLS_SERVICE_NAME",
