@@ -25,6 +25,9 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
+from bench.destination_cost import destination_costs
+from bench.destination_cost import print_table as print_destination_table
+from bench.destination_cost import rows as destination_rows
 from bench.harness import Scenario, ScenarioResult, bench_stack
 from bench.metering import (
     CostLine,
@@ -276,6 +279,9 @@ def print_report(priced: list[Priced], memory_mb: dict[str, int], skipped: list[
     print()
     floors = ", ".join(f"fan-out {n}: ${floor_per_million(n):.2f}" for n in (1, 10, 100))
     print(f"Floor of this data flow (list prices only; no duration, reads, idempotency record or index): {floors}")
+    happy_f1 = next((p for p in priced if p.result.scenario.name == "happy f1" and p.result.complete), None)
+    print()
+    print_destination_table(happy_f1.per_million() if happy_f1 else None, destination_costs())
     for p in priced:
         for note in p.result.notes:
             print(f"note: {p.result.scenario.name}: {note}")
@@ -319,6 +325,15 @@ def to_json(
         "prices": price_table(),
         "memory_mb": memory_mb,
         "skipped": skipped,
+        "destinations": [
+            dict(
+                zip(("type", "pipeline", "sts_calls", "sts_wait", "dovecote", "send_customer", "all"), row, strict=True)
+            )
+            for row in destination_rows(
+                destination_costs(),
+                next((p.per_million() for p in priced if p.result.scenario.name == "happy f1"), None),
+            )
+        ],
         "scenarios": [
             {
                 **p.result.to_json(),

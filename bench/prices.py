@@ -62,6 +62,18 @@ PRICES = MappingProxyType(
         "sfn_standard_transition": Price(
             0.025, 1_000, "Step Functions Standard state transition", "https://aws.amazon.com/step-functions/pricing/"
         ),
+        # AWS destinations (bench/destination_cost.py): billed to the account that owns the role Dovecote
+        # assumes, i.e. the customer's, since the request is made as that role.
+        "sqs_fifo_request": Price(
+            0.50, 1_000_000, "SQS FIFO request (64 KiB chunk)", "https://aws.amazon.com/sqs/pricing/"
+        ),
+        "sns_publish_request": Price(
+            0.50, 1_000_000, "SNS standard topic publish (64 KiB chunk)", "https://aws.amazon.com/sns/pricing/"
+        ),
+        "eventbridge_custom_event": Price(
+            1.00, 1_000_000, "EventBridge custom event (64 KiB chunk)", "https://aws.amazon.com/eventbridge/pricing/"
+        ),
+        "sts_assume_role": Price(0.0, 1_000_000, "STS AssumeRole (no charge)", "https://aws.amazon.com/iam/faqs/"),
         # Optional lines, reported beside the total, not in it (see bench/cost_model.py).
         "cloudwatch_logs_ingested_gb": Price(
             0.50, 1, "CloudWatch Logs ingestion (Standard), GB", "https://aws.amazon.com/cloudwatch/pricing/"

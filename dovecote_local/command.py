@@ -12,6 +12,8 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from dovecote_local.customer import CUSTOMER_ACCOUNT, ROLE_NAME
+from dovecote_local.moto_server import REGION
 from dovecote_local.stack import DEV_APPLICATION, LocalOptions, LocalStack, describe
 from functions.core.profile import load_profile
 
@@ -85,10 +87,44 @@ def banner(stack: LocalStack, event_type: str) -> str:
             f"    -d {shlex.quote(create)}",
             f"  curl -s {api}/v1/events -H {shlex.quote(auth)} {json_body} \\",
             f"    -d {shlex.quote(event)}",
+            *aws_destinations_help(stack, auth),
             "",
             "Delivery attempts are logged below. Ctrl-C stops.",
         ]
     )
+
+
+def aws_destinations_help(stack: LocalStack, auth: str) -> list[str]:
+    """How to deliver to an SQS queue or EventBridge bus in moto's account 111122223333 (the customer's)."""
+    customer = f".venv/bin/python -m dovecote_local.customer --endpoint {stack.moto_endpoint}"
+    role = f"arn:aws:iam::{CUSTOMER_ACCOUNT}:role/{ROLE_NAME}"
+    sqs = json.dumps(
+        {
+            "type": "sqs",
+            "target": f"https://sqs.{REGION}.amazonaws.com/{CUSTOMER_ACCOUNT}/orders",
+            "role_arn": role,
+            "events": ["*"],
+        }
+    )
+    bus = json.dumps(
+        {
+            "type": "eventbridge",
+            "target": f"arn:aws:events:{REGION}:{CUSTOMER_ACCOUNT}:event-bus/orders-bus",
+            "role_arn": role,
+            "events": ["*"],
+        }
+    )
+    return [
+        f"AWS destinations: moto account {CUSTOMER_ACCOUNT} plays the customer's; AssumeRole checks the role's",
+        "trust policy and ExternalId (dovecote_local/trust.py, a local emulation of IAM):",
+        f"  {customer} setup      # the role, a queue, a topic and a bus (prints them)",
+        f"  curl -s {stack.api_url}/v1/webhooks -H {shlex.quote(auth)} -H 'Content-Type: application/json' \\",
+        f"    -d {shlex.quote(sqs)}",
+        f"    (or eventbridge: -d {shlex.quote(bus)})",
+        f"  {customer} trust EXTERNAL_ID   # the external_id of the answer(s): the role now trusts them",
+        f"  {customer} receive https://sqs.{REGION}.amazonaws.com/{CUSTOMER_ACCOUNT}/orders   # after publishing",
+        f"    (the bus's events land in https://sqs.{REGION}.amazonaws.com/{CUSTOMER_ACCOUNT}/orders-bus-inbox)",
+    ]
 
 
 def _example_event_type(profile_name: str) -> str:

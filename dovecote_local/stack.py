@@ -29,6 +29,7 @@ from dovecote_local.moto_server import FAKE_CREDENTIALS, REGION, MotoServer, pat
 from dovecote_local.pollers import QueuePoller
 from dovecote_local.resources import LocalResources, ResourceBuilder
 from dovecote_local.templates import cached_template_path, load_template
+from dovecote_local.trust import patch_trust_policies
 from functions.core.models import Application, utc_now
 from functions.core.profile import load_profile
 from functions.management.credentials import create_api_key, create_platform_key
@@ -186,6 +187,7 @@ class LocalStack:
         _moto_port_of_this_process = self._moto.port
         self._undo.append(self._moto.stop)
         self._undo.append(patch_wait_states(self.options.time_scale, self._stopping))
+        self._undo.append(patch_trust_policies())  # AssumeRole honours trust policies, as in AWS
         return AwsClients(self._moto.endpoint_url)
 
     def _serve_api(self, api: HttpApi) -> None:
