@@ -95,8 +95,10 @@ class CustomerAccount:
         )
 
     def queue(self, name: str) -> str:
+        """The queue's URL as AWS writes it (moto's server answers with its own address, which works too)."""
         attributes = {"FifoQueue": "true"} if name.endswith(".fifo") else {}
-        return str(self.client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
+        self.client("sqs").create_queue(QueueName=name, Attributes=attributes)
+        return f"https://sqs.{REGION}.amazonaws.com/{self.account}/{name}"
 
     def queue_arn(self, queue_url: str) -> str:
         return str(

@@ -281,3 +281,23 @@ def test_an_endpoint_is_edited_disabled_enabled_tested_and_deleted_after_a_confi
     expect(page.get_by_role("heading", name="Endpoints", level=1)).to_be_visible()
     expect(page.locator("li.endpoint").filter(has_text=moved_url)).to_have_count(0)
     assert portal.api("GET", f"/v1/webhooks/{endpoint['id']}").status_code == 404
+
+
+def test_an_sqs_endpoint_is_created_from_the_form_and_shows_its_external_id(page: Page, portal: Portal) -> None:
+    queue = "https://sqs.us-east-1.amazonaws.com/111122223333/portal-orders"
+    role = "arn:aws:iam::111122223333:role/dovecote-delivery-portal"
+    open_portal(page, portal, portal.session())
+
+    page.get_by_role("link", name="Add endpoint").click()
+    expect(page.get_by_label("Role ARN")).to_be_hidden()
+    page.get_by_label("Destination").select_option("sqs")
+    page.get_by_label("Queue URL or ARN").fill(queue)
+    page.get_by_label("Role ARN").fill(role)
+    page.get_by_label("agent.*").check()
+    page.get_by_role("button", name="Create endpoint").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text(queue)
+    facts = page.locator("dl.facts")
+    expect(facts).to_contain_text("Amazon SQS queue")
+    expect(facts).to_contain_text(role)
+    expect(facts).to_contain_text(re.compile(r"External ID\s*dvc_ext_[0-9a-f]{32}"))

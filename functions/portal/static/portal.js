@@ -588,9 +588,55 @@ function eventPicker(catalog, selected) {
   return { fieldset, value };
 }
 
+// An endpoint's type: where its deliveries go. The AWS types name a target in the customer's
+// account and the role Dovecote assumes there (with the endpoint's external ID).
+const DESTINATION_TYPES = [
+  ["https", "HTTPS", "URL", "https://example.com/webhooks"],
+  ["sqs", "Amazon SQS queue", "Queue URL or ARN", "https://sqs.us-east-1.amazonaws.com/111122223333/orders"],
+  ["sns", "Amazon SNS topic", "Topic ARN", "arn:aws:sns:us-east-1:111122223333:orders"],
+  ["eventbridge", "Amazon EventBridge bus", "Event bus ARN", "arn:aws:events:us-east-1:111122223333:event-bus/orders"],
+];
+
+function destinationFields(endpoint) {
+  const fixedType = endpoint ? endpoint.type || "https" : null;
+  const typeSelect = fixedType
+    ? null
+    : h("select", { id: "endpoint-type" }, DESTINATION_TYPES.map(([value, text]) => h("option", { value }, text)));
+  const url = h("input", { type: "url", id: "endpoint-url", required: true, value: endpoint ? endpoint.url : "", autocomplete: "off", spellcheck: "false" });
+  const urlLabel = h("label", { for: "endpoint-url" }, "URL");
+  const role = h("input", { type: "text", id: "endpoint-role", value: endpoint && endpoint.role_arn ? endpoint.role_arn : "", autocomplete: "off", spellcheck: "false", placeholder: "arn:aws:iam::111122223333:role/dovecote-delivery-orders", "aria-describedby": "endpoint-role-hint" });
+  const roleField = h("div", { class: "field" }, h("label", { for: "endpoint-role" }, "Role ARN"), role,
+    h("p", { class: "hint", id: "endpoint-role-hint" }, "Dovecote assumes this role with the endpoint's external ID, shown after saving; the role's trust policy must require it."));
+  const type = () => (typeSelect ? typeSelect.value : fixedType);
+  const refresh = () => {
+    const [, , label, placeholder] = DESTINATION_TYPES.find(([value]) => value === type()) || DESTINATION_TYPES[0];
+    urlLabel.textContent = label;
+    url.placeholder = placeholder;
+    url.type = type() === "https" ? "url" : "text";
+    roleField.hidden = type() === "https";
+  };
+  if (typeSelect) typeSelect.addEventListener("change", refresh);
+  refresh();
+  return {
+    url,
+    role,
+    type,
+    nodes: [
+      typeSelect ? h("div", { class: "field" }, h("label", { for: "endpoint-type" }, "Destination"), typeSelect) : null,
+      h("div", { class: "field" }, urlLabel, url),
+      roleField,
+    ],
+    // The request's fields: `url` for HTTPS, `target` and `role_arn` for the AWS types.
+    fields: () => (type() === "https"
+      ? { url: url.value.trim() }
+      : { type: type(), target: url.value.trim(), role_arn: role.value.trim() }),
+  };
+}
+
 function endpointForm({ title, endpoint, submitText, onSubmit, withSecret }) {
   const errorSlot = h("div", { "aria-live": "assertive" });
-  const url = h("input", { type: "url", id: "endpoint-url", required: true, value: endpoint ? endpoint.url : "", autocomplete: "off", spellcheck: "false", placeholder: "https://example.com/webhooks" });
+  const destination = destinationFields(endpoint);
+  const url = destination.url;
   const description = h("input", { type: "text", id: "endpoint-description", value: endpoint ? endpoint.description : "", maxlength: "256", autocomplete: "off" });
   const secret = withSecret
     ? h("input", { type: "text", id: "endpoint-secret", autocomplete: "off", spellcheck: "false", "aria-describedby": "endpoint-secret-hint" })
@@ -606,12 +652,13 @@ function endpointForm({ title, endpoint, submitText, onSubmit, withSecret }) {
           submit: async (event) => {
             event.preventDefault();
             const events = picker.value();
-            if (!url.value.trim()) return fail("Enter the endpoint's URL.", url);
+            if (!url.value.trim()) return fail(destination.type() === "https" ? "Enter the endpoint's URL." : "Enter the target.", url);
+            if (destination.type() !== "https" && !destination.role.value.trim()) return fail("Enter the role ARN.", destination.role);
             if (!events.length) return fail("Pick at least one event type.", picker.fieldset.querySelector("input"));
             submit.disabled = true;
             try {
               await onSubmit({
-                url: url.value.trim(),
+                ...destination.fields(),
                 description: description.value,
                 events: [...new Set(events)],
                 secret: secret && secret.value.trim() ? secret.value.trim() : undefined,
@@ -625,7 +672,7 @@ function endpointForm({ title, endpoint, submitText, onSubmit, withSecret }) {
         },
       },
       errorSlot,
-      h("div", { class: "field" }, h("label", { for: "endpoint-url" }, "URL"), url),
+      destination.nodes,
       h("div", { class: "field" }, h("label", { for: "endpoint-description" }, "Description"), description),
       picker.fieldset,
       secret
@@ -675,7 +722,9 @@ async function editEndpointView({ parts }) {
     withSecret: false,
     onSubmit: async (fields) => {
       const changes = {};
-      if (fields.url !== endpoint.url) changes.url = fields.url;
+      if (fields.url !== undefined && fields.url !== endpoint.url) changes.url = fields.url;
+      if (fields.target !== undefined && fields.target !== endpoint.target) changes.target = fields.target;
+      if (fields.role_arn !== undefined && fields.role_arn !== endpoint.role_arn) changes.role_arn = fields.role_arn;
       if (fields.description !== endpoint.description) changes.description = fields.description;
       if (fields.events.join("\n") !== endpoint.events.join("\n")) changes.events = fields.events;
       if (Object.keys(changes).length) await api("PATCH", `/v1/webhooks/${encodeURIComponent(endpoint.id)}`, changes);
@@ -770,6 +819,9 @@ async function endpointView({ parts, params, generation }) {
       { class: "card" },
       facts([
         ["Status", badge(endpoint.enabled ? "Enabled" : "Disabled", endpoint.enabled ? "enabled" : "disabled")],
+        endpoint.type && endpoint.type !== "https" ? ["Type", (DESTINATION_TYPES.find(([value]) => value === endpoint.type) || [])[1] || endpoint.type] : null,
+        endpoint.role_arn ? ["Role ARN", h("span", { class: "mono" }, endpoint.role_arn)] : null,
+        endpoint.external_id ? ["External ID", h("span", { class: "mono" }, endpoint.external_id)] : null,
         ["Health", healthSlot],
         !endpoint.enabled && endpoint.disabled_reason ? ["Disabled because", endpoint.disabled_reason] : null,
         ["Description", endpoint.description || h("span", { class: "muted" }, "None")],
