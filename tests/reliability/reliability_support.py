@@ -327,7 +327,7 @@ def iam_actions(service: str, operation: str, params: dict[str, Any]) -> set[str
     return {action}
 
 
-_RESOURCE_PARAMETERS = ("TableName", "QueueUrl", "stateMachineArn", "executionArn", "FunctionName")
+_RESOURCE_PARAMETERS = ("TableName", "QueueUrl", "stateMachineArn", "executionArn", "FunctionName", "RoleArn")
 
 
 @dataclass(frozen=True)
@@ -356,6 +356,9 @@ class AwsCallRecorder:
         self._undo: list[Callable[[], None]] = []
         self.function_of_name: dict[str, str] = {}
         """Physical function name (or ARN) → Dovecote function name (authorizer, deliver, …)."""
+        self.as_assumed_role: set[AwsCall] = set()
+        """Calls made with a customer's assumed-role credentials (AWS destinations): authorized by the
+        customer's role, not by the function's, so they are kept apart from `calls`."""
 
     def current(self) -> str | None:
         function = getattr(self._local, "function", None)
@@ -390,6 +393,13 @@ class AwsCallRecorder:
             else:
                 self.calls[function].update(calls)
 
+    def _assumed_role_call(self, model: Any, params: Any = None, **_: Any) -> None:
+        parameters = params if isinstance(params, dict) else {}
+        service = model.service_model.signing_name
+        resource = next((str(parameters[name]) for name in _RESOURCE_PARAMETERS if name in parameters), None)
+        with self._lock:
+            self.as_assumed_role.update(AwsCall(a, resource) for a in iam_actions(service, model.name, parameters))
+
     def install(self) -> None:
         recorder = self
         original_create_client = botocore.session.Session.create_client
@@ -398,7 +408,10 @@ class AwsCallRecorder:
 
         def create_client(session: Any, *args: Any, **kwargs: Any) -> Any:
             client = original_create_client(session, *args, **kwargs)
-            client.meta.events.register("before-parameter-build", recorder._before_call)
+            if kwargs.get("aws_session_token"):  # functions/runtime/assumed_roles.py: signed as the customer's role
+                client.meta.events.register("before-parameter-build", recorder._assumed_role_call)
+            else:
+                client.meta.events.register("before-parameter-build", recorder._before_call)
             return client
 
         def invoke(runtime: Any, name_or_arn: str, event: Any) -> Any:

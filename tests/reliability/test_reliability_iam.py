@@ -14,6 +14,7 @@ except the entries of ALLOWED_UNUSED, each justified below.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from unittest import mock
 
 import pytest
 
+from dovecote_local.customer import CustomerAccount
 from dovecote_local.templates import ensure_templates
 from functions.store.queues import Queue, QueueSendError
 from infra.handlers import FUNCTION_NAMES
@@ -73,6 +75,14 @@ def recorded(local_stack: LocalStackHarness) -> AwsCallRecorder:
         listed = deliveries(webhook_id)
         return len(listed) >= count and all(d["status"] != "pending" for d in listed)
 
+    # An AWS destination: a queue in moto's customer account, reached through its role.
+    customer = CustomerAccount(stack.stack.moto_endpoint)
+    role = customer.role()
+    queue = customer.queue("iam-orders")
+    to_queue = call("POST", "/v1/webhooks", 201, json_body={"type": "sqs", "target": queue, "role_arn": role,
+                                                           "events": ["agent.*"]})  # fmt: skip
+    customer.trust([to_queue["external_id"]])
+
     with endpoints() as receivers:
         ok = call("POST", "/v1/webhooks", 201, json_body={"url": receivers.add(200), "events": ["agent.*"]})["id"]
         failing = call("POST", "/v1/webhooks", 201, json_body={"url": receivers.add(500), "events": ["deployment.*"]})
@@ -96,6 +106,7 @@ def recorded(local_stack: LocalStackHarness) -> AwsCallRecorder:
              headers={"Idempotency-Key": "iam-2"})  # fmt: skip
         call("POST", f"/v1/webhooks/{ok}/test", 202)
         eventually(lambda: settled(ok, 2), message="the event and the test event delivered")
+        eventually(lambda: settled(to_queue["id"], 1), message="the queue's delivery")
         eventually(lambda: settled(gone, 1), message="410 ends the delivery")
         call("GET", f"/v1/events/{event['id']}", 200)
         for delivery in deliveries(ok):
@@ -141,6 +152,8 @@ def _logical_resource(call: AwsCall, stack: LocalStackHarness, template: dict[st
     for logical_id, url in stack.queue_urls().items():
         if call.resource == url:
             return logical_id
+    if call.action == "sts:AssumeRole":  # granted on a role ARN pattern, not on the ARN itself
+        return None
     if f":{RETRY_STATE_MACHINE_NAME}" in call.resource or call.resource.startswith("arn:aws:states:"):
         return RETRY_STATE_MACHINE_NAME
     return call.resource
@@ -175,6 +188,20 @@ def test_no_function_is_granted_an_action_it_never_uses(
     unused = sorted(granted - recorded.actions(function) - set(ALLOWED_UNUSED))
     assert unused == [], f"{function} is granted actions it never uses: {unused}"
     report_figures("iam-unused", function=function, granted=sorted(granted), unused=unused)
+
+
+def test_deliver_assumes_only_roles_its_pattern_grants_and_sends_to_targets_as_them(
+    recorded: AwsCallRecorder, template: dict[str, Any]
+) -> None:
+    logical_id, _ = functions_by_name(template)["deliver"]
+    granted = [s for s in role_statements(template, logical_id) if "sts:AssumeRole" in actions_of([s])]
+    assumed = {call.resource for call in recorded.calls["deliver"] if call.action == "sts:AssumeRole"}
+    assert assumed
+    assert all(fnmatch.fnmatchcase(str(role), str(s["Resource"])) for role in assumed for s in granted)
+    assert all(s["Condition"] == {"StringLike": {"sts:ExternalId": "dvc_ext_*"}} for s in granted)
+    # The send itself is authorized by the customer's role: it is never made with the function's own.
+    assert {call.action for call in recorded.as_assumed_role} == {"sqs:SendMessage"}
+    assert not [c for c in recorded.calls["deliver"] if c.action == "sqs:SendMessage"]
 
 
 def test_the_retry_state_machine_may_invoke_exactly_the_deliver_function(template: dict[str, Any]) -> None:
