@@ -44,7 +44,7 @@ lint: setup
 	$(BIN)/mypy
 
 synth: setup
-	npx cdk synth --no-notices --quiet -c profile=$(PROFILE)
+	npx cdk synth --no-notices --quiet -c profile=$(PROFILE) $(CDK_ARGS)
 	@echo "cdk.out/Dovecote.template.json written for profile $(PROFILE)"
 
 deploy: setup

@@ -104,6 +104,7 @@ MATRIX = [
     # (code, http status) → verdict, and the kind named in the log
     ("ThrottlingException", 400, Verdict.RETRY, "throttled"),
     ("Throttling", 400, Verdict.RETRY, "throttled"),
+    ("Throttled", 400, Verdict.RETRY, "throttled"),
     ("RequestThrottled", 403, Verdict.RETRY, "throttled"),
     ("InternalError", 500, Verdict.RETRY, "server"),
     ("ServiceUnavailable", 503, Verdict.RETRY, "server"),

@@ -47,6 +47,7 @@ MISSING_CODES = frozenset(
 THROTTLING_CODES = frozenset(
     {
         "Throttling",
+        "Throttled",  # SNS
         "ThrottlingException",
         "ThrottledException",
         "RequestThrottled",
