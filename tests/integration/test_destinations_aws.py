@@ -319,3 +319,34 @@ def _assumed_roles() -> list[Any]:
     from moto.sts.models import sts_backends  # noqa: PLC0415 - moto's state, read in this test only
 
     return [role for backend in sts_backends.values() for b in backend.values() for role in b.assumed_roles]
+
+
+def test_patching_an_aws_endpoint_changes_target_and_role_and_keeps_its_external_id(pipeline: Pipeline) -> None:
+    created = register(pipeline, {"type": "sqs", "target": "arn:aws:sqs:us-east-1:111122223333:a", "role_arn": ROLE})
+    role = ROLE.replace("-x", "-y")
+    response = manage(
+        pipeline,
+        "PATCH",
+        f"/v1/webhooks/{created['id']}",
+        body={"target": "arn:aws:sqs:eu-west-1:111122223333:b", "role_arn": role},
+    )
+    assert response.status == 200, response.body
+    assert response.body["target"] == "https://sqs.eu-west-1.amazonaws.com/111122223333/b"
+    assert response.body["role_arn"] == role
+    assert response.body["external_id"] == created["external_id"]
+    stored = pipeline.webhooks.get(APPLICATION, created["id"])
+    assert stored.destination is not None
+    assert stored.destination.region == "eu-west-1"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({"url": "https://hooks.example.com/"}, "url"), ({"target": "arn:aws:sns:us-east-1:111122223333:t"}, "target")],
+)
+def test_patching_an_aws_endpoint_refuses_fields_of_another_type(
+    pipeline: Pipeline, body: dict[str, Any], field: str
+) -> None:
+    created = register(pipeline, {"type": "sqs", "target": "arn:aws:sqs:us-east-1:111122223333:a", "role_arn": ROLE})
+    response = manage(pipeline, "PATCH", f"/v1/webhooks/{created['id']}", body=body)
+    assert response.status == 422, response.body
+    assert response.body["error"]["message"].startswith(f"{field}: ")
