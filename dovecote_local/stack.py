@@ -25,6 +25,7 @@ from botocore.config import Config
 from dovecote_local.attempts import AttemptLog
 from dovecote_local.gateway import GatewayServer, HttpApi
 from dovecote_local.lambdas import LambdaRuntime, patch_moto_lambda
+from dovecote_local.moto_fixes import apply_moto_fixes
 from dovecote_local.moto_server import FAKE_CREDENTIALS, REGION, MotoServer, patch_wait_states
 from dovecote_local.pollers import QueuePoller
 from dovecote_local.resources import LocalResources, ResourceBuilder
@@ -181,6 +182,7 @@ class LocalStack:
         if not self.options.verbose:
             # moto logs every failed task, and the executions ended at shutdown, as errors.
             logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
+        apply_moto_fixes()
         self._moto = MotoServer(self.options.moto_port or _moto_port_of_this_process)
         self._moto.start()
         _moto_port_of_this_process = self._moto.port
