@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import statistics
 import sys
 import threading
 import time

@@ -50,6 +50,10 @@ _moto_port_of_this_process = 0
 """Handlers keep their AWS clients between invocations, so a later stack in this process reuses the port."""
 
 
+CONCURRENT_BATCHES_PER_QUEUE = 4
+"""Pollers per queue: Lambda's SQS event source mapping starts with five concurrent batches and scales out."""
+
+
 @dataclass(frozen=True)
 class LocalOptions:
     port: int = 8787
@@ -166,10 +170,13 @@ class LocalStack:
         deliver = self.resources.function_by_handler(DELIVER_HANDLER)
         attempt_log = AttemptLog(clients.dynamodb, self.resources.table_name, profile.max_attempts, self._write)
         runtime.observe(attempt_log.observer(deliver.name))
+        attempt_log.start()
+        self._undo.append(attempt_log.stop)
         self._create_credentials(clients)
 
         for mapping in self.resources.mappings:
-            self._run_in_background(QueuePoller(mapping, clients.sqs, runtime, REGION, self._stopping))
+            for _ in range(CONCURRENT_BATCHES_PER_QUEUE):
+                self._run_in_background(QueuePoller(mapping, clients.sqs, runtime, REGION, self._stopping))
         self._serve_api(HttpApi(runtime, self.resources.routes, self.resources.authorizer, REGION))
 
     def _template(self, profile_name: str) -> dict[str, Any]:

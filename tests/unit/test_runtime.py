@@ -95,7 +95,9 @@ def test_disabled_metrics_are_neither_kept_nor_printed(
     assert capsys.readouterr().out == ""
 
 
-def test_enabled_metrics_are_printed_as_emf(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_enabled_metrics_are_printed_as_emf(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
     enabled = observability.metrics()
     enabled.add_metric(name="DeliveriesSucceeded", unit="Count", value=1)
