@@ -80,7 +80,7 @@ def apply_moto_fixes() -> None:
     SQSBackend.is_message_valid_based_on_retention_period = _retained  # type: ignore[method-assign]
     moto.sqs.models.unix_time = _unix_time
     moto.sqs.models.unix_time_millis = _unix_time_millis
-    moto.backends.list_of_moto_modules = _moto_modules  # type: ignore[assignment]
+    moto.backends.list_of_moto_modules = _moto_modules
     Table.query = _partition_query  # type: ignore[method-assign]
     Table.all_items = _items_of_queried_partition  # type: ignore[method-assign]
     _applied = True
