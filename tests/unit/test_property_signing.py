@@ -46,8 +46,7 @@ def _custom_profile(scheme: str, signature: str, timestamp: str, delivery: str, 
         "signature_prefix": "" if scheme in STANDARD_WEBHOOKS_SCHEMES else prefix,
     }
     if scheme == StandardWebhooksAsymmetric.name:
-        secret_key_format = {"prefix": StandardWebhooksAsymmetric.secret_prefix, "encoding": "base64", "random_bytes": 32}
-        document["secret"] = secret_key_format
+        document["secret"] = {"prefix": "whsk_", "encoding": "base64", "random_bytes": 32}
     document["headers"] = {"signature": signature, "timestamp": timestamp, "delivery_id": delivery, "event_type": None}
     return Profile.model_validate(document)
 
