@@ -27,7 +27,7 @@ class Target:
     limit: float
     unit: str = ""
     comparison: str = "<="
-    """`<=` (value at most limit) or `==`."""
+    """`<=` (value at most limit), `>=` (at least limit) or `==`."""
 
     @property
     def passed(self) -> bool:
@@ -35,6 +35,8 @@ class Target:
             return False
         if self.comparison == "==":
             return self.value == self.limit
+        if self.comparison == ">=":
+            return self.value >= self.limit
         return self.value <= self.limit
 
     def line(self) -> str:

@@ -45,6 +45,7 @@ class Benchmark:
 BENCHMARKS = (
     Benchmark("bench.cold_start", 120),
     Benchmark("bench.batch_concurrency", 90),
+    Benchmark("bench.local_throughput", 120, budget_flag=True),
     Benchmark("bench.cost_model", 390, budget_flag=True, reserve=300),
     Benchmark("bench.fanout_scale", 300, budget_flag=True),
 )

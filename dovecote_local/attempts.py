@@ -3,12 +3,15 @@
     12:00:01 attempt 2/5 del_… → http://127.0.0.1:9000/hook 500 (31 ms), next retry in 120 s
 
 The deliver function is observed, not changed: after each invocation (an SQS batch or a
-Step Functions task) the deliveries it named are read back and their new attempts printed.
+Step Functions task) the deliveries it named are queued, and a printer thread reads them back
+and prints their new attempts, so printing never holds up a poller.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import queue
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,6 +22,8 @@ from functions.store.deliveries import DeliveryStore
 from functions.store.webhooks import WebhookStore
 
 _MAX_TRACKED_DELIVERIES = 10_000
+_STOP_SECONDS = 5
+log = logging.getLogger("dovecote-local")
 
 
 def delivery_references(event: Any) -> Iterator[tuple[str, str]]:
@@ -63,14 +68,32 @@ class AttemptLog:
         self._printed: dict[str, int] = {}
         self._urls: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
+        self._reported: queue.SimpleQueue[tuple[str, str] | None] = queue.SimpleQueue()
+        self._printer = threading.Thread(target=self._print_until_stopped, name="attempt-log", daemon=True)
 
     def observer(self, deliver_function_name: str) -> Callable[[LocalFunction, Any, Any], None]:
         def observe(function: LocalFunction, event: Any, _result: Any) -> None:
             if function.name == deliver_function_name:
-                for application_id, delivery_id in set(delivery_references(event)):
-                    self.report(application_id, delivery_id)
+                for reference in set(delivery_references(event)):
+                    self._reported.put(reference)
 
         return observe
+
+    def start(self) -> None:
+        self._printer.start()
+
+    def stop(self) -> None:
+        """Print what is already queued, then stop."""
+        if self._printer.is_alive():
+            self._reported.put(None)
+            self._printer.join(_STOP_SECONDS)
+
+    def _print_until_stopped(self) -> None:
+        while (reference := self._reported.get()) is not None:
+            try:
+                self.report(*reference)
+            except Exception:
+                log.debug("could not print the attempts of %s", reference[1], exc_info=True)
 
     def report(self, application_id: str, delivery_id: str) -> None:
         delivery = self._deliveries.find(application_id, delivery_id)

@@ -55,6 +55,11 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--moto-port", type=int, default=0, help="port of the moto server (default: a free one)")
     parser.add_argument("--template", type=Path, help="use this synthesized template instead of synthesizing")
     parser.add_argument("--ready-file", type=Path, help="write the stack's endpoints as JSON here once it serves")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        help="keep applications, keys, webhooks and the delivery log here across restarts (default: memory only)",
+    )
     parser.add_argument("--verbose", action="store_true", help="show the handlers' own (JSON) logs")
     return parser
 
@@ -153,6 +158,7 @@ def main(argv: list[str]) -> int:
         moto_port=arguments.moto_port,
         template=arguments.template,
         verbose=arguments.verbose,
+        state_dir=arguments.state_dir,
     )
     stopping = threading.Event()
 

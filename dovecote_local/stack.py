@@ -9,6 +9,7 @@ so a process runs one local stack at a time.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -25,12 +26,15 @@ from botocore.config import Config
 from dovecote_local.attempts import AttemptLog
 from dovecote_local.gateway import GatewayServer, HttpApi
 from dovecote_local.lambdas import LambdaRuntime, patch_moto_lambda
+from dovecote_local.moto_fixes import apply_moto_fixes
 from dovecote_local.moto_server import FAKE_CREDENTIALS, REGION, MotoServer, patch_wait_states
 from dovecote_local.pollers import QueuePoller
 from dovecote_local.resources import LocalResources, ResourceBuilder
+from dovecote_local.state import StateDirectory
 from dovecote_local.templates import cached_template_path, load_template
 from dovecote_local.trust import patch_trust_policies
-from functions.core.models import Application, utc_now
+from functions.core.errors import ConflictError
+from functions.core.models import ApiKey, Application, utc_now
 from functions.core.profile import load_profile
 from functions.management.credentials import create_api_key, create_platform_key
 from functions.runtime import settings
@@ -50,6 +54,10 @@ _moto_port_of_this_process = 0
 """Handlers keep their AWS clients between invocations, so a later stack in this process reuses the port."""
 
 
+CONCURRENT_BATCHES_PER_QUEUE = 4
+"""Pollers per queue: Lambda's SQS event source mapping starts with five concurrent batches and scales out."""
+
+
 @dataclass(frozen=True)
 class LocalOptions:
     port: int = 8787
@@ -61,6 +69,8 @@ class LocalOptions:
     moto_port: int = 0
     template: Path | None = None
     verbose: bool = False
+    state_dir: Path | None = None
+    """Keep the table (and the printed keys) here across restarts (dovecote_local.state)."""
 
 
 @dataclass
@@ -99,6 +109,16 @@ class AwsClients:
     @property
     def stepfunctions(self) -> Any:
         return self._client("stepfunctions")
+
+
+def _keep_key(store: ApiKeyStore, api_key: ApiKey) -> bool:
+    """Store a key whose plaintext is known (one restored from the state directory is there already).
+
+    False when the restored key was revoked meanwhile: it cannot be used again."""
+    existing = store.find_by_hash(api_key.key_hash)
+    if existing is None:
+        store.create(api_key)
+    return existing is None or existing.revoked_at is None
 
 
 class LocalStack:
@@ -160,16 +180,23 @@ class LocalStack:
 
         self.resources = ResourceBuilder(template, clients, stack_name=STACK_NAME, region=REGION).build()
         self._configure_environment(self.resources)
+        state = self._restore_state(clients)
         for function in self.resources.functions.values():
             runtime.register(function)
         runtime.load_all()
         deliver = self.resources.function_by_handler(DELIVER_HANDLER)
         attempt_log = AttemptLog(clients.dynamodb, self.resources.table_name, profile.max_attempts, self._write)
         runtime.observe(attempt_log.observer(deliver.name))
-        self._create_credentials(clients)
+        attempt_log.start()
+        self._undo.append(attempt_log.stop)
+        self._create_credentials(clients, state)
+        if state is not None:
+            runtime.observe(state.mark_changed)
+            self._run_in_background(threading.Thread(target=state.save_until, args=(self._stopping,), name="state"))
 
         for mapping in self.resources.mappings:
-            self._run_in_background(QueuePoller(mapping, clients.sqs, runtime, REGION, self._stopping))
+            for _ in range(CONCURRENT_BATCHES_PER_QUEUE):
+                self._run_in_background(QueuePoller(mapping, clients.sqs, runtime, REGION, self._stopping))
         self._serve_api(HttpApi(runtime, self.resources.routes, self.resources.authorizer, REGION))
 
     def _template(self, profile_name: str) -> dict[str, Any]:
@@ -182,6 +209,7 @@ class LocalStack:
         if not self.options.verbose:
             # moto logs every failed task, and the executions ended at shutdown, as errors.
             logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
+        apply_moto_fixes()
         self._moto = MotoServer(self.options.moto_port or _moto_port_of_this_process)
         self._moto.start()
         _moto_port_of_this_process = self._moto.port
@@ -220,24 +248,37 @@ class LocalStack:
         }
         os.environ.update(environment)
 
-    def _create_credentials(self, clients: AwsClients) -> None:
-        """A platform key, the demo application and its key (given ones, or random ones)."""
+    def _restore_state(self, clients: AwsClients) -> StateDirectory | None:
+        if self.options.state_dir is None:
+            return None
+        state = StateDirectory(self.options.state_dir, clients.dynamodb, self.table_name)
+        restored = state.restore()
+        where = self.options.state_dir
+        self._write(f"State: {restored} items restored from {where}" if restored else f"State: kept in {where}")
+        return state
+
+    def _create_credentials(self, clients: AwsClients, state: StateDirectory | None) -> None:
+        """A platform key, the demo application and its key: given ones, the state directory's, or random ones."""
         store = ApiKeyStore(clients.dynamodb, self.table_name)
+        saved = state.saved_keys() if state is not None else {}
         now = utc_now()
-        ApplicationStore(clients.dynamodb, self.table_name).create(
-            Application(id=DEV_APPLICATION, name="Demo application", created_at=now, updated_at=now)
-        )
-        if self.options.api_key:
-            store.create(new_api_key(DEV_APPLICATION, self.options.api_key, DEV_KEY_DESCRIPTION))
-            self.api_key = self.options.api_key
+        with contextlib.suppress(ConflictError):  # restored from the state directory
+            ApplicationStore(clients.dynamodb, self.table_name).create(
+                Application(id=DEV_APPLICATION, name="Demo application", created_at=now, updated_at=now)
+            )
+        api_key = self.options.api_key or saved.get("api_key")
+        if api_key and _keep_key(store, new_api_key(DEV_APPLICATION, api_key, DEV_KEY_DESCRIPTION)):
+            self.api_key = api_key
         else:
             _, self.api_key = create_api_key(store, DEV_APPLICATION, DEV_KEY_DESCRIPTION)
-        if self.options.platform_key:
-            store.create(new_api_key(None, self.options.platform_key, PLATFORM_KEY_DESCRIPTION))
-            self.platform_key = self.options.platform_key
+        platform_key = self.options.platform_key or saved.get("platform_key")
+        if platform_key and _keep_key(store, new_api_key(None, platform_key, PLATFORM_KEY_DESCRIPTION)):
+            self.platform_key = platform_key
         else:
             _, self.platform_key = create_platform_key(store, PLATFORM_KEY_DESCRIPTION)
         self._api_keys = store
+        if state is not None:
+            state.keep_keys(api_key=self.api_key, platform_key=self.platform_key)
 
     def create_api_key(self, application_id: str, description: str = "") -> str:
         """A new API key for `application_id` (in-process use, e.g. tests)."""

@@ -25,7 +25,7 @@ from functions.core.profile import BUNDLED_PROFILE_FILE, Profile, profile_json
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_PACKAGE = REPO_ROOT / "functions"
 CLIENT_PACKAGE = REPO_ROOT / "clients" / "python" / "dovecote"
-CLIENT_MODULES = ("__init__.py", "_version.py", "schemes.py", "profiles")
+CLIENT_MODULES = ("__init__.py", "_version.py", "_ed25519.py", "schemes.py", "profiles")
 """What the functions import from the client package; each needs only the standard library."""
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12

@@ -7,6 +7,7 @@ states), how long an attempt may take, and which endpoints and event types are a
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from enum import StrEnum
@@ -163,6 +164,12 @@ class Profile(_Strict):
     @model_validator(mode="after")
     def _headers_fit_scheme(self) -> Profile:
         scheme = SCHEMES[self.signing.scheme]
+        sample = bytes(self.secret.random_bytes)
+        encoded = sample.hex() if self.secret.encoding is SecretEncoding.HEX else base64.b64encode(sample).decode()
+        try:
+            self.signing.implementation().check_secret(self.secret.prefix + encoded)
+        except SigningError as error:
+            raise ValueError(f"secret: the {scheme.name} scheme cannot sign with these secrets: {error}") from None
         if scheme.signs_timestamp and not self.headers.timestamp:
             raise ValueError(f"headers.timestamp is required by the {scheme.name} scheme")
         if scheme.signs_message_id and not self.headers.delivery_id:

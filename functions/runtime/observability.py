@@ -46,8 +46,19 @@ def logger(*, child: bool = False) -> Logger:
 
 def metrics() -> Metrics:
     from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
-    return Metrics(namespace=os.environ.get(ENV_METRICS_NAMESPACE) or metric_names.NAMESPACE, service=service_name())
+    service_metrics = Metrics(
+        namespace=os.environ.get(ENV_METRICS_NAMESPACE) or metric_names.NAMESPACE, service=service_name()
+    )
+    if is_metrics_disabled():
+        # Powertools keeps the values of disabled metrics and prints them every 100: keep none.
+        service_metrics.add_metric = _discard_metric  # type: ignore[method-assign]
+    return service_metrics
+
+
+def _discard_metric(*_: object, **__: object) -> None:
+    return None
 
 
 def tracing_enabled() -> bool:

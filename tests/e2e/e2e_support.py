@@ -118,7 +118,13 @@ class RunningStack:
 
 
 def launch_local_stack(
-    profile: str, template: Path, directory: Path, *, name_the_profile: bool = True, time_scale: float = TIME_SCALE
+    profile: str,
+    template: Path,
+    directory: Path,
+    *,
+    name_the_profile: bool = True,
+    time_scale: float = TIME_SCALE,
+    extra_arguments: tuple[str, ...] = (),
 ) -> RunningStack:
     """`dovecote local` in a child process on a free port, loopback receivers allowed; not yet ready."""
     ready_file = directory / f"{profile}.ready.json"
@@ -140,6 +146,7 @@ def launch_local_stack(
     ]
     if name_the_profile:
         command += ["--profile", profile]
+    command += extra_arguments
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
     return RunningStack(profile, process, ready_file, log_path)

@@ -273,3 +273,32 @@ def test_import_scan_sees_run_time_imports_and_skips_type_checking_ones():
     source = "import requests\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import mypy_boto3_sqs\n"
 
     assert _imported_top_level_modules(source) == {"requests", "typing"}
+
+
+def test_every_handler_imports_from_the_asset_alone(standard):
+    """Each module the handlers import is in the asset (python -S: the editable installs are not seen)."""
+    import sysconfig  # noqa: PLC0415
+
+    from bench.cold_start import FUNCTION_ENVIRONMENT  # noqa: PLC0415
+    from infra.handlers import FUNCTION_NAMES, PORTAL_HANDLER, handler_path  # noqa: PLC0415
+
+    asset = _asset_dir(standard)
+    modules = [path.rpartition(".")[0] for path in [*map(handler_path, FUNCTION_NAMES), PORTAL_HANDLER]]
+    code = (
+        "import importlib, dovecote, functions; "
+        f"[importlib.import_module(name) for name in {modules!r}]; "
+        "print(dovecote.__file__); print(functions.__file__)"
+    )
+    python_path = os.pathsep.join([str(asset), sysconfig.get_paths()["purelib"]])
+    completed = subprocess.run(
+        [sys.executable, "-S", "-c", code],
+        cwd=asset,
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": python_path, **FUNCTION_ENVIRONMENT},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert all(line.startswith(str(asset)) for line in completed.stdout.split()), completed.stdout

@@ -262,7 +262,7 @@ def test_a_test_event_fans_out_to_its_endpoint_only(pipeline: Pipeline) -> None:
     assert pipeline.deliveries.list_for_webhook("acme", bystander.id, limit=5).items == []
 
 
-@pytest.mark.slow  # about 145 s: out of the fast tier (make test-fast)
+@pytest.mark.slow  # about 12 s with dovecote_local.moto_fixes (145 s without): out of make test-fast
 def test_fan_out_to_a_thousand_endpoints(pipeline: Pipeline) -> None:
     for _ in range(1000):
         pipeline.add_webhook("http://127.0.0.1:9/hooks", events=["order.*"])

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from dovecote.profiles import shipped_profile_names
-from dovecote.schemes import SCHEMES, HmacSha256Hex, StandardWebhooks
+from dovecote.schemes import SCHEMES, HmacSha256Hex, StandardWebhooks, StandardWebhooksAsymmetric
 from dovecote.verify import DEFAULT_TOLERANCE_SECONDS, WebhookVerificationError, verify
 from functions.core.envelope import compact_json
 from functions.core.profile import Profile, load_profile
@@ -35,13 +35,18 @@ delivery_ids = st.from_regex(r"\Adel_[0-9a-z]{26}\Z")
 printable_secrets = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=8, max_size=80)
 
 
+STANDARD_WEBHOOKS_SCHEMES = (StandardWebhooks.name, StandardWebhooksAsymmetric.name)
+
+
 def _custom_profile(scheme: str, signature: str, timestamp: str, delivery: str, prefix: str) -> Profile:
-    base = load_profile("standard" if scheme == StandardWebhooks.name else "meetloyd")
+    base = load_profile("standard" if scheme in STANDARD_WEBHOOKS_SCHEMES else "meetloyd")
     document = base.model_dump(mode="json")
     document["signing"] = {
         "scheme": scheme,
-        "signature_prefix": "" if scheme == StandardWebhooks.name else prefix,
+        "signature_prefix": "" if scheme in STANDARD_WEBHOOKS_SCHEMES else prefix,
     }
+    if scheme == StandardWebhooksAsymmetric.name:
+        document["secret"] = {"prefix": "whsk_", "encoding": "base64", "random_bytes": 32}
     document["headers"] = {"signature": signature, "timestamp": timestamp, "delivery_id": delivery, "event_type": None}
     return Profile.model_validate(document)
 
@@ -57,7 +62,7 @@ contracts = st.builds(
 
 
 def _secret(data: st.DataObject, profile: Profile) -> str:
-    if profile.signing.scheme == StandardWebhooks.name:
+    if profile.signing.scheme in STANDARD_WEBHOOKS_SCHEMES:
         return generate_secret(profile.secret)
     return data.draw(st.one_of(st.just(generate_secret(profile.secret)), printable_secrets))
 
@@ -117,7 +122,7 @@ def test_any_contract_of_any_scheme_round_trips_and_rejects_forgeries(
         later = {**headers, profile.headers.timestamp: str(NOW + 1)}
         assert _rejected(profile, body, later, secret, NOW)
         assert _rejected(profile, body, headers, secret, NOW + DEFAULT_TOLERANCE_SECONDS + 1)
-    if profile.signing.scheme == StandardWebhooks.name:
+    if profile.signing.scheme in STANDARD_WEBHOOKS_SCHEMES:
         renamed = {**headers, profile.headers.delivery_id: delivery_id[:-1] + ("0" if delivery_id[-1] != "0" else "1")}
         assert _rejected(profile, body, renamed, secret, NOW)
 

@@ -81,3 +81,26 @@ def test_no_handler_builds_a_bare_client_or_names_its_own_service() -> None:
             if needle in text:
                 offenders.append(f"{path.relative_to(root)}: {needle}")
     assert offenders == []
+
+
+def test_disabled_metrics_are_neither_kept_nor_printed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    disabled = observability.metrics()
+    for _ in range(250):  # Powertools prints a metric's values every 100, disabled or not
+        disabled.add_metric(name="DeliveriesSucceeded", unit="Count", value=1)
+    disabled.flush_metrics()
+
+    assert capsys.readouterr().out == ""
+
+
+def test_enabled_metrics_are_printed_as_emf(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    enabled = observability.metrics()
+    enabled.add_metric(name="DeliveriesSucceeded", unit="Count", value=1)
+    enabled.flush_metrics()
+
+    assert '"DeliveriesSucceeded":[1.0]' in capsys.readouterr().out

@@ -19,6 +19,7 @@ from dovecote.schemes import (
     SignedContent,
     SigningError,
     StandardWebhooks,
+    StandardWebhooksAsymmetric,
     WebhookVerificationError,
     scheme_named,
 )
@@ -241,6 +242,7 @@ def test_standard_webhooks_fixes_its_prefix() -> None:
 def test_the_registry_names_every_shipped_scheme() -> None:
     assert {
         "standard-webhooks": StandardWebhooks,
+        "standard-webhooks-v1a": StandardWebhooksAsymmetric,
         "hmac-sha256-hex": HmacSha256Hex,
         "hmac-sha256-hex-timestamped": HmacSha256HexTimestamped,
     } == SCHEMES

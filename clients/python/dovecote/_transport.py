@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from time import sleep as _sleep
-from typing import Any
+from typing import Any, TypedDict
 
 import requests
 
@@ -41,6 +41,17 @@ MAX_RETRY_AFTER = 60.0
 _FALLBACK_ERROR_TYPES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 429: "rate_limited"}
 
 
+class ClientOptions(TypedDict, total=False):
+    """What `Dovecote(...)` and `AsyncDovecote(...)` accept, each optional (see `Dovecote`)."""
+
+    api_key: str | None
+    base_url: str | None
+    timeout: float | None
+    max_retries: int
+    backoff_base: float
+    backoff_max: float
+
+
 @dataclass(frozen=True)
 class ClientSettings:
     base_url: str
@@ -54,12 +65,12 @@ class ClientSettings:
     def resolve(
         cls,
         *,
-        api_key: str | None,
-        base_url: str | None,
-        timeout: float | None,
-        max_retries: int,
-        backoff_base: float,
-        backoff_max: float,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        backoff_base: float = DEFAULT_BACKOFF_BASE,
+        backoff_max: float = DEFAULT_BACKOFF_MAX,
     ) -> ClientSettings:
         """Fill what the caller left out from the environment and validate the result."""
         url = (base_url or os.environ.get(API_URL_ENV, "")).strip()

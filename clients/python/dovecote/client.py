@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, ParamSpec, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, Self, TypeVar
 from urllib.parse import quote
 
 from pydantic import ValidationError
@@ -47,13 +47,10 @@ from dovecote._models import (
     WebhookWithSecret,
 )
 from dovecote._pagination import AsyncListPage, ListPage
-from dovecote._transport import (
-    DEFAULT_BACKOFF_BASE,
-    DEFAULT_BACKOFF_MAX,
-    DEFAULT_MAX_RETRIES,
-    ClientSettings,
-    Transport,
-)
+from dovecote._transport import ClientOptions, ClientSettings, Transport
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 ModelT = TypeVar("ModelT", bound=DovecoteObject)
 API_PREFIX = "/v1"
@@ -434,25 +431,8 @@ class Dovecote:
     `backoff_base` seconds and capped at `backoff_max`, or after the server's Retry-After.
     """
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        timeout: float | None = None,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        backoff_base: float = DEFAULT_BACKOFF_BASE,
-        backoff_max: float = DEFAULT_BACKOFF_MAX,
-    ) -> None:
-        settings = ClientSettings.resolve(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            backoff_base=backoff_base,
-            backoff_max=backoff_max,
-        )
-        self._transport = Transport(settings)
+    def __init__(self, **options: Unpack[ClientOptions]) -> None:
+        self._transport = Transport(ClientSettings.resolve(**options))
         self.webhooks = Webhooks(self._transport)
         self.deliveries = Deliveries(self._transport)
         self.events = Events(self._transport)
@@ -511,85 +491,94 @@ def _paged_in_worker_thread(
     return call
 
 
-class AsyncWebhooks:
+class _AwaitableResource:
+    """A resource whose methods are awaitable: each call runs the blocking method in a worker thread.
+
+    `_calls` name the methods that return one object, `_pages` the list methods (their pages fetch
+    successors in threads too), `_resources` the nested resources and their awaitable classes.
+    """
+
+    _calls: tuple[str, ...] = ()
+    _pages: tuple[str, ...] = ()
+    _resources: dict[str, type[_AwaitableResource]] = {}
+
+    def __init__(self, resource: object) -> None:
+        for name in self._calls:
+            setattr(self, name, _in_worker_thread(getattr(resource, name)))
+        for name in self._pages:
+            setattr(self, name, _paged_in_worker_thread(getattr(resource, name)))
+        for name, awaitable in self._resources.items():
+            setattr(self, name, awaitable(getattr(resource, name)))
+
+    if TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any: ...
+
+
+class AsyncWebhooks(_AwaitableResource):
     """`Webhooks` with awaitable methods."""
 
-    def __init__(self, webhooks: Webhooks) -> None:
-        self.create = _in_worker_thread(webhooks.create)
-        self.list = _paged_in_worker_thread(webhooks.list)
-        self.get = _in_worker_thread(webhooks.get)
-        self.update = _in_worker_thread(webhooks.update)
-        self.delete = _in_worker_thread(webhooks.delete)
-        self.deliveries = _paged_in_worker_thread(webhooks.deliveries)
-        self.test = _in_worker_thread(webhooks.test)
-        self.rotate_secret = _in_worker_thread(webhooks.rotate_secret)
-        self.recover = _in_worker_thread(webhooks.recover)
+    _calls = ("create", "get", "update", "delete", "test", "rotate_secret", "recover")
+    _pages = ("list", "deliveries")
 
 
-class AsyncDeliveries:
+class AsyncDeliveries(_AwaitableResource):
     """`Deliveries` with awaitable methods."""
 
-    def __init__(self, deliveries: Deliveries) -> None:
-        self.get = _in_worker_thread(deliveries.get)
-        self.retry = _in_worker_thread(deliveries.retry)
+    _calls = ("get", "retry")
 
 
-class AsyncEvents:
+class AsyncEvents(_AwaitableResource):
     """`Events` with awaitable methods."""
 
-    def __init__(self, events: Events) -> None:
-        self.send = _in_worker_thread(events.send)
-        self.get = _in_worker_thread(events.get)
+    _calls = ("send", "get")
 
 
-class AsyncEventTypes:
+class AsyncEventTypes(_AwaitableResource):
     """`EventTypes` with awaitable methods."""
 
-    def __init__(self, event_types: EventTypes) -> None:
-        self.list = _paged_in_worker_thread(event_types.list)
+    _pages = ("list",)
 
 
-class AsyncKeys:
+class AsyncKeys(_AwaitableResource):
     """`ApiKeys` or `PlatformKeys` with awaitable methods."""
 
-    def __init__(self, keys: ApiKeys | PlatformKeys) -> None:
-        self.create = _in_worker_thread(keys.create)
-        self.list = _paged_in_worker_thread(keys.list)
-        self.revoke = _in_worker_thread(keys.revoke)
+    _calls = ("create", "revoke")
+    _pages = ("list",)
 
 
-class AsyncPortalSessions:
+class AsyncPortalSessions(_AwaitableResource):
     """`PortalSessions` with awaitable methods."""
 
-    def __init__(self, portal_sessions: PortalSessions) -> None:
-        self.create = _in_worker_thread(portal_sessions.create)
+    _calls = ("create",)
 
 
-class AsyncApplicationScope:
+_ASYNC_APPLICATION_RESOURCES: dict[str, type[_AwaitableResource]] = {
+    "webhooks": AsyncWebhooks,
+    "deliveries": AsyncDeliveries,
+    "events": AsyncEvents,
+    "event_types": AsyncEventTypes,
+}
+
+
+class AsyncApplicationScope(_AwaitableResource):
     """`ApplicationScope` with awaitable methods."""
 
+    _resources = {**_ASYNC_APPLICATION_RESOURCES, "api_keys": AsyncKeys, "portal_sessions": AsyncPortalSessions}
+
     def __init__(self, scope: ApplicationScope) -> None:
+        super().__init__(scope)
         self.id = scope.id
-        self.webhooks = AsyncWebhooks(scope.webhooks)
-        self.deliveries = AsyncDeliveries(scope.deliveries)
-        self.events = AsyncEvents(scope.events)
-        self.event_types = AsyncEventTypes(scope.event_types)
-        self.api_keys = AsyncKeys(scope.api_keys)
-        self.portal_sessions = AsyncPortalSessions(scope.portal_sessions)
 
 
-class AsyncApplications:
+class AsyncApplications(_AwaitableResource):
     """`Applications` with awaitable methods."""
 
-    def __init__(self, applications: Applications) -> None:
-        self.create = _in_worker_thread(applications.create)
-        self.list = _paged_in_worker_thread(applications.list)
-        self.get = _in_worker_thread(applications.get)
-        self.update = _in_worker_thread(applications.update)
-        self.delete = _in_worker_thread(applications.delete)
+    _calls = ("create", "get", "update", "delete")
+    _pages = ("list",)
 
 
-class AsyncDovecote:
+class AsyncDovecote(_AwaitableResource):
     """asyncio client with the same resources and methods as `Dovecote`, awaitable.
 
     Each call runs the blocking client in a worker thread (`asyncio.to_thread`), so
@@ -598,31 +587,12 @@ class AsyncDovecote:
     every page.
     """
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        timeout: float | None = None,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        backoff_base: float = DEFAULT_BACKOFF_BASE,
-        backoff_max: float = DEFAULT_BACKOFF_MAX,
-    ) -> None:
-        self._client = Dovecote(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            backoff_base=backoff_base,
-            backoff_max=backoff_max,
-        )
-        self.webhooks = AsyncWebhooks(self._client.webhooks)
-        self.deliveries = AsyncDeliveries(self._client.deliveries)
-        self.events = AsyncEvents(self._client.events)
-        self.event_types = AsyncEventTypes(self._client.event_types)
-        self.applications = AsyncApplications(self._client.applications)
-        self.platform_keys = AsyncKeys(self._client.platform_keys)
-        self.health = _in_worker_thread(self._client.health)
+    _calls = ("health",)
+    _resources = {**_ASYNC_APPLICATION_RESOURCES, "applications": AsyncApplications, "platform_keys": AsyncKeys}
+
+    def __init__(self, **options: Unpack[ClientOptions]) -> None:
+        self._client = Dovecote(**options)
+        super().__init__(self._client)
 
     def application(self, application_id: str) -> AsyncApplicationScope:
         """The routes of one application, for a platform key (see `Dovecote.application`)."""

@@ -8,6 +8,12 @@ receivers check with them (`dovecote.verify`). A scheme is one subclass of `Sche
   with the base64-decoded secret after its prefix (`whsec_`). During a secret rotation
   every live secret signs and the signatures are space-separated, as the specification
   allows; receivers accept any of them.
+- `standard-webhooks-v1a`: `v1a,<base64 Ed25519 signature of "{msg_id}.{timestamp}.{body}">`
+  (Standard Webhooks' asymmetric signature). Dovecote signs with the secret key `whsk_` +
+  base64 of the 32-byte Ed25519 secret key; receivers check with the public key `whpk_` +
+  base64 of its 32 bytes, and need no secret at all. The `standard-webhooks` scheme signs
+  `v1a` for an endpoint whose secret is a `whsk_` key, and checks `v1a` signatures against
+  `whpk_` keys. Test vectors: docs/v1a-test-vectors.json.
 - `hmac-sha256-hex`: `<prefix><hex HMAC-SHA256 of body>`, keyed with the secret string's
   UTF-8 bytes (the seeds' snippets use the secret string as given).
 - `hmac-sha256-hex-timestamped`: `<prefix><hex HMAC-SHA256 of "{timestamp}.{body}">`, same
@@ -19,7 +25,7 @@ delivery fail. During a rotation the OLDEST live secret signs, so receivers that
 it keep working until the grace period ends; they switch to the new secret (or accept both,
 as `dovecote.verify` does) within that period, after which the new secret signs.
 
-Every comparison is constant-time (`hmac.compare_digest`).
+Every HMAC comparison is constant-time (`hmac.compare_digest`).
 """
 
 from __future__ import annotations
@@ -28,9 +34,12 @@ import base64
 import binascii
 import hashlib
 import hmac
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
+
+from dovecote import _ed25519
 
 __all__ = [
     "DEFAULT_TOLERANCE_SECONDS",
@@ -41,8 +50,10 @@ __all__ = [
     "SignedContent",
     "SigningError",
     "StandardWebhooks",
+    "StandardWebhooksAsymmetric",
     "WebhookVerificationError",
     "scheme_named",
+    "verification_key",
 ]
 
 DEFAULT_TOLERANCE_SECONDS = 300
@@ -174,6 +185,9 @@ class StandardWebhooks(Scheme):
             raise SigningError(f"a {self.name} secret must be {self.secret_prefix} followed by base64") from None
 
     def check_secret(self, secret: str) -> None:
+        if type(self) is StandardWebhooks and secret.startswith(StandardWebhooksAsymmetric.secret_prefix):
+            StandardWebhooksAsymmetric().check_secret(secret)
+            return
         low, high = self.key_bytes
         try:
             size = len(self.key(secret))
@@ -194,6 +208,110 @@ class StandardWebhooks(Scheme):
     def normalized(self, signature: str) -> str:
         return signature  # base64 is case-sensitive
 
+    def signature(self, secret: str, content: SignedContent) -> str:
+        """`v1,` with a `whsec_` secret; `v1a,` (Ed25519) with a `whsk_` secret key."""
+        if secret.startswith(StandardWebhooksAsymmetric.secret_prefix):
+            return StandardWebhooksAsymmetric().signature(secret, content)
+        return super().signature(secret, content)
+
+    def verify(
+        self,
+        header_value: str,
+        secrets: Sequence[str],
+        content: SignedContent,
+        *,
+        now: float,
+        tolerance: int = DEFAULT_TOLERANCE_SECONDS,
+    ) -> None:
+        """Public keys (`whpk_…`) check the `v1a,` signatures of the header, secrets (`whsec_…`) the `v1,` ones."""
+        asymmetric = StandardWebhooksAsymmetric
+        public = [key for key in secrets if key.startswith((asymmetric.public_prefix, asymmetric.secret_prefix))]
+        if not public:
+            super().verify(header_value, secrets, content, now=now, tolerance=tolerance)
+            return
+        symmetric = [key for key in secrets if key not in public]
+        try:
+            asymmetric().verify(header_value, public, content, now=now, tolerance=tolerance)
+        except WebhookVerificationError:
+            if not symmetric:
+                raise
+            super().verify(header_value, symmetric, content, now=now, tolerance=tolerance)
+
+
+class StandardWebhooksAsymmetric(StandardWebhooks):
+    """Ed25519 signatures: Dovecote holds the `whsk_` secret key, receivers the `whpk_` public key."""
+
+    name = "standard-webhooks-v1a"
+    fixed_prefix = "v1a,"
+    secret_prefix = "whsk_"  # noqa: S105 - a format prefix, not a secret
+    public_prefix: ClassVar[str] = "whpk_"
+    key_bytes = (_ed25519.KEY_BYTES, _ed25519.KEY_BYTES)
+
+    def check_secret(self, secret: str) -> None:
+        self._secret_key(secret)
+
+    @classmethod
+    def new_secret_key(cls) -> str:
+        return cls.secret_prefix + base64.b64encode(os.urandom(_ed25519.KEY_BYTES)).decode("ascii")
+
+    def public_key(self, secret: str) -> str:
+        """The `whpk_` public key receivers check this `whsk_` secret key's signatures with."""
+        public = _ed25519.public_key(self._secret_key(secret))
+        return self.public_prefix + base64.b64encode(public).decode("ascii")
+
+    def signature(self, secret: str, content: SignedContent) -> str:
+        signed = _ed25519.sign(self._secret_key(secret), self.signed_bytes(content))
+        return self.signature_prefix + base64.b64encode(signed).decode("ascii")
+
+    def verify(
+        self,
+        header_value: str,
+        secrets: Sequence[str],
+        content: SignedContent,
+        *,
+        now: float,
+        tolerance: int = DEFAULT_TOLERANCE_SECONDS,
+    ) -> None:
+        """`secrets` are public keys (`whpk_…`); a `whsk_` secret key is accepted too (its public key is used)."""
+        if not secrets:
+            raise SigningError("pass at least one public key (whpk_...)")
+        self._check_content(content)
+        if content.timestamp is not None and abs(now - content.timestamp) > tolerance:
+            raise WebhookVerificationError("the timestamp is outside the tolerance (an old or replayed delivery?)")
+        public_keys = [self._public_key_bytes(key) for key in secrets]
+        message = self.signed_bytes(content)
+        for candidate in header_value.split():
+            if not candidate.startswith(self.signature_prefix):
+                continue
+            try:
+                signature = base64.b64decode(candidate.removeprefix(self.signature_prefix), validate=True)
+            except (binascii.Error, ValueError):
+                continue
+            if any(_ed25519.verify(public, message, signature) for public in public_keys):
+                return
+        raise WebhookVerificationError("no signature matches (wrong public key, or the body was changed)")
+
+    def _secret_key(self, secret: str) -> bytes:
+        key = self.key(secret)
+        if not secret.startswith(self.secret_prefix) or len(key) != _ed25519.KEY_BYTES:
+            raise SigningError(
+                f"a {self.name} secret key is {self.secret_prefix} followed by base64 of {_ed25519.KEY_BYTES} bytes"
+            )
+        return key
+
+    def _public_key_bytes(self, key: str) -> bytes:
+        if key.startswith(self.secret_prefix):
+            return _ed25519.public_key(self._secret_key(key))
+        try:
+            public = base64.b64decode(key.removeprefix(self.public_prefix), validate=True)
+        except (binascii.Error, ValueError):
+            public = b""
+        if not key.startswith(self.public_prefix) or len(public) != _ed25519.KEY_BYTES:
+            raise SigningError(
+                f"a {self.name} public key is {self.public_prefix} followed by base64 of {_ed25519.KEY_BYTES} bytes"
+            )
+        return public
+
 
 class HmacSha256Hex(Scheme):
     name = "hmac-sha256-hex"
@@ -205,6 +323,13 @@ class HmacSha256HexTimestamped(Scheme):
 
     def signed_bytes(self, content: SignedContent) -> bytes:
         return f"{content.timestamp}.".encode() + content.body
+
+
+def verification_key(secret: str) -> str:
+    """What a receiver checks this secret's signatures with: the secret itself, or a v1a secret key's public key."""
+    if secret.startswith(StandardWebhooksAsymmetric.secret_prefix):
+        return StandardWebhooksAsymmetric().public_key(secret)
+    return secret
 
 
 def scheme_named(name: str, signature_prefix: str = "") -> Scheme:

@@ -9,7 +9,8 @@
 
 The first argument says how the deployment signs: the name of a shipped profile
 ("standard", "miteos", "mynd", "meetloyd", "delegated", "mutx"), a Profile, or a scheme
-name ("standard-webhooks", "hmac-sha256-hex", "hmac-sha256-hex-timestamped") together with
+name ("standard-webhooks", "standard-webhooks-v1a", "hmac-sha256-hex",
+"hmac-sha256-hex-timestamped"; the Standard Webhooks ones know their header names) together with
 the header names (`signature_header`, `timestamp_header`, `id_header`) and the
 `signature_prefix` (e.g. "sha256="). Pass the raw request body, exactly as received.
 
@@ -19,13 +20,15 @@ the header names (`signature_header`, `timestamp_header`, `id_header`) and the
   of now, in either direction, which stops replays of old deliveries.
 - The signature header may carry several signatures (space-separated) and you may pass
   several secrets (during a rotation): one match of any secret with any signature passes.
+- `standard-webhooks-v1a` (Ed25519): pass the endpoint's public key (`whpk_...`) instead of
+  a secret: `verify("standard-webhooks-v1a", body, headers, "whpk_...")`.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from dovecote.profiles import profile_document
@@ -35,6 +38,7 @@ from dovecote.schemes import (
     Scheme,
     SignedContent,
     StandardWebhooks,
+    StandardWebhooksAsymmetric,
     WebhookVerificationError,
     scheme_named,
 )
@@ -104,8 +108,8 @@ def contract_for(
         base = scheme_or_profile
     elif hasattr(scheme_or_profile, "signing") and hasattr(scheme_or_profile, "headers"):
         base = _contract_of_profile(scheme_or_profile)
-    elif scheme_or_profile == StandardWebhooks.name:
-        base = _STANDARD_WEBHOOKS
+    elif scheme_or_profile in (StandardWebhooks.name, StandardWebhooksAsymmetric.name):
+        base = replace(_STANDARD_WEBHOOKS, scheme=scheme_or_profile)
     elif scheme_or_profile in SCHEMES:
         if not signature_header:
             raise ValueError(f"the {scheme_or_profile} scheme needs signature_header (e.g. X-Webhook-Signature)")

@@ -1,0 +1,227 @@
+"""The local stack as a developer runs it (`make local`): publish → receiver latency and sustained throughput.
+
+No counting hooks: the stack is `dovecote_local.LocalStack` with its own defaults, in this
+process, and a receiver on 127.0.0.1 that answers 200 at once.
+
+- Latency, idle: events published one at a time to an application with one endpoint; for
+  each, the time from the start of `POST /v1/events` to the receiver's request. p50 and p95.
+- Throughput at fan-out 10: `--events` events (default 300, 3,000 deliveries) published by
+  two publishers to ten endpoints; deliveries per second from the first publish to the
+  last delivery received.
+
+Every loop is bounded by a count and by `--budget` seconds.
+
+    python -m bench.local_throughput [--events 300] [--latency-samples 20] [--budget 150] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import requests
+
+from bench.report import Target, benchmark_arguments, progress, run_metadata, table, write_json
+from dovecote_local.gateway import free_port
+
+PROFILE = "standard"
+FANOUT = 10
+PUBLISHERS = 2
+THROUGHPUT_TARGET = 50.0
+"""Deliveries per second at fan-out 10 on 2 cores (issue #17)."""
+_POLL_SECONDS = 0.002
+_HTTP_TIMEOUT_SECONDS = 30
+
+
+class CountingReceiver:
+    """Endpoints on 127.0.0.1 that answer 200 and count what they received, with the time of the last one."""
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.last_at = 0.0
+        self._lock = threading.Lock()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                with owner._lock:
+                    owner.received += 1
+                    owner.last_at = time.monotonic()
+                self.send_response(200)
+                self.send_header("content-length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, name="receiver", daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/{path}"
+
+    def wait_for(self, count: int, deadline: float) -> bool:
+        while time.monotonic() < deadline:
+            if self.received >= count:
+                return True
+            time.sleep(_POLL_SECONDS)
+        return self.received >= count
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class Api:
+    def __init__(self, base_url: str, api_key: str) -> None:
+        self._base_url = base_url
+        self._headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+        self._local = threading.local()
+
+    def post(self, path: str, body: dict[str, Any]) -> requests.Response:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session.post(
+            self._base_url + path, data=json.dumps(body), headers=self._headers, timeout=_HTTP_TIMEOUT_SECONDS
+        )
+
+
+def endpoint(api: Api, url: str, events: list[str]) -> None:
+    response = api.post("/v1/webhooks", {"url": url, "events": events})
+    if response.status_code != 201:
+        raise RuntimeError(f"creating a webhook failed: {response.status_code} {response.text[:300]}")
+
+
+def latency(api: Api, receiver: CountingReceiver, samples: int, deadline: float) -> list[float]:
+    seconds: list[float] = []
+    for index in range(samples):
+        if time.monotonic() > deadline:
+            break
+        expected = receiver.received + 1
+        started = time.monotonic()
+        if api.post("/v1/events", {"type": "latency.probe", "data": {"n": index}}).status_code != 202:
+            continue
+        if not receiver.wait_for(expected, deadline):
+            break
+        seconds.append(receiver.last_at - started)
+        time.sleep(0.2)  # idle between probes
+    return seconds
+
+
+def throughput(api: Api, receiver: CountingReceiver, events: int, deadline: float) -> tuple[int, int, float]:
+    """(accepted events, deliveries received, seconds from the first publish to the last delivery)."""
+    before = receiver.received
+    started = time.monotonic()
+
+    def publish(index: int) -> bool:
+        if time.monotonic() > deadline:
+            return False
+        return api.post("/v1/events", {"type": "load.event", "data": {"n": index}}).status_code == 202
+
+    with ThreadPoolExecutor(max_workers=PUBLISHERS) as pool:
+        accepted = sum(pool.map(publish, range(events)))
+    receiver.wait_for(before + accepted * FANOUT, deadline)
+    received = receiver.received - before
+    return accepted, received, max(receiver.last_at - started, 1e-9)
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    from dovecote_local.stack import LocalOptions, LocalStack  # noqa: PLC0415
+
+    parser = benchmark_arguments(__doc__)
+    parser.add_argument("--events", type=int, default=300, help="events published at fan-out 10 (default 300)")
+    parser.add_argument("--latency-samples", type=int, default=20, help="idle publish→receiver probes (default 20)")
+    parser.add_argument("--budget", type=float, default=150, help="seconds for all of it (default 150)")
+    arguments = parser.parse_args(argv)
+    logging.getLogger("dovecote-local").setLevel(logging.ERROR)
+
+    deadline = time.monotonic() + arguments.budget
+    receiver = CountingReceiver()
+    options = LocalOptions(port=free_port(), profile=PROFILE, allow_http_loopback=True)
+    stack = LocalStack(options, write=lambda _line: None).start()
+    try:
+        probe_api = Api(stack.api_url, stack.create_api_key("bench-latency", "bench"))
+        endpoint(probe_api, receiver.url("latency"), ["latency.probe"])
+        load_api = Api(stack.api_url, stack.create_api_key("bench-load", "bench"))
+        for index in range(FANOUT):
+            endpoint(load_api, receiver.url(f"load/{index}"), ["load.*"])
+        progress(f"local stack: {arguments.latency_samples} idle latency probes …")
+        probes = latency(probe_api, receiver, arguments.latency_samples, deadline)
+        progress(f"local stack: {arguments.events} events at fan-out {FANOUT} …")
+        accepted, received, seconds = throughput(load_api, receiver, arguments.events, deadline)
+    finally:
+        stack.stop()
+        receiver.close()
+
+    per_second = received / seconds
+    complete = received == accepted * FANOUT == arguments.events * FANOUT
+    metadata = run_metadata("bench.local_throughput", argv)
+    print(f"Dovecote local stack (make local): profile {PROFILE}, receiver on 127.0.0.1")
+    print(f"({metadata['date']}, commit {metadata['commit']}, {metadata['cpus']} CPUs)")
+    print(
+        table(
+            ["figure", "value"],
+            [
+                ["publish → receiver p50, idle (ms)", percentile(probes, 0.5) * 1000],
+                ["publish → receiver p95, idle (ms)", percentile(probes, 0.95) * 1000],
+                ["latency probes", len(probes)],
+                [f"events published at fan-out {FANOUT}", accepted],
+                ["deliveries received", received],
+                ["seconds, first publish to last delivery", seconds],
+                ["deliveries per second", per_second],
+            ],
+        )
+    )
+    if not complete:
+        print(f"note: {received} of {arguments.events * FANOUT} deliveries arrived within the budget")
+    found = [
+        Target(f"local stack, sustained deliveries/s at fan-out {FANOUT}", per_second, THROUGHPUT_TARGET, "/s", ">="),
+        Target("local stack, every delivery of the load arrived", float(complete), 1.0, comparison="=="),
+    ]
+    print()
+    for target in found:
+        print(target.line())
+    print(
+        f"INFO  local stack, publish → receiver latency idle: p50 {percentile(probes, 0.5) * 1000:.0f} ms,"
+        f" p95 {percentile(probes, 0.95) * 1000:.0f} ms"
+    )
+    write_json(
+        arguments.json,
+        {
+            "benchmark": "local_throughput",
+            **metadata,
+            "profile": PROFILE,
+            "latency_ms": [round(value * 1000, 1) for value in probes],
+            "latency_p50_ms": percentile(probes, 0.5) * 1000,
+            "latency_p95_ms": percentile(probes, 0.95) * 1000,
+            "events": accepted,
+            "deliveries": received,
+            "seconds": seconds,
+            "deliveries_per_second": per_second,
+            "targets": [t.to_json() for t in found],
+        },
+    )
+    return 1 if arguments.check and not all(t.passed for t in found) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
