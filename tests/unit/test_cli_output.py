@@ -87,6 +87,24 @@ def test_create_sends_the_events_and_shows_the_secret(api: FakeApi, capsys: pyte
     assert "not shown again" in err
 
 
+def test_create_an_sqs_destination_sends_the_target_and_role(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    api.add("POST", "/v1/webhooks", 201, webhook_json("wh_9", secret="whsec_shown_once"))
+    queue = "https://sqs.us-east-1.amazonaws.com/111122223333/orders.fifo"
+    role = "arn:aws:iam::111122223333:role/dovecote-delivery-orders"
+    status, _, _ = run(
+        capsys, "webhooks", "create", queue, "--type", "sqs", "--role-arn", role, "--message-group-id", "g1",
+        "--events", "order.*",
+    )  # fmt: skip
+    assert status == 0
+    assert api.requests[0].body == {
+        "type": "sqs",
+        "target": queue,
+        "role_arn": role,
+        "message_group_id": "g1",
+        "events": ["order.*"],
+    }
+
+
 def test_update_sends_only_the_changed_fields(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
     api.add("PATCH", "/v1/webhooks/wh_1", body=webhook_json(enabled=False, status="disabled"))
     status, out, _ = run(capsys, "webhooks", "update", "wh_1", "--disable", "--description", "paused")
