@@ -73,7 +73,7 @@ def _build() -> Dependencies:
         webhooks=webhooks,
         events=EventStore(dynamodb, settings.table_name),
         attempter=Attempter(
-            sender=delivery_sender(HttpSender(policy, profile.attempt_timeout_seconds), aws_client("sts")),
+            sender=delivery_sender(HttpSender(policy, profile.attempt_timeout_seconds), lambda: aws_client("sts")),
             profile=profile,
             schedule=schedule,
         ),

@@ -41,15 +41,24 @@ class RoleAssumer(Protocol):
 
 
 class StsRoleAssumer:
-    """Calls STS each time; wrap it in `CachedRoleAssumer`."""
+    """Calls STS each time; wrap it in `CachedRoleAssumer`. The STS client is built (by `sts_client`)
+    on first use, so a deliver function that only sends HTTPS never builds it."""
 
-    def __init__(self, sts_client: Any) -> None:
-        self._sts = sts_client
+    def __init__(self, sts_client: Callable[[], Any]) -> None:
+        self._build_client = sts_client
+        self._sts: Any = None
+        self._lock = threading.Lock()
         self.calls = 0
+
+    def _client(self) -> Any:
+        with self._lock:
+            if self._sts is None:
+                self._sts = self._build_client()
+            return self._sts
 
     def credentials(self, role_arn: str, external_id: str) -> RoleCredentials:
         self.calls += 1
-        response = self._sts.assume_role(
+        response = self._client().assume_role(
             RoleArn=role_arn,
             RoleSessionName=SESSION_NAME,
             ExternalId=external_id,

@@ -7,7 +7,8 @@ and `eventbridge` are the classes in functions/pipeline/destinations/aws.py.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from functions.core.classify import Verdict
 from functions.core.destinations import DestinationType
@@ -30,9 +31,9 @@ def destination_sender(https: Sender, aws: Mapping[DestinationType, Sender] | No
     return DestinationSender({DestinationType.HTTPS: https, **(aws or {})})
 
 
-def delivery_sender(https: Sender, sts_client: object) -> DestinationSender:
-    """The deliver function's sender: HTTPS, and the AWS types through roles assumed with `sts_client`
-    (credentials cached per role for their lifetime)."""
+def delivery_sender(https: Sender, sts_client: Callable[[], Any]) -> DestinationSender:
+    """The deliver function's sender: HTTPS, and the AWS types through roles assumed with the STS client
+    `sts_client` builds on first use (credentials cached per role for their lifetime)."""
     from functions.pipeline.destinations.aws import EventBridgeSender, SnsSender, SqsSender  # noqa: PLC0415
     from functions.runtime.assumed_roles import CachedRoleAssumer, RoleClients, StsRoleAssumer  # noqa: PLC0415
 
