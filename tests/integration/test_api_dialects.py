@@ -80,7 +80,7 @@ def test_mutx_filters_deliveries_by_success_and_names_success_attempts_error_mes
     assert failed.status == 200, failed.body
     [item] = failed.body["data"]
     assert (item["success"], item["attempts"], item["status"]) == (False, item["attempt_count"], "failed")
-    assert item["error_message"] == item["error"]
+    assert item["error_message"] == item["status_reason"]
     assert succeeded.body["data"] == []
 
 

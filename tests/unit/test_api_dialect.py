@@ -111,16 +111,16 @@ def test_a_filter_becomes_the_v1_query_parameter(
 def test_answers_gain_the_dialects_fields_beside_the_v1_fields_in_lists_too() -> None:
     translated = translate_request(event("GET", "/v1/webhooks/wh_1/deliveries"), MUTX)
     items = [
-        {"object": "delivery", "status": "failed", "attempt_count": 4, "error": "HTTP 500"},
-        {"object": "delivery", "status": "pending", "attempt_count": 1, "error": None},
-        {"object": "delivery", "status": "succeeded", "attempt_count": 1, "error": None},
+        {"object": "delivery", "status": "failed", "attempt_count": 4, "status_reason": "all 4 attempts failed"},
+        {"object": "delivery", "status": "pending", "attempt_count": 1, "status_reason": None},
+        {"object": "delivery", "status": "succeeded", "attempt_count": 1, "status_reason": None},
     ]
 
     result = translate_response(answer(200, {"object": "list", "data": items}), translated, MUTX)
 
     data = json.loads(result["body"])["data"]
     assert [(d["success"], d["attempts"], d["error_message"]) for d in data] == [
-        (False, 4, "HTTP 500"),
+        (False, 4, "all 4 attempts failed"),
         (None, 1, None),
         (True, 1, None),
     ]
