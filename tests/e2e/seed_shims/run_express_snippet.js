@@ -4,11 +4,10 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const Module = require('module');
 
 const snippet = fs.readFileSync(process.argv[2], 'utf8');
-const shimRequire = Module.createRequire(path.join(__dirname, 'node_modules', 'index.js'));
-const express = shimRequire('express');
+const express = require(path.join(__dirname, 'express', 'index.js'));
+const shimRequire = (name) => (name === 'express' ? express : require(name));
 const source = snippet + '\n;return app;';
 let app;
 try {
