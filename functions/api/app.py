@@ -208,8 +208,10 @@ class DialectResolver(APIGatewayHttpResolver):
         dialect = self._dialect_source()
         if dialect.empty:
             return super().resolve(event, context)
-        from functions.api.dialect import translate_request, translate_response  # noqa: PLC0415 - dialects only
+        from functions.api.dialect import translate_request, translate_response, wants_plain_v1  # noqa: PLC0415
 
+        if wants_plain_v1(dict(event)):
+            return super().resolve(event, context)
         translated = translate_request(dict(event), dialect)
         self.dialect_refusal = translated.refusal
         return translate_response(super().resolve(translated.event, context), translated, dialect)

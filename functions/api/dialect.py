@@ -12,6 +12,10 @@ fields, beside the /v1 ones), and no route knows which platform it serves.
 
 A translation that cannot be made (an unknown filter value, a field sent under both names)
 is a refusal the resolver answers after its own credential checks, like a validation error.
+A dialect's field never replaces a /v1 field of the same name (MUTX's `attempts`, a count on
+its delivery list, is left out of Dovecote's delivery read, whose `attempts` is the attempt
+list). Dovecote's own clients (the SDK, the CLI) send `Dovecote-Dialect: none` and get the
+/v1 answer exactly.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from functions.core.profile import ApiDialect, ApiObject, FieldAlias
 
+PLAIN_HEADER = "dovecote-dialect"
+"""`Dovecote-Dialect: none`: the request is /v1 and wants the /v1 answer, whatever the profile's dialect."""
 _SCOPED_PREFIX = re.compile(r"^/v1/applications/[^/]+(?=/)")
 _BODY_OBJECTS: dict[tuple[str, str], ApiObject] = {
     ("POST", "/v1/webhooks"): "webhook",
@@ -62,6 +68,11 @@ class Translated:
     """/v1 field → the dialect's name the request used, to name it in error messages."""
     refusal: str | None = None
     """Why the request cannot be translated: answered 422 once the credential checks passed."""
+
+
+def wants_plain_v1(event: dict[str, Any]) -> bool:
+    headers = event.get("headers") or {}
+    return any(name.lower() == PLAIN_HEADER and str(value).lower() == "none" for name, value in headers.items())
 
 
 def translate_request(event: dict[str, Any], dialect: ApiDialect) -> Translated:
@@ -187,5 +198,6 @@ def _with_aliases(value: Any, dialect: ApiDialect) -> Any:
     for key, item in value.items():
         out[key] = _with_aliases(item, dialect)
         for alias in by_field.get(key, []):
-            out[alias.name] = item if alias.values is None else alias.values.get(_value_key(item))
+            if alias.name not in value:  # never in place of a /v1 field
+                out[alias.name] = item if alias.values is None else alias.values.get(_value_key(item))
     return out

@@ -186,3 +186,13 @@ def test_mutx_test_route_is_the_v1_test_route(management_api: ManagementApi, cal
 
     assert sent.status == 202, sent.body
     assert sent.body["object"] == "event"
+
+
+def test_dovecotes_own_clients_get_the_v1_answer_under_any_dialect(management_api: ManagementApi) -> None:
+    management_api.switch_profile("mynd")
+    body = {"url": URL, "events": ["*"]}
+
+    plain = management_api("POST", "/v1/webhooks", body=body, headers={"Dovecote-Dialect": "none"})
+    dialect = management_api("POST", "/v1/webhooks", body=body)
+
+    assert (plain.status, dialect.status) == (201, 200)

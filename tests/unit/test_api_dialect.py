@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from functions.api.dialect import translate_request, translate_response
+from functions.api.dialect import translate_request, translate_response, wants_plain_v1
 from functions.core.profile import ApiDialect, ProfileError, load_profile, parse_profile, profile_json
 from infra.routes import ROUTES, Route, alias_routes, routes_for
 
@@ -178,3 +178,24 @@ def test_alias_routes_reach_the_function_of_their_route_through_the_authorizer()
         {"routes": [{"method": "POST", "path": "/api/events/{id}/ping", "route": "/v1/webhooks/{id}/test"}]}
     )
     assert alias_routes(ingest_alias) == (Route("POST", "/api/events/{id}/ping", "ingest"),)
+
+
+def test_a_dialect_field_never_replaces_a_v1_field_of_the_same_name() -> None:
+    translated = translate_request(event("GET", "/v1/deliveries/del_1"), MUTX)
+    attempts = [{"number": 1}, {"number": 2}]
+    delivery = {"object": "delivery", "status": "failed", "attempt_count": 2, "attempts": attempts}
+
+    result = translate_response(answer(200, delivery), translated, MUTX)
+
+    body = json.loads(result["body"])
+    assert body["attempts"] == attempts
+    assert body["success"] is False
+
+
+@pytest.mark.parametrize(("value", "plain"), [("none", True), ("None", True), ("mutx", False), (None, False)])
+def test_dovecote_dialect_none_asks_for_the_plain_v1_answer(value: str | None, plain: bool) -> None:
+    request = event("GET", "/v1/webhooks")
+    if value is not None:
+        request["headers"] = {"dovecote-dialect": value}
+
+    assert wants_plain_v1(request) is plain
