@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
 import requests
 
+from dovecote_local.templates import ensure_templates
 from tests.e2e.e2e_support import RunningStack
 from tests.e2e.seed_support import PAYLOADS, Http, express_snippet, needs_node, publish_and_observe, seed_stack
 
@@ -34,6 +36,17 @@ def test_the_documented_registration_at_api_webhooks_create(stack: RunningStack)
         "your-webhook-secret",
     )
     assert http("GET", f"/v1/webhooks/{created.body['id']}").status == 200
+
+
+def test_the_alias_is_an_api_gateway_route_to_the_management_function_through_the_authorizer() -> None:
+    template = json.loads(ensure_templates(["delegated"])["delegated"].read_text())
+    resources = template["Resources"]
+    [route] = [r for r in resources.values() if r["Properties"].get("RouteKey") == "POST /api/webhooks/create"]
+    [canonical] = [r for r in resources.values() if r["Properties"].get("RouteKey") == "POST /v1/webhooks"]
+
+    assert route["Properties"]["AuthorizationType"] == "CUSTOM"
+    assert route["Properties"]["AuthorizerId"] == canonical["Properties"]["AuthorizerId"]
+    assert route["Properties"]["Target"] == canonical["Properties"]["Target"]
 
 
 def test_the_alias_needs_a_credential_like_any_route(stack: RunningStack) -> None:
