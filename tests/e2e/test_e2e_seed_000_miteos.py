@@ -3,11 +3,12 @@ receiver written from the document's verification rule (its page shows the rule,
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.e2e_support import Receiver, RunningStack
+from tests.e2e.e2e_support import Receiver, RunningStack, eventually
 from tests.e2e.seed_support import PAYLOADS, Http, publish_and_observe, seed_stack
 from tests.e2e.test_e2e_signatures import miteos
 
@@ -50,3 +51,21 @@ def test_the_raw_body_signature_verifies_every_payload_kind(stack: RunningStack,
     assert {kind: o.first_response_status for kind, o in outcomes.items()} == dict.fromkeys(PAYLOADS, 200)
     big = next(r.body for r in endpoint.requests if b"order_id" in r.body)
     assert b'"order_id":12345678901234567890' in big  # a raw-body receiver gets the integer exactly as published
+
+
+def test_the_sdk_publishes_with_the_platforms_own_event_id_once(stack: RunningStack, receiver: Receiver) -> None:
+    url, endpoint = receiver.add()
+    with stack.client() as dovecote:
+        hook = dovecote.webhooks.create(url, ["billing.credit_low"])
+        first = dovecote.events.send("billing.credit_low", {"balance": 1.0}, id="invoice-2026-0042")
+        again = dovecote.events.send("billing.credit_low", {"balance": 1.0}, id="invoice-2026-0042")
+        eventually(
+            lambda: list(dovecote.webhooks.deliveries(hook.id, status="succeeded")), message="the event's delivery"
+        )
+        stored = dovecote.events.get("invoice-2026-0042")
+        deliveries = list(dovecote.webhooks.deliveries(hook.id))
+    assert (first.id, again.id, first.created_at) == ("invoice-2026-0042", "invoice-2026-0042", again.created_at)
+    assert stored.id == "invoice-2026-0042"
+    assert [d.event_id for d in deliveries] == ["invoice-2026-0042"]  # one delivery: the repeat is the same event
+    assert {r.header("x-miteos-delivery") for r in endpoint.requests} == {deliveries[0].id}
+    assert json.loads(endpoint.requests[0].body)["id"] == "invoice-2026-0042"
