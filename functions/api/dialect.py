@@ -68,6 +68,8 @@ class Translated:
     """/v1 field → the dialect's name the request used, to name it in error messages."""
     refusal: str | None = None
     """Why the request cannot be translated: answered 422 once the credential checks passed."""
+    alias_methods: list[str] = field(default_factory=list)
+    """The methods the dialect serves on this path when the request's is not one of them (for 405)."""
 
 
 def wants_plain_v1(event: dict[str, Any]) -> bool:
@@ -91,8 +93,11 @@ def translate_request(event: dict[str, Any], dialect: ApiDialect) -> Translated:
                 event["routeKey"] = f"{method} {alias.route}"
                 break
     event["requestContext"]["http"] = http
+    other_methods: list[str] = sorted(
+        {a.method for a in dialect.routes if a.method != method and _template(a.path).match(path)}
+    )
     unscoped = _SCOPED_PREFIX.sub("/v1", path, count=1) if path.startswith("/v1/applications/") else path
-    translated = Translated(event=event, method=method, path=unscoped)
+    translated = Translated(event=event, method=method, path=unscoped, alias_methods=other_methods)
     if dialect.filters:
         _translate_query(translated, dialect)
     body_object = next(
@@ -156,6 +161,12 @@ def _translate_body(translated: Translated, aliases: list[FieldAlias]) -> None:
 def translate_response(result: dict[str, Any], translated: Translated, dialect: ApiDialect) -> dict[str, Any]:
     """The resolver's answer in the dialect: its success status, its field names beside /v1's."""
     status = int(result.get("statusCode", 200))
+    if status == 404 and translated.alias_methods:
+        allowed = ", ".join(translated.alias_methods)
+        message = f"{translated.method[:16]} is not allowed on this path; use {allowed}"
+        refusal = {"error": {"type": "method_not_allowed", "message": message}}
+        headers = {**(result.get("headers") or {}), "Allow": allowed}
+        return {**result, "statusCode": 405, "headers": headers, "body": json.dumps(refusal, separators=(",", ":"))}
     if 200 <= status <= 299:
         for key, replacement in dialect.statuses.items():
             method, _, template = key.partition(" ")

@@ -199,3 +199,15 @@ def test_dovecote_dialect_none_asks_for_the_plain_v1_answer(value: str | None, p
         request["headers"] = {"dovecote-dialect": value}
 
     assert wants_plain_v1(request) is plain
+
+
+def test_another_method_on_an_alias_path_is_405_with_allow() -> None:
+    translated = translate_request(event("GET", "/api/webhooks/create"), DELEGATED)
+    not_found = answer(404, {"error": {"type": "not_found", "message": "no such route"}})
+
+    result = translate_response(not_found, translated, DELEGATED)
+
+    assert (result["statusCode"], result["headers"]["Allow"]) == (405, "POST")
+    assert json.loads(result["body"])["error"]["type"] == "method_not_allowed"
+    posted = translate_request(event("POST", "/api/webhooks/create"), DELEGATED)
+    assert translate_response(answer(404, {"error": {}}), posted, DELEGATED)["statusCode"] == 404  # e.g. no webhook
