@@ -3,7 +3,7 @@
 This is the only API function allowed sqs:SendMessage. Each route answers 202 only once
 its message is in SQS; when SQS refuses it, nothing is left behind and the answer is 503.
 
-- POST /v1/events: publish. `id` (an evt_ id of your own) or an `Idempotency-Key` header
+- POST /v1/events: publish. `id` (the platform's own id, e.g. order-42) or an `Idempotency-Key` header
   makes the call idempotent: a repeat gets the same 202 and queues nothing; reusing one for
   a different event is a 409 (functions/pipeline/publishing.py).
 - POST /v1/webhooks/{id}/test: a sample event of the profile's test type, to that endpoint only.

@@ -295,4 +295,8 @@ def get_delivery(delivery_id: str, application: Application) -> DeliveryWithAtte
     response_description="The event.",
 )
 def get_event(event_id: str, application: Application) -> EventObject:
-    return EventObject.from_record(dependencies().events.get(application, require_id(event_id, "evt", "event")))
+    from functions.core.ids import is_event_id
+
+    if not is_event_id(event_id):
+        raise NotFoundError(f"no event {event_id[:64]}")
+    return EventObject.from_record(dependencies().events.get(application, event_id))
