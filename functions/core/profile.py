@@ -13,9 +13,9 @@ import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dovecote.profiles import UnknownProfileError, profile_path
 from dovecote.schemes import SCHEMES, Scheme, SigningError, scheme_named
@@ -141,6 +141,16 @@ class EventType(_Strict):
 _ROUTE_PATH = re.compile(r"^/[A-Za-z0-9_.~{}/-]*$")
 _PATH_PARAMETER = re.compile(r"\{([a-z_]+)\}")
 _API_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _plain_name(value: str) -> str:
+    if not _API_NAME.fullmatch(value):
+        raise ValueError(f"{value!r} is not a plain name (letters, digits and _)")
+    return value
+
+
+PlainName = Annotated[str, Field(max_length=64), AfterValidator(_plain_name)]
+"""A field or query parameter name of a dialect."""
 ApiObject = Literal["webhook", "delivery", "event"]
 
 
@@ -174,33 +184,19 @@ class FieldAlias(_Strict):
     """A field under the platform's name. Answers carry it beside the /v1 field; request bodies may use it
     instead of the /v1 field, unless it is derived (`values`), which makes it read-only."""
 
-    name: str = Field(max_length=64)
-    field: str = Field(max_length=64, description="The /v1 field it stands for.")
+    name: PlainName
+    field: PlainName = Field(description="The /v1 field it stands for.")
     values: dict[str, Any] | None = Field(
         default=None, description="The /v1 value (as a string) → the platform's value; derived, so read-only."
     )
-
-    @field_validator("name", "field")
-    @classmethod
-    def _plain_name(cls, value: str) -> str:
-        if not _API_NAME.fullmatch(value):
-            raise ValueError(f"{value!r} is not a plain field name")
-        return value
 
 
 class FilterAlias(_Strict):
     """A query parameter under the platform's name, e.g. `success=false` for `status=failed`."""
 
-    name: str = Field(max_length=64)
-    param: str = Field(max_length=64, description="The /v1 query parameter it stands for.")
+    name: PlainName
+    param: PlainName = Field(description="The /v1 query parameter it stands for.")
     values: dict[str, str] | None = Field(default=None, description="The platform's value → the /v1 value.")
-
-    @field_validator("name", "param")
-    @classmethod
-    def _plain_name(cls, value: str) -> str:
-        if not _API_NAME.fullmatch(value):
-            raise ValueError(f"{value!r} is not a plain parameter name")
-        return value
 
 
 class ApiDialect(_Strict):

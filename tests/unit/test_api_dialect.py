@@ -158,7 +158,7 @@ def test_a_422_names_the_field_as_the_request_did() -> None:
         ({"routes": [{"method": "GET", "path": "/a/{id}", "route": "/v1/webhooks"}]}, "same path parameters"),
         ({"routes": [{"method": "GET", "path": "/a", "route": "/v2/webhooks"}]}, "stands for a /v1 route"),
         ({"statuses": {"POST /v1/webhooks": 404}}, "only change a success status"),
-        ({"fields": {"webhook": [{"name": "is-active", "field": "enabled"}]}}, "not a plain field name"),
+        ({"fields": {"webhook": [{"name": "is-active", "field": "enabled"}]}}, "not a plain name"),
         ({"fields": {"account": [{"name": "a", "field": "b"}]}}, "fields.account"),
     ],
 )
