@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -182,7 +184,9 @@ def branded_template(directory: Path, settings: dict[str, str]) -> Path:
     return path
 
 
-def start_stack(directory: Path, site: Site) -> RunningStack:
+@contextmanager
+def branded_stack(directory: Path, site: Site) -> Iterator[RunningStack]:
+    """The local stack with the portal branded for `site`, ready; stopped on leaving (also when it never got ready)."""
     template = branded_template(
         directory,
         {
@@ -193,8 +197,11 @@ def start_stack(directory: Path, site: Site) -> RunningStack:
         },
     )
     stack = launch_local_stack(PROFILE, template, directory, time_scale=TIME_SCALE)
-    stack.wait_ready()
-    return stack
+    try:
+        stack.wait_ready()
+        yield stack
+    finally:
+        stack.stop()
 
 
 @dataclass
