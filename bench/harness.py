@@ -298,6 +298,12 @@ class _QuietAttemptLog:
     def observer(self, _name: str) -> Callable[..., None]:
         return lambda *_args: None
 
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
 
 def _quiet_attempt_log() -> Undo:
     import dovecote_local.stack as local_stack  # noqa: PLC0415

@@ -62,10 +62,7 @@ def test_a_disabled_endpoint_cannot_be_tested(pipeline: Pipeline) -> None:
 def test_retrying_a_failed_delivery_starts_a_new_series_that_can_succeed(single_attempt: Pipeline) -> None:
     pipeline = single_attempt
     with receiver(500, default=200) as server:
-        webhook, _ = pipeline.add_webhook(server.url)
-        pipeline.publish("order.created")
-        pipeline.run_fanout()
-        pipeline.run_deliver()
+        webhook = pipeline.first_attempt(server.url)
         failed = pipeline.only_delivery(webhook)
         assert failed.status is DeliveryStatus.FAILED
         response = pipeline.api("POST", f"/v1/deliveries/{failed.id}/retry")
@@ -88,10 +85,7 @@ def test_retrying_a_failed_delivery_starts_a_new_series_that_can_succeed(single_
 
 def test_a_retried_series_that_fails_again_runs_its_own_execution(pipeline: Pipeline) -> None:
     with receiver(default=503) as server:
-        webhook, _ = pipeline.add_webhook(server.url)
-        pipeline.publish("order.created")
-        pipeline.run_fanout()
-        pipeline.run_deliver()
+        webhook = pipeline.first_attempt(server.url)
         pipeline.wait_for_executions()
         delivery = pipeline.only_delivery(webhook)
         assert delivery.status is DeliveryStatus.FAILED
@@ -130,10 +124,7 @@ def test_only_failed_or_cancelled_deliveries_can_be_retried(pipeline: Pipeline) 
 def test_a_retry_that_cannot_be_queued_is_503_and_leaves_the_delivery_failed(single_attempt: Pipeline) -> None:
     pipeline = single_attempt
     with receiver(default=500) as server:
-        webhook, _ = pipeline.add_webhook(server.url)
-        pipeline.publish("order.created")
-        pipeline.run_fanout()
-        pipeline.run_deliver()
+        webhook = pipeline.first_attempt(server.url)
     failed = pipeline.only_delivery(webhook)
     with mock.patch.object(Queue, "send", side_effect=QueueSendError("SQS is down")):
         response = pipeline.api("POST", f"/v1/deliveries/{failed.id}/retry")
@@ -275,10 +266,7 @@ def test_recover_on_another_applications_endpoint_is_404(pipeline: Pipeline) -> 
 
 def test_cancelling_stops_the_running_execution_and_marks_the_delivery_cancelled(pipeline: Pipeline) -> None:
     with receiver(default=503) as server, pipeline.waits_held():
-        webhook, _ = pipeline.add_webhook(server.url)
-        pipeline.publish("order.created")
-        pipeline.run_fanout()
-        pipeline.run_deliver()
+        webhook = pipeline.first_attempt(server.url)
         pipeline.wait_until_waiting()
         [running] = pipeline.executions()
         assert running["status"] == "RUNNING"
@@ -297,10 +285,7 @@ def test_cancelling_stops_the_running_execution_and_marks_the_delivery_cancelled
 
 def test_deleting_a_webhook_through_the_management_api_cancels_its_retries(pipeline: Pipeline, call_api: Any) -> None:
     with receiver(default=503) as server, pipeline.waits_held():
-        webhook, _ = pipeline.add_webhook(server.url)
-        pipeline.publish("order.created")
-        pipeline.run_fanout()
-        pipeline.run_deliver()
+        webhook = pipeline.first_attempt(server.url)
         pipeline.wait_until_waiting()
         reset_all_dependencies()
         deleted = call_api(management.handler, "DELETE", f"/v1/webhooks/{webhook.id}", application="acme")
