@@ -288,45 +288,6 @@ def _batching_window(seconds: float) -> Undo:
     return undo
 
 
-def partition_local_queries() -> Undo:
-    """Make moto's base-table Query read only the queried partition, as DynamoDB does.
-
-    moto 5.2 reads and sorts every item of the table for each Query, so the fan-out's
-    webhook query gets slower with every event and delivery stored, which would inflate
-    the fan-out function's measured duration as a scenario goes on."""
-    import inspect  # noqa: PLC0415
-
-    from moto.dynamodb.models.table import Table  # noqa: PLC0415
-
-    original_query, original_all_items = Table.query, Table.all_items
-    signature = inspect.signature(original_query)
-    local = threading.local()
-
-    def query(self: Table, *args: Any, **kwargs: Any) -> Any:
-        arguments = signature.bind(self, *args, **kwargs).arguments
-        local.partition = arguments.get("hash_key") if arguments.get("index_name") is None else None
-        try:
-            return original_query(self, *args, **kwargs)
-        finally:
-            local.partition = None
-
-    def all_items(self: Table) -> Any:
-        partition = getattr(local, "partition", None)
-        if partition is None or not self.range_key_attr:
-            return original_all_items(self)
-        items = list((self.items.get(partition) or {}).values())
-        return sorted(items, key=lambda item: (item.hash_key, item.range_key))
-
-    Table.query = query  # type: ignore[method-assign]
-    Table.all_items = all_items  # type: ignore[method-assign]
-
-    def undo() -> None:
-        Table.query = original_query  # type: ignore[method-assign]
-        Table.all_items = original_all_items  # type: ignore[method-assign]
-
-    return undo
-
-
 class _QuietAttemptLog:
     """Stands in for the local stack's attempt printer, which reads every delivery back after
     each deliver run: load on moto that a deployed stack does not have."""
@@ -336,6 +297,12 @@ class _QuietAttemptLog:
 
     def observer(self, _name: str) -> Callable[..., None]:
         return lambda *_args: None
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
 
 
 def _quiet_attempt_log() -> Undo:
@@ -381,7 +348,6 @@ class BenchStack:
                 time_local_functions(self.meter),
                 count_gateway_requests(self.meter),
                 _quiet_attempt_log(),
-                partition_local_queries(),
             ]
             self._undo.append(_batching_window(self.batching_window_seconds))
             self.receiver.start()

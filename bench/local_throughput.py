@@ -22,11 +22,11 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import requests
 
+from bench.harness import Receiver
 from bench.report import Target, benchmark_arguments, progress, run_metadata, table, write_json
 from dovecote_local.gateway import free_port
 
@@ -39,48 +39,22 @@ _POLL_SECONDS = 0.002
 _HTTP_TIMEOUT_SECONDS = 30
 
 
-class CountingReceiver:
-    """Endpoints on 127.0.0.1 that answer 200 and count what they received, with the time of the last one."""
+class ArrivalClock:
+    """Polls the receiver's count of distinct deliveries of a group and notes when it last grew."""
 
-    def __init__(self) -> None:
-        self.received = 0
-        self.last_at = 0.0
-        self._lock = threading.Lock()
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("content-length") or 0))
-                with owner._lock:
-                    owner.received += 1
-                    owner.last_at = time.monotonic()
-                self.send_response(200)
-                self.send_header("content-length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="receiver", daemon=True).start()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/{path}"
+    def __init__(self, receiver: Receiver, group: str) -> None:
+        self._receiver = receiver
+        self._group = group
+        self.received = receiver.accepted(group)
+        self.last_at = time.monotonic()
 
     def wait_for(self, count: int, deadline: float) -> bool:
-        while time.monotonic() < deadline:
-            if self.received >= count:
-                return True
+        while self.received < count and time.monotonic() < deadline:
             time.sleep(_POLL_SECONDS)
+            now = self._receiver.accepted(self._group)
+            if now > self.received:
+                self.received, self.last_at = now, time.monotonic()
         return self.received >= count
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 class Api:
@@ -104,7 +78,7 @@ def endpoint(api: Api, url: str, events: list[str]) -> None:
         raise RuntimeError(f"creating a webhook failed: {response.status_code} {response.text[:300]}")
 
 
-def latency(api: Api, receiver: CountingReceiver, samples: int, deadline: float) -> list[float]:
+def latency(api: Api, receiver: ArrivalClock, samples: int, deadline: float) -> list[float]:
     seconds: list[float] = []
     for index in range(samples):
         if time.monotonic() > deadline:
@@ -120,7 +94,7 @@ def latency(api: Api, receiver: CountingReceiver, samples: int, deadline: float)
     return seconds
 
 
-def throughput(api: Api, receiver: CountingReceiver, events: int, deadline: float) -> tuple[int, int, float]:
+def throughput(api: Api, receiver: ArrivalClock, events: int, deadline: float) -> tuple[int, int, float]:
     """(accepted events, deliveries received, seconds from the first publish to the last delivery)."""
     before = receiver.received
     started = time.monotonic()
@@ -155,19 +129,19 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("dovecote-local").setLevel(logging.ERROR)
 
     deadline = time.monotonic() + arguments.budget
-    receiver = CountingReceiver()
+    receiver = Receiver("webhook-id").start()
     options = LocalOptions(port=free_port(), profile=PROFILE, allow_http_loopback=True)
     stack = LocalStack(options, write=lambda _line: None).start()
     try:
         probe_api = Api(stack.api_url, stack.create_api_key("bench-latency", "bench"))
-        endpoint(probe_api, receiver.url("latency"), ["latency.probe"])
+        endpoint(probe_api, receiver.endpoint("/latency/probe"), ["latency.probe"])
         load_api = Api(stack.api_url, stack.create_api_key("bench-load", "bench"))
         for index in range(FANOUT):
-            endpoint(load_api, receiver.url(f"load/{index}"), ["load.*"])
+            endpoint(load_api, receiver.endpoint(f"/load/{index}"), ["load.*"])
         progress(f"local stack: {arguments.latency_samples} idle latency probes …")
-        probes = latency(probe_api, receiver, arguments.latency_samples, deadline)
+        probes = latency(probe_api, ArrivalClock(receiver, "latency"), arguments.latency_samples, deadline)
         progress(f"local stack: {arguments.events} events at fan-out {FANOUT} …")
-        accepted, received, seconds = throughput(load_api, receiver, arguments.events, deadline)
+        accepted, received, seconds = throughput(load_api, ArrivalClock(receiver, "load"), arguments.events, deadline)
     finally:
         stack.stop()
         receiver.close()

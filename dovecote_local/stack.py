@@ -71,6 +71,8 @@ class LocalOptions:
     verbose: bool = False
     state_dir: Path | None = None
     """Keep the table (and the printed keys) here across restarts (dovecote_local.state)."""
+    concurrent_batches: int = CONCURRENT_BATCHES_PER_QUEUE
+    """Pollers per queue."""
 
 
 @dataclass
@@ -195,7 +197,7 @@ class LocalStack:
             self._run_in_background(threading.Thread(target=state.save_until, args=(self._stopping,), name="state"))
 
         for mapping in self.resources.mappings:
-            for _ in range(CONCURRENT_BATCHES_PER_QUEUE):
+            for _ in range(self.options.concurrent_batches):
                 self._run_in_background(QueuePoller(mapping, clients.sqs, runtime, REGION, self._stopping))
         self._serve_api(HttpApi(runtime, self.resources.routes, self.resources.authorizer, REGION))
 

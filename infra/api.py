@@ -16,7 +16,7 @@ from constructs import Construct
 
 from infra.log_groups import log_group
 from infra.nag import acknowledge
-from infra.routes import DEFAULT_TARGET, ROUTES, Target
+from infra.routes import DEFAULT_TARGET, ROUTES, Route, Target
 
 AUTHORIZATION_HEADER = "$request.header.Authorization"
 AUTHORIZER_CACHE_TTL = Duration.seconds(60)
@@ -49,6 +49,7 @@ class Api(Construct):
         *,
         authorizer: lambda_.IFunction,
         targets: dict[Target, lambda_.IFunction],
+        routes: tuple[Route, ...] = ROUTES,
     ) -> None:
         super().__init__(scope, construct_id)
         self.http_api = apigw.HttpApi(
@@ -77,7 +78,7 @@ class Api(Construct):
             target: integrations.HttpLambdaIntegration(f"{target.capitalize()}Integration", handler)
             for target, handler in targets.items()
         }
-        for route in ROUTES:
+        for route in routes:
             added = self.http_api.add_routes(
                 path=route.path,
                 methods=[apigw.HttpMethod(route.method)],

@@ -6,9 +6,12 @@ Imports nothing from the CDK, so the local stack can use it without starting jsi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from functions.portal import PORTAL_PATH
+
+if TYPE_CHECKING:
+    from functions.core.profile import ApiDialect
 
 Target = Literal["management", "ingest", "portal"]
 
@@ -91,3 +94,32 @@ PORTAL_ROUTES: tuple[Route, ...] = (
 """The consumer portal (functions/portal): its page and assets, and what its session may do."""
 
 ROUTES: tuple[Route, ...] = PUBLIC_ROUTES + APPLICATION_ROUTES + SCOPED_ROUTES + PLATFORM_ROUTES + PORTAL_ROUTES
+
+
+def alias_routes(dialect: ApiDialect) -> tuple[Route, ...]:
+    """The API Gateway routes of a profile's route aliases (functions/api/dialect.py): each goes, through the
+    authorizer, to the function of the /v1 route it stands for. An alias that only adds a trailing slash
+    needs none: API Gateway routes `/v1/webhooks/` as `/v1/webhooks` (and the local stack does the same)."""
+    targets = {(route.method, _anonymous(route.path)): route.target for route in APPLICATION_ROUTES}
+    routes = []
+    for alias in dialect.routes:
+        if alias.path.rstrip("/") == alias.route.rstrip("/"):
+            continue
+        key = (alias.method, _anonymous(alias.route))
+        if key not in targets:
+            raise ValueError(
+                f"route alias {alias.method} {alias.path}: no application route {alias.method} {alias.route}"
+            )
+        routes.append(Route(alias.method, alias.path, targets[key]))
+    return tuple(routes)
+
+
+def routes_for(dialect: ApiDialect) -> tuple[Route, ...]:
+    """Every route of a deployment whose profile has `dialect`."""
+    return ROUTES + alias_routes(dialect)
+
+
+def _anonymous(path: str) -> str:
+    import re  # noqa: PLC0415
+
+    return re.sub(r"\{[a-z_]+\}", "{}", path)

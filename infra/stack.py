@@ -17,6 +17,7 @@ from infra.observability import Observability
 from infra.portal import Portal, branding_from_context
 from infra.queues import Queues
 from infra.retries import RetryStateMachine
+from infra.routes import routes_for
 from infra.storage import Storage
 
 STACK_NAME = "Dovecote"
@@ -75,6 +76,7 @@ class DovecoteStack(Stack):
                 "ingest": self.functions.ingest,
                 "portal": self.portal.function,
             },
+            routes=routes_for(profile.api),
         )
         self.observability = Observability(
             self,

@@ -19,7 +19,8 @@ which application a route acts on is decided by the `Application` dependency
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -52,6 +53,9 @@ from functions.api.responses import ErrorEnvelope
 from functions.core.errors import DovecoteError, ForbiddenError, NotFoundError, UnauthorizedError
 from functions.core.ids import has_prefix
 from functions.runtime.observability import logger as service_logger
+
+if TYPE_CHECKING:
+    from functions.core.profile import ApiDialect
 
 logger = service_logger()
 
@@ -185,15 +189,51 @@ def _no_route(app: APIGatewayHttpResolver, route_table: RouteTableSource | None)
     return error_response(404, "not_found", "no such route")
 
 
-def build_resolver(*routers: Router, route_table: RouteTableSource | None = None) -> APIGatewayHttpResolver:
+DialectSource = Callable[[], "ApiDialect"]
+
+
+class DialectResolver(APIGatewayHttpResolver):
+    """A resolver that also serves the profile's API dialect (functions/api/dialect.py): the request is
+    translated to /v1 before routing, the answer to the dialect after."""
+
+    def __init__(self, dialect: DialectSource | None, **options: Any) -> None:
+        super().__init__(**options)
+        self._dialect_source = dialect
+        self.dialect_refusal: str | None = None
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        self.dialect_refusal = None
+        if self._dialect_source is None or event.get("rawPath") in PUBLIC_PATHS:
+            return super().resolve(event, context)
+        dialect = self._dialect_source()
+        if dialect.empty:
+            return super().resolve(event, context)
+        from functions.api.dialect import translate_request, translate_response, wants_plain_v1  # noqa: PLC0415
+
+        if wants_plain_v1(dict(event)):
+            return super().resolve(event, context)
+        translated = translate_request(dict(event), dialect)
+        self.dialect_refusal = translated.refusal
+        return translate_response(super().resolve(translated.event, context), translated, dialect)
+
+
+def _dialect_refusal(app: APIGatewayHttpResolver) -> Response | None:
+    refusal = getattr(app, "dialect_refusal", None)
+    return error_response(422, "invalid_request", refusal) if refusal else None
+
+
+def build_resolver(
+    *routers: Router, route_table: RouteTableSource | None = None, dialect: DialectSource | None = None
+) -> APIGatewayHttpResolver:
     """A resolver for `routers` whose refusals (413, 401) come before anything else, validation included.
 
     Powertools validates a request before the middlewares run, so the refusal check runs both
     as a middleware (valid requests) and in the validation-error handler (invalid ones).
     `route_table` lists every route of the API, for the function that answers requests no
     route takes (API Gateway's `$default` route): 405 with `Allow` for a path it knows.
+    `dialect` gives the profile's API dialect, served beside /v1 (functions/api/dialect.py).
     """
-    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json_body)
+    app = DialectResolver(dialect, enable_validation=True, json_body_deserializer=parse_json_body)
     app._request_validation_middleware = JsonBodyValidation()  # the one Powertools would run, JSON only
 
     @app.exception_handler(UnauthorizedError)
@@ -216,7 +256,7 @@ def build_resolver(*routers: Router, route_table: RouteTableSource | None = None
 
     @app.exception_handler(RequestValidationError)
     def _invalid_request(error: RequestValidationError) -> Response:
-        refusal = _refusal(app)
+        refusal = _refusal(app) or _dialect_refusal(app)
         if refusal is not None:
             return refusal
         status, error_type, message = _validation_message(error)
@@ -240,7 +280,7 @@ def build_resolver(*routers: Router, route_table: RouteTableSource | None = None
         return error_response(500, "internal_error", "an internal error occurred; it has been logged")
 
     def _guard(app: APIGatewayHttpResolver, next_middleware: Any) -> Response:
-        return _refusal(app) or next_middleware(app)
+        return _refusal(app) or _dialect_refusal(app) or next_middleware(app)
 
     app.use(middlewares=[_guard])
     for router in routers:

@@ -6,9 +6,12 @@ what JavaScript produces for it: `JSON.stringify(JSON.parse(body)) === body`. Th
 no whitespace, non-ASCII characters as UTF-8 (not `\\u` escapes), numbers the way
 `Number.prototype.toString` writes them (`1.0` is `1`, `1e-7` is `1e-7`, `1e16` is
 `10000000000000000`), and object keys in JavaScript's property order (integer-like keys
-first, ascending, then the rest as given). Integers outside ±2**53 are sent exactly as
-given; JavaScript cannot represent them, so a JavaScript receiver re-serialises them
-differently (publishers should send such numbers as strings).
+first, ascending, then the rest as given). The one thing that cannot be written that
+way is an integer JavaScript cannot hold (beyond ±2**53, or one it would print in exponent
+form such as 10**21): a JavaScript receiver re-serialises it differently. Under a profile
+whose envelope says `js_reserializable` (seeds 003 and 004), publishing refuses such a
+number with a 422 naming its field (`javascript_unsafe_number`); under the others it is
+sent exactly as given, for receivers that verify the raw body.
 
 The body depends only on the stored event, so every attempt sends the same bytes.
 """
@@ -63,6 +66,36 @@ def js_number(value: float) -> str:
     if k == 1:
         return sign + digits + exponent_part
     return sign + digits[0] + "." + digits[1:] + exponent_part
+
+
+def survives_javascript(value: int) -> bool:
+    """Whether JavaScript, parsing the integer `value`, writes it back with the same digits."""
+    if abs(value) < _SAFE_INTEGER:
+        return True
+    try:
+        return js_number(float(value)) == str(value)
+    except OverflowError:
+        return False
+
+
+def javascript_unsafe_number(value: Any, path: str = "data") -> str | None:
+    """The path (`data.items[2].amount`) of the first number in `value` that JavaScript would re-serialise
+    differently, or None when `JSON.stringify(JSON.parse(compact_json(value)))` gives the same text."""
+    if isinstance(value, bool) or value is None or isinstance(value, str | float):
+        return None
+    if isinstance(value, int):
+        return None if survives_javascript(value) else path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = javascript_unsafe_number(item, f"{path}.{key}")
+            if found:
+                return found
+    elif isinstance(value, list | tuple):
+        for position, item in enumerate(value):
+            found = javascript_unsafe_number(item, f"{path}[{position}]")
+            if found:
+                return found
+    return None
 
 
 def _ordered_keys(document: dict[Any, Any]) -> list[Any]:

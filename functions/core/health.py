@@ -42,6 +42,8 @@ class HealthState:
 def disable_reason(rule: HealthRule, state: HealthState, now: datetime) -> str | None:
     """Why the rule disables the endpoint in `state`, or None while it may keep receiving."""
     limit = rule.disable_after_consecutive_failures
+    if limit == 1 and state.consecutive_failures >= 1:
+        return "marked failed: a delivery failed every attempt of the retry table"
     if limit is not None and state.consecutive_failures >= limit:
         return f"disabled automatically: {state.consecutive_failures} deliveries in a row failed every attempt"
     days = rule.disable_after_failing_days

@@ -3,6 +3,10 @@
 The body is a ULID-style 26-character Crockford base32 string: 48 bits of milliseconds
 since the epoch, then 80 bits that are random, or derived from a seed for ids that must
 come out the same every time (a delivery is one per event and endpoint).
+
+An event's id may also be the platform's own (`order-42`, a UUID: EVENT_ID_PATTERN), so no
+time is ever read out of an event id: a delivery id takes its time from the event's stored
+publish time.
 """
 
 from __future__ import annotations
@@ -11,10 +15,20 @@ import hashlib
 import re
 import secrets
 import time
+from datetime import datetime
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 APPLICATION_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 """An application's id: the platform's own identifier for its customer, or a generated `app_…`."""
+
+
+EVENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+"""An event's id: Dovecote's `evt_…`, or one the platform chose (1-128 characters, e.g. a UUID, `order-42`)."""
+MAX_EVENT_ID_CHARS = 128
+
+
+def is_event_id(value: str) -> bool:
+    return bool(EVENT_ID_PATTERN.fullmatch(value))
 
 
 def is_application_id(value: str) -> bool:
@@ -38,14 +52,16 @@ def new_id(prefix: str, *, now_ms: int | None = None) -> str:
     return f"{prefix}_{_compose(milliseconds, secrets.randbits(80))}"
 
 
-def derived_id(prefix: str, *, time_source_id: str, seed: str) -> str:
-    """An id that sorts at the time of `time_source_id` and is the same for the same seed."""
-    milliseconds = id_milliseconds(time_source_id)
+def derived_id(prefix: str, *, at: datetime, seed: str) -> str:
+    """An id that sorts at the moment `at` and is the same for the same seed (and moment)."""
+    milliseconds = int(at.timestamp() * 1000)
     tail = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:10], "big")
     return f"{prefix}_{_compose(milliseconds, tail)}"
 
 
 def id_milliseconds(identifier: str) -> int:
+    """The creation time embedded in an id Dovecote made (`has_prefix`); never read it from an event id,
+    which may be the platform's own."""
     body = identifier.rpartition("_")[2]
     value = 0
     for char in body[:10]:

@@ -13,8 +13,9 @@ import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dovecote.profiles import UnknownProfileError, profile_path
 from dovecote.schemes import SCHEMES, Scheme, SigningError, scheme_named
@@ -93,6 +94,13 @@ class Envelope(_Strict):
     type_field: str = "type"
     timestamp_field: str | None = "timestamp"
     data_field: str = "data"
+    js_reserializable: bool = Field(
+        default=False,
+        description=(
+            "Receivers verify JSON.stringify(JSON.parse(body)) instead of the raw body: publishing refuses (422,"
+            " naming the field) a number JavaScript cannot write back as sent, such as an integer beyond 2**53."
+        ),
+    )
 
     @model_validator(mode="after")
     def _distinct_valid_fields(self) -> Envelope:
@@ -130,6 +138,100 @@ class EventType(_Strict):
         return value
 
 
+_ROUTE_PATH = re.compile(r"^/[A-Za-z0-9_.~{}/-]*$")
+_PATH_PARAMETER = re.compile(r"\{([a-z_]+)\}")
+_API_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _plain_name(value: str) -> str:
+    if not _API_NAME.fullmatch(value):
+        raise ValueError(f"{value!r} is not a plain name (letters, digits and _)")
+    return value
+
+
+PlainName = Annotated[str, Field(max_length=64), AfterValidator(_plain_name)]
+"""A field or query parameter name of a dialect."""
+ApiObject = Literal["webhook", "delivery", "event"]
+
+
+def route_parameters(path: str) -> list[str]:
+    """The `{name}` parameters of a route path, in order."""
+    return _PATH_PARAMETER.findall(path)
+
+
+class RouteAlias(_Strict):
+    """Another path for a /v1 route, e.g. `POST /api/webhooks/create` for `POST /v1/webhooks`."""
+
+    method: Literal["GET", "POST", "PATCH", "DELETE"]
+    path: str = Field(max_length=256, description="The platform's path, with the same `{name}` parameters.")
+    route: str = Field(max_length=256, description="The /v1 route path it stands for, e.g. /v1/webhooks/{id}.")
+
+    @model_validator(mode="after")
+    def _same_parameters(self) -> RouteAlias:
+        for path in (self.path, self.route):
+            if not _ROUTE_PATH.fullmatch(path):
+                raise ValueError(f"{path!r} is not a route path")
+        if not self.route.startswith("/v1/"):
+            raise ValueError(f"{self.route!r}: an alias stands for a /v1 route")
+        if sorted(route_parameters(self.path)) != sorted(route_parameters(self.route)):
+            raise ValueError(f"{self.path!r} and {self.route!r} must have the same path parameters")
+        if self.path == self.route:
+            raise ValueError(f"{self.path!r} is the route itself")
+        return self
+
+
+class FieldAlias(_Strict):
+    """A field under the platform's name. Answers carry it beside the /v1 field; request bodies may use it
+    instead of the /v1 field, unless it is derived (`values`), which makes it read-only."""
+
+    name: PlainName
+    field: PlainName = Field(description="The /v1 field it stands for.")
+    values: dict[str, Any] | None = Field(
+        default=None, description="The /v1 value (as a string) → the platform's value; derived, so read-only."
+    )
+
+
+class FilterAlias(_Strict):
+    """A query parameter under the platform's name, e.g. `success=false` for `status=failed`."""
+
+    name: PlainName
+    param: PlainName = Field(description="The /v1 query parameter it stands for.")
+    values: dict[str, str] | None = Field(default=None, description="The platform's value → the /v1 value.")
+
+
+class ApiDialect(_Strict):
+    """The platform's own spelling of the management API, served beside /v1 (functions/api/dialect.py)."""
+
+    routes: list[RouteAlias] = Field(default_factory=list, max_length=50)
+    statuses: dict[str, int] = Field(
+        default_factory=dict,
+        description='A success status of a /v1 route, by route key, e.g. {"POST /v1/webhooks": 200}.',
+    )
+    fields: dict[ApiObject, list[FieldAlias]] = Field(default_factory=dict)
+    filters: list[FilterAlias] = Field(default_factory=list, max_length=20)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ApiDialect:
+        for key, status in self.statuses.items():
+            method, _, path = key.partition(" ")
+            if method not in ("GET", "POST", "PATCH", "DELETE") or not path.startswith("/v1/"):
+                raise ValueError(f"statuses: {key!r} is not a route key such as 'POST /v1/webhooks'")
+            if not 200 <= status <= 299:
+                raise ValueError(f"statuses: {key!r} may only change a success status (2xx)")
+        keys = [(alias.method, alias.path) for alias in self.routes]
+        if len(set(keys)) != len(keys):
+            raise ValueError("routes: an alias is declared twice")
+        for kind, aliases in self.fields.items():
+            names = [alias.name for alias in aliases]
+            if len(set(names)) != len(names):
+                raise ValueError(f"fields.{kind}: a name is declared twice")
+        return self
+
+    @property
+    def empty(self) -> bool:
+        return not (self.routes or self.statuses or self.fields or self.filters)
+
+
 class Profile(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     description: str
@@ -149,6 +251,10 @@ class Profile(_Strict):
     event_retention_days: int = Field(default=30, ge=1, le=365)
     rotation_grace_seconds: int = Field(default=86_400, ge=0, le=7 * 86_400)
     max_payload_bytes: int = Field(default=256 * 1024, ge=1024, le=256 * 1024)
+    api: ApiDialect = Field(
+        default_factory=ApiDialect,
+        description="The platform's API dialect: route aliases, statuses, field and filter names beside /v1.",
+    )
 
     @field_validator("retry_schedule_seconds")
     @classmethod

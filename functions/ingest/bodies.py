@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.core.ids import id_pattern
+from functions.core.ids import EVENT_ID_PATTERN, MAX_EVENT_ID_CHARS
 from functions.core.profile import EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_CHARS
 
 
@@ -29,9 +29,13 @@ class PublishEvent(_Request):
     data: dict[str, Any] = Field(default_factory=dict, description="The event's payload, delivered as given.")
     id: str | None = Field(
         default=None,
-        max_length=64,
-        description="Your own evt_ id for this event: publishing the same id again is answered with the first event.",
-        json_schema_extra={"pattern": id_pattern("evt")},
+        max_length=MAX_EVENT_ID_CHARS,
+        description=(
+            "Your own id for this event (a UUID, order-42): publishing the same id again is answered with the"
+            " first event and delivers nothing more. Left out, Dovecote assigns an evt_ id."
+        ),
+        examples=["order-42"],
+        json_schema_extra={"pattern": EVENT_ID_PATTERN.pattern},
     )
 
 

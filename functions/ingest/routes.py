@@ -3,7 +3,7 @@
 This is the only API function allowed sqs:SendMessage. Each route answers 202 only once
 its message is in SQS; when SQS refuses it, nothing is left behind and the answer is 503.
 
-- POST /v1/events: publish. `id` (an evt_ id of your own) or an `Idempotency-Key` header
+- POST /v1/events: publish. `id` (the platform's own id, e.g. order-42) or an `Idempotency-Key` header
   makes the call idempotent: a repeat gets the same 202 and queues nothing; reusing one for
   a different event is a 409 (functions/pipeline/publishing.py).
 - POST /v1/webhooks/{id}/test: a sample event of the profile's test type, to that endpoint only.
@@ -20,6 +20,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from functions.api.app import Application, logger, require_id
+from functions.api.operations import operation
 from functions.api.responses import DeliveryObject, EventAccepted, RecoveryObject
 from functions.core.constants import IDEMPOTENCY_KEY_PATTERN, MAX_IDEMPOTENCY_KEY_CHARS
 from functions.core.errors import InvalidRequestError
@@ -40,15 +41,7 @@ IdempotencyKey = Annotated[
 ]
 
 
-@router.post(
-    "/v1/events",
-    status_code=202,
-    summary="Publish an event",
-    description="Queued for every enabled endpoint subscribed to its type. `id` or `Idempotency-Key` dedupe.",
-    operation_id="publishEvent",
-    tags=["events"],
-    response_description="The event is queued for delivery.",
-)
+@router.post("/v1/events", **operation("publishEvent"))
 def publish_event(
     body: PublishEvent, application: Application, idempotency_key: IdempotencyKey = None
 ) -> EventAccepted:
@@ -66,15 +59,7 @@ def publish_event(
     return EventAccepted.from_record(event)
 
 
-@router.post(
-    "/v1/webhooks/<webhook_id>/test",
-    status_code=202,
-    summary="Send a test event to an endpoint",
-    description="A sample event of the profile's test type, delivered to this endpoint only, like any other.",
-    operation_id="testWebhook",
-    tags=["webhooks"],
-    response_description="The test event is queued for delivery.",
-)
+@router.post("/v1/webhooks/<webhook_id>/test", **operation("testWebhook"))
 def test_webhook(webhook_id: str, application: Application) -> EventAccepted:
     logger.append_keys(webhook_id=webhook_id)
     event = dependencies().redelivery.send_test(application, require_id(webhook_id, "wh", "webhook"))
@@ -82,30 +67,14 @@ def test_webhook(webhook_id: str, application: Application) -> EventAccepted:
     return EventAccepted.from_record(event)
 
 
-@router.post(
-    "/v1/deliveries/<delivery_id>/retry",
-    status_code=202,
-    summary="Retry a failed or cancelled delivery",
-    description="Starts a new series of attempts on the retry schedule. A pending or succeeded delivery is a 409.",
-    operation_id="retryDelivery",
-    tags=["deliveries"],
-    response_description="The delivery is pending again.",
-)
+@router.post("/v1/deliveries/<delivery_id>/retry", **operation("retryDelivery"))
 def retry_delivery(delivery_id: str, application: Application) -> DeliveryObject:
     logger.append_keys(delivery_id=delivery_id)
     delivery = dependencies().redelivery.retry(application, require_id(delivery_id, "del", "delivery"))
     return DeliveryObject.from_record(delivery)
 
 
-@router.post(
-    "/v1/webhooks/<webhook_id>/recover",
-    status_code=202,
-    summary="Re-send an endpoint's failed deliveries since a time",
-    description="At most 1000 per call; when `has_more` is true, call again with the same `since`.",
-    operation_id="recoverWebhook",
-    tags=["webhooks"],
-    response_description="The failed deliveries are queued again.",
-)
+@router.post("/v1/webhooks/<webhook_id>/recover", **operation("recoverWebhook"))
 def recover_webhook(webhook_id: str, body: RecoverRequest, application: Application) -> RecoveryObject:
     logger.append_keys(webhook_id=webhook_id)
     try:

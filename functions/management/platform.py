@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import
 
 from functions.api.app import PlatformCaller, logger
 from functions.api.auth import directory
+from functions.api.operations import operation
 from functions.api.responses import (
     ApiKeyList,
     ApiKeyObject,
@@ -52,16 +53,7 @@ def _application(application_id: str) -> Application:
     return dependencies().applications.get(application_id)
 
 
-@router.post(
-    "/v1/applications",
-    status_code=201,
-    summary="Create an application (one customer of the platform)",
-    description="`id` is your own identifier for the customer, or generated. An id in use, or deleted"
-    " while its data has not expired, answers 409.",
-    operation_id="createApplication",
-    tags=[_TAG],
-    response_description="The application.",
-)
+@router.post("/v1/applications", **operation("createApplication"))
 def create_application(body: ApplicationCreate, caller: PlatformCaller) -> ApplicationObject:
     from functions.core.ids import new_id
     from functions.core.models import Application, utc_now
@@ -75,13 +67,7 @@ def create_application(body: ApplicationCreate, caller: PlatformCaller) -> Appli
     return ApplicationObject.from_record(application)
 
 
-@router.get(
-    "/v1/applications",
-    summary="List applications, by id",
-    operation_id="listApplications",
-    tags=[_TAG],
-    response_description="A page of applications.",
-)
+@router.get("/v1/applications", **operation("listApplications"))
 def list_applications(
     caller: PlatformCaller, limit: PageSize = DEFAULT_PAGE_SIZE, cursor: Cursor = None
 ) -> ApplicationList:
@@ -89,24 +75,12 @@ def list_applications(
     return ApplicationList.from_page(page, url="/v1/applications")
 
 
-@router.get(
-    "/v1/applications/<application_id>",
-    summary="Get an application",
-    operation_id="getApplication",
-    tags=[_TAG],
-    response_description="The application.",
-)
+@router.get("/v1/applications/<application_id>", **operation("getApplication"))
 def get_application(application_id: ApplicationId, caller: PlatformCaller) -> ApplicationObject:
     return ApplicationObject.from_record(_application(application_id))
 
 
-@router.patch(
-    "/v1/applications/<application_id>",
-    summary="Update an application's name or metadata",
-    operation_id="updateApplication",
-    tags=[_TAG],
-    response_description="The updated application.",
-)
+@router.patch("/v1/applications/<application_id>", **operation("updateApplication"))
 def update_application(
     application_id: ApplicationId, body: ApplicationUpdate, caller: PlatformCaller
 ) -> ApplicationObject:
@@ -119,15 +93,7 @@ def update_application(
     return ApplicationObject.from_record(updated)
 
 
-@router.delete(
-    "/v1/applications/<application_id>",
-    summary="Delete an application",
-    description="Revokes its keys and portal sessions, deletes its webhooks and cancels their pending"
-    " retries; its events and deliveries expire. Afterwards every route of it answers 404.",
-    operation_id="deleteApplication",
-    tags=[_TAG],
-    response_description="The application is gone.",
-)
+@router.delete("/v1/applications/<application_id>", **operation("deleteApplication"))
 def delete_application(application_id: ApplicationId, caller: PlatformCaller) -> DeletedApplication:
     from functions.pipeline.cancellation import cancel_pending_deliveries
 
@@ -154,15 +120,7 @@ def delete_application(application_id: ApplicationId, caller: PlatformCaller) ->
     return DeletedApplication.of(application_id)
 
 
-@router.post(
-    "/v1/applications/<application_id>/api-keys",
-    status_code=201,
-    summary="Create an application key",
-    description="The key is returned once, in this response. It acts on this application's routes only.",
-    operation_id="createApplicationKey",
-    tags=[_TAG],
-    response_description="The key, shown once.",
-)
+@router.post("/v1/applications/<application_id>/api-keys", **operation("createApplicationKey"))
 def create_application_key(
     application_id: ApplicationId, caller: PlatformCaller, body: ApiKeyCreate | None = None
 ) -> ApiKeyWithSecret:
@@ -175,13 +133,7 @@ def create_application_key(
     return ApiKeyWithSecret.with_key(api_key, plaintext)
 
 
-@router.get(
-    "/v1/applications/<application_id>/api-keys",
-    summary="List an application's keys, newest first (never the keys themselves)",
-    operation_id="listApplicationKeys",
-    tags=[_TAG],
-    response_description="A page of keys.",
-)
+@router.get("/v1/applications/<application_id>/api-keys", **operation("listApplicationKeys"))
 def list_application_keys(
     application_id: ApplicationId, caller: PlatformCaller, limit: PageSize = DEFAULT_PAGE_SIZE, cursor: Cursor = None
 ) -> ApiKeyList:
@@ -190,14 +142,7 @@ def list_application_keys(
     return ApiKeyList.from_page(page, url=f"/v1/applications/{application_id}/api-keys")
 
 
-@router.delete(
-    "/v1/applications/<application_id>/api-keys/<key_id>",
-    summary="Revoke an application key",
-    description="Idempotent. The key stops working within the authorizer's cache TTL (60 s).",
-    operation_id="revokeApplicationKey",
-    tags=[_TAG],
-    response_description="The revoked key.",
-)
+@router.delete("/v1/applications/<application_id>/api-keys/<key_id>", **operation("revokeApplicationKey"))
 def revoke_application_key(application_id: ApplicationId, key_id: KeyId, caller: PlatformCaller) -> ApiKeyObject:
     _application(application_id)
     revoked = dependencies().api_keys.revoke(application_id, key_id)
@@ -205,16 +150,7 @@ def revoke_application_key(application_id: ApplicationId, key_id: KeyId, caller:
     return ApiKeyObject.from_record(revoked)
 
 
-@router.post(
-    "/v1/applications/<application_id>/portal-sessions",
-    status_code=201,
-    summary="Open a portal session for an application",
-    description="`url` opens the portal for this customer; `token` is a bearer credential of the application"
-    " until `expires_at` (never for key management). A read-only session is refused every change (403).",
-    operation_id="createPortalSession",
-    tags=[_TAG],
-    response_description="The session.",
-)
+@router.post("/v1/applications/<application_id>/portal-sessions", **operation("createPortalSession"))
 def create_portal_session(
     application_id: ApplicationId, caller: PlatformCaller, body: PortalSessionCreate | None = None
 ) -> PortalSessionObject:
@@ -238,15 +174,7 @@ def _portal_url() -> str:
     return f"{scheme}://{host}{PORTAL_PATH}"
 
 
-@router.post(
-    "/v1/platform-keys",
-    status_code=201,
-    summary="Create a platform key",
-    description="The key is returned once. A platform key acts for every application.",
-    operation_id="createPlatformKey",
-    tags=[_TAG],
-    response_description="The key, shown once.",
-)
+@router.post("/v1/platform-keys", **operation("createPlatformKey"))
 def create_platform_key(caller: PlatformCaller, body: ApiKeyCreate | None = None) -> ApiKeyWithSecret:
     from functions.management.credentials import create_platform_key as mint
 
@@ -255,13 +183,7 @@ def create_platform_key(caller: PlatformCaller, body: ApiKeyCreate | None = None
     return ApiKeyWithSecret.with_key(api_key, plaintext)
 
 
-@router.get(
-    "/v1/platform-keys",
-    summary="List platform keys, newest first (never the keys themselves)",
-    operation_id="listPlatformKeys",
-    tags=[_TAG],
-    response_description="A page of keys.",
-)
+@router.get("/v1/platform-keys", **operation("listPlatformKeys"))
 def list_platform_keys(
     caller: PlatformCaller, limit: PageSize = DEFAULT_PAGE_SIZE, cursor: Cursor = None
 ) -> ApiKeyList:
@@ -271,14 +193,7 @@ def list_platform_keys(
     return ApiKeyList.from_page(page, url="/v1/platform-keys")
 
 
-@router.delete(
-    "/v1/platform-keys/<key_id>",
-    summary="Revoke a platform key",
-    description="Idempotent. Revoking the key this request uses is refused (409): keep one working key.",
-    operation_id="revokePlatformKey",
-    tags=[_TAG],
-    response_description="The revoked key.",
-)
+@router.delete("/v1/platform-keys/<key_id>", **operation("revokePlatformKey"))
 def revoke_platform_key(key_id: KeyId, caller: PlatformCaller) -> ApiKeyObject:
     from functions.core.errors import ConflictError
     from functions.store.api_keys import PLATFORM

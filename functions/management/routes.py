@@ -24,6 +24,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from functions.api.app import Application, logger, require_id
+from functions.api.operations import operation
 from functions.api.responses import (
     DeletedWebhook,
     DeliveryList,
@@ -90,23 +91,14 @@ def _now() -> datetime:
     return utc_now()
 
 
-@router.get(
-    "/v1/health",
-    summary="Liveness probe",
-    operation_id="getHealth",
-    tags=["meta"],
-    security=PUBLIC,
-    response_description="The function is serving requests.",
-)
+@router.get("/v1/health", **operation("getHealth"), security=PUBLIC)
 def get_health() -> Health:
     return Health()
 
 
 @router.get(
     "/v1/openapi.json",
-    summary="This OpenAPI document",
-    operation_id="getOpenApi",
-    tags=["meta"],
+    **operation("getOpenApi"),
     security=PUBLIC,
     cache_control="public, max-age=300",
     responses={
@@ -122,27 +114,12 @@ def get_openapi() -> Response[str]:
     return Response(status_code=200, content_type="application/json", body=openapi_json())
 
 
-@router.get(
-    "/v1/event-types",
-    summary="List the event types of the catalog",
-    description="Empty with `catalog: false` when the deployment's profile publishes no catalog.",
-    operation_id="listEventTypes",
-    tags=["events"],
-    response_description="The catalog.",
-)
+@router.get("/v1/event-types", **operation("listEventTypes"))
 def list_event_types(application: Application) -> EventTypeList:
     return EventTypeList.from_catalog(dependencies().settings.profile.event_types, url="/v1/event-types")
 
 
-@router.post(
-    "/v1/webhooks",
-    status_code=201,
-    summary="Register an endpoint",
-    description="The signing secret is returned once, in this response.",
-    operation_id="createWebhook",
-    tags=["webhooks"],
-    response_description="The webhook, with its signing secret.",
-)
+@router.post("/v1/webhooks", **operation("createWebhook"))
 def create_webhook(body: WebhookCreate, application: Application) -> WebhookWithSecret:
     from functions.management.webhooks import new_webhook
 
@@ -153,37 +130,18 @@ def create_webhook(body: WebhookCreate, application: Application) -> WebhookWith
     return WebhookWithSecret.with_secret(webhook, secret)
 
 
-@router.get(
-    "/v1/webhooks",
-    summary="List endpoints, newest first",
-    operation_id="listWebhooks",
-    tags=["webhooks"],
-    response_description="A page of webhooks.",
-)
+@router.get("/v1/webhooks", **operation("listWebhooks"))
 def list_webhooks(application: Application, limit: PageSize = DEFAULT_PAGE_SIZE, cursor: Cursor = None) -> WebhookList:
     page = dependencies().webhooks.list(application, limit=limit, cursor=cursor)
     return WebhookList.from_page(page, url="/v1/webhooks")
 
 
-@router.get(
-    "/v1/webhooks/<webhook_id>",
-    summary="Retrieve an endpoint",
-    operation_id="getWebhook",
-    tags=["webhooks"],
-    response_description="The webhook.",
-)
+@router.get("/v1/webhooks/<webhook_id>", **operation("getWebhook"))
 def get_webhook(webhook_id: str, application: Application) -> WebhookObject:
     return WebhookObject.from_record(_webhook(dependencies(), application, webhook_id))
 
 
-@router.patch(
-    "/v1/webhooks/<webhook_id>",
-    summary="Update an endpoint",
-    description="Only the fields sent change. `enabled: false` also cancels the endpoint's pending retries.",
-    operation_id="updateWebhook",
-    tags=["webhooks"],
-    response_description="The updated webhook.",
-)
+@router.patch("/v1/webhooks/<webhook_id>", **operation("updateWebhook"))
 def update_webhook(webhook_id: str, body: WebhookUpdate, application: Application) -> WebhookObject:
     from functions.management.webhooks import updated_webhook
 
@@ -199,17 +157,7 @@ def update_webhook(webhook_id: str, body: WebhookUpdate, application: Applicatio
     return WebhookObject.from_record(updated)
 
 
-@router.delete(
-    "/v1/webhooks/<webhook_id>",
-    summary="Delete an endpoint",
-    description=(
-        "Idempotent: deleting a webhook again answers `deleted: true` for the event retention period."
-        " Pending retries are cancelled."
-    ),
-    operation_id="deleteWebhook",
-    tags=["webhooks"],
-    response_description="The webhook is gone.",
-)
+@router.delete("/v1/webhooks/<webhook_id>", **operation("deleteWebhook"))
 def delete_webhook(webhook_id: str, application: Application) -> DeletedWebhook:
     logger.append_keys(webhook_id=webhook_id)
     require_id(webhook_id, "wh", "webhook")
@@ -222,17 +170,7 @@ def delete_webhook(webhook_id: str, application: Application) -> DeletedWebhook:
     return DeletedWebhook.of(webhook_id)
 
 
-@router.post(
-    "/v1/webhooks/<webhook_id>/rotate-secret",
-    summary="Rotate the signing secret",
-    description=(
-        "The new secret is returned once. The previous one keeps signing for the profile's grace period"
-        " (beside the new one under standard-webhooks, instead of it under single-signature schemes)."
-    ),
-    operation_id="rotateWebhookSecret",
-    tags=["webhooks"],
-    response_description="The webhook, with its new signing secret.",
-)
+@router.post("/v1/webhooks/<webhook_id>/rotate-secret", **operation("rotateWebhookSecret"))
 def rotate_webhook_secret(webhook_id: str, application: Application) -> RotatedWebhook:
     from functions.management.webhooks import with_rotated_secret
 
@@ -244,13 +182,7 @@ def rotate_webhook_secret(webhook_id: str, application: Application) -> RotatedW
     return RotatedWebhook.rotated(rotated, secret, previous_expires_at)
 
 
-@router.get(
-    "/v1/webhooks/<webhook_id>/deliveries",
-    summary="List an endpoint's deliveries, newest first",
-    operation_id="listWebhookDeliveries",
-    tags=["deliveries"],
-    response_description="A page of deliveries.",
-)
+@router.get("/v1/webhooks/<webhook_id>/deliveries", **operation("listWebhookDeliveries"))
 def list_webhook_deliveries(
     webhook_id: str,
     *,
@@ -275,24 +207,16 @@ def list_webhook_deliveries(
     return DeliveryList.from_page(page, url=f"/v1/webhooks/{webhook.id}/deliveries")
 
 
-@router.get(
-    "/v1/deliveries/<delivery_id>",
-    summary="Retrieve a delivery with every attempt",
-    operation_id="getDelivery",
-    tags=["deliveries"],
-    response_description="The delivery.",
-)
+@router.get("/v1/deliveries/<delivery_id>", **operation("getDelivery"))
 def get_delivery(delivery_id: str, application: Application) -> DeliveryWithAttempts:
     delivery = dependencies().deliveries.get(application, require_id(delivery_id, "del", "delivery"))
     return DeliveryWithAttempts.from_record(delivery)
 
 
-@router.get(
-    "/v1/events/<event_id>",
-    summary="Retrieve an event",
-    operation_id="getEvent",
-    tags=["events"],
-    response_description="The event.",
-)
+@router.get("/v1/events/<event_id>", **operation("getEvent"))
 def get_event(event_id: str, application: Application) -> EventObject:
-    return EventObject.from_record(dependencies().events.get(application, require_id(event_id, "evt", "event")))
+    from functions.core.ids import is_event_id
+
+    if not is_event_id(event_id):
+        raise NotFoundError(f"no event {event_id[:64]}")
+    return EventObject.from_record(dependencies().events.get(application, event_id))

@@ -47,8 +47,10 @@ class FanOutResult:
         return self.queued == self.matched
 
 
-def delivery_id_for(event_id: str, webhook_id: str) -> str:
-    return derived_id("del", time_source_id=event_id, seed=f"{event_id}:{webhook_id}")
+def delivery_id_for(event_id: str, webhook_id: str, published_at: datetime) -> str:
+    """The one delivery of an event to an endpoint; it sorts at the event's stored publish time
+    (never a time read from the event id, which may be the platform's own)."""
+    return derived_id("del", at=published_at, seed=f"{event_id}:{webhook_id}")
 
 
 def retention_expiry(created_at: datetime, retention_days: int) -> int:
@@ -106,7 +108,7 @@ class FanOut:
             created_at=now,
             expires_at=retention_expiry(event.created_at, self.profile.event_retention_days),
         )
-        delivery_id = delivery_id_for(event.event_id, webhook_id)
+        delivery_id = delivery_id_for(event.event_id, webhook_id, event.created_at)
         return DeliveryMessage(application_id=event.application_id, delivery_id=delivery_id, new=new).to_json()
 
     def _endpoints_by_application(self, applications: Iterable[str]) -> dict[str, list[Subscription]]:

@@ -25,9 +25,9 @@ from datetime import datetime
 from typing import Any
 
 from functions.core.constants import IDEMPOTENCY_KEY_PATTERN, MAX_IDEMPOTENCY_KEY_CHARS
-from functions.core.envelope import NotJsonError, compact_json
+from functions.core.envelope import NotJsonError, compact_json, javascript_unsafe_number
 from functions.core.errors import ConflictError, InvalidRequestError, PayloadTooLargeError, ServiceUnavailableError
-from functions.core.ids import has_prefix, new_id
+from functions.core.ids import MAX_EVENT_ID_CHARS, is_event_id, new_id
 from functions.core.models import Event
 from functions.core.profile import Profile, is_event_type
 from functions.core.timestamps import milliseconds, utc_now
@@ -73,8 +73,11 @@ class EventPublisher:
         if request_bytes > self.profile.max_payload_bytes:
             raise PayloadTooLargeError(f"the event exceeds this deployment's {self.profile.max_payload_bytes} bytes")
         validate_event_type(event_type, self.profile)
-        if event_id is not None and not has_prefix(event_id, "evt"):
-            raise InvalidRequestError("id: must be an evt_ id (26 base32 characters after evt_), or leave it out")
+        if event_id is not None and not is_event_id(event_id):
+            raise InvalidRequestError(
+                f"id: 1 to {MAX_EVENT_ID_CHARS} characters of A-Z, a-z, 0-9 and _ . : - (a UUID, order-42),"
+                " or leave it out"
+            )
         if idempotency_key is not None and (
             len(idempotency_key) > MAX_IDEMPOTENCY_KEY_CHARS or not IDEMPOTENCY_KEY_PATTERN.fullmatch(idempotency_key)
         ):
@@ -85,9 +88,16 @@ class EventPublisher:
             data_json = compact_json(data)
         except NotJsonError as error:
             raise InvalidRequestError(f"data: {error}") from None
+        if self.profile.envelope.js_reserializable:
+            unsafe = javascript_unsafe_number(data)
+            if unsafe is not None:
+                raise InvalidRequestError(
+                    f"{unsafe}: JavaScript cannot carry this number exactly (receivers of this deployment verify"
+                    " JSON.stringify(JSON.parse(body))); send it as a string"
+                )
         now = milliseconds(self.clock())
         event = Event(
-            id=event_id or new_id("evt"),
+            id=event_id or new_id("evt", now_ms=int(now.timestamp() * 1000)),
             application_id=application_id,
             type=event_type,
             data=data,

@@ -51,12 +51,13 @@ def earliest_id_at(prefix: str, moment: datetime) -> str:
 
 
 def test_event(application_id: str, webhook: Webhook, profile: Profile, now: datetime) -> Event:
+    created_at = milliseconds(now)
     return Event(
-        id=new_id("evt"),
+        id=new_id("evt", now_ms=int(created_at.timestamp() * 1000)),
         application_id=application_id,
         type=profile.test_event_type,
         data={"message": "This is a test event sent by Dovecote.", "webhook_id": webhook.id},
-        created_at=milliseconds(now),
+        created_at=created_at,
         webhook_id=webhook.id,
     )
 

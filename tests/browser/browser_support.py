@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -56,6 +58,22 @@ LOGO_SVG = (
 )
 
 
+class _LoopbackServer:
+    """`server` (on a free port of 127.0.0.1) served from a daemon thread until `close`."""
+
+    def __init__(self, server: ThreadingHTTPServer) -> None:
+        self._server = server
+        self._server.daemon_threads = True
+        self.origin = f"http://127.0.0.1:{server.server_address[1]}"
+        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+
 # --- receivers ------------------------------------------------------------------------------
 
 
@@ -86,38 +104,29 @@ class _HookHandler(BaseHTTPRequestHandler):
 
 
 class _HookServer(ThreadingHTTPServer):
-    daemon_threads = True
-
     def __init__(self, owner: Hooks) -> None:
         self.owner = owner
         super().__init__(("127.0.0.1", 0), _HookHandler)
 
 
-class Hooks:
+class Hooks(_LoopbackServer):
     """Webhook receivers on 127.0.0.1 whose status and body a test can change while deliveries run."""
 
     def __init__(self) -> None:
         self._hooks: dict[str, Hook] = {}
         self._lock = threading.Lock()
-        self._server = _HookServer(self)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        super().__init__(_HookServer(self))
 
     def add(self, **settings: Any) -> tuple[str, Hook]:
         path = f"/hooks/{uuid.uuid4().hex}"
         hook = Hook(**settings)
         with self._lock:
             self._hooks[path] = hook
-        return f"http://127.0.0.1:{self._server.server_address[1]}{path}", hook
+        return f"{self.origin}{path}", hook
 
     def hook(self, path: str) -> Hook:
         with self._lock:
             return self._hooks.setdefault(path, Hook(status=404))
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
 
 
 # --- the platform's site, which embeds the portal ---------------------------------------------
@@ -146,23 +155,11 @@ class _SiteHandler(BaseHTTPRequestHandler):
         pass
 
 
-class Site:
+class Site(_LoopbackServer):
     """A page on its own origin (127.0.0.1:<port>) with an empty iframe, and the logo."""
 
     def __init__(self) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _SiteHandler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    @property
-    def origin(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+        super().__init__(ThreadingHTTPServer(("127.0.0.1", 0), _SiteHandler))
 
 
 # --- the stack ------------------------------------------------------------------------------
@@ -182,7 +179,9 @@ def branded_template(directory: Path, settings: dict[str, str]) -> Path:
     return path
 
 
-def start_stack(directory: Path, site: Site) -> RunningStack:
+@contextmanager
+def branded_stack(directory: Path, site: Site) -> Iterator[RunningStack]:
+    """The local stack with the portal branded for `site`, ready; stopped on leaving (also when it never got ready)."""
     template = branded_template(
         directory,
         {
@@ -193,8 +192,11 @@ def start_stack(directory: Path, site: Site) -> RunningStack:
         },
     )
     stack = launch_local_stack(PROFILE, template, directory, time_scale=TIME_SCALE)
-    stack.wait_ready()
-    return stack
+    try:
+        stack.wait_ready()
+        yield stack
+    finally:
+        stack.stop()
 
 
 @dataclass

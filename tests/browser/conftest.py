@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
-from tests.browser.browser_support import CHROMIUM, CHROMIUM_FLAGS, Hooks, Portal, Site, start_stack
+from tests.browser.browser_support import CHROMIUM, CHROMIUM_FLAGS, Hooks, Portal, Site, branded_stack
 
 SCREENSHOTS_ENV = "DOVECOTE_SCREENSHOTS"
 """Where the tests save their screenshots (`make screenshots` points it at docs/portal)."""
@@ -19,29 +20,20 @@ expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 @pytest.fixture(scope="session")
 def site() -> Iterator[Site]:
-    server = Site()
-    try:
+    with closing(Site()) as server:
         yield server
-    finally:
-        server.close()
 
 
 @pytest.fixture(scope="session")
 def portal(tmp_path_factory: pytest.TempPathFactory, site: Site) -> Iterator[Portal]:
-    stack = start_stack(tmp_path_factory.mktemp("portal-stack"), site)
-    try:
+    with branded_stack(tmp_path_factory.mktemp("portal-stack"), site) as stack:
         yield Portal(stack)
-    finally:
-        stack.stop()
 
 
 @pytest.fixture(scope="session")
 def hooks() -> Iterator[Hooks]:
-    server = Hooks()
-    try:
+    with closing(Hooks()) as server:
         yield server
-    finally:
-        server.close()
 
 
 # Per module, not per session: Playwright's sync API keeps an asyncio loop running in this thread

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 import requests
 
-from dovecote import NotFoundError, PermissionDeniedError
-from tests.e2e.e2e_support import DEFAULT_PROFILE, Receiver, RunningStack, StackPool, eventually
+from dovecote import Dovecote, NotFoundError, PermissionDeniedError, Webhook
+from tests.e2e.e2e_support import DEFAULT_PROFILE, Endpoint, Receiver, RunningStack, StackPool, eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 
@@ -19,6 +19,12 @@ def new_application_key(stack: RunningStack, prefix: str) -> tuple[str, str]:
     with stack.client(stack.platform_key) as platform:
         application = platform.applications.create(prefix.title(), id=f"{prefix}-{uuid.uuid4().hex[:8]}")
         return application.id, platform.application(application.id).api_keys.create(description="e2e").key
+
+
+def subscribed(client: Dovecote, receiver: Receiver, event_type: str) -> tuple[Webhook, Endpoint]:
+    """A new endpoint of `receiver` and a webhook of `client`'s application that sends `event_type` to it."""
+    url, endpoint = receiver.add()
+    return client.webhooks.create(url, [event_type]), endpoint
 
 
 def _is_not_found(call: Callable[[], object]) -> bool:
@@ -39,45 +45,49 @@ def other_application_key(default_stack: RunningStack) -> str:
     return new_application_key(default_stack, "other")[1]
 
 
-def test_a_application_cannot_see_or_touch_another_applications_objects(
-    default_stack: RunningStack, other_application_key: str, receiver: Receiver
-) -> None:
-    url, endpoint = receiver.add()
+@pytest.fixture
+def dev_and_other(default_stack: RunningStack, other_application_key: str) -> Iterator[tuple[Dovecote, Dovecote]]:
+    """SDK clients of the stack's own application and of another application of the same stack."""
     with default_stack.client() as dev, default_stack.client(other_application_key) as other:
-        hook = dev.webhooks.create(url, ["order.created"])
-        event = dev.events.send("order.created", {"order": 1})
-        eventually(lambda: endpoint.requests, message="the dev application's delivery")
-        delivery = eventually(lambda: next(iter(dev.webhooks.deliveries(hook.id)), None))
+        yield dev, other
 
-        assert [w.id for w in other.webhooks.list()] == []
-        attempts = {
-            "get the webhook": lambda: other.webhooks.get(hook.id),
-            "list its deliveries": lambda: other.webhooks.deliveries(hook.id),
-            "update the webhook": lambda: other.webhooks.update(hook.id, description="mine now"),
-            "get the event": lambda: other.events.get(event.id),
-            "get the delivery": lambda: other.deliveries.get(delivery.id),
-            "retry the delivery": lambda: other.deliveries.retry(delivery.id),
-            "delete the webhook": lambda: other.webhooks.delete(hook.id),
-        }
-        not_refused = [name for name, attempt in attempts.items() if not _is_not_found(attempt)]
-        assert not_refused == [], "the other application could " + ", ".join(not_refused)
-        assert dev.webhooks.get(hook.id).description == ""
-        assert dev.deliveries.get(delivery.id).status == "succeeded"
-        assert dev.events.get(event.id).id == event.id
+
+def test_a_application_cannot_see_or_touch_another_applications_objects(
+    dev_and_other: tuple[Dovecote, Dovecote], receiver: Receiver
+) -> None:
+    dev, other = dev_and_other
+    hook, endpoint = subscribed(dev, receiver, "order.created")
+    event = dev.events.send("order.created", {"order": 1})
+    eventually(lambda: endpoint.requests, message="the dev application's delivery")
+    delivery = eventually(lambda: next(iter(dev.webhooks.deliveries(hook.id)), None))
+
+    assert [w.id for w in other.webhooks.list()] == []
+    attempts = {
+        "get the webhook": lambda: other.webhooks.get(hook.id),
+        "list its deliveries": lambda: other.webhooks.deliveries(hook.id),
+        "update the webhook": lambda: other.webhooks.update(hook.id, description="mine now"),
+        "get the event": lambda: other.events.get(event.id),
+        "get the delivery": lambda: other.deliveries.get(delivery.id),
+        "retry the delivery": lambda: other.deliveries.retry(delivery.id),
+        "delete the webhook": lambda: other.webhooks.delete(hook.id),
+    }
+    not_refused = [name for name, attempt in attempts.items() if not _is_not_found(attempt)]
+    assert not_refused == [], "the other application could " + ", ".join(not_refused)
+    assert dev.webhooks.get(hook.id).description == ""
+    assert dev.deliveries.get(delivery.id).status == "succeeded"
+    assert dev.events.get(event.id).id == event.id
 
 
 def test_the_other_applications_events_do_not_reach_this_applications_webhooks(
-    default_stack: RunningStack, other_application_key: str, receiver: Receiver
+    dev_and_other: tuple[Dovecote, Dovecote], receiver: Receiver
 ) -> None:
-    url, endpoint = receiver.add()
-    with default_stack.client() as dev, default_stack.client(other_application_key) as other:
-        dev_hook = dev.webhooks.create(url, ["invoice.paid"])
-        other_url, other_endpoint = receiver.add()
-        other.webhooks.create(other_url, ["invoice.paid"])
-        other.events.send("invoice.paid", {"invoice": 7})
-        eventually(lambda: other_endpoint.requests, message="the other application's delivery")
-        assert endpoint.requests == []
-        assert list(dev.webhooks.deliveries(dev_hook.id)) == []
+    dev, other = dev_and_other
+    dev_hook, endpoint = subscribed(dev, receiver, "invoice.paid")
+    _, other_endpoint = subscribed(other, receiver, "invoice.paid")
+    other.events.send("invoice.paid", {"invoice": 7})
+    eventually(lambda: other_endpoint.requests, message="the other application's delivery")
+    assert endpoint.requests == []
+    assert list(dev.webhooks.deliveries(dev_hook.id)) == []
 
 
 def test_the_cli_drives_the_same_stack(default_stack: RunningStack, receiver: Receiver) -> None:

@@ -35,19 +35,19 @@ UNPROTECTED_PROFILE = "mutx"
 
 @dataclass(frozen=True)
 class Synthesized:
-    profile: Profile
-    app: App
     stack: DovecoteStack
     template: dict[str, Any]
     assembly_dir: Path
+
+    @property
+    def profile(self) -> Profile:
+        return self.stack.profile
 
 
 def _synthesize(app: App, stacks: list[DovecoteStack], outdir: Path) -> dict[str, Synthesized]:
     assembly = app.synth()
     return {
         stack.profile.name: Synthesized(
-            profile=stack.profile,
-            app=app,
             stack=stack,
             template=assembly.get_stack_by_name(stack.stack_name).template,
             assembly_dir=outdir,

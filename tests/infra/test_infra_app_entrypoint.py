@@ -25,6 +25,7 @@ from infra.lambda_code import (
 )
 from infra.template import resources_of_type, retry_state_machine_definition_from_template
 from tests.infra.infra_test_support import functions_by_name, retry_path_waits
+from tests.unit.fresh_python import run_python
 
 pytestmark = pytest.mark.xdist_group("infra")
 
@@ -35,15 +36,7 @@ MAX_ASSET_ZIP_BYTES = 512 * 1024
 
 def _run_app(context: dict[str, object], outdir: Path) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(outdir)}
-    return subprocess.run(
-        [sys.executable, "app.py"],
-        cwd=REPO_ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_python("app.py", environment=environment)
 
 
 def _write_profile(tmp_path: Path, changes: dict[str, object], removed: tuple[str, ...] = ()) -> Path:

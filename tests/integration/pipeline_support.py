@@ -321,6 +321,14 @@ class Pipeline:
         batch = messages if messages is not None else self.receive(self.aws.deliveries_queue_url)
         return self._run(deliver.handler, self.aws.deliveries_queue_url, batch)
 
+    def first_attempt(self, url: str, event_type: str = "order.created") -> Webhook:
+        """A webhook for `url` and one event published to it, fanned out and attempted once: the webhook."""
+        webhook, _ = self.add_webhook(url)
+        self.publish(event_type)
+        self.run_fanout()
+        self.run_deliver()
+        return webhook
+
     def run_all_deliveries(self) -> None:
         """Deliver every queued delivery message, batch after batch, until the queue is empty."""
         while batch := self.receive(self.aws.deliveries_queue_url):

@@ -54,20 +54,24 @@ SCOPED_ROUTES: dict[tuple[str, str], Any] = {
     for (method, path), function in APPLICATION_ROUTES.items()
     if (method, path) not in PUBLIC
 }
-PLATFORM_ROUTES: dict[tuple[str, str], Any] = {
-    ("POST", "/v1/applications"): management,
-    ("GET", "/v1/applications"): management,
-    ("GET", "/v1/applications/{application_id}"): management,
-    ("PATCH", "/v1/applications/{application_id}"): management,
-    ("DELETE", "/v1/applications/{application_id}"): management,
-    ("POST", "/v1/applications/{application_id}/api-keys"): management,
-    ("GET", "/v1/applications/{application_id}/api-keys"): management,
-    ("DELETE", "/v1/applications/{application_id}/api-keys/{key_id}"): management,
-    ("POST", "/v1/applications/{application_id}/portal-sessions"): management,
-    ("POST", "/v1/platform-keys"): management,
-    ("GET", "/v1/platform-keys"): management,
-    ("DELETE", "/v1/platform-keys/{key_id}"): management,
-}
+PLATFORM_ROUTES: dict[tuple[str, str], Any] = dict.fromkeys(
+    [
+        ("POST", "/v1/applications"),
+        ("GET", "/v1/applications"),
+        ("GET", "/v1/applications/{application_id}"),
+        ("PATCH", "/v1/applications/{application_id}"),
+        ("DELETE", "/v1/applications/{application_id}"),
+        ("POST", "/v1/applications/{application_id}/api-keys"),
+        ("GET", "/v1/applications/{application_id}/api-keys"),
+        ("DELETE", "/v1/applications/{application_id}/api-keys/{key_id}"),
+        ("POST", "/v1/applications/{application_id}/portal-sessions"),
+        ("POST", "/v1/platform-keys"),
+        ("GET", "/v1/platform-keys"),
+        ("DELETE", "/v1/platform-keys/{key_id}"),
+    ],
+    management,
+)
+"""The platform key's own routes: the management function serves them all."""
 ROUTES = {**APPLICATION_ROUTES, **SCOPED_ROUTES, **PLATFORM_ROUTES}
 BODIES = {
     ("POST", "/v1/webhooks"): {"url": "https://hooks.example.com/", "events": ["*"]},

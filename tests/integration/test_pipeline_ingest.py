@@ -13,6 +13,7 @@ from botocore.client import BaseClient
 
 from functions.core.ids import new_id
 from functions.core.models import iso, utc_now
+from functions.core.timestamps import parse_iso
 from functions.pipeline.fanout import delivery_id_for
 from functions.pipeline.publishing import request_fingerprint
 from functions.store.events import IdempotencyStore, PublishClaim
@@ -147,7 +148,9 @@ def test_when_sqs_refuses_the_answer_is_503_and_the_key_can_be_used_again(pipeli
         ({"type": "Not A Type", "data": {}}, 422),
         ({"type": "user.created", "data": [1, 2]}, 422),
         ({"type": "user.created", "data": {}, "extra": 1}, 422),
-        ({"type": "user.created", "data": {}, "id": "order-42"}, 422),
+        ({"type": "user.created", "data": {}, "id": "order 42"}, 422),
+        ({"type": "user.created", "data": {}, "id": ""}, 422),
+        ({"type": "user.created", "data": {}, "id": "x" * 129}, 422),
         ({"data": {}}, 422),
         ('{"type": "user.created", "data": {"x": NaN}}', 422),
         ("{not json", 400),
@@ -191,10 +194,11 @@ def test_fan_out_creates_one_delivery_per_enabled_matching_endpoint_of_the_appli
     other_type, _ = pipeline.add_webhook(url, events=["user.created", "order.shipped"])
     disabled, _ = pipeline.add_webhook(url, events=["*"], enabled=False)
     other_application, _ = pipeline.add_webhook(url, events=["*"], application="globex")
-    event_id = pipeline.publish("order.created").body["id"]
+    published = pipeline.publish("order.created").body
+    event_id, published_at = published["id"], parse_iso(published["created_at"])
     assert pipeline.run_fanout() == {"batchItemFailures": []}
     messages = [json.loads(m["Body"]) for m in pipeline.receive(pipeline.aws.deliveries_queue_url)]
-    matched = {w.id: delivery_id_for(event_id, w.id) for w in (family, everything, exact)}
+    matched = {w.id: delivery_id_for(event_id, w.id, published_at) for w in (family, everything, exact)}
     assert {m["delivery_id"] for m in messages} == set(matched.values())
     for message in messages:
         assert (message["application_id"], message["series"]) == ("acme", 1)

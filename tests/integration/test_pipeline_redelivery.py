@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 from unittest import mock
 
 import pytest
 
-from functions.core.ids import new_id
 from functions.core.models import DeliveryStatus, iso, utc_now
+from functions.core.timestamps import parse_iso
+from functions.ingest.dependencies import dependencies as ingest_dependencies
 from functions.management import handler as management
 from functions.pipeline import redelivery
 from functions.pipeline.cancellation import cancel_pending_deliveries
@@ -60,10 +62,7 @@ def test_a_disabled_endpoint_cannot_be_tested(pipeline: Pipeline) -> None:
 def test_retrying_a_failed_delivery_starts_a_new_series_that_can_succeed(single_attempt: Pipeline) -> None:
     pipeline = single_attempt
     with receiver(500, default=200) as server:
-        webhook, _ = pipeline.add_webhook(server.url)
-        pipeline.publish("order.created")
-        pipeline.run_fanout()
-        pipeline.run_deliver()
+        webhook = pipeline.first_attempt(server.url)
         failed = pipeline.only_delivery(webhook)
         assert failed.status is DeliveryStatus.FAILED
         response = pipeline.api("POST", f"/v1/deliveries/{failed.id}/retry")
@@ -86,10 +85,7 @@ def test_retrying_a_failed_delivery_starts_a_new_series_that_can_succeed(single_
 
 def test_a_retried_series_that_fails_again_runs_its_own_execution(pipeline: Pipeline) -> None:
     with receiver(default=503) as server:
-        webhook, _ = pipeline.add_webhook(server.url)
-        pipeline.publish("order.created")
-        pipeline.run_fanout()
-        pipeline.run_deliver()
+        webhook = pipeline.first_attempt(server.url)
         pipeline.wait_for_executions()
         delivery = pipeline.only_delivery(webhook)
         assert delivery.status is DeliveryStatus.FAILED
@@ -106,9 +102,9 @@ def test_a_retried_series_that_fails_again_runs_its_own_execution(pipeline: Pipe
 def test_only_failed_or_cancelled_deliveries_can_be_retried(pipeline: Pipeline) -> None:
     with receiver(500, default=200) as server:
         webhook, _ = pipeline.add_webhook(server.url)
-        event_id = pipeline.publish("order.created").body["id"]
+        published = pipeline.publish("order.created").body
         pipeline.run_fanout()
-        queued_id = delivery_id_for(event_id, webhook.id)
+        queued_id = delivery_id_for(published["id"], webhook.id, parse_iso(published["created_at"]))
         assert pipeline.api("POST", f"/v1/deliveries/{queued_id}/retry").status == 404  # not attempted yet
         with pipeline.waits_held():
             pipeline.run_deliver()
@@ -128,10 +124,7 @@ def test_only_failed_or_cancelled_deliveries_can_be_retried(pipeline: Pipeline) 
 def test_a_retry_that_cannot_be_queued_is_503_and_leaves_the_delivery_failed(single_attempt: Pipeline) -> None:
     pipeline = single_attempt
     with receiver(default=500) as server:
-        webhook, _ = pipeline.add_webhook(server.url)
-        pipeline.publish("order.created")
-        pipeline.run_fanout()
-        pipeline.run_deliver()
+        webhook = pipeline.first_attempt(server.url)
     failed = pipeline.only_delivery(webhook)
     with mock.patch.object(Queue, "send", side_effect=QueueSendError("SQS is down")):
         response = pipeline.api("POST", f"/v1/deliveries/{failed.id}/retry")
@@ -143,17 +136,69 @@ def test_a_retry_that_cannot_be_queued_is_503_and_leaves_the_delivery_failed(sin
 # Recovery ----------------------------------------------------------------------------------
 
 
-def seed_failed_deliveries(pipeline: Pipeline, url: str, ages: list[timedelta]) -> Any:
-    """One failed delivery per age (events published with ids from that long ago)."""
+@contextmanager
+def publishing_at(moment: datetime) -> Iterator[None]:
+    """Events published meanwhile are stored as published at `moment` (the publisher's clock)."""
+    publisher = ingest_dependencies().publisher
+    original = publisher.clock
+    object.__setattr__(publisher, "clock", lambda: moment)  # a frozen dataclass: the test's clock only
+    try:
+        yield
+    finally:
+        object.__setattr__(publisher, "clock", original)
+
+
+def seed_failed_deliveries(
+    pipeline: Pipeline, url: str, ages: list[timedelta], event_ids: list[str | None] | None = None
+) -> Any:
+    """One failed delivery per age: events published that long ago (with the caller's ids, if given)."""
     webhook, _ = pipeline.add_webhook(url)
-    now_ms = int(utc_now().timestamp() * 1000)
-    for age in ages:
-        event_id = new_id("evt", now_ms=now_ms - int(age.total_seconds() * 1000))
-        assert pipeline.publish("order.created", {"age_s": age.total_seconds()}, id=event_id).status == 202
+    now = utc_now()
+    for age, event_id in zip(ages, event_ids or [None] * len(ages), strict=True):
+        options = {} if event_id is None else {"id": event_id}
+        with publishing_at(now - age):
+            assert pipeline.publish("order.created", {"age_s": age.total_seconds()}, **options).status == 202
     while pipeline.queued(pipeline.aws.events_queue_url):
         pipeline.run_fanout()
     pipeline.run_all_deliveries()
     return webhook
+
+
+@pytest.mark.parametrize(
+    "event_id",
+    [
+        "order-42",
+        "evt_00000000000000000000000000",
+        "evt_zzzzzzzzzzzzzzzzzzzzzzzzzz",
+        "3f2b8c1e-7d4a-4b9e-9a0c-1d2e3f4a5b6c",
+    ],
+)
+def test_recover_since_after_a_caller_id_publish_redelivers_it_whatever_time_its_id_suggests(
+    single_attempt: Pipeline, event_id: str
+) -> None:
+    pipeline = single_attempt
+    with receiver(default=500) as server:
+        webhook = seed_failed_deliveries(pipeline, server.url, [timedelta(minutes=5)], [event_id])
+        [failed] = pipeline.deliveries.list_for_webhook("acme", webhook.id, limit=10).items
+        assert (failed.event_id, failed.status) == (event_id, DeliveryStatus.FAILED)
+        server.default = server.default.__class__(200)
+        since = iso(utc_now() - timedelta(minutes=10))
+        response = pipeline.api("POST", f"/v1/webhooks/{webhook.id}/recover", body={"since": since})
+        assert (response.status, response.body["deliveries_requeued"]) == (202, 1)
+        pipeline.run_all_deliveries()
+    [recovered] = pipeline.deliveries.list_for_webhook("acme", webhook.id, limit=10).items
+    assert (recovered.id, recovered.status) == (failed.id, DeliveryStatus.SUCCEEDED)
+    assert len(server.requests) == 2  # the failed attempt, then the recovered one
+
+
+def test_recover_since_after_a_caller_id_publish_leaves_out_events_published_before(single_attempt: Pipeline) -> None:
+    pipeline = single_attempt
+    with receiver(default=500) as server:
+        webhook = seed_failed_deliveries(pipeline, server.url, [timedelta(hours=2)], ["evt_zzzzzzzzzzzzzzzzzzzzzzzzzz"])
+        server.default = server.default.__class__(200)
+        since = iso(utc_now() - timedelta(hours=1))
+        response = pipeline.api("POST", f"/v1/webhooks/{webhook.id}/recover", body={"since": since})
+    assert (response.status, response.body["deliveries_requeued"]) == (202, 0)
 
 
 def test_recover_requeues_the_failed_deliveries_since_a_time(single_attempt: Pipeline) -> None:
@@ -221,10 +266,7 @@ def test_recover_on_another_applications_endpoint_is_404(pipeline: Pipeline) -> 
 
 def test_cancelling_stops_the_running_execution_and_marks_the_delivery_cancelled(pipeline: Pipeline) -> None:
     with receiver(default=503) as server, pipeline.waits_held():
-        webhook, _ = pipeline.add_webhook(server.url)
-        pipeline.publish("order.created")
-        pipeline.run_fanout()
-        pipeline.run_deliver()
+        webhook = pipeline.first_attempt(server.url)
         pipeline.wait_until_waiting()
         [running] = pipeline.executions()
         assert running["status"] == "RUNNING"
@@ -243,10 +285,7 @@ def test_cancelling_stops_the_running_execution_and_marks_the_delivery_cancelled
 
 def test_deleting_a_webhook_through_the_management_api_cancels_its_retries(pipeline: Pipeline, call_api: Any) -> None:
     with receiver(default=503) as server, pipeline.waits_held():
-        webhook, _ = pipeline.add_webhook(server.url)
-        pipeline.publish("order.created")
-        pipeline.run_fanout()
-        pipeline.run_deliver()
+        webhook = pipeline.first_attempt(server.url)
         pipeline.wait_until_waiting()
         reset_all_dependencies()
         deleted = call_api(management.handler, "DELETE", f"/v1/webhooks/{webhook.id}", application="acme")

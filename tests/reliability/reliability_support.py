@@ -43,7 +43,7 @@ from moto.core.config import default_user_config
 
 import functions
 from dovecote_local.lambdas import LambdaRuntime
-from dovecote_local.stack import LocalOptions, LocalStack
+from dovecote_local.stack import CONCURRENT_BATCHES_PER_QUEUE, LocalOptions, LocalStack
 from dovecote_local.templates import ensure_templates
 from tests.loopback_http import PostServer, Received
 
@@ -516,7 +516,12 @@ class LocalStackHarness:
     @classmethod
     @contextmanager
     def running(
-        cls, *, profile: str = "mutx", time_scale: float = 0.001, record_aws_calls: bool = False
+        cls,
+        *,
+        profile: str = "mutx",
+        time_scale: float = 0.001,
+        record_aws_calls: bool = False,
+        concurrent_batches: int = CONCURRENT_BATCHES_PER_QUEUE,
     ) -> Iterator[LocalStackHarness]:
         environment = dict(os.environ)
         moto_config = copy.deepcopy(default_user_config)
@@ -524,7 +529,14 @@ class LocalStackHarness:
         recorder = AwsCallRecorder() if record_aws_calls else None
         output: list[str] = []
         stack = LocalStack(
-            LocalOptions(port=0, profile=profile, time_scale=time_scale, allow_http_loopback=True, template=template),
+            LocalOptions(
+                port=0,
+                profile=profile,
+                time_scale=time_scale,
+                allow_http_loopback=True,
+                template=template,
+                concurrent_batches=concurrent_batches,
+            ),
             write=output.append,
         )
         if recorder is not None:

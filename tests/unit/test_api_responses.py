@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from pydantic import ValidationError
@@ -15,28 +15,18 @@ from functions.core.models import (
     Delivery,
     DeliveryStatus,
     Event,
-    SigningSecret,
     Webhook,
 )
 from functions.core.profile import EventType
 from functions.pipeline.redelivery import Recovery
 from functions.store.pagination import Page
+from tests.unit.records import NOW, webhook_record
 
-NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
 NOW_TEXT = "2026-03-04T12:00:00.000Z"
 
 
 def webhook(**changes) -> Webhook:
-    return Webhook(
-        id="wh_01jdq3xk5m8n2p4r6t8v0w2y4z",
-        application_id="acme",
-        url="https://hooks.example.com/",
-        events=["*"],
-        secrets=[SigningSecret(value="whsec_x")],
-        created_at=NOW,
-        updated_at=NOW,
-        **changes,
-    )
+    return webhook_record(id="wh_01jdq3xk5m8n2p4r6t8v0w2y4z", url="https://hooks.example.com/", **changes)
 
 
 def delivery() -> Delivery:

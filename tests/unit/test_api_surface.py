@@ -15,7 +15,8 @@ from functions.core.matching import is_valid_pattern
 from functions.core.profile import MAX_EVENT_TYPE_CHARS, EventType, is_event_type
 from functions.management.openapi import build_document, route_table
 from functions.pipeline.http import USER_AGENT
-from tests.unit.test_cold_start_authorizer import ROOT, imported_after
+from tests.unit.fresh_python import REPO_ROOT
+from tests.unit.test_cold_start_authorizer import imported_after
 
 # --- what a function imports ------------------------------------------------------------------
 
@@ -102,7 +103,7 @@ def test_a_too_long_integer_is_found_wherever_it_is():
 
 
 def test_the_version_is_the_packages_the_documents_and_the_user_agents():
-    with (ROOT / "pyproject.toml").open("rb") as pyproject:
+    with (REPO_ROOT / "pyproject.toml").open("rb") as pyproject:
         server_version = tomllib.load(pyproject)["tool"]["setuptools"]["dynamic"]["version"]["attr"]
     assert server_version == "clients.python.dovecote._version.__version__"
     assert client_version == VERSION

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import types
 from pathlib import Path
@@ -13,9 +12,8 @@ import pytest
 from dovecote import cli
 from dovecote.cli import main
 from tests.unit.cli_support import run
+from tests.unit.fresh_python import run_python
 from tests.unit.test_client_fake_api import FakeApi, error_json, unused_port_url
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_api_error_is_one_line_with_type_and_message(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
@@ -152,14 +150,8 @@ def test_the_installed_command_never_prints_a_traceback() -> None:
     url = unused_port_url()
     environment = {**os.environ, "DOVECOTE_API_URL": url, "DOVECOTE_API_KEY": "dvk"}
     environment.pop(cli.DEBUG_ENV, None)
-    finished = subprocess.run(
-        [sys.executable, "-m", "dovecote.cli", "webhooks", "rotate-secret", "wh_1", "--timeout", "2"],
-        cwd=REPO_ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    finished = run_python(
+        "-m", "dovecote.cli", "webhooks", "rotate-secret", "wh_1", "--timeout", "2", environment=environment
     )
     assert finished.returncode == 1
     assert finished.stdout == ""

@@ -36,6 +36,15 @@ def test_every_request_carries_the_bearer_key_and_a_user_agent(api: FakeApi, cli
     assert request.headers["accept"] == "application/json"
 
 
+def test_every_request_asks_for_the_plain_v1_answer_whatever_the_profiles_api_dialect(
+    api: FakeApi, client: Dovecote
+) -> None:
+    api.add("GET", "/v1/webhooks/wh_1", body=webhook_json())
+    client.webhooks.get("wh_1")
+    (request,) = api.requests
+    assert request.headers["dovecote-dialect"] == "none"
+
+
 def test_create_posts_only_given_fields_and_returns_the_secret(api: FakeApi, client: Dovecote) -> None:
     api.add("POST", "/v1/webhooks", 201, webhook_json("wh_9", secret="whsec_abc"))
     webhook = client.webhooks.create("https://example.com/hook", ["order.created"], description="orders")

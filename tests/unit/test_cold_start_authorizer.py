@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +11,8 @@ import pytest
 from functions.authorizer.handler import REVOKED, authorize
 from functions.core.models import utc_now
 from functions.store.api_keys import ApiKeyGrant, ApiKeyGrants, ApiKeyStore, generate_api_key, new_api_key
+from tests.unit.fresh_python import REPO_ROOT, run_python
 
-ROOT = Path(__file__).resolve().parents[2]
 AWS_ENVIRONMENT = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "test",
@@ -27,11 +24,10 @@ AWS_ENVIRONMENT = {
 def imported_after(code: str) -> set[str]:
     """The modules a fresh interpreter has imported once it has run `code`."""
     script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
-    environment = {**os.environ, **AWS_ENVIRONMENT, "PYTHONPATH": str(ROOT)}
+    environment = {**os.environ, **AWS_ENVIRONMENT, "PYTHONPATH": str(REPO_ROOT)}
     environment.pop("DOVECOTE_PROFILE", None)
-    completed = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True, text=True, check=True
-    )
+    completed = run_python("-c", script, environment=environment)
+    assert completed.returncode == 0, completed.stderr
     return set(json.loads(completed.stdout.splitlines()[-1]))
 
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
 
 from functions.core import profile as profile_module
 from functions.core.profile import Profile, load_profile
 from functions.runtime.settings import ENV_PROFILE, ENV_STATE_MACHINE, Settings
-from tests.unit.test_cold_start_authorizer import AWS_ENVIRONMENT, ROOT
+from tests.unit.fresh_python import REPO_ROOT, run_python
+from tests.unit.test_cold_start_authorizer import AWS_ENVIRONMENT
 
 
 def test_the_profile_is_loaded_on_first_use_and_once(monkeypatch: pytest.MonkeyPatch):
@@ -63,12 +62,12 @@ def test_the_management_function_builds_no_profile_before_a_route_needs_one():
     environment = {
         **os.environ,
         **AWS_ENVIRONMENT,
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": str(REPO_ROOT),
         ENV_PROFILE: "miteos",
         ENV_STATE_MACHINE: "arn:aws:states:us-east-1:123456789012:stateMachine:retries",
     }
-    completed = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, check=True
-    )
+    completed = run_python("-c", code, environment=environment)
+
+    assert completed.returncode == 0, completed.stderr
 
     assert completed.stdout.splitlines()[-2:] == ["False False", "miteos True"]

@@ -21,7 +21,9 @@ from functions.core.envelope import (
     delivery_body,
     envelope_document,
     envelope_timestamp,
+    javascript_unsafe_number,
     js_number,
+    survives_javascript,
 )
 from functions.core.models import Event
 from functions.core.profile import load_profile
@@ -185,3 +187,43 @@ def test_javascript_reserialises_every_body_to_the_same_bytes() -> None:
         "process.stdout.write(JSON.stringify(bad));"
     )
     assert json.loads(run_node(script, json.dumps(bodies))) == []
+
+
+INTEGERS = [
+    0,
+    -1,
+    2**53 - 1,
+    2**53,
+    2**53 + 1,
+    -(2**53) - 1,
+    2**54,
+    2**63 - 1,
+    2**64,
+    10**20,
+    10**21,
+    10**21 + 1,
+    123456789012345678,
+    10**308,
+    10**309,
+    -(10**20),
+]
+
+
+@needs_node
+def test_an_integer_is_reported_unsafe_exactly_when_javascript_writes_it_back_differently() -> None:
+    bodies = [compact_json({"data": {"n": value}}) for value in INTEGERS]
+    script = (
+        "const bodies = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+        "process.stdout.write(JSON.stringify(bodies.map(b => JSON.stringify(JSON.parse(b)) === b)));"
+    )
+    survives = json.loads(run_node(script, json.dumps(bodies)))
+
+    assert [survives_javascript(value) for value in INTEGERS] == survives
+    assert [javascript_unsafe_number({"n": value}) is None for value in INTEGERS] == survives
+
+
+def test_the_unsafe_number_is_named_by_its_path_in_data() -> None:
+    data = {"a": 1, "b": [1.5, {"c": True, "d": 2**60}], "e": 2**61}
+
+    assert javascript_unsafe_number(data) == "data.b[1].d"
+    assert javascript_unsafe_number({"ok": [1, 2.0, "9007199254740993", None, True]}) is None

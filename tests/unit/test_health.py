@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from functions.core.classify import Verdict
 from functions.core.health import GONE_REASON, EndpointHealth, HealthState, disable_reason
-from functions.core.models import DeliveryStatus, SigningSecret, Webhook
+from functions.core.models import DeliveryStatus, Webhook
 from functions.core.profile import HealthRule
+from tests.unit.records import NOW, webhook_record
 
-NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
 DEFAULT_RULE = HealthRule()
 
 
@@ -17,15 +17,7 @@ class Ledger:
     """The webhook store's health writes, in memory: counters on one endpoint, and the disabling."""
 
     def __init__(self) -> None:
-        self.webhook = Webhook(
-            id="wh_1",
-            application_id="acme",
-            url="https://example.com/hook",
-            events=["*"],
-            secrets=[SigningSecret(value="whsec_x")],
-            created_at=NOW,
-            updated_at=NOW,
-        )
+        self.webhook = webhook_record()
         self.writes: list[str] = []
 
     def record_failing_since(self, application_id: str, webhook_id: str, since: datetime) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from functions.core.ids import derived_id, has_prefix, id_milliseconds, new_id
+from functions.core.ids import derived_id, has_prefix, id_milliseconds, is_event_id, new_id
 
 MAX_MILLISECONDS = 2**48 - 1
 
@@ -35,15 +37,29 @@ def test_ids_made_in_the_same_millisecond_differ():
     assert len({new_id("evt", now_ms=1_700_000_000_000) for _ in range(1000)}) == 1000
 
 
-def test_a_derived_id_is_the_same_for_the_same_seed_and_sorts_with_its_source():
-    event_id = new_id("evt", now_ms=1_700_000_000_000)
+@pytest.mark.parametrize("event_id", ["order-42", "evt_00000000000000000000000000", "evt_zzzzzzzzzzzzzzzzzzzzzzzzzz"])
+def test_a_derived_id_is_the_same_for_the_same_seed_and_sorts_at_the_moment_given_not_the_seed(event_id: str):
+    published_at = datetime(2026, 3, 4, 12, 0, 0, 123_000, tzinfo=UTC)
 
-    first = derived_id("del", time_source_id=event_id, seed=f"{event_id}:wh_a")
-    again = derived_id("del", time_source_id=event_id, seed=f"{event_id}:wh_a")
-    other = derived_id("del", time_source_id=event_id, seed=f"{event_id}:wh_b")
+    first = derived_id("del", at=published_at, seed=f"{event_id}:wh_a")
+    again = derived_id("del", at=published_at, seed=f"{event_id}:wh_a")
+    other = derived_id("del", at=published_at, seed=f"{event_id}:wh_b")
 
     assert first == again != other
-    assert id_milliseconds(first) == id_milliseconds(event_id)
+    assert id_milliseconds(first) == int(published_at.timestamp() * 1000)
+
+
+@pytest.mark.parametrize(
+    "event_id",
+    ["order-42", "3f2b8c1e-7d4a-4b9e-9a0c-1d2e3f4a5b6c", "a", "acme:orders.created_2026", "x" * 128, "evt_0000"],
+)
+def test_an_event_id_may_be_the_platforms_own(event_id: str):
+    assert is_event_id(event_id)
+
+
+@pytest.mark.parametrize("event_id", ["", "x" * 129, "order 42", "order/42", "ordér", "a#b", "id\n"])
+def test_an_event_id_is_1_to_128_characters_of_letters_digits_and_underscore_dot_colon_dash(event_id: str):
+    assert not is_event_id(event_id)
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -17,9 +17,8 @@ from functions.management.secrets import (
     rotated_secrets,
     validate_caller_secret,
 )
+from tests.unit.records import NOW, STANDARD
 
-NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
-STANDARD = load_profile("standard")
 DELEGATED = load_profile("delegated")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -17,9 +17,8 @@ from functions.management.webhooks import (
     validate_event_patterns,
     with_rotated_secret,
 )
+from tests.unit.records import NOW, STANDARD
 
-NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
-STANDARD = load_profile("standard")
 MUTX = load_profile("mutx")
 
 

@@ -13,6 +13,7 @@ from functions.core.profile import load_profile
 from functions.core.schedule import RetrySchedule
 from functions.pipeline.attempt import Attempter, AttemptOutcome, Unsendable
 from functions.pipeline.sender import SendResult, SignedMessage
+from tests.unit.records import webhook_record
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -33,15 +34,7 @@ class RecordingSender:
 
 
 def endpoint(secret: str = SECRET) -> Webhook:
-    return Webhook(
-        id="wh_1",
-        application_id="acme",
-        url="https://example.com/hook",
-        events=["*"],
-        secrets=[SigningSecret(value=secret)],
-        created_at=NOW,
-        updated_at=NOW,
-    )
+    return webhook_record(secrets=[SigningSecret(value=secret)])
 
 
 DELIVERY = Delivery(

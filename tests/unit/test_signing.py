@@ -11,10 +11,12 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import shutil
 import subprocess
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from standardwebhooks.webhooks import Webhook as StandardWebhook
@@ -40,33 +42,19 @@ TRICKY_DATA = {
     "nested": {"10": [1.5, -0.0, None, True], "a": 0.1},
 }
 
-# The seeds' verification snippets, verbatim.
-SEED_003_NODE = """
-const crypto = require('crypto');
+# The seeds' verification snippets, verbatim (the files the e2e seed tests run): their verifySignature function.
+SEED_SNIPPETS = Path(__file__).parents[1] / "e2e" / "seed_snippets"
 
-function verifySignature(payload, signature, secret) {
-  const expected = 'sha256=' + crypto
-    .createHmac('sha256', secret)
-    .update(payload)
-    .digest('hex');
-  return crypto.timingSafeEqual(
-    Buffer.from(signature),
-    Buffer.from(expected)
-  );
-}
-"""
-SEED_004_NODE = """
-const crypto = require('crypto');
-function verifySignature(payload, signature, secret) {
-if (!signature || !secret) return true; // Skip if no secret configured
-const hmac = crypto.createHmac('sha256', secret);
-const digest = 'sha256=' + hmac.update(payload).digest('hex');
-return crypto.timingSafeEqual(
-Buffer.from(signature),
-Buffer.from(digest)
-);
-}
-"""
+
+def _verify_signature_function(snippet: str) -> str:
+    source = (SEED_SNIPPETS / snippet).read_text(encoding="utf-8")
+    function = re.search(r"^function verifySignature\(.*?^}$", source, re.MULTILINE | re.DOTALL)
+    assert function is not None, f"{snippet} defines no verifySignature function"
+    return "const crypto = require('crypto');\n" + function.group(0) + "\n"
+
+
+SEED_003_NODE = _verify_signature_function("003_delegated_express.js")
+SEED_004_NODE = _verify_signature_function("004_mutx_express.js")
 # Each case is an Express handler's view: req.body = JSON.parse(raw body); verify JSON.stringify(req.body).
 NODE_RECEIVER = """
 const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));

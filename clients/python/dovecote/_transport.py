@@ -146,6 +146,7 @@ class Transport:
             "Authorization": f"Bearer {self.settings.api_key}",
             "Accept": "application/json",
             "User-Agent": f"dovecote-python/{__version__}",
+            "Dovecote-Dialect": "none",  # the /v1 answers this SDK parses, whatever the profile's API dialect
             **(headers or {}),
         }
         query = {name: value for name, value in (params or {}).items() if value is not None}

@@ -482,7 +482,9 @@ def _add_event_commands(tree: _CommandTree) -> None:
     payload = send.add_mutually_exclusive_group()
     payload.add_argument("--data", help="event data as JSON (default: {})")
     payload.add_argument("--data-file", help="file holding the event data as JSON ('-' for stdin)")
-    send.add_argument("--id", help="event id; the API ignores a second event with the same id")
+    send.add_argument(
+        "--id", help="your own event id (1-128 of A-Z a-z 0-9 _ . : -): the same id again is the same event"
+    )
     send.add_argument("--idempotency-key", help="dedupe key (default: a fresh one per command)")
     tree.command(events, "get", _events_get, "show an event").add_argument("event_id")
     tree.command(tree.groups, "event-types", _event_types_list, "list the event-type catalog")

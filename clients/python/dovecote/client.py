@@ -297,6 +297,10 @@ class Events(_Resource):
         When no `idempotency_key` is given the SDK generates one per call and reuses it
         for its own automatic retries, so a retried send never publishes the event twice.
         Pass your own key (or an `id`) to make retries across processes safe as well.
+
+        `id` is the platform's own id for the event (1 to 128 characters of A-Z, a-z, 0-9 and
+        `_ . : -`, e.g. a UUID or `order-42`): publishing the same id again is the same event
+        (the same answer, nothing delivered twice). Left out, Dovecote assigns an `evt_` id.
         """
         headers = {"Idempotency-Key": idempotency_key or f"dvc_{uuid.uuid4().hex}"}
         body = _without_none({"type": type, "data": data, "id": id})
