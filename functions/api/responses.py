@@ -108,16 +108,8 @@ class AttemptObject(_Response):
 
     @classmethod
     def from_record(cls, attempt: Attempt) -> AttemptObject:
-        return cls(
-            number=attempt.number,
-            series=attempt.series,
-            attempted_at=attempt.attempted_at,
-            response_status=attempt.response_status,
-            latency_ms=attempt.latency_ms,
-            error=attempt.error,
-            response_excerpt=attempt.response_excerpt,
-            next_retry_at=attempt.next_retry_at,
-        )
+        """The stored attempt's fields, each under the same name."""
+        return cls.model_validate(attempt, from_attributes=True)
 
 
 class DeliveryObject(_Response):
