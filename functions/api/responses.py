@@ -170,7 +170,7 @@ class EventObject(_Response):
 
     @classmethod
     def from_record(cls, event: Event) -> EventObject:
-        return cls(id=event.id, type=event.type, data=event.data, created_at=event.created_at)
+        return cls.model_validate(event, from_attributes=True)
 
 
 class EventAccepted(_Response):
@@ -183,7 +183,7 @@ class EventAccepted(_Response):
 
     @classmethod
     def from_record(cls, event: Event) -> EventAccepted:
-        return cls(id=event.id, type=event.type, created_at=event.created_at)
+        return cls.model_validate(event, from_attributes=True)
 
 
 class EventTypeObject(_Response):
@@ -192,7 +192,7 @@ class EventTypeObject(_Response):
 
     @classmethod
     def from_record(cls, event_type: EventType) -> EventTypeObject:
-        return cls(name=event_type.name, description=event_type.description)
+        return cls.model_validate(event_type, from_attributes=True)
 
 
 class ListPage(_Response, Generic[ObjectT]):
@@ -261,13 +261,7 @@ class ApplicationObject(_Response):
 
     @classmethod
     def from_record(cls, application: Application) -> ApplicationObject:
-        return cls(
-            id=application.id,
-            name=application.name,
-            metadata=application.metadata,
-            created_at=application.created_at,
-            updated_at=application.updated_at,
-        )
+        return cls.model_validate(application, from_attributes=True)
 
 
 class DeletedApplication(_Response):
