@@ -126,16 +126,8 @@ class AttemptObject(_Response):
 
     @classmethod
     def from_record(cls, attempt: Attempt) -> AttemptObject:
-        return cls(
-            number=attempt.number,
-            series=attempt.series,
-            attempted_at=attempt.attempted_at,
-            response_status=attempt.response_status,
-            latency_ms=attempt.latency_ms,
-            error=attempt.error,
-            response_excerpt=attempt.response_excerpt,
-            next_retry_at=attempt.next_retry_at,
-        )
+        """The stored attempt's fields, each under the same name."""
+        return cls.model_validate(attempt, from_attributes=True)
 
 
 class DeliveryObject(_Response):
@@ -196,7 +188,7 @@ class EventObject(_Response):
 
     @classmethod
     def from_record(cls, event: Event) -> EventObject:
-        return cls(id=event.id, type=event.type, data=event.data, created_at=event.created_at)
+        return cls.model_validate(event, from_attributes=True)
 
 
 class EventAccepted(_Response):
@@ -209,7 +201,7 @@ class EventAccepted(_Response):
 
     @classmethod
     def from_record(cls, event: Event) -> EventAccepted:
-        return cls(id=event.id, type=event.type, created_at=event.created_at)
+        return cls.model_validate(event, from_attributes=True)
 
 
 class EventTypeObject(_Response):
@@ -218,7 +210,7 @@ class EventTypeObject(_Response):
 
     @classmethod
     def from_record(cls, event_type: EventType) -> EventTypeObject:
-        return cls(name=event_type.name, description=event_type.description)
+        return cls.model_validate(event_type, from_attributes=True)
 
 
 class ListPage(_Response, Generic[ObjectT]):
@@ -287,13 +279,7 @@ class ApplicationObject(_Response):
 
     @classmethod
     def from_record(cls, application: Application) -> ApplicationObject:
-        return cls(
-            id=application.id,
-            name=application.name,
-            metadata=application.metadata,
-            created_at=application.created_at,
-            updated_at=application.updated_at,
-        )
+        return cls.model_validate(application, from_attributes=True)
 
 
 class DeletedApplication(_Response):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -21,14 +21,10 @@ from functions.management.openapi import build_document
 from functions.store.deliveries import DeliveryStore
 from functions.store.webhooks import WebhookStore
 from infra.routes import ROUTES as GATEWAY_ROUTES
-from tests.integration.conftest import (
-    APPLICATION,
-    OTHER_APPLICATION,
-    AwsResources,
-    CallApi,
-    ManagementApi,
-    seed_failed_delivery,
-)
+from tests.integration.conftest import APPLICATION, OTHER_APPLICATION, seed_failed_delivery
+
+if TYPE_CHECKING:
+    from tests.integration.conftest import AwsResources, CallApi, ManagementApi
 
 PUBLIC = {("GET", "/v1/health"), ("GET", "/v1/openapi.json")}
 APPLICATION_ROUTES: dict[tuple[str, str], Any] = {

@@ -5,18 +5,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.unit.cli_support import run
-from tests.unit.test_client_fake_api import (
-    TIMESTAMP,
-    FakeApi,
-    attempt_json,
-    delivery_json,
-    list_json,
-    webhook_json,
-)
+from tests.unit.test_client_fake_api import TIMESTAMP, attempt_json, delivery_json, list_json, webhook_json
+
+if TYPE_CHECKING:
+    from tests.unit.test_client_fake_api import FakeApi
 
 
 def test_webhooks_list_prints_an_aligned_table(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
