@@ -148,6 +148,7 @@ class DeliverBench:
             webhooks=WebhookStore(self._client, TABLE_NAME),
             deliveries_queue=queue,  # type: ignore[arg-type]
             profile=self.profile,
+            events=EventStore(self._client, TABLE_NAME),
         )
         event = Event(
             id=new_id("evt"), application_id=application_id, type=EVENT_TYPE, data=event_data(0), created_at=utc_now()

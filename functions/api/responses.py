@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dovecote.schemes import StandardWebhooksAsymmetric, verification_key
 from functions.core.timestamps import ApiTime
 
 if TYPE_CHECKING:
@@ -54,12 +55,19 @@ class WebhookObject(_Response):
     enabled: bool
     status: Literal["enabled", "disabled"]
     disabled_reason: str | None
+    headers: dict[str, str] = Field(description="Custom headers sent with every delivery.")
+    filter: dict[str, Any] | None = Field(description="The payload filter; null: every event of the subscribed types.")
+    public_key: str | None = Field(
+        description="v1a (Ed25519) endpoints: the public key (whpk_…) receivers verify with; null for HMAC secrets."
+    )
     created_at: ApiTime
     updated_at: ApiTime
 
     @classmethod
     def _fields_of(cls, webhook: Webhook) -> dict[str, Any]:
         destination = webhook.destination
+        current = webhook.secrets[0].value if webhook.secrets else ""
+        public_key = verification_key(current) if current.startswith(StandardWebhooksAsymmetric.secret_prefix) else None
         return {
             "id": webhook.id,
             "type": webhook.type.value,
@@ -74,6 +82,9 @@ class WebhookObject(_Response):
             "enabled": webhook.enabled,
             "status": "enabled" if webhook.enabled else "disabled",
             "disabled_reason": webhook.disabled_reason,
+            "headers": dict(webhook.headers),
+            "filter": webhook.filter,
+            "public_key": public_key,
             "created_at": webhook.created_at,
             "updated_at": webhook.updated_at,
         }
@@ -84,11 +95,16 @@ class WebhookObject(_Response):
 
 
 class WebhookWithSecret(WebhookObject):
-    secret: str = Field(description="The signing secret. Returned on creation and rotation only.")
+    secret: str = Field(
+        description=(
+            "What receivers verify with, returned on creation and rotation only: the signing secret, or for a v1a"
+            " endpoint its public key (whpk_…; the Ed25519 signing key never leaves Dovecote)."
+        )
+    )
 
     @classmethod
     def with_secret(cls, webhook: Webhook, secret: str) -> WebhookWithSecret:
-        return cls(**cls._fields_of(webhook), secret=secret)
+        return cls(**cls._fields_of(webhook), secret=verification_key(secret))
 
 
 class RotatedWebhook(WebhookWithSecret):
@@ -101,7 +117,8 @@ class RotatedWebhook(WebhookWithSecret):
 
     @classmethod
     def rotated(cls, webhook: Webhook, secret: str, previous_expires_at: datetime | None) -> RotatedWebhook:
-        return cls(**cls._fields_of(webhook), secret=secret, previous_secret_expires_at=previous_expires_at)
+        fields = cls._fields_of(webhook)
+        return cls(**fields, secret=verification_key(secret), previous_secret_expires_at=previous_expires_at)
 
 
 class DeletedWebhook(_Response):

@@ -55,6 +55,10 @@ class Webhook(_Record):
     updated_at: StoredTime
     consecutive_failures: int = 0
     failing_since: StoredTime | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Custom headers sent with every delivery (functions/core/custom_headers.py)."""
+    filter: dict[str, Any] | None = None
+    """A payload filter (functions/core/filters.py): events it does not match are not delivered here."""
 
     def signing_secrets(self, now: datetime) -> list[str]:
         """The current secret first, then rotated-out ones still inside their grace period."""

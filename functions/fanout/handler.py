@@ -39,6 +39,7 @@ def _build() -> Dependencies:
     from functions.pipeline.fanout import FanOut
     from functions.runtime.clients import aws_clients
     from functions.runtime.settings import Settings
+    from functions.store.events import EventStore
     from functions.store.queues import Queue
     from functions.store.webhooks import WebhookStore
 
@@ -48,6 +49,7 @@ def _build() -> Dependencies:
         webhooks=WebhookStore(clients["dynamodb"], settings.table_name),
         deliveries_queue=Queue(clients["sqs"], settings.deliveries_queue_url),
         profile=settings.profile,
+        events=EventStore(clients["dynamodb"], settings.table_name),
     )
     return Dependencies(fanout=fanout)
 

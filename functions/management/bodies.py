@@ -43,6 +43,20 @@ _EVENTS_DOC = (
     'Event types to deliver: exact types, "prefix.*" for a family, or "*" for every type;'
     " under a catalog (GET /v1/event-types) each must match one of its types."
 )
+_HEADERS_DOC = (
+    'Headers sent with every delivery, e.g. {"X-Customer": "acme"}: at most 20, 4 KiB in all; not the'
+    " headers Dovecote sets (signature, timestamp, id, event type, Content-Type, User-Agent) nor hop-by-hop ones."
+)
+_FILTER_DOC = (
+    'Deliver only the events this filter matches, e.g. {"data": {"amount": {"$gte": 100}}}: a JSON object'
+    " matched against the event (`id`, `type`, `timestamp`, `data`); operators $eq $neq $in $nin $gt $gte $lt"
+    " $lte $exist $startsWith $and $or $not. Null: every event of the subscribed types."
+)
+_SIGNATURE_VERSION_DOC = (
+    "Standard Webhooks profiles: `v1` signs with an HMAC secret (whsec_), `v1a` with an Ed25519 key pair: the"
+    " response's `secret` and `public_key` are then the public key (whpk_) receivers verify with; the signing key"
+    " stays with Dovecote."
+)
 _URL_SCHEMA: JsonDict = {"format": "uri", "pattern": "^https?://"}
 _PATTERN_SCHEMA: JsonDict = {"pattern": SUBSCRIPTION_PATTERN, "maxLength": MAX_EVENT_TYPE_CHARS}
 # Documented only: the rules behind them (functions/management/webhooks.py) answer with a message naming the field.
@@ -79,6 +93,9 @@ class WebhookCreate(_Request):
         description="Signing secret to use instead of a generated one (the profile's format may be required).",
     )
     enabled: bool = True
+    headers: dict[str, str] = Field(default_factory=dict, description=_HEADERS_DOC)
+    filter: dict[str, Any] | None = Field(default=None, description=_FILTER_DOC)
+    signature_version: Literal["v1", "v1a"] = Field(default="v1", description=_SIGNATURE_VERSION_DOC)
 
 
 def _absent(schema: dict[str, Any]) -> None:
@@ -111,8 +128,14 @@ class WebhookUpdate(_Request):
     role_arn: Annotated[str, Field(min_length=1, max_length=MAX_ARN_CHARS)] | SkipJsonSchema[None] = Field(
         default=None, description=_ROLE_DOC, json_schema_extra=_absent
     )
+    headers: dict[str, str] | SkipJsonSchema[None] = Field(
+        default=None, description=_HEADERS_DOC + " {} removes them all.", json_schema_extra=_absent
+    )
+    filter: dict[str, Any] | None = Field(
+        default=None, description=_FILTER_DOC + " null removes it.", json_schema_extra=_absent
+    )
 
-    @field_validator("url", "events", "enabled", "target", "role_arn")
+    @field_validator("url", "events", "enabled", "target", "role_arn", "headers")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         if value is None:

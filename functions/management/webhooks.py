@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from dovecote.schemes import StandardWebhooks, StandardWebhooksAsymmetric
+from functions.core.custom_headers import CustomHeaderError, validate_custom_headers
 from functions.core.destinations import (
     DEFAULT_ROLE_PATTERN,
     AwsDestination,
@@ -21,6 +23,7 @@ from functions.core.destinations import (
     validate_source,
 )
 from functions.core.errors import InvalidRequestError
+from functions.core.filters import FilterError, validate_filter
 from functions.core.ids import new_id
 from functions.core.matching import MATCH_ALL, is_valid_pattern, pattern_covers_catalog
 from functions.core.models import Webhook
@@ -73,10 +76,7 @@ def new_webhook(
     kind = DestinationType(request.type)
     url, destination = _destination(kind, request, rules)
     events = validate_event_patterns(request.events, rules.profile)
-    if request.secret is None:
-        secret = generate_secret(rules.profile.secret)
-    else:
-        secret = validate_caller_secret(request.secret, rules.profile)
+    secret = _first_secret(request, rules.profile)
     webhook = Webhook.model_validate(
         {
             "id": new_id("wh"),
@@ -89,11 +89,46 @@ def new_webhook(
             "enabled": request.enabled,
             "disabled_reason": None if request.enabled else DISABLED_BY_API,
             "secrets": [{"value": secret}],
+            "headers": _custom_headers(request.headers, rules.profile),
+            "filter": _filter(request.filter),
             "created_at": now,
             "updated_at": now,
         }
     )
     return webhook, secret
+
+
+def _first_secret(request: WebhookCreate, profile: Profile) -> str:
+    """The caller's secret, or a generated one: an Ed25519 key (whsk_) for `signature_version: v1a`."""
+    asymmetric = request.signature_version == "v1a"
+    if asymmetric and profile.signing.scheme != StandardWebhooks.name:
+        raise InvalidRequestError(
+            "signature_version: v1a (Ed25519) needs a Standard Webhooks profile;"
+            f" this one signs {profile.signing.scheme}"
+        )
+    if request.secret is None:
+        return StandardWebhooksAsymmetric.new_secret_key() if asymmetric else generate_secret(profile.secret)
+    secret = validate_caller_secret(request.secret, profile)
+    if asymmetric != secret.startswith(StandardWebhooksAsymmetric.secret_prefix):
+        raise InvalidRequestError("secret: v1a signs with a whsk_ secret key, v1 with an HMAC secret (whsec_)")
+    return secret
+
+
+def _custom_headers(headers: dict[str, str], profile: Profile) -> dict[str, str]:
+    try:
+        return validate_custom_headers(headers, profile)
+    except CustomHeaderError as error:
+        raise InvalidRequestError(str(error)) from None
+
+
+def _filter(document: dict[str, object] | None) -> dict[str, object] | None:
+    """A valid filter; None for none, and for {} (it matches every event: nothing to filter)."""
+    if not document:
+        return None
+    try:
+        return validate_filter(document)
+    except FilterError as error:
+        raise InvalidRequestError(str(error)) from None
 
 
 def _refuse(field: str, value: object, kind: DestinationType, why: str) -> None:
@@ -160,6 +195,10 @@ def updated_webhook(webhook: Webhook, request: WebhookUpdate, rules: EndpointRul
         changes["events"] = validate_event_patterns(request.events, rules.profile)
     if "description" in request.model_fields_set:
         changes["description"] = request.description or ""
+    if request.headers is not None:
+        changes["headers"] = _custom_headers(request.headers, rules.profile)
+    if "filter" in request.model_fields_set:
+        changes["filter"] = _filter(request.filter)
     if request.enabled is True and not webhook.enabled:
         changes.update(enabled=True, disabled_reason=None, consecutive_failures=0, failing_since=None)
     elif request.enabled is False and webhook.enabled:
@@ -171,8 +210,12 @@ def updated_webhook(webhook: Webhook, request: WebhookUpdate, rules: EndpointRul
 
 
 def with_rotated_secret(webhook: Webhook, profile: Profile, now: datetime) -> tuple[Webhook, str, datetime | None]:
-    """The webhook signing with a new secret, the secret, and until when the previous one still signs."""
-    secret = generate_secret(profile.secret)
+    """The webhook signing with a new secret of the same kind, the secret, and until when the old one still signs."""
+    current = webhook.secrets[0].value if webhook.secrets else ""
+    if current.startswith(StandardWebhooksAsymmetric.secret_prefix):
+        secret = StandardWebhooksAsymmetric.new_secret_key()
+    else:
+        secret = generate_secret(profile.secret)
     grace = profile.rotation_grace_seconds
     rotated = webhook.model_copy(
         update={"secrets": rotated_secrets(webhook.secrets, secret, now, grace), "updated_at": now}

@@ -90,7 +90,10 @@ class Attempter:
             )
         except SigningError as error:
             return Unsendable(DeliveryStatus.FAILED, f"cannot sign: {error}")
-        return SignedMessage(delivery_id=delivery.id, event_type=event.type, body=body, headers=headers)
+        # The endpoint's custom headers first: the contract's own headers always win.
+        return SignedMessage(
+            delivery_id=delivery.id, event_type=event.type, body=body, headers={**endpoint.headers, **headers}
+        )
 
     def _outcome(self, delivery: Delivery, number: int, attempted_at: datetime, result: SendResult) -> AttemptOutcome:
         status, reason = status_after(result.verdict, number, self.schedule, result.gone_reason)

@@ -8,8 +8,10 @@ names the same delivery, and the deliver function does not attempt a delivery ag
 its first attempt is logged.
 
 A batch of events is fanned out together: each application's subscriptions are read once per
-batch (id, patterns and enabled only: never URLs or secrets), and the deliveries of all
-its events share SendMessageBatch calls (10 messages each).
+batch (id, patterns, payload filter and enabled only: never URLs or secrets), and the
+deliveries of all its events share SendMessageBatch calls (10 messages each). An event is
+read (one GetItem) only when an endpoint it matches by type has a payload filter; an event
+the filter refuses gets no delivery at all for that endpoint.
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from functions.core.filters import matches
 from functions.core.ids import derived_id
 from functions.core.matching import matches_any
 from functions.core.models import utc_now
 from functions.core.profile import Profile
+from functions.core.timestamps import iso
 from functions.pipeline.contract import DeliveryMessage, EventReference, NewDelivery
 from functions.runtime.observability import logger as service_logger
+from functions.store.events import EventStore
 from functions.store.queues import SQS_BATCH_SIZE, Queue
 from functions.store.webhooks import Subscription, WebhookStore
 
@@ -63,6 +68,7 @@ class FanOut:
     webhooks: WebhookStore
     deliveries_queue: Queue
     profile: Profile
+    events: EventStore
     clock: Callable[[], datetime] = utc_now
 
     def fan_out(self, event: EventReference) -> FanOutResult:
@@ -123,7 +129,23 @@ class FanOut:
         if event.webhook_id is not None:  # a test event: that endpoint only
             webhook = self.webhooks.find(event.application_id, event.webhook_id)
             return [webhook.id] if webhook is not None and webhook.enabled else []
-        return [s.id for s in subscriptions if s.enabled and matches_any(s.events, event.event_type)]
+        matched = [s for s in subscriptions if s.enabled and matches_any(s.events, event.event_type)]
+        if not any(s.filter is not None for s in matched):
+            return [s.id for s in matched]
+        envelope = self._envelope(event)
+        return [s.id for s in matched if s.filter is None or (envelope is not None and matches(s.filter, envelope))]
+
+    def _envelope(self, event: EventReference) -> dict[str, object] | None:
+        """What payload filters are matched against: the event as the API shows it."""
+        stored = self.events.find(event.application_id, event.event_id)
+        if stored is None:
+            return None
+        return {
+            "id": stored.id,
+            "type": stored.type,
+            "timestamp": iso(stored.created_at),
+            "data": stored.data,
+        }
 
     def _send_all(self, messages: list[str]) -> set[int]:
         """Positions of the messages that could not be sent."""

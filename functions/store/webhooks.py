@@ -22,6 +22,7 @@ class Subscription:
     id: str
     events: tuple[str, ...]
     enabled: bool
+    filter: dict[str, Any] | None = None
 
 
 class WebhookStore:
@@ -116,12 +117,12 @@ class WebhookStore:
 
     def iter_subscriptions(self, application_id: str) -> Iterator[Subscription]:
         """What fan-out matches on, for every webhook of an application, page by page: only the id,
-        the event patterns and whether it is enabled are read (never the URL or the secrets)."""
+        the event patterns, the payload filter and whether it is enabled are read (never the URL or the secrets)."""
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :wh)",
-            "ProjectionExpression": "#id, #events, #enabled",
-            "ExpressionAttributeNames": {"#id": "id", "#events": "events", "#enabled": "enabled"},
+            "ProjectionExpression": "#id, #events, #enabled, #filter",
+            "ExpressionAttributeNames": {"#id": "id", "#events": "events", "#enabled": "enabled", "#filter": "filter"},
             "ExpressionAttributeValues": to_item({":pk": webhooks_partition(application_id), ":wh": "WH#"}),
         }
         while True:
@@ -132,6 +133,7 @@ class WebhookStore:
                     id=str(document["id"]),
                     events=tuple(str(pattern) for pattern in document.get("events", ())),
                     enabled=bool(document.get("enabled", True)),
+                    filter=document.get("filter"),
                 )
             if "LastEvaluatedKey" not in response:
                 return

@@ -52,6 +52,12 @@ class Webhook(DovecoteObject):
     enabled: bool = True
     status: str = "enabled"
     disabled_reason: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Custom headers sent with every delivery."""
+    filter: dict[str, Any] | None = None
+    """The payload filter (None: every event of the subscribed types)."""
+    public_key: str | None = None
+    """v1a endpoints: the Ed25519 public key (whpk_…) to verify deliveries with."""
     created_at: datetime | None = None
     updated_at: datetime | None = None
 

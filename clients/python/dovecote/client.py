@@ -145,12 +145,18 @@ class Webhooks(_Resource):
         role_arn: str | None = None,
         message_group_id: str | None = None,
         source: str | None = None,
+        headers: dict[str, str] | None = None,
+        filter: dict[str, Any] | None = None,
+        signature_version: str | None = None,
     ) -> WebhookWithSecret:
         """Register an endpoint for the given event types; the result carries the signing secret.
 
         An HTTPS endpoint takes `url`; an AWS destination takes `url=None`, `type` ("sqs", "sns",
         "eventbridge"), `target` (queue URL or ARN, topic ARN, event bus ARN) and `role_arn`; its
-        answer's `external_id` is what the role's trust policy must require.
+        answer's `external_id` is what the role's trust policy must require. `headers` are sent
+        with every delivery; `filter` (e.g. {"data": {"amount": {"$gte": 100}}}) keeps only the
+        events it matches; `signature_version="v1a"` signs with Ed25519 (the answer's `secret`
+        is then the public key receivers verify with).
         Not retried automatically: a repeat could register the endpoint twice.
         """
         body = _without_none(
@@ -165,6 +171,9 @@ class Webhooks(_Resource):
                 "description": description,
                 "secret": secret,
                 "enabled": enabled,
+                "headers": headers,
+                "filter": filter,
+                "signature_version": signature_version,
             }
         )
         response = self._transport.request("POST", self._prefix + "/webhooks", json_body=body, retryable=False)
@@ -192,8 +201,10 @@ class Webhooks(_Resource):
         enabled: bool | None = None,
         target: str | None = None,
         role_arn: str | None = None,
+        headers: dict[str, str] | None = None,
+        filter: dict[str, Any] | None = None,
     ) -> Webhook:
-        """Change the given fields; fields left as None keep their value."""
+        """Change the given fields; fields left as None keep their value (`headers={}` and `filter={}` remove them)."""
         body = _without_none(
             {
                 "url": url,
@@ -202,6 +213,8 @@ class Webhooks(_Resource):
                 "enabled": enabled,
                 "target": target,
                 "role_arn": role_arn,
+                "headers": headers,
+                "filter": filter,
             }
         )
         response = self._transport.request(

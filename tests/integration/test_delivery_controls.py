@@ -1,0 +1,173 @@
+"""Delivery controls of an endpoint, through the management API and the pipeline: custom headers,
+payload filters and v1a (Ed25519) signatures."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from dovecote.verify import verify
+from functions.management import handler as management
+from tests.integration.conftest import APPLICATION, reset_all_dependencies
+from tests.integration.pipeline_support import Pipeline, pipeline_under_moto, receiver
+
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
+
+
+@pytest.fixture
+def pipeline(aws: Any, call_api: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:
+    with pipeline_under_moto(aws, call_api, monkeypatch) as running:
+        yield running
+
+
+def manage(pipeline: Pipeline, method: str, path: str, **options: Any) -> Any:
+    reset_all_dependencies()
+    return pipeline._call_api(management.handler, method, path, application=APPLICATION, **options)
+
+
+def register(pipeline: Pipeline, url: str, **fields: Any) -> dict[str, Any]:
+    response = manage(pipeline, "POST", "/v1/webhooks", body={"url": url, "events": ["order.*"], **fields})
+    assert response.status == 201, response.body
+    return dict(response.body)
+
+
+def deliver_all(pipeline: Pipeline) -> None:
+    reset_all_dependencies()
+    for _ in range(10):  # the events queue, ten events a batch
+        batch = pipeline.receive(pipeline.aws.events_queue_url)
+        if not batch:
+            break
+        pipeline.run_fanout(batch)
+    pipeline.run_all_deliveries()
+
+
+def test_custom_headers_arrive_with_every_delivery_beside_the_signature(pipeline: Pipeline) -> None:
+    with receiver(200) as server:
+        webhook = register(pipeline, server.url, headers={"X-Customer": "acme", "Authorization": "Bearer t0k"})
+        assert webhook["headers"] == {"X-Customer": "acme", "Authorization": "Bearer t0k"}
+        pipeline.publish("order.created")
+        deliver_all(pipeline)
+    [request] = server.requests
+    assert request.headers["X-Customer"] == "acme"
+    assert request.headers["Authorization"] == "Bearer t0k"
+    assert request.headers["webhook-signature"].startswith("v1,")
+
+
+@pytest.mark.parametrize(
+    ("headers", "path"),
+    [
+        ({"Connection": "close"}, "headers.Connection"),
+        ({"webhook-signature": "v1,forged"}, "headers.webhook-signature"),
+        ({"X-Bad": "a\r\nInjected: 1"}, "headers.X-Bad"),
+        ({f"X-H{n}": "v" for n in range(21)}, "headers"),
+    ],
+)
+def test_headers_dovecote_or_http_set_or_that_cannot_be_sent_are_refused(
+    pipeline: Pipeline, headers: dict[str, str], path: str
+) -> None:
+    refused = manage(
+        pipeline, "POST", "/v1/webhooks", body={"url": "https://h.example.com/", "events": ["*"], "headers": headers}
+    )
+    assert refused.status == 422, refused.body
+    assert refused.body["error"]["message"].startswith(f"{path}: ")
+
+
+def test_a_filter_lets_through_only_the_matching_half_of_twenty_events_and_writes_no_other_delivery(
+    pipeline: Pipeline,
+) -> None:
+    with receiver(200) as server:
+        filtered = register(pipeline, server.url + "/big", filter={"data": {"amount": {"$gte": 100}}})
+        everything = register(pipeline, server.url + "/all")
+        for amount in range(0, 200, 10):
+            assert pipeline.publish("order.created", {"amount": amount}).status == 202
+        deliver_all(pipeline)
+    big = sorted(json.loads(r.body)["data"]["amount"] for r in server.requests if r.path.endswith("/big"))
+    assert big == list(range(100, 200, 10))
+    assert sum(r.path.endswith("/all") for r in server.requests) == 20
+    logged = pipeline.deliveries.list_for_webhook(APPLICATION, filtered["id"], limit=100).items
+    assert len(logged) == 10
+    assert len(pipeline.deliveries.list_for_webhook(APPLICATION, everything["id"], limit=100).items) == 20
+
+
+def test_removing_a_filter_delivers_every_event_of_the_types_again(pipeline: Pipeline) -> None:
+    with receiver(200) as server:
+        webhook = register(pipeline, server.url, filter={"type": "order.refunded"})
+        pipeline.publish("order.created")
+        deliver_all(pipeline)
+        assert server.requests == []
+        cleared = manage(pipeline, "PATCH", f"/v1/webhooks/{webhook['id']}", body={"filter": None})
+        assert cleared.status == 200
+        assert cleared.body["filter"] is None
+        pipeline.publish("order.created")
+        deliver_all(pipeline)
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("document", "path"),
+    [
+        ({"data": {"amount": {"$gtt": 1}}}, "filter.data.amount.$gtt"),
+        ({"$or": "x"}, "filter.$or"),
+        ({"data": {"currency": {"$in": "EUR"}}}, "filter.data.currency.$in"),
+    ],
+)
+def test_an_invalid_filter_is_refused_naming_the_path_of_the_fault(
+    pipeline: Pipeline, document: dict[str, Any], path: str
+) -> None:
+    refused = manage(
+        pipeline, "POST", "/v1/webhooks", body={"url": "https://h.example.com/", "events": ["*"], "filter": document}
+    )
+    assert refused.status == 422, refused.body
+    assert refused.body["error"]["message"].startswith(f"{path}: ")
+
+
+def test_a_v1a_endpoint_signs_with_ed25519_that_an_independent_implementation_verifies(pipeline: Pipeline) -> None:
+    with receiver(200) as server:
+        webhook = register(pipeline, server.url, signature_version="v1a")
+        public_key = webhook["secret"]
+        assert public_key.startswith("whpk_")
+        assert webhook["public_key"] == public_key
+        pipeline.publish("order.created", {"amount": 1})
+        deliver_all(pipeline)
+    [request] = server.requests
+    signature = request.headers["webhook-signature"]
+    assert signature.startswith("v1a,")
+    signed = f"{request.headers['webhook-id']}.{request.headers['webhook-timestamp']}.".encode() + request.body
+    independent = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key.removeprefix("whpk_")))
+    independent.verify(base64.b64decode(signature.removeprefix("v1a,")), signed)  # raises if it does not verify
+    assert verify("standard", request.body, request.headers, public_key)
+
+
+def test_rotating_a_v1a_endpoint_gives_a_new_public_key_and_signs_with_both_during_the_grace(
+    pipeline: Pipeline,
+) -> None:
+    with receiver(200) as server:
+        webhook = register(pipeline, server.url, signature_version="v1a")
+        rotated = manage(pipeline, "POST", f"/v1/webhooks/{webhook['id']}/rotate-secret")
+        assert rotated.status == 200, rotated.body
+        assert rotated.body["secret"].startswith("whpk_")
+        assert rotated.body["secret"] != webhook["secret"]
+        pipeline.publish("order.created")
+        deliver_all(pipeline)
+    [request] = server.requests
+    assert [s.split(",")[0] for s in request.headers["webhook-signature"].split()] == ["v1a", "v1a"]
+    for key in (webhook["secret"], rotated.body["secret"]):
+        assert verify("standard", request.body, request.headers, key)
+
+
+def test_v1a_needs_a_standard_webhooks_profile_and_a_matching_secret(pipeline: Pipeline) -> None:
+    body = {"url": "https://h.example.com/", "events": ["*"]}
+    mismatched = manage(
+        pipeline, "POST", "/v1/webhooks", body={**body, "signature_version": "v1a", "secret": "whsec_" + "A" * 32}
+    )
+    assert mismatched.status == 422
+    assert mismatched.body["error"]["message"].startswith("secret: ")
+    pipeline.use_profile("mutx")
+    refused = manage(pipeline, "POST", "/v1/webhooks", body={**body, "signature_version": "v1a"})
+    assert refused.status == 422
+    assert refused.body["error"]["message"].startswith("signature_version: ")
