@@ -32,7 +32,7 @@ def synthesize(outdir: Path, **context: str) -> Synthesized:
         app.node.set_context(name, value)
     stack = add_dovecote_stack(app, load_profile("standard"), deletion_protection=False)
     template = app.synth().get_stack_by_name(stack.stack_name).template
-    return Synthesized(profile=stack.profile, app=app, stack=stack, template=template, assembly_dir=outdir)
+    return Synthesized(stack=stack, template=template, assembly_dir=outdir)
 
 
 @pytest.fixture(scope="module")
