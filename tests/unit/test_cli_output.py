@@ -102,6 +102,49 @@ def test_create_an_sqs_destination_sends_the_target_and_role(api: FakeApi, capsy
     }
 
 
+def test_create_sends_custom_headers_a_filter_and_the_signature_version(
+    api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api.add("POST", "/v1/webhooks", 201, webhook_json("wh_9", secret="whpk_public"))
+    status, _, _ = run(
+        capsys, "webhooks", "create", "https://example.com/h", "--events", "order.*",
+        "--header", "X-Customer=acme", "--header", "X-Trace=a=b", "--filter", '{"data": {"amount": {"$gte": 100}}}',
+        "--signature-version", "v1a",
+    )  # fmt: skip
+    assert status == 0
+    assert api.requests[0].body == {
+        "url": "https://example.com/h",
+        "events": ["order.*"],
+        "headers": {"X-Customer": "acme", "X-Trace": "a=b"},
+        "filter": {"data": {"amount": {"$gte": 100}}},
+        "signature_version": "v1a",
+    }
+
+
+def test_update_clears_headers_and_filter(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    api.add("PATCH", "/v1/webhooks/wh_1", body=webhook_json())
+    status, _, _ = run(capsys, "webhooks", "update", "wh_1", "--clear-headers", "--clear-filter")
+    assert status == 0
+    assert api.requests[0].body == {"headers": {}, "filter": {}}
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--header", "X-Customer"], "give NAME=VALUE"),
+        (["--filter", "{nope"], "--filter: not JSON"),
+        (["--filter", "[1]"], "JSON object"),
+    ],
+)
+def test_bad_header_or_filter_options_are_usage_errors(
+    api: FakeApi, capsys: pytest.CaptureFixture[str], option: list[str], message: str
+) -> None:
+    status, _, err = run(capsys, "webhooks", "create", "https://example.com/h", "--events", "x", *option)
+    assert status == 2
+    assert message in err
+    assert api.requests == []
+
+
 def test_update_sends_only_the_changed_fields(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
     api.add("PATCH", "/v1/webhooks/wh_1", body=webhook_json(enabled=False, status="disabled"))
     status, out, _ = run(capsys, "webhooks", "update", "wh_1", "--disable", "--description", "paused")

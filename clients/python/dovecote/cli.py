@@ -219,6 +219,32 @@ def _webhooks_list(client: Dovecote, args: argparse.Namespace) -> Output:
     return _list_output(page, WEBHOOK_COLUMNS, args.all)
 
 
+def _headers_option(values: list[str] | None) -> dict[str, str] | None:
+    """`--header NAME=VALUE`, repeated."""
+    if values is None:
+        return None
+    headers: dict[str, str] = {}
+    for value in values:
+        name, equals, text = value.partition("=")
+        if not equals or not name.strip():
+            raise UsageError(f"--header {value!r}: give NAME=VALUE")
+        headers[name.strip()] = text
+    return headers
+
+
+def _filter_option(text: str | None) -> dict[str, Any] | None:
+    """`--filter '{"data": {"amount": {"$gte": 100}}}'`."""
+    if text is None:
+        return None
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise UsageError(f"--filter: not JSON ({error})") from None
+    if not isinstance(document, dict):
+        raise UsageError("--filter: give a JSON object")
+    return document
+
+
 def _webhooks_create(client: Dovecote, args: argparse.Namespace) -> Output:
     aws = args.type not in {None, "https"}
     webhook = _scope(client, args).webhooks.create(
@@ -232,6 +258,9 @@ def _webhooks_create(client: Dovecote, args: argparse.Namespace) -> Output:
         role_arn=args.role_arn,
         message_group_id=args.message_group_id,
         source=args.source,
+        headers=_headers_option(args.header),
+        filter=_filter_option(args.filter),
+        signature_version=args.signature_version,
     )
     return _object_output(webhook, _secret_note(webhook.id))
 
@@ -248,10 +277,13 @@ def _webhooks_update(client: Dovecote, args: argparse.Namespace) -> Output:
         "enabled": args.enabled,
         "target": args.target,
         "role_arn": args.role_arn,
+        "headers": {} if args.clear_headers else _headers_option(args.header),
+        "filter": {} if args.clear_filter else _filter_option(args.filter),
     }
     if all(value is None for value in changes.values()):
         raise UsageError(
-            "nothing to update: give --url, --events, --description, --enable, --disable, --target or --role-arn"
+            "nothing to update: give --url, --events, --description, --enable, --disable, --target, --role-arn,"
+            " --header, --clear-headers, --filter or --clear-filter"
         )
     return _object_output(_scope(client, args).webhooks.update(args.webhook_id, **changes))
 
@@ -450,6 +482,15 @@ def _add_webhook_commands(tree: _CommandTree) -> None:
     create.add_argument("--description")
     create.add_argument("--secret", help="signing secret to use instead of a generated one")
     create.add_argument("--disabled", action="store_true", help="create it disabled")
+    create.add_argument("--header", action="append", metavar="NAME=VALUE", help="a header sent with every delivery")
+    create.add_argument(
+        "--filter", metavar="JSON", help='deliver only matching events: \'{"data": {"amount": {"$gte": 100}}}\''
+    )
+    create.add_argument(
+        "--signature-version",
+        choices=["v1", "v1a"],
+        help="v1a: Ed25519 signatures (the secret shown is the public key)",
+    )
     tree.command(webhooks, "get", _webhooks_get, "show a webhook").add_argument("webhook_id")
     update = tree.command(webhooks, "update", _webhooks_update, "change a webhook")
     update.add_argument("webhook_id")
@@ -458,6 +499,12 @@ def _add_webhook_commands(tree: _CommandTree) -> None:
     update.add_argument("--role-arn", help="sqs/sns/eventbridge: a new role to assume")
     update.add_argument("--events", action="append", help="event types, comma-separated (replaces the list)")
     update.add_argument("--description")
+    headers = update.add_mutually_exclusive_group()
+    headers.add_argument("--header", action="append", metavar="NAME=VALUE", help="replaces the custom headers")
+    headers.add_argument("--clear-headers", action="store_true", help="remove every custom header")
+    filtering = update.add_mutually_exclusive_group()
+    filtering.add_argument("--filter", metavar="JSON", help="replaces the payload filter")
+    filtering.add_argument("--clear-filter", action="store_true", help="deliver every event of the types again")
     enabling = update.add_mutually_exclusive_group()
     enabling.add_argument("--enable", dest="enabled", action="store_const", const=True)
     enabling.add_argument("--disable", dest="enabled", action="store_const", const=False)
