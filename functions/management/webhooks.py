@@ -89,7 +89,7 @@ def new_webhook(
             "enabled": request.enabled,
             "disabled_reason": None if request.enabled else DISABLED_BY_API,
             "secrets": [{"value": secret}],
-            "headers": _custom_headers(request.headers, rules.profile),
+            "headers": _custom_headers(request.headers, rules.profile, kind),
             "filter": _filter(request.filter),
             "created_at": now,
             "updated_at": now,
@@ -114,7 +114,9 @@ def _first_secret(request: WebhookCreate, profile: Profile) -> str:
     return secret
 
 
-def _custom_headers(headers: dict[str, str], profile: Profile) -> dict[str, str]:
+def _custom_headers(headers: dict[str, str], profile: Profile, kind: DestinationType) -> dict[str, str]:
+    if headers and kind.is_aws:
+        raise InvalidRequestError(f"headers: HTTP headers are for https endpoints only ({kind} endpoint)")
     try:
         return validate_custom_headers(headers, profile)
     except CustomHeaderError as error:
@@ -196,7 +198,7 @@ def updated_webhook(webhook: Webhook, request: WebhookUpdate, rules: EndpointRul
     if "description" in request.model_fields_set:
         changes["description"] = request.description or ""
     if request.headers is not None:
-        changes["headers"] = _custom_headers(request.headers, rules.profile)
+        changes["headers"] = _custom_headers(request.headers, rules.profile, webhook.type)
     if "filter" in request.model_fields_set:
         changes["filter"] = _filter(request.filter)
     if request.enabled is True and not webhook.enabled:

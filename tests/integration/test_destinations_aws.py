@@ -136,6 +136,7 @@ BUS = "arn:aws:events:us-east-1:111122223333:event-bus/b"
         ({"url": "https://hooks.example.com/", "role_arn": ROLE}, "role_arn"),
         ({"type": "https"}, "url"),
         ({"type": "kinesis", "target": "x", "role_arn": ROLE}, "type"),
+        ({"type": "sqs", "target": QUEUE, "role_arn": ROLE, "headers": {"X-Customer": "acme"}}, "headers"),
     ],
 )  # fmt: skip
 def test_registration_refuses_a_bad_destination_naming_the_field(
