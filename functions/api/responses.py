@@ -55,6 +55,9 @@ class WebhookObject(_Response):
     enabled: bool
     status: Literal["enabled", "disabled"]
     disabled_reason: str | None
+    disabled_at: ApiTime | None = Field(
+        description="When it was disabled (410, the health rule, by hand); null while enabled."
+    )
     headers: dict[str, str] = Field(description="Custom headers sent with every delivery.")
     filter: dict[str, Any] | None = Field(description="The payload filter; null: every event of the subscribed types.")
     public_key: str | None = Field(
@@ -82,6 +85,7 @@ class WebhookObject(_Response):
             "enabled": webhook.enabled,
             "status": "enabled" if webhook.enabled else "disabled",
             "disabled_reason": webhook.disabled_reason,
+            "disabled_at": webhook.disabled_at,
             "headers": dict(webhook.headers),
             "filter": webhook.filter,
             "public_key": public_key,

@@ -50,6 +50,8 @@ class Webhook(_Record):
     description: str = ""
     enabled: bool = True
     disabled_reason: str | None = None
+    disabled_at: StoredTime | None = None
+    """When it was disabled (by a 410, the health rule or through the API); None while enabled."""
     secrets: list[SigningSecret]
     created_at: StoredTime
     updated_at: StoredTime

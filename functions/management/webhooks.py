@@ -88,6 +88,7 @@ def new_webhook(
             "description": request.description,
             "enabled": request.enabled,
             "disabled_reason": None if request.enabled else DISABLED_BY_API,
+            "disabled_at": None if request.enabled else now,
             "secrets": [{"value": secret}],
             "headers": _custom_headers(request.headers, rules.profile, kind),
             "filter": _filter(request.filter),
@@ -202,9 +203,9 @@ def updated_webhook(webhook: Webhook, request: WebhookUpdate, rules: EndpointRul
     if "filter" in request.model_fields_set:
         changes["filter"] = _filter(request.filter)
     if request.enabled is True and not webhook.enabled:
-        changes.update(enabled=True, disabled_reason=None, consecutive_failures=0, failing_since=None)
+        changes.update(enabled=True, disabled_reason=None, disabled_at=None, consecutive_failures=0, failing_since=None)
     elif request.enabled is False and webhook.enabled:
-        changes.update(enabled=False, disabled_reason=DISABLED_BY_API)
+        changes.update(enabled=False, disabled_reason=DISABLED_BY_API, disabled_at=now)
     changes = {name: value for name, value in changes.items() if getattr(webhook, name) != value}
     if not changes:
         return webhook

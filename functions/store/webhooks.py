@@ -172,7 +172,9 @@ class WebhookStore:
             self._client.update_item(
                 TableName=self._table,
                 Key=to_item(key),
-                UpdateExpression="SET enabled = :false, disabled_reason = :reason, updated_at = :now",
+                UpdateExpression=(
+                    "SET enabled = :false, disabled_reason = :reason, disabled_at = :now, updated_at = :now"
+                ),
                 ConditionExpression="attribute_exists(pk) AND enabled = :true",
                 ExpressionAttributeValues=to_item(
                     {":false": False, ":true": True, ":reason": reason, ":now": stored_timestamp(now)}

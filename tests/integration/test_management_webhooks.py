@@ -213,9 +213,11 @@ def test_disabling_cancels_pending_retries_and_enabling_clears_the_reason(manage
     assert disabled.body["enabled"] is False
     assert disabled.body["status"] == "disabled"
     assert disabled.body["disabled_reason"]
+    assert disabled.body["disabled_at"] is not None
     assert delivery_status(aws, pending) is DeliveryStatus.CANCELLED
     assert enabled.body["enabled"] is True
     assert enabled.body["disabled_reason"] is None
+    assert enabled.body["disabled_at"] is None
 
 
 def test_delete_cancels_pending_retries_and_is_idempotent(management_api: ManagementApi, aws):

@@ -132,6 +132,7 @@ def test_410_gone_fails_the_delivery_at_once_and_disables_the_endpoint(pipeline:
     stored = pipeline.webhooks.get("acme", webhook.id)
     assert not stored.enabled
     assert stored.disabled_reason == "the endpoint answered 410 Gone"
+    assert stored.disabled_at is not None
     assert pipeline.executions() == []
     assert len(server.requests) == 1
 
@@ -237,6 +238,7 @@ def test_health_rule_disables_an_endpoint_after_consecutive_exhausted_deliveries
     disabled = pipeline.webhooks.get("acme", webhook.id)
     assert not disabled.enabled
     assert disabled.disabled_reason == "disabled automatically: 2 deliveries in a row failed every attempt"
+    assert disabled.disabled_at is not None
     assert pipeline.executions() == []  # a one-row table has no retries
 
 

@@ -52,6 +52,7 @@ class Webhook(DovecoteObject):
     enabled: bool = True
     status: str = "enabled"
     disabled_reason: str | None = None
+    disabled_at: datetime | None = None
     headers: dict[str, str] = Field(default_factory=dict)
     """Custom headers sent with every delivery."""
     filter: dict[str, Any] | None = None
