@@ -172,38 +172,40 @@ def _fifo_fields(
     }
 
 
-class SqsSender(AwsSender):
+class _MessageSender(AwsSender):
+    """SQS and SNS: the body as the message, the contract's headers as its attributes, FIFO fields when needed."""
+
+    method = ""
+    address_parameter = ""
+    body_parameter = ""
+
+    def _put(
+        self, client: Any, endpoint: Webhook, destination: AwsDestination, target: AwsTarget, message: SignedMessage
+    ) -> str | SendResult:
+        response = getattr(client, self.method)(
+            **{self.address_parameter: target.address, self.body_parameter: message.body.decode("utf-8")},
+            MessageAttributes=message_attributes(message.headers),
+            **_fifo_fields(endpoint, destination, target, message),
+        )
+        return f"MessageId: {response['MessageId']}"
+
+
+class SqsSender(_MessageSender):
     service = "sqs"
     action = "SendMessage"
     target_noun = "queue"
-
-    def _put(
-        self, client: Any, endpoint: Webhook, destination: AwsDestination, target: AwsTarget, message: SignedMessage
-    ) -> str | SendResult:
-        response = client.send_message(
-            QueueUrl=target.address,
-            MessageBody=message.body.decode("utf-8"),
-            MessageAttributes=message_attributes(message.headers),
-            **_fifo_fields(endpoint, destination, target, message),
-        )
-        return f"MessageId: {response['MessageId']}"
+    method = "send_message"
+    address_parameter = "QueueUrl"
+    body_parameter = "MessageBody"
 
 
-class SnsSender(AwsSender):
+class SnsSender(_MessageSender):
     service = "sns"
     action = "Publish"
     target_noun = "topic"
-
-    def _put(
-        self, client: Any, endpoint: Webhook, destination: AwsDestination, target: AwsTarget, message: SignedMessage
-    ) -> str | SendResult:
-        response = client.publish(
-            TopicArn=target.address,
-            Message=message.body.decode("utf-8"),
-            MessageAttributes=message_attributes(message.headers),
-            **_fifo_fields(endpoint, destination, target, message),
-        )
-        return f"MessageId: {response['MessageId']}"
+    method = "publish"
+    address_parameter = "TopicArn"
+    body_parameter = "Message"
 
 
 def eventbridge_detail(message: SignedMessage) -> str:
