@@ -14,7 +14,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -382,18 +382,22 @@ class Pipeline:
 
 
 @contextmanager
-def dynamodb_calls() -> Iterator[list[str]]:
-    """The DynamoDB operations any client in this process makes while the block runs."""
+def aws_calls(service: str) -> Iterator[list[str]]:
+    """The operations of `service` ("dynamodb", "sts", …) any client in this process makes while the block runs."""
     calls: list[str] = []
     real = BaseClient._make_api_call
 
     def recording(client: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
-        if client.meta.service_model.service_name == "dynamodb":
+        if client.meta.service_model.service_name == service:
             calls.append(operation_name)
         return real(client, operation_name, api_params)
 
     with mock.patch.object(BaseClient, "_make_api_call", recording):
         yield calls
+
+
+def dynamodb_calls() -> AbstractContextManager[list[str]]:
+    return aws_calls("dynamodb")
 
 
 @contextmanager

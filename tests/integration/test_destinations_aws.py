@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
-from unittest import mock
 
 import pytest
-from botocore.client import BaseClient
 
 from dovecote.verify import verify
 from dovecote_local.customer import CustomerAccount, headers_of
@@ -24,7 +21,7 @@ from dovecote_local.trust import patch_trust_policies
 from functions.core.models import DeliveryStatus
 from functions.management import handler as management
 from tests.integration.conftest import APPLICATION
-from tests.integration.pipeline_support import Pipeline, pipeline_under_moto
+from tests.integration.pipeline_support import Pipeline, aws_calls, pipeline_under_moto
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
@@ -75,20 +72,6 @@ def only_delivery(pipeline: Pipeline, webhook_id: str) -> Any:
     page = pipeline.deliveries.list_for_webhook(APPLICATION, webhook_id, limit=10)
     assert len(page.items) == 1
     return pipeline.delivery(page.items[0].id)
-
-
-@contextmanager
-def sts_calls() -> Iterator[list[str]]:
-    calls: list[str] = []
-    real = BaseClient._make_api_call
-
-    def recording(client: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
-        if client.meta.service_model.service_name == "sts":
-            calls.append(operation_name)
-        return real(client, operation_name, api_params)
-
-    with mock.patch.object(BaseClient, "_make_api_call", recording):
-        yield calls
 
 
 # registration --------------------------------------------------------------------------------
@@ -228,7 +211,7 @@ def test_the_test_route_sends_a_sample_event_to_an_aws_destination(
 def test_role_credentials_are_assumed_once_for_many_deliveries(pipeline: Pipeline, customer: CustomerAccount) -> None:
     queue = customer.queue("orders")
     aws_endpoint(pipeline, customer, "sqs", queue)
-    with sts_calls() as calls:
+    with aws_calls("sts") as calls:
         for _ in range(3):
             deliver_one(pipeline)
     assert calls == ["AssumeRole"]
@@ -278,25 +261,26 @@ def test_a_deleted_queue_fails_the_attempt_and_disables_the_endpoint(
     assert pipeline.executions() == []  # no retries for a target that is gone
 
 
-def test_a_missing_event_bus_disables_the_endpoint(pipeline: Pipeline, customer: CustomerAccount) -> None:
-    created = aws_endpoint(
-        pipeline, customer, "eventbridge", f"arn:aws:events:us-east-1:{customer.account}:event-bus/never-created"
-    )
+@pytest.mark.parametrize(
+    ("kind", "target", "error"),
+    [
+        (
+            "eventbridge",
+            "arn:aws:events:us-east-1:{account}:event-bus/never-created",
+            "events:PutEvents failed (missing): ResourceNotFoundException",
+        ),
+        ("sns", "arn:aws:sns:us-east-1:{account}:never-created", "sns:Publish failed (missing): NotFound"),
+    ],
+)  # fmt: skip
+def test_a_missing_bus_or_topic_disables_the_endpoint(
+    pipeline: Pipeline, customer: CustomerAccount, kind: str, target: str, error: str
+) -> None:
+    created = aws_endpoint(pipeline, customer, kind, target.format(account=customer.account))
     deliver_one(pipeline)
 
     [attempt] = only_delivery(pipeline, created["id"]).attempts
     assert attempt.error is not None
-    assert attempt.error.startswith("events:PutEvents failed (missing): ResourceNotFoundException")
-    assert not pipeline.webhooks.get(APPLICATION, created["id"]).enabled
-
-
-def test_a_missing_topic_disables_the_endpoint(pipeline: Pipeline, customer: CustomerAccount) -> None:
-    created = aws_endpoint(pipeline, customer, "sns", f"arn:aws:sns:us-east-1:{customer.account}:never-created")
-    deliver_one(pipeline)
-
-    [attempt] = only_delivery(pipeline, created["id"]).attempts
-    assert attempt.error is not None
-    assert attempt.error.startswith("sns:Publish failed (missing): NotFound")
+    assert attempt.error.startswith(error)
     assert not pipeline.webhooks.get(APPLICATION, created["id"]).enabled
 
 
@@ -304,7 +288,7 @@ def test_the_delivery_log_never_shows_role_credentials(pipeline: Pipeline, custo
     queue = customer.queue("orders")
     created = aws_endpoint(pipeline, customer, "sqs", queue)
     customer.delete_queue(queue)
-    with sts_calls():
+    with aws_calls("sts"):
         deliver_one(pipeline)
     delivery = only_delivery(pipeline, created["id"])
     response = manage(pipeline, "GET", f"/v1/deliveries/{delivery.id}")
