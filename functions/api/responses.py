@@ -30,9 +30,21 @@ if TYPE_CHECKING:
 ObjectT = TypeVar("ObjectT", bound=BaseModel)
 
 
+def _open_to_more_fields(schema: dict[str, Any]) -> None:
+    """The document does not forbid fields it does not list: a profile's API dialect adds its platform's names
+    to /v1 objects (functions/api/dialect.py), and clients ignore fields they do not know."""
+    schema.pop("additionalProperties", None)
+
+
 class _Response(BaseModel):
-    # Every field is always present in an answer, those with a default included.
-    model_config = ConfigDict(extra="forbid", defer_build=True, json_schema_serialization_defaults_required=True)
+    # Every field is always present in an answer, those with a default included; building one with a
+    # field it does not have is a bug (extra="forbid"), answering with more is not (the document stays open).
+    model_config = ConfigDict(
+        extra="forbid",
+        defer_build=True,
+        json_schema_serialization_defaults_required=True,
+        json_schema_extra=_open_to_more_fields,
+    )
 
 
 class WebhookObject(_Response):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -15,6 +17,7 @@ from functions.core.models import (
     Delivery,
     DeliveryStatus,
     Event,
+    SigningSecret,
     Webhook,
 )
 from functions.core.profile import EventType
@@ -65,6 +68,10 @@ def test_a_webhook_renders_as_documented():
         "enabled": True,
         "status": "enabled",
         "disabled_reason": None,
+        "disabled_at": None,
+        "headers": {},
+        "filter": None,
+        "public_key": None,
         "created_at": NOW_TEXT,
         "updated_at": NOW_TEXT,
     }
@@ -72,6 +79,18 @@ def test_a_webhook_renders_as_documented():
     assert (disabled["status"], disabled["disabled_reason"]) == ("disabled", "gone")
     with_secret = rendered(responses.WebhookWithSecret.with_secret(webhook(), "whsec_x"))
     assert with_secret == {**document, "secret": "whsec_x"}
+
+
+def test_a_v1a_webhook_shows_its_public_key_and_never_its_signing_key():
+    vector = json.loads((Path(__file__).parents[2] / "docs" / "v1a-test-vectors.json").read_text())["vectors"][0]
+    v1a = webhook(secrets=[SigningSecret(value=vector["secret_key"])])
+
+    created = rendered(responses.WebhookWithSecret.with_secret(v1a, vector["secret_key"]))
+    rotated = rendered(responses.RotatedWebhook.rotated(v1a, vector["secret_key"], None))
+
+    assert created["public_key"] == created["secret"] == vector["public_key"]
+    assert rotated["secret"] == vector["public_key"]
+    assert vector["secret_key"] not in json.dumps([created, rotated])
 
 
 def test_a_rotated_webhook_says_until_when_the_previous_secret_signs():
