@@ -59,6 +59,12 @@ def derived_id(prefix: str, *, at: datetime, seed: str) -> str:
     return f"{prefix}_{_compose(milliseconds, tail)}"
 
 
+def keyed_id(prefix: str, seed: str) -> str:
+    """An id that is the same for the same seed, whenever it is made (it embeds no creation time)."""
+    digest = hashlib.sha256(seed.encode()).digest()
+    return f"{prefix}_{_compose(int.from_bytes(digest[10:16], 'big'), int.from_bytes(digest[:10], 'big'))}"
+
+
 def id_milliseconds(identifier: str) -> int:
     """The creation time embedded in an id Dovecote made (`has_prefix`); never read it from an event id,
     which may be the platform's own."""

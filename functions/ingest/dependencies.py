@@ -34,7 +34,7 @@ def build_dependencies() -> IngestDependencies:
     from functions.runtime.clients import aws_clients
     from functions.runtime.settings import Settings
     from functions.store.deliveries import DeliveryStore
-    from functions.store.events import EventStore, IdempotencyStore
+    from functions.store.events import EventStore
     from functions.store.queues import Queue
     from functions.store.webhooks import WebhookStore
 
@@ -45,7 +45,6 @@ def build_dependencies() -> IngestDependencies:
     publisher = EventPublisher(
         events_queue=events_queue,
         events=EventStore(dynamodb, settings.table_name),
-        idempotency=IdempotencyStore(dynamodb, settings.table_name),
         profile=settings.profile,
     )
     redelivery = Redelivery(

@@ -1,9 +1,9 @@
 """Publishing an event: validate, store, queue. Nothing is accepted unless it is in SQS.
 
 The event is stored first, with one conditional put of its row (so it can be read back at
-once), then sent to the events queue. A caller-chosen `id` dedupes on that row; an
-`Idempotency-Key` without an id first records, also with one conditional put, which event
-id the key was first used for:
+once), then sent to the events queue. The row is the idempotency claim: a caller-chosen `id`
+dedupes on it, and so does an `Idempotency-Key` without an id, whose event id is derived
+from (application, key), the same for every repeat:
 
 - a repeat of an accepted request answers the same 202 with the same id and created_at,
   and queues the event again: the first request may have stopped between storing and
@@ -13,7 +13,7 @@ id the key was first used for:
 - when SendMessage fails the event row is deleted again and the answer is 503, so the
   caller's retry (with the same key or id) starts afresh.
 
-So a publish costs one DynamoDB write, two with an Idempotency-Key and no id.
+So a publish costs one DynamoDB write, with or without an Idempotency-Key.
 """
 
 from __future__ import annotations
@@ -27,14 +27,14 @@ from typing import Any
 from functions.core.constants import IDEMPOTENCY_KEY_PATTERN, MAX_IDEMPOTENCY_KEY_CHARS
 from functions.core.envelope import NotJsonError, compact_json, javascript_unsafe_number
 from functions.core.errors import ConflictError, InvalidRequestError, PayloadTooLargeError, ServiceUnavailableError
-from functions.core.ids import MAX_EVENT_ID_CHARS, is_event_id, new_id
+from functions.core.ids import MAX_EVENT_ID_CHARS, is_event_id, keyed_id, new_id
 from functions.core.models import Event
 from functions.core.profile import Profile, is_event_type
 from functions.core.timestamps import milliseconds, utc_now
 from functions.pipeline.contract import EventReference
 from functions.pipeline.fanout import retention_expiry
 from functions.runtime.observability import logger as service_logger
-from functions.store.events import EventStore, IdempotencyStore, PublishClaim
+from functions.store.events import EventStore
 from functions.store.queues import Queue, QueueSendError
 
 log = service_logger(child=True)
@@ -56,7 +56,6 @@ def request_fingerprint(event_type: str, data_json: str) -> str:
 class EventPublisher:
     events_queue: Queue
     events: EventStore
-    idempotency: IdempotencyStore
     profile: Profile
     clock: Callable[[], datetime] = utc_now
 
@@ -96,6 +95,8 @@ class EventPublisher:
                     " JSON.stringify(JSON.parse(body))); send it as a string"
                 )
         now = milliseconds(self.clock())
+        if event_id is None and idempotency_key is not None:
+            event_id = idempotent_event_id(application_id, idempotency_key)
         event = Event(
             id=event_id or new_id("evt", now_ms=int(now.timestamp() * 1000)),
             application_id=application_id,
@@ -106,12 +107,6 @@ class EventPublisher:
         )
         fingerprint = request_fingerprint(event_type, data_json)
         expires = retention_expiry(now, self.profile.event_retention_days)
-        if event_id is None and idempotency_key is not None:
-            claim = PublishClaim(event_id=event.id, event_type=event_type, created_at=now, request_hash=fingerprint)
-            first = self.idempotency.claim(application_id, f"key:{idempotency_key}", claim, expires)
-            if first is not None:
-                _check_same_request(first.request_hash, fingerprint)
-                event = event.model_copy(update={"id": first.event_id, "created_at": first.created_at})
         return self.store_and_enqueue(event, expires, fingerprint)
 
     def store_and_enqueue(self, event: Event, expires_at_epoch: int, fingerprint: str | None = None) -> Event:
@@ -129,6 +124,11 @@ class EventPublisher:
             raise ServiceUnavailableError("the event could not be queued; retry the request") from None
         log.info("event queued", extra={"event_id": event.id, "event_type": event.type, "repeat": existing is not None})
         return event
+
+
+def idempotent_event_id(application_id: str, idempotency_key: str) -> str:
+    """The event an Idempotency-Key (without an id) publishes: the same key of the same application, the same row."""
+    return keyed_id("evt", f"{application_id}\nidempotency-key\n{idempotency_key}")
 
 
 def event_reference(event: Event) -> EventReference:

@@ -1,11 +1,11 @@
-"""Published events, and the records that make publishing idempotent.
+"""Published events: each row is also what makes publishing it idempotent.
 
 An event is stored once, by the ingest function when it is published (before it is
 queued), with `data` as a compact JSON string (DynamoDB numbers would turn floats into
 Decimals and lose how they were written) and the fingerprint of the request that
-published it; it expires after the profile's event retention. The event row is itself
-the idempotency record for a caller-chosen event id. An `Idempotency-Key` without an id
-adds one small record mapping the key to the event id it was first used for.
+published it; it expires after the profile's event retention. The conditional put of the
+row is the idempotency claim, for a caller-chosen event id and for an `Idempotency-Key`
+(whose event id is derived from the key: functions/pipeline/publishing.py).
 """
 
 from __future__ import annotations
@@ -13,14 +13,13 @@ from __future__ import annotations
 import contextlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from functions.core.envelope import compact_json
 from functions.core.errors import NotFoundError
 from functions.core.models import Event
 from functions.core.timestamps import stored_timestamp
-from functions.store.table import event_key, from_item, idempotency_key, to_item
+from functions.store.table import event_key, from_item, to_item
 
 
 @dataclass(frozen=True)
@@ -102,62 +101,3 @@ def _stored(item: dict[str, Any]) -> StoredEvent:
     request_hash = document.pop("request_hash", None)
     document["data"] = json.loads(document.pop("data_json", "{}"))
     return StoredEvent(Event.model_validate(document), request_hash)
-
-
-@dataclass(frozen=True)
-class PublishClaim:
-    """Which event an idempotency key was first used for, and the fingerprint of that request."""
-
-    event_id: str
-    event_type: str
-    created_at: datetime
-    request_hash: str
-
-
-class IdempotencyStore:
-    """One record per (application, Idempotency-Key), written once and never changed."""
-
-    def __init__(self, client: Any, table_name: str) -> None:
-        self._client = client
-        self._table = table_name
-
-    def claim(self, application_id: str, key: str, claim: PublishClaim, expires_at_epoch: int) -> PublishClaim | None:
-        """Record `claim` under `key`; None when it was recorded, else the claim already there."""
-        item = to_item(
-            {
-                **idempotency_key(application_id, key),
-                "kind": "idempotency",
-                "event_id": claim.event_id,
-                "event_type": claim.event_type,
-                "created_at": stored_timestamp(claim.created_at),
-                "request_hash": claim.request_hash,
-                "expires_at_epoch": expires_at_epoch,
-            }
-        )
-        for _ in range(3):
-            try:
-                self._client.put_item(
-                    TableName=self._table,
-                    Item=item,
-                    ConditionExpression="attribute_not_exists(pk)",
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                )
-            except self._client.exceptions.ConditionalCheckFailedException as existing:
-                found = existing.response.get("Item") or self._client.get_item(
-                    TableName=self._table, Key=to_item(idempotency_key(application_id, key)), ConsistentRead=True
-                ).get("Item")
-                if found:
-                    return _claim(from_item(found))
-                # expired between our write and our read: claim again
-            else:
-                return None
-        raise RuntimeError(f"idempotency key {key!r} keeps changing")
-
-
-def _claim(document: dict[str, Any]) -> PublishClaim:
-    return PublishClaim(
-        event_id=document["event_id"],
-        event_type=document["event_type"],
-        created_at=datetime.fromisoformat(document["created_at"]),
-        request_hash=document["request_hash"],
-    )

@@ -52,10 +52,6 @@ def event_key(application_id: str, event_id: str) -> dict[str, str]:
     return {"pk": f"T#{application_id}#EVT#{event_id}", "sk": "EVT"}
 
 
-def idempotency_key(application_id: str, key: str) -> dict[str, str]:
-    return {"pk": f"T#{application_id}#IDEM#{key}", "sk": "IDEM"}
-
-
 def delivery_key(application_id: str, delivery_id: str) -> dict[str, str]:
     return {"pk": f"T#{application_id}#DEL#{delivery_id}", "sk": "DEL"}
 

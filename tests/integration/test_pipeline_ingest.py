@@ -12,11 +12,10 @@ import pytest
 from botocore.client import BaseClient
 
 from functions.core.ids import new_id
-from functions.core.models import iso, utc_now
-from functions.core.timestamps import parse_iso
+from functions.core.models import Event, iso, utc_now
+from functions.core.timestamps import milliseconds, parse_iso
 from functions.pipeline.fanout import delivery_id_for
-from functions.pipeline.publishing import request_fingerprint
-from functions.store.events import IdempotencyStore, PublishClaim
+from functions.pipeline.publishing import idempotent_event_id, request_fingerprint
 from functions.store.queues import Queue, QueueSendError
 from tests.integration.pipeline_support import Pipeline, custom_profile, dynamodb_calls, pipeline_under_moto, receiver
 
@@ -60,13 +59,14 @@ def test_publishing_answers_202_once_the_event_is_stored_and_queued(pipeline: Pi
     assert pipeline.events.get("acme", response.body["id"]).data == {"id": 7, "score": 0.25}  # before any fan-out
 
 
-def test_an_idempotency_key_costs_one_more_write_and_a_caller_id_none(pipeline: Pipeline) -> None:
+def test_an_idempotency_key_or_a_caller_id_costs_one_write_the_event_row(pipeline: Pipeline) -> None:
     with dynamodb_calls() as keyed:
         assert pipeline.publish("order.created", headers={"idempotency-key": "k-writes"}).status == 202
     with dynamodb_calls() as with_id:
         assert pipeline.publish("order.created", id=new_id("evt")).status == 202
-    assert keyed == ["PutItem", "PutItem"]  # the key's record, then the event
+    assert keyed == ["PutItem"]  # the event row is the key's claim
     assert with_id == ["PutItem"]
+    assert [i["sk"]["S"] for i in table_items(pipeline)] == ["EVT", "EVT"]
 
 
 @pytest.mark.parametrize("dedupe", ["key", "id"])
@@ -111,22 +111,19 @@ def test_reusing_a_key_or_id_for_a_different_event_is_a_conflict(pipeline: Pipel
 
 
 def test_a_repeat_after_the_first_request_stopped_before_queueing_queues_the_event(pipeline: Pipeline) -> None:
-    first_at = utc_now() - timedelta(minutes=5)
-    claim = PublishClaim(
-        event_id=new_id("evt"),
-        event_type="order.created",
-        created_at=first_at,
-        request_hash=request_fingerprint("order.created", '{"order":1}'),
-    )
-    # the first request recorded its key and stopped (a crash, a timeout) before storing the event
-    IdempotencyStore(pipeline.aws.dynamodb, pipeline.aws.table_name).claim("acme", "key:k1", claim, 2**31)
+    first_at = milliseconds(utc_now() - timedelta(minutes=5))
+    event_id = idempotent_event_id("acme", "k1")
+    first = Event(id=event_id, application_id="acme", type="order.created", data={"order": 1}, created_at=first_at)
+    # the first request stored its event row (the claim of its key) and stopped (a crash, a timeout) before queueing it
+    fingerprint = request_fingerprint("order.created", '{"order":1}')
+    assert pipeline.events.put_new(first, 2**31, fingerprint) is None
     response = pipeline.publish("order.created", {"order": 1}, headers={"idempotency-key": "k1"})
     assert response.status == 202
-    assert response.body["id"] == claim.event_id
+    assert response.body["id"] == event_id
     [message] = events_queued(pipeline)
-    assert message["event_id"] == claim.event_id
+    assert message["event_id"] == event_id
     assert message["created_at"] == iso(first_at)
-    assert pipeline.events.get("acme", claim.event_id).created_at == first_at
+    assert pipeline.events.get("acme", event_id).created_at == first_at
 
 
 def test_when_sqs_refuses_the_answer_is_503_and_the_key_can_be_used_again(pipeline: Pipeline) -> None:
@@ -135,7 +132,7 @@ def test_when_sqs_refuses_the_answer_is_503_and_the_key_can_be_used_again(pipeli
         refused = pipeline.publish("order.created", {"order": 1}, headers=headers)
     assert refused.status == 503
     assert refused.error_type == "service_unavailable"
-    assert [i["sk"]["S"] for i in table_items(pipeline)] == ["IDEM"]  # the event was not kept
+    assert table_items(pipeline) == []  # the event was not kept: the key is free again
     accepted = pipeline.publish("order.created", {"order": 1}, headers=headers)
     assert accepted.status == 202
     assert len(events_queued(pipeline)) == 1
