@@ -48,6 +48,7 @@ PUBLIC_ROUTES: tuple[Route, ...] = (
 
 APPLICATION_ROUTES: tuple[Route, ...] = (
     Route("POST", f"{API_PREFIX}/events", "ingest"),
+    Route("POST", f"{API_PREFIX}/events/batch", "ingest"),
     Route("GET", f"{API_PREFIX}/events/{{id}}", "management"),
     Route("GET", f"{API_PREFIX}/event-types", "management"),
     Route("POST", f"{API_PREFIX}/webhooks", "management"),

@@ -237,6 +237,37 @@ class EventAccepted(_Response):
         return cls.model_validate(event, from_attributes=True)
 
 
+class ErrorDetail(_Response):
+    type: str = Field(examples=["invalid_request"])
+    message: str
+
+
+class BatchItemResult(_Response):
+    """One event of a batch publish: queued (202, `repeat` when it was published before) or its own error."""
+
+    index: int = Field(description="The event's position in the request, from 0.")
+    status: int = Field(description="202 queued; 409, 413 or 422 for this event alone; 503: retry this event.")
+    id: str | None
+    type: str | None
+    created_at: ApiTime | None
+    repeat: bool = Field(description="Published before with the same id or idempotency_key: nothing new is sent.")
+    error: ErrorDetail | None
+
+
+class EventBatchAccepted(_Response):
+    """The answer to a batch publish: one result per event, in the order sent."""
+
+    object: Literal["event_batch"] = "event_batch"
+    accepted: int = Field(description="How many events are queued (repeats included).")
+    failed: int
+    data: list[BatchItemResult]
+
+    @classmethod
+    def of(cls, results: list[BatchItemResult]) -> EventBatchAccepted:
+        accepted = sum(result.status == 202 for result in results)
+        return cls(accepted=accepted, failed=len(results) - accepted, data=results)
+
+
 class EventTypeObject(_Response):
     name: str
     description: str
@@ -397,11 +428,6 @@ class PortalSessionObject(_Response):
 
 class Health(_Response):
     status: Literal["ok"] = "ok"
-
-
-class ErrorDetail(_Response):
-    type: str = Field(examples=["invalid_request"])
-    message: str
 
 
 class ErrorEnvelope(_Response):

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from functions.core.constants import IDEMPOTENCY_KEY_PATTERN, MAX_IDEMPOTENCY_KEY_CHARS
 from functions.core.ids import EVENT_ID_PATTERN, MAX_EVENT_ID_CHARS
 from functions.core.profile import EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_CHARS
 
@@ -36,6 +37,27 @@ class PublishEvent(_Request):
         ),
         examples=["order-42"],
         json_schema_extra={"pattern": EVENT_ID_PATTERN.pattern},
+    )
+
+
+MAX_BATCH_EVENTS = 100
+
+
+class BatchEvent(PublishEvent):
+    idempotency_key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_IDEMPOTENCY_KEY_CHARS,
+        description="As the Idempotency-Key header of a single publish: the same key again is the same event.",
+        json_schema_extra={"pattern": f"^{IDEMPOTENCY_KEY_PATTERN.pattern}$"},
+    )
+
+
+class PublishBatch(_Request):
+    events: list[BatchEvent] = Field(
+        min_length=1,
+        max_length=MAX_BATCH_EVENTS,
+        description=f"1 to {MAX_BATCH_EVENTS} events, each with its own id or idempotency_key to make it repeatable.",
     )
 
 

@@ -6,6 +6,8 @@ its message is in SQS; when SQS refuses it, nothing is left behind and the answe
 - POST /v1/events: publish. `id` (the platform's own id, e.g. order-42) or an `Idempotency-Key` header
   makes the call idempotent: a repeat gets the same 202 and queues nothing; reusing one for
   a different event is a 409 (functions/pipeline/publishing.py).
+- POST /v1/events/batch: up to 100 events in one request, each idempotent as above, with one
+  result per event (queued, a repeat, or that event's own 409/413/422/503).
 - POST /v1/webhooks/{id}/test: a sample event of the profile's test type, to that endpoint only.
 - POST /v1/deliveries/{id}/retry: a new attempt series for a failed or cancelled delivery.
 - POST /v1/webhooks/{id}/recover: re-send the endpoint's failed deliveries of events since a
@@ -14,19 +16,29 @@ its message is in SQS; when SQS refuses it, nothing is left behind and the answe
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from functions.api.app import Application, logger, require_id
 from functions.api.operations import operation
-from functions.api.responses import DeliveryObject, EventAccepted, RecoveryObject
+from functions.api.responses import (
+    BatchItemResult,
+    DeliveryObject,
+    ErrorDetail,
+    EventAccepted,
+    EventBatchAccepted,
+    RecoveryObject,
+)
 from functions.core.constants import IDEMPOTENCY_KEY_PATTERN, MAX_IDEMPOTENCY_KEY_CHARS
-from functions.core.errors import InvalidRequestError
+from functions.core.errors import DovecoteError, InvalidRequestError, PayloadTooLargeError
 from functions.core.timestamps import parse_iso
-from functions.ingest.bodies import PublishEvent, RecoverRequest
+from functions.ingest.bodies import BatchEvent, PublishBatch, PublishEvent, RecoverRequest
 from functions.ingest.dependencies import dependencies
+
+if TYPE_CHECKING:
+    from functions.pipeline.publishing import EventPublisher, PreparedEvent, Published
 
 router = Router()
 
@@ -57,6 +69,38 @@ def publish_event(
     )
     logger.append_keys(event_id=event.id)
     return EventAccepted.from_record(event)
+
+
+@router.post("/v1/events/batch", **operation("publishEventBatch"))
+def publish_event_batch(body: PublishBatch, application: Application) -> EventBatchAccepted:
+    publisher = dependencies().publisher
+    outcomes = publisher.publish_batch([_prepared(publisher, application, item) for item in body.events])
+    logger.append_keys(events=len(outcomes))
+    return EventBatchAccepted.of([_batch_result(index, outcome) for index, outcome in enumerate(outcomes)])
+
+
+def _prepared(publisher: EventPublisher, application: str, item: BatchEvent) -> PreparedEvent | DovecoteError:
+    try:
+        prepared = publisher.prepare(application, item.type, item.data, item.id, item.idempotency_key)
+    except DovecoteError as error:
+        return error
+    limit = publisher.profile.max_payload_bytes
+    if prepared.data_bytes > limit:
+        return PayloadTooLargeError(f"data: the event exceeds this deployment's {limit} bytes")
+    return prepared
+
+
+def _batch_result(index: int, outcome: Published | DovecoteError) -> BatchItemResult:
+    if isinstance(outcome, DovecoteError):
+        error = ErrorDetail(type=outcome.error_type, message=outcome.message)
+        return BatchItemResult(
+            index=index, status=outcome.status_code, id=None, type=None, created_at=None, repeat=False, error=error
+        )
+    event = outcome.event
+    return BatchItemResult(
+        index=index, status=202, id=event.id, type=event.type, created_at=event.created_at, repeat=outcome.repeat,
+        error=None,
+    )  # fmt: skip
 
 
 @router.post("/v1/webhooks/<webhook_id>/test", **operation("testWebhook"))

@@ -19,14 +19,21 @@ So a publish costs one DynamoDB write, with or without an Idempotency-Key.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from functions.core.constants import IDEMPOTENCY_KEY_PATTERN, MAX_IDEMPOTENCY_KEY_CHARS
 from functions.core.envelope import NotJsonError, compact_json, javascript_unsafe_number
-from functions.core.errors import ConflictError, InvalidRequestError, PayloadTooLargeError, ServiceUnavailableError
+from functions.core.errors import (
+    ConflictError,
+    DovecoteError,
+    InvalidRequestError,
+    PayloadTooLargeError,
+    ServiceUnavailableError,
+)
 from functions.core.ids import MAX_EVENT_ID_CHARS, is_event_id, keyed_id, new_id
 from functions.core.models import Event
 from functions.core.profile import Profile, is_event_type
@@ -35,7 +42,7 @@ from functions.pipeline.contract import EventReference
 from functions.pipeline.fanout import retention_expiry
 from functions.runtime.observability import logger as service_logger
 from functions.store.events import EventStore
-from functions.store.queues import Queue, QueueSendError
+from functions.store.queues import SQS_BATCH_SIZE, Queue, QueueSendError
 
 log = service_logger(child=True)
 
@@ -50,6 +57,26 @@ def validate_event_type(event_type: str, profile: Profile) -> None:
 
 def request_fingerprint(event_type: str, data_json: str) -> str:
     return hashlib.sha256(f"{event_type}\n{data_json}".encode()).hexdigest()
+
+
+MAX_PARALLEL_WRITES = 16
+
+
+@dataclass(frozen=True)
+class PreparedEvent:
+    """A valid event, ready to be stored: its row's fingerprint and expiry, and the size of its data."""
+
+    event: Event
+    fingerprint: str
+    expires_at_epoch: int
+    data_bytes: int
+
+
+@dataclass(frozen=True)
+class Published:
+    event: Event
+    repeat: bool
+    """Published before with the same id or Idempotency-Key (and the same content): nothing new was stored."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,6 +98,13 @@ class EventPublisher:
     ) -> Event:
         if request_bytes > self.profile.max_payload_bytes:
             raise PayloadTooLargeError(f"the event exceeds this deployment's {self.profile.max_payload_bytes} bytes")
+        prepared = self.prepare(application_id, event_type, data, event_id, idempotency_key)
+        return self.store_and_enqueue(prepared.event, prepared.expires_at_epoch, prepared.fingerprint)
+
+    def prepare(
+        self, application_id: str, event_type: str, data: Any, event_id: str | None, idempotency_key: str | None
+    ) -> PreparedEvent:
+        """The event a publish stores, once every field is valid; InvalidRequestError naming the first that is not."""
         validate_event_type(event_type, self.profile)
         if event_id is not None and not is_event_id(event_id):
             raise InvalidRequestError(
@@ -105,9 +139,57 @@ class EventPublisher:
             created_at=now,
             idempotency_key=idempotency_key,
         )
-        fingerprint = request_fingerprint(event_type, data_json)
-        expires = retention_expiry(now, self.profile.event_retention_days)
-        return self.store_and_enqueue(event, expires, fingerprint)
+        return PreparedEvent(
+            event=event,
+            fingerprint=request_fingerprint(event_type, data_json),
+            expires_at_epoch=retention_expiry(now, self.profile.event_retention_days),
+            data_bytes=len(data_json.encode("utf-8")),
+        )
+
+    def publish_batch(self, items: Sequence[PreparedEvent | DovecoteError]) -> list[Published | DovecoteError]:
+        """Store and queue every prepared event of a batch (the others keep their error), in one go:
+        the rows are written in parallel, the queue gets SendMessageBatch calls of ten; each item ends
+        published (a repeat of an earlier publish, or not) or with the error of that item alone."""
+        outcomes: list[Published | DovecoteError | PreparedEvent] = list(items)
+        stored: dict[int, bool] = {}  # position → whether this request wrote the row
+
+        def store(position: int) -> None:
+            prepared = items[position]
+            assert isinstance(prepared, PreparedEvent)
+            try:
+                existing = self.events.put_new(prepared.event, prepared.expires_at_epoch, prepared.fingerprint)
+            except Exception:  # one row that cannot be written fails its item, not the batch
+                log.exception("an event of a batch could not be stored", extra={"event_id": prepared.event.id})
+                outcomes[position] = ServiceUnavailableError("the event could not be stored; retry it")
+                return
+            if existing is None:
+                outcomes[position], stored[position] = Published(prepared.event, repeat=False), True
+            elif existing.request_hash != prepared.fingerprint:
+                outcomes[position] = ConflictError(_REUSED)
+            else:
+                outcomes[position], stored[position] = Published(existing.event, repeat=True), False
+
+        positions = [position for position, item in enumerate(items) if isinstance(item, PreparedEvent)]
+        if positions:
+            with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_WRITES, len(positions))) as pool:
+                list(pool.map(store, positions))
+        queued = sorted(stored)
+        published = {position: outcome for position, outcome in enumerate(outcomes) if isinstance(outcome, Published)}
+        messages = [event_reference(published[position].event).to_json() for position in queued]
+        unsent = {
+            queued[start + failed]
+            for start in range(0, len(messages), SQS_BATCH_SIZE)
+            for failed in self.events_queue.send_batch(messages[start : start + SQS_BATCH_SIZE])
+        }
+        for position in unsent:
+            event = published[position].event
+            if stored[position]:
+                self.events.forget(event.application_id, event.id)
+            outcomes[position] = ServiceUnavailableError("the event could not be queued; retry it")
+        log.info("event batch queued", extra={"events": len(items), "queued": len(queued) - len(unsent)})
+        finished = [outcome for outcome in outcomes if not isinstance(outcome, PreparedEvent)]
+        assert len(finished) == len(items), "every item of the batch ends published or with its error"
+        return finished
 
     def store_and_enqueue(self, event: Event, expires_at_epoch: int, fingerprint: str | None = None) -> Event:
         """Store `event` (or find it stored by an earlier request with the same fingerprint) and queue it."""
@@ -142,6 +224,9 @@ def event_reference(event: Event) -> EventReference:
     )
 
 
+_REUSED = "this event id or Idempotency-Key was already used for a different event; use a new one"
+
+
 def _check_same_request(stored_hash: str | None, fingerprint: str | None) -> None:
     if stored_hash != fingerprint:
-        raise ConflictError("this event id or Idempotency-Key was already used for a different event; use a new one")
+        raise ConflictError(_REUSED)

@@ -32,6 +32,7 @@ pytestmark = pytest.mark.xdist_group("infra")
 # The route list, written out independently of infra.routes.
 EXPECTED_ROUTES = {
     ("POST", "/v1/events"): ("ingest", True),
+    ("POST", "/v1/events/batch"): ("ingest", True),
     ("POST", "/v1/webhooks/{id}/test"): ("ingest", True),
     ("POST", "/v1/deliveries/{id}/retry"): ("ingest", True),
     ("POST", "/v1/webhooks/{id}/recover"): ("ingest", True),

@@ -41,6 +41,7 @@ APPLICATION_ROUTES: dict[tuple[str, str], Any] = {
     ("GET", "/v1/deliveries/{delivery_id}"): management,
     ("GET", "/v1/events/{event_id}"): management,
     ("POST", "/v1/events"): ingest,
+    ("POST", "/v1/events/batch"): ingest,
     ("POST", "/v1/webhooks/{webhook_id}/test"): ingest,
     ("POST", "/v1/deliveries/{delivery_id}/retry"): ingest,
     ("POST", "/v1/webhooks/{webhook_id}/recover"): ingest,
@@ -73,6 +74,7 @@ BODIES = {
     ("POST", "/v1/webhooks"): {"url": "https://hooks.example.com/", "events": ["*"]},
     ("PATCH", "/v1/webhooks/{webhook_id}"): {"description": "taken over"},
     ("POST", "/v1/events"): {"type": "user.created", "data": {}},
+    ("POST", "/v1/events/batch"): {"events": [{"type": "user.created", "data": {}}]},
     ("POST", "/v1/webhooks/{webhook_id}/recover"): {"since": iso(utc_now() - timedelta(hours=1))},
 }
 ID_ROUTES = sorted(

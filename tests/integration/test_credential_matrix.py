@@ -46,6 +46,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/webhooks"): {"url": "https://hooks.example.com/", "events": ["*"]},
     ("PATCH", "/webhooks/{id}"): {"description": "changed"},
     ("POST", "/events"): {"type": "user.created", "data": {}},
+    ("POST", "/events/batch"): {"events": [{"type": "user.created", "data": {}}]},
     ("POST", "/webhooks/{id}/recover"): {"since": iso(utc_now() - timedelta(hours=1))},
     ("POST", "/applications"): {"name": "Initech"},
     ("PATCH", "/applications/{application_id}"): {"name": "Acme Inc"},
@@ -56,6 +57,7 @@ BODIES: dict[tuple[str, str], Any] = {
 SUCCESS: dict[tuple[str, str], int] = {
     ("POST", "/webhooks"): 201,
     ("POST", "/events"): 202,
+    ("POST", "/events/batch"): 202,
     ("POST", "/webhooks/{id}/test"): 202,
     ("POST", "/webhooks/{id}/recover"): 202,
     ("POST", "/deliveries/{id}/retry"): 202,
@@ -64,7 +66,13 @@ SUCCESS: dict[tuple[str, str], int] = {
     ("POST", "/applications/{application_id}/portal-sessions"): 201,
     ("POST", "/platform-keys"): 201,
 }
-COLLECTIONS = {("GET", "/event-types"), ("GET", "/webhooks"), ("POST", "/webhooks"), ("POST", "/events")}
+COLLECTIONS = {
+    ("GET", "/event-types"),
+    ("GET", "/webhooks"),
+    ("POST", "/webhooks"),
+    ("POST", "/events"),
+    ("POST", "/events/batch"),
+}
 """Application routes without an id: another application's key acts on its own application there."""
 
 

@@ -247,3 +247,38 @@ def test_commands_reach_their_routes(
     assert status == 0
     assert [(request.method, request.path) for request in api.requests] == [(method, path)]
     assert json.loads(out) == answer
+
+
+def test_events_send_file_sends_batches_of_a_hundred_with_a_key_from_each_line(
+    api: FakeApi, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    lines = [json.dumps({"type": "order.created", "data": {"n": n}}) for n in range(150)]
+    lines[7] = json.dumps({"type": "order.created", "data": {"n": 7}, "id": "order-7"})
+    events_file = tmp_path / "events.jsonl"
+    events_file.write_text("\n".join(lines) + "\n\n", encoding="utf-8")
+    ok = {"index": 0, "status": 202, "id": "evt_1", "type": "order.created", "repeat": False, "error": None}
+    failed = {**ok, "index": 49, "status": 422, "id": None, "error": {"type": "invalid_request", "message": "type: x"}}
+    api.add("POST", "/v1/events/batch", 202, {"object": "event_batch", "accepted": 100, "failed": 0, "data": [ok]})
+    api.add("POST", "/v1/events/batch", 202, {"object": "event_batch", "accepted": 49, "failed": 1, "data": [failed]})
+
+    status, out, err = run(capsys, "events", "send", "--file", str(events_file))
+
+    assert status == 1
+    first, second = (request.body["events"] for request in api.requests)
+    assert (len(first), len(second)) == (100, 50)
+    assert first[7] == {"type": "order.created", "data": {"n": 7}, "id": "order-7"}
+    assert first[0]["idempotency_key"].startswith("file-")
+    assert len({event["idempotency_key"] for event in first if "idempotency_key" in event}) == 99
+    assert "sent 150/150 events, 1 failed" in err
+    assert out.splitlines() == ["149 of 150 events queued", "line 150: 422 type: x"]
+
+
+def test_events_send_file_refuses_a_line_that_is_not_an_event(
+    api: FakeApi, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    events_file = tmp_path / "events.jsonl"
+    events_file.write_text('{"type": "order.created"}\n{"data": {}}\n', encoding="utf-8")
+    status, _, err = run(capsys, "events", "send", "--file", str(events_file))
+    assert status == 2
+    assert "--file line 2" in err
+    assert api.requests == []

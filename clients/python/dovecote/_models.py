@@ -118,6 +118,36 @@ class Event(DovecoteObject):
     created_at: datetime | None = None
 
 
+class ErrorDetail(DovecoteObject):
+    type: str
+    message: str
+
+
+class BatchItemResult(DovecoteObject):
+    """One event of `events.send_batch`: queued (status 202; `repeat` if published before) or its error."""
+
+    index: int
+    status: int
+    id: str | None = None
+    type: str | None = None
+    created_at: datetime | None = None
+    repeat: bool = False
+    error: ErrorDetail | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 202
+
+
+class EventBatch(DovecoteObject):
+    """The answer to `events.send_batch`: one result per event, in the order sent."""
+
+    object: str = "event_batch"
+    accepted: int
+    failed: int
+    data: list[BatchItemResult]
+
+
 class EventType(DovecoteObject):
     name: str
     description: str = ""

@@ -7,6 +7,7 @@ Failures exit non-zero with one line on stderr (set DOVECOTE_DEBUG=1 for a trace
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib
 import json
 import os
@@ -46,6 +47,8 @@ class Output:
     """What a person sees."""
     note: str | None = None
     """An aside for a person, printed to stderr (never with `--json`)."""
+    status: int = 0
+    """The exit status: 0, or 1 when part of the work failed (the output says which)."""
 
 
 Handler = Callable[[Dovecote, argparse.Namespace], Output]
@@ -312,7 +315,60 @@ def _webhooks_recover(client: Dovecote, args: argparse.Namespace) -> Output:
     return _object_output(_scope(client, args).webhooks.recover(args.webhook_id, _since(args.since)))
 
 
+BATCH_SIZE = 100
+
+
+def _batch_line(number: int, line: str) -> dict[str, Any]:
+    """One JSONL line: {"type", "data", "id"?, "idempotency_key"?}; without id or key, a key from its content."""
+    try:
+        event = json.loads(line)
+    except ValueError as error:
+        raise UsageError(f"--file line {number}: not JSON ({error})") from None
+    if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+        raise UsageError(f'--file line {number}: give an object with a "type" (and "data", "id", "idempotency_key")')
+    if "id" not in event and "idempotency_key" not in event:
+        canonical = json.dumps(event, sort_keys=True, separators=(",", ":"))
+        event["idempotency_key"] = "file-" + hashlib.sha256(canonical.encode()).hexdigest()[:40]
+    return event
+
+
+def _events_send_file(client: Dovecote, args: argparse.Namespace) -> Output:
+    try:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--file: cannot read {args.file}: {exc.strerror}") from None
+    events = [_batch_line(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    if not events:
+        raise UsageError(f"--file: {args.file} holds no events")
+    failures: list[dict[str, Any]] = []
+    sent = 0
+    for start in range(0, len(events), BATCH_SIZE):
+        answer = _scope(client, args).events.send_batch(events[start : start + BATCH_SIZE])
+        sent += answer.accepted
+        failures += [
+            {"line": start + item.index + 1, "status": item.status, "error": item.error.message if item.error else ""}
+            for item in answer.data
+            if not item.ok
+        ]
+        done = min(start + BATCH_SIZE, len(events))
+        if not args.json:
+            print(f"\rsent {done}/{len(events)} events, {len(failures)} failed", end="", file=sys.stderr, flush=True)
+    if not args.json:
+        print(file=sys.stderr)
+    document = {"events": len(events), "accepted": sent, "failed": len(failures), "failures": failures}
+    lines = [f"{sent} of {len(events)} events queued"] + [
+        f"line {failure['line']}: {failure['status']} {failure['error']}" for failure in failures
+    ]
+    return Output(document, "\n".join(lines), status=1 if failures else 0)
+
+
 def _events_send(client: Dovecote, args: argparse.Namespace) -> Output:
+    if args.file is not None:
+        if args.type or args.id or args.idempotency_key or args.data is not None or args.data_file is not None:
+            raise UsageError("--file: give the type, data and ids in the file's lines, not as options")
+        return _events_send_file(client, args)
+    if not args.type:
+        raise UsageError("give the event type (or --file events.jsonl)")
     event = _scope(client, args).events.send(
         args.type, _event_data(args), id=args.id, idempotency_key=args.idempotency_key
     )
@@ -524,8 +580,13 @@ def _add_webhook_commands(tree: _CommandTree) -> None:
 
 def _add_event_commands(tree: _CommandTree) -> None:
     events = tree.group("events", "publish and inspect events")
-    send = tree.command(events, "send", _events_send, "publish an event")
-    send.add_argument("type", help="event type, e.g. order.created")
+    send = tree.command(events, "send", _events_send, "publish an event, or a file of them")
+    send.add_argument("type", nargs="?", help="event type, e.g. order.created")
+    send.add_argument(
+        "--file",
+        help='JSON Lines, one event a line ({"type", "data", "id"?, "idempotency_key"?}; \'-\' for stdin),'
+        " sent 100 a request with a progress line; a line without id or key is keyed by its content",
+    )
     payload = send.add_mutually_exclusive_group()
     payload.add_argument("--data", help="event data as JSON (default: {})")
     payload.add_argument("--data-file", help="file holding the event data as JSON ('-' for stdin)")
@@ -635,7 +696,7 @@ def _execute(args: argparse.Namespace) -> int:
         print(output.text)
         if output.note:
             print(output.note, file=sys.stderr)
-    return 0
+    return output.status
 
 
 def main(argv: list[str] | None = None) -> int:
