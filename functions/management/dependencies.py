@@ -19,6 +19,7 @@ from functions.runtime.lazy import LazyDependencies
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from functions.core.catalog import EventCatalog
     from functions.core.urls import Resolver
     from functions.management.webhooks import EndpointRules
     from functions.runtime.settings import Settings
@@ -67,6 +68,14 @@ class ManagementDependencies:
         from functions.store.deliveries import DeliveryStore
 
         return DeliveryStore(self._dynamodb, self.settings.table_name)
+
+    @cached_property
+    def catalog(self) -> EventCatalog:
+        from functions.core.catalog import EventCatalog
+        from functions.store.event_types import EventTypeStore
+
+        store = EventTypeStore(self._dynamodb, self.settings.table_name)
+        return EventCatalog(self.settings.profile.event_types, store)
 
     @cached_property
     def events(self) -> EventStore:
