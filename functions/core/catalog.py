@@ -11,12 +11,16 @@
   only document types and give them schemas.
 - A `deprecated` type is still accepted for publishing; listings mark it.
 
-Publishing reads one item (`find`): an eventually consistent GetItem, so a schema added or changed
-is applied within about a second.
+Publishing looks a type up with `find`: one eventually consistent GetItem, remembered by the function
+instance for LOOKUP_TTL_SECONDS, so a steady stream of events costs no read per publish; a type
+registered, changed or deleted applies to publishing within that minute (the authorizer caches
+credentials as long). The API's own reads are consistent and never cached.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +34,12 @@ from functions.core.timestamps import utc_now
 
 if TYPE_CHECKING:
     from functions.store.event_types import EventTypeStore, Source, StoredEventType
+
+
+LOOKUP_TTL_SECONDS = 60.0
+"""How long a function instance remembers a type it looked up for publishing (found or not)."""
+MAX_REMEMBERED_TYPES = 1000
+"""Past this many names (a client publishing ever new types) the memory starts again."""
 
 
 @dataclass(frozen=True)
@@ -55,11 +65,17 @@ class EventCatalog:
         profile_types: list[EventType] | None,
         store: EventTypeStore,
         clock: Callable[[], datetime] = utc_now,
+        monotonic: Callable[[], float] = time.monotonic,
+        lookup_ttl_seconds: float = LOOKUP_TTL_SECONDS,
     ) -> None:
         self._profile = {t.name: t for t in profile_types or []}
         self.closed = profile_types is not None
         self._store = store
         self._clock = clock
+        self._monotonic = monotonic
+        self._ttl = lookup_ttl_seconds
+        self._looked_up: dict[str, tuple[float, CatalogEntry | None]] = {}
+        self._lock = threading.Lock()
 
     @staticmethod
     def _entry(stored: StoredEventType) -> CatalogEntry:
@@ -74,6 +90,20 @@ class EventCatalog:
         ]
         entries.extend(self._entry(s) for s in stored.values() if s.source == "platform")
         return entries
+
+    def lookup(self, name: str) -> CatalogEntry | None:
+        """For publishing: `find`, remembered for LOOKUP_TTL_SECONDS (see the module's notes)."""
+        now = self._monotonic()
+        with self._lock:
+            remembered = self._looked_up.get(name)
+        if remembered is not None and now - remembered[0] < self._ttl:
+            return remembered[1]
+        entry = self.find(name)
+        with self._lock:
+            if len(self._looked_up) >= MAX_REMEMBERED_TYPES:
+                self._looked_up.clear()
+            self._looked_up[name] = (now, entry)
+        return entry
 
     def find(self, name: str, *, consistent: bool = False) -> CatalogEntry | None:
         stored = self._store.find_consistent(name) if consistent else self._store.find(name)

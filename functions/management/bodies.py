@@ -111,7 +111,7 @@ class EventTypeCreate(_Request):
     example: Any = Field(default=None, description=_EXAMPLE_DOC)
     deprecated: bool = Field(default=False, description=_DEPRECATED_DOC)
 
-    @field_validator("json_schema")
+    @field_validator("json_schema", mode="before")
     @classmethod
     def _usable_schema(cls, schema: Any) -> Any:
         return checked_schema(schema)
@@ -148,7 +148,7 @@ class EventTypeUpdate(_Request):
             raise ValueError("may not be null")
         return value
 
-    @field_validator("json_schema")
+    @field_validator("json_schema", mode="before")
     @classmethod
     def _usable_schema(cls, schema: Any) -> Any:
         return checked_schema(schema)

@@ -13,9 +13,9 @@ id the key was first used for:
 - when SendMessage fails the event row is deleted again and the answer is 503, so the
   caller's retry (with the same key or id) starts afresh.
 
-So a publish costs one DynamoDB write, two with an Idempotency-Key and no id, and one eventually
-consistent read of the type's catalog entry (functions/core/catalog.py), whose schema, when it has
-one, `data` must fit (422 naming the path, e.g. `data.amount: …`).
+So a publish costs one DynamoDB write, two with an Idempotency-Key and no id; the first publish of a
+type in a function instance each minute also reads the type's catalog entry (functions/core/catalog.py),
+whose schema, when it has one, `data` must fit (422 naming the path, e.g. `data.amount: …`).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def validate_event_type(event_type: str, catalog: EventCatalog) -> CatalogEntry 
     """
     if not is_event_type(event_type):
         raise InvalidRequestError("type: must be a dotted lower-case name such as task.completed")
-    entry = catalog.find(event_type)
+    entry = catalog.lookup(event_type)
     if entry is None and catalog.closed:
         raise InvalidRequestError(f"type: {event_type!r} is not in this deployment's event catalog")
     return entry
