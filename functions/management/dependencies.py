@@ -97,7 +97,11 @@ class ManagementDependencies:
         profile = self.settings.profile
         policy = UrlPolicy(https_only=profile.https_only, allow_loopback=self.settings.allow_http_loopback)
         resolver = self._url_resolver or system_resolver
-        return EndpointRules(profile=profile, check_url=lambda url: validate_endpoint_url(url, policy, resolver))
+        return EndpointRules(
+            profile=profile,
+            check_url=lambda url: validate_endpoint_url(url, policy, resolver),
+            catalog_names=lambda: {entry.event_type.name for entry in self.catalog.list()},
+        )
 
 
 def build_dependencies() -> ManagementDependencies:

@@ -30,6 +30,9 @@ class EndpointRules:
 
     profile: Profile
     check_url: UrlCheck
+    catalog_names: Callable[[], set[str]] | None = None
+    """Every type of a closed catalog, the platform's registered ones included (None: the profile's only);
+    only called when the profile has a catalog."""
 
 
 def _pattern_problem(pattern: str, catalog: set[str] | None) -> str | None:
@@ -42,11 +45,15 @@ def _pattern_problem(pattern: str, catalog: set[str] | None) -> str | None:
     return None
 
 
-def validate_event_patterns(patterns: list[str], profile: Profile) -> list[str]:
-    """The patterns, duplicates removed, when each is valid under the profile's catalog."""
+def validate_event_patterns(
+    patterns: list[str], profile: Profile, catalog_names: Callable[[], set[str]] | None = None
+) -> list[str]:
+    """The patterns, duplicates removed, when each is valid under the deployment's catalog."""
     if not patterns:
         raise InvalidRequestError("events: subscribe to at least one event type")
     catalog = profile.catalog_names()
+    if catalog is not None and catalog_names is not None:
+        catalog = catalog_names()
     for index, pattern in enumerate(patterns):
         problem = _pattern_problem(pattern, catalog)
         if problem:
@@ -59,7 +66,7 @@ def new_webhook(
 ) -> tuple[Webhook, str]:
     """A webhook for `request`, and its signing secret (the caller's, or a generated one)."""
     url = rules.check_url(request.url)
-    events = validate_event_patterns(request.events, rules.profile)
+    events = validate_event_patterns(request.events, rules.profile, rules.catalog_names)
     if request.secret is None:
         secret = generate_secret(rules.profile.secret)
     else:
@@ -87,7 +94,7 @@ def updated_webhook(webhook: Webhook, request: WebhookUpdate, rules: EndpointRul
     if request.url is not None:
         changes["url"] = rules.check_url(request.url)
     if request.events is not None:
-        changes["events"] = validate_event_patterns(request.events, rules.profile)
+        changes["events"] = validate_event_patterns(request.events, rules.profile, rules.catalog_names)
     if "description" in request.model_fields_set:
         changes["description"] = request.description or ""
     if request.enabled is True and not webhook.enabled:

@@ -113,6 +113,17 @@ def test_changing_and_deleting_a_registered_type(management_api: ManagementApi) 
     assert as_platform(management_api, "DELETE", "/v1/event-types/invoice.paid").status == 404
 
 
+def test_a_webhook_may_subscribe_to_a_registered_type_of_a_closed_catalog(management_api: ManagementApi) -> None:
+    management_api.switch_profile("mutx")
+    body = {"url": "https://hooks.example.com/", "events": ["billing.*"]}
+    refused = management_api("POST", "/v1/webhooks", body=body)
+    assert (refused.status, refused.error_type) == (422, "invalid_request")
+
+    register(management_api, name="billing.charged")
+    accepted = management_api("POST", "/v1/webhooks", body=body)
+    assert accepted.status == 201, accepted.body
+
+
 # Bad input ------------------------------------------------------------------------------------------
 
 
