@@ -170,13 +170,23 @@ APPLICATION_KEY = Caller(credential="application", application_id="acme")
 PLATFORM_KEY = Caller(credential="platform")
 
 
-@pytest.mark.parametrize("method", ["POST", "PATCH", "DELETE"])
-@pytest.mark.parametrize("path", ["/v1/event-types", "/v1/event-types/a.b"])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/v1/event-types"), ("PATCH", "/v1/event-types/a.b"), ("DELETE", "/v1/event-types/a.b")],
+)
 def test_only_a_platform_key_may_change_the_catalog(method: str, path: str) -> None:
     with pytest.raises(ForbiddenError):
         check_access(APPLICATION_KEY, method, path)
     check_access(PLATFORM_KEY, method, path)
     check_access(APPLICATION_KEY, "GET", path)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("DELETE", "/v1/event-types"), ("POST", "/v1/event-types/a.b"), ("PUT", "/v1/event-types/a.b")],
+)
+def test_a_method_the_catalog_does_not_serve_is_left_to_the_405(method: str, path: str) -> None:
+    check_access(APPLICATION_KEY, method, path)
 
 
 def test_the_catalogs_changes_have_no_copy_under_an_application() -> None:
