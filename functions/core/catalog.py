@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from functions.core.errors import ConflictError, InvalidRequestError, NotFoundError
-from functions.core.profile import EventType
+from functions.core.profile import EventType, is_event_type
 from functions.core.timestamps import utc_now
 
 if TYPE_CHECKING:
@@ -106,6 +106,9 @@ class EventCatalog:
         return entry
 
     def find(self, name: str, *, consistent: bool = False) -> CatalogEntry | None:
+        """None for a name that is no event type at all, without reading (it cannot be a key of the table)."""
+        if not is_event_type(name):
+            return None
         stored = self._store.find_consistent(name) if consistent else self._store.find(name)
         if stored is not None and (stored.source == "platform" or name in self._profile):
             return self._entry(stored)
@@ -142,6 +145,8 @@ class EventCatalog:
         return self._entry(stored)
 
     def delete(self, name: str) -> None:
+        if not is_event_type(name):
+            raise NotFoundError(f"no event type {name[:128]}")
         if name in self._profile:
             raise ConflictError(
                 f"event type {name} is one of the profile's: it can be changed or deprecated, not deleted"

@@ -134,9 +134,10 @@ def test_a_name_the_catalog_has_is_a_conflict(management_api: ManagementApi) -> 
 
 
 @pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
-def test_an_unknown_type_is_not_found(management_api: ManagementApi, method: str) -> None:
+@pytest.mark.parametrize("name", ["no.such_type", "Not A Type", "a" * 2000])
+def test_an_unknown_type_is_not_found(management_api: ManagementApi, method: str, name: str) -> None:
     body = {"description": "x"} if method == "PATCH" else None
-    response = as_platform(management_api, method, "/v1/event-types/no.such_type", body)
+    response = as_platform(management_api, method, f"/v1/event-types/{name}", body)
     assert (response.status, response.error_type) == (404, "not_found")
 
 
