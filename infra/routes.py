@@ -51,6 +51,7 @@ APPLICATION_ROUTES: tuple[Route, ...] = (
     Route("POST", f"{API_PREFIX}/events/batch", "ingest"),
     Route("GET", f"{API_PREFIX}/events/{{id}}", "management"),
     Route("GET", f"{API_PREFIX}/event-types", "management"),
+    Route("GET", f"{API_PREFIX}/event-types/{{name}}", "management"),
     Route("POST", f"{API_PREFIX}/webhooks", "management"),
     Route("GET", f"{API_PREFIX}/webhooks", "management"),
     Route("GET", f"{API_PREFIX}/webhooks/{{id}}", "management"),
@@ -85,7 +86,11 @@ PLATFORM_ROUTES: tuple[Route, ...] = (
     Route("POST", f"{API_PREFIX}/platform-keys", "management"),
     Route("GET", f"{API_PREFIX}/platform-keys", "management"),
     Route("DELETE", f"{API_PREFIX}/platform-keys/{{key_id}}", "management"),
+    Route("POST", f"{API_PREFIX}/event-types", "management"),
+    Route("PATCH", f"{API_PREFIX}/event-types/{{name}}", "management"),
+    Route("DELETE", f"{API_PREFIX}/event-types/{{name}}", "management"),
 )
+"""Platform-key routes: applications, keys and sessions, platform keys, changes to the event-type catalog."""
 
 PORTAL_ROUTES: tuple[Route, ...] = (
     Route("GET", PORTAL_PREFIX, "portal", authorized=False),

@@ -35,11 +35,14 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import
 from functions.api.auth import (
     APPLICATION_PATHS,
     APPLICATIONS_PATH,
+    MUTATING_METHODS,
     PLATFORM_ONLY,
     Caller,
     application_of,
     caller_from_event,
     check_access,
+    is_platform_write_path,
+    scoped_application,
 )
 from functions.api.auth import directory as auth_directory
 from functions.api.edge import (
@@ -137,8 +140,18 @@ def current_platform_caller(request: Request) -> Caller:
     return caller
 
 
+def current_catalog_reader(request: Request) -> str | None:
+    """For the deployment-wide catalog's reads: None for a platform key on a bare route, else as `Application`
+    (so a scoped route of an unknown application is still 404)."""
+    caller = caller_of_request(request)
+    if caller.is_platform and scoped_application(request.resolved_event.path) is None:
+        return None
+    return current_application(request)
+
+
 Application = Annotated[str, Depends(current_application)]
 PlatformCaller = Annotated[Caller, Depends(current_platform_caller)]
+CatalogReader = Annotated[str | None, Depends(current_catalog_reader)]
 
 
 def require_id(identifier: str, prefix: str, noun: str) -> str:
@@ -289,7 +302,7 @@ def build_resolver(
     return app
 
 
-_RULE, _OPERATION_ID = 0, 10
+_RULE, _METHODS, _OPERATION_ID = 0, 1, 10
 """Positions in a Powertools route key (Router.route builds it; checked by tests/unit/test_api_auth.py)."""
 SCOPED_PREFIX = f"{APPLICATIONS_PATH}/<application_id>"
 SCOPED_OPERATION_SUFFIX = "ForApplication"
@@ -299,12 +312,16 @@ def _scoped_for_platform(router: Router) -> Router:
     """The router's application routes again under `/v1/applications/<application_id>`, for platform keys.
 
     Same functions, same shapes; the `Application` dependency reads the application from the path.
-    Operation ids get the suffix `ForApplication` so the OpenAPI document keeps them unique.
+    Operation ids get the suffix `ForApplication` so the OpenAPI document keeps them unique. Changes to
+    deployment-wide objects (the event-type catalog) are not copied: they belong to no application.
     """
     scoped = Router()
     for route_key, function in router._routes.items():
         rule = route_key[_RULE]
         if not rule.startswith(APPLICATION_PATHS):
+            continue
+        methods = {route_key[_METHODS]} if isinstance(route_key[_METHODS], str) else set(route_key[_METHODS])
+        if is_platform_write_path(rule) and {m.upper() for m in methods} & MUTATING_METHODS:
             continue
         new_key = list(route_key)
         new_key[_RULE] = SCOPED_PREFIX + rule.removeprefix("/v1")

@@ -7,6 +7,8 @@ its facts in the request context; this module turns them into a `Caller` and dec
 - a portal session past its `expires_at`: 401 (the authorizer's cache would let it live
   up to 60 seconds longer), and on a mutating method while read-only: 403;
 - platform routes (`/v1/applications`, `/v1/platform-keys`): a platform key, else 403;
+- the event-type catalog (`/v1/event-types`) is the deployment's: every credential reads it (a platform
+  key on the bare routes too), only a platform key changes it (403 for the others);
 - application routes: an application key or session speaks for its own application on the
   bare routes (`/v1/webhooks`, …); a platform key speaks for any application through
   `/v1/applications/{application_id}/…`, and only there (403 with a hint on the bare routes,
@@ -38,6 +40,10 @@ APPLICATIONS_PATH = "/v1/applications"
 PLATFORM_PATHS = (APPLICATIONS_PATH, "/v1/platform-keys")
 APPLICATION_PATHS = ("/v1/webhooks", "/v1/events", "/v1/deliveries", "/v1/event-types")
 """Route prefixes that act on one application; each also exists under /v1/applications/{application_id}."""
+CATALOG_PATH = "/v1/event-types"
+PLATFORM_WRITE_PATHS = (CATALOG_PATH,)
+"""Deployment-wide objects every credential reads but only a platform key changes (bare routes only: the
+catalog is not an application's, so its changes have no /v1/applications/{application_id} copy)."""
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 EXISTENCE_TTL_SECONDS = 60.0
 """How long a function remembers that an application exists (the authorizer caches credentials as long)."""
@@ -97,11 +103,27 @@ def is_platform_path(path: str) -> bool:
     return any(path == prefix or path.startswith(prefix + "/") for prefix in PLATFORM_PATHS)
 
 
+def is_platform_write_path(path: str) -> bool:
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in PLATFORM_WRITE_PATHS)
+
+
+def is_platform_write(method: str, path: str) -> bool:
+    """A change to the catalog: POST /v1/event-types, PATCH or DELETE /v1/event-types/{name}. (Another method
+    there is no route: 405 with `Allow`, whoever calls.)"""
+    method = method.upper()
+    if path == CATALOG_PATH:
+        return method == "POST"
+    name = path.removeprefix(CATALOG_PATH + "/") if path.startswith(CATALOG_PATH + "/") else None
+    return bool(name) and "/" not in str(name) and method in {"PATCH", "DELETE"}
+
+
 def check_access(caller: Caller, method: str, path: str) -> None:
     """ForbiddenError where the caller may not go, whichever route the path turns out to be."""
     if caller.read_only and method.upper() in MUTATING_METHODS:
         raise ForbiddenError(READ_ONLY)
     if is_platform_path(path) and not caller.is_platform:
+        raise ForbiddenError(PLATFORM_ONLY)
+    if is_platform_write(method, path) and not caller.is_platform:
         raise ForbiddenError(PLATFORM_ONLY)
 
 

@@ -22,8 +22,8 @@ from dovecote.schemes import StandardWebhooksAsymmetric, verification_key
 from functions.core.timestamps import ApiTime
 
 if TYPE_CHECKING:
+    from functions.core.catalog import CatalogEntry
     from functions.core.models import ApiKey, Application, Attempt, Delivery, Event, Webhook
-    from functions.core.profile import EventType
     from functions.pipeline.redelivery import Recovery
     from functions.store.pagination import Page
 
@@ -269,12 +269,37 @@ class EventBatchAccepted(_Response):
 
 
 class EventTypeObject(_Response):
+    object: Literal["event_type"] = "event_type"
     name: str
     description: str
+    json_schema: dict[str, Any] | bool | None = Field(
+        alias="schema",
+        description="The JSON Schema `data` must fit when an event of this type is published; null for none.",
+    )
+    example: Any = Field(description="An example of `data`; null for none.")
+    deprecated: bool = Field(description="Still accepted for publishing; subscribers should move off it.")
+    source: Literal["profile", "platform"] = Field(
+        description="`profile`: from the deployment's profile (it can be changed, not deleted);"
+        " `platform`: registered over the API."
+    )
 
     @classmethod
-    def from_record(cls, event_type: EventType) -> EventTypeObject:
-        return cls.model_validate(event_type, from_attributes=True)
+    def from_record(cls, entry: CatalogEntry) -> EventTypeObject:
+        event_type = entry.event_type
+        return cls(
+            name=event_type.name,
+            description=event_type.description,
+            schema=event_type.json_schema,
+            example=event_type.example,
+            deprecated=event_type.deprecated,
+            source=entry.source,
+        )
+
+
+class DeletedEventType(_Response):
+    object: Literal["event_type"] = "event_type"
+    name: str
+    deleted: Literal[True] = True
 
 
 class ListPage(_Response, Generic[ObjectT]):
@@ -307,13 +332,13 @@ class EventTypeList(ListPage[EventTypeObject]):
     has_more: Literal[False] = False
     next_cursor: None = None
     catalog: bool = Field(
-        description="false when the deployment publishes no catalog: then any dotted lower-case type is accepted."
+        description="false when the deployment's profile has no catalog: then any dotted lower-case type is"
+        " accepted, and `data` lists only the types registered over the API."
     )
 
     @classmethod
-    def from_catalog(cls, catalog: Iterable[EventType] | None, url: str) -> EventTypeList:
-        data = [EventTypeObject.from_record(t) for t in catalog or []]
-        return cls(data=data, url=url, catalog=catalog is not None)
+    def from_catalog(cls, entries: Iterable[CatalogEntry], *, closed: bool, url: str) -> EventTypeList:
+        return cls(data=[EventTypeObject.from_record(e) for e in entries], url=url, catalog=closed)
 
 
 class RecoveryObject(_Response):

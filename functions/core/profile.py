@@ -15,7 +15,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from dovecote.profiles import UnknownProfileError, profile_path
 from dovecote.schemes import SCHEMES, Scheme, SigningError, scheme_named
@@ -126,9 +135,23 @@ class HealthRule(_Strict):
     disable_after_consecutive_failures: int | None = Field(default=20, ge=1)
 
 
+MAX_EVENT_TYPE_DESCRIPTION_CHARS = 1000
+
+
 class EventType(_Strict):
+    """One type of the catalog: the profile's `event_types`, and those the platform registers (POST /v1/event-types).
+
+    `schema` (a JSON Schema, draft-04 to draft-07) is checked against `data` when an event of the type is
+    published; `example` is documentation (it must fit the schema); a `deprecated` type is still accepted.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True, populate_by_name=True)
+
     name: str = Field(max_length=MAX_EVENT_TYPE_CHARS)
-    description: str = ""
+    description: str = Field(default="", max_length=MAX_EVENT_TYPE_DESCRIPTION_CHARS)
+    json_schema: dict[str, Any] | bool | None = Field(default=None, alias="schema")
+    example: Any = None
+    deprecated: bool = False
 
     @field_validator("name")
     @classmethod
@@ -136,6 +159,51 @@ class EventType(_Strict):
         if not is_event_type(value):
             raise ValueError(f"{value!r} is not a dotted lower-case event type")
         return value
+
+    @field_validator("json_schema")
+    @classmethod
+    def _usable_schema(cls, schema: Any) -> Any:
+        return checked_schema(schema)
+
+    @field_validator("example")
+    @classmethod
+    def _example_fits_schema(cls, example: Any, info: ValidationInfo) -> Any:
+        return checked_example(example, info.data.get("json_schema"))
+
+
+def checked_schema(schema: Any) -> Any:
+    """`schema` when the validator can use it (None: no schema); ValueError saying why not.
+
+    Only a type with a schema loads the validator (functions/core/json_schemas.py)."""
+    if schema is not None:
+        from functions.core.json_schemas import SchemaError, check_schema  # noqa: PLC0415
+
+        try:
+            check_schema(schema)
+        except SchemaError as error:
+            raise ValueError(str(error)) from None
+    return schema
+
+
+def checked_example(example: Any, schema: Any) -> Any:
+    """`example` when it fits `schema` (or either is None); ValueError with the path of the misfit."""
+    if schema is not None and example is not None:
+        problem = schema_problem(schema, example)
+        if problem is not None:
+            raise ValueError(f"does not fit the schema: {problem.replace('data', 'example', 1)}")
+    return example
+
+
+def schema_problem(schema: dict[str, Any] | bool, data: Any) -> str | None:
+    """Why `data` does not fit `schema` (`data.amount: must be …`), or None when it does."""
+    from functions.core.errors import InvalidRequestError  # noqa: PLC0415
+    from functions.core.json_schemas import validate_data  # noqa: PLC0415
+
+    try:
+        validate_data(schema, data)
+    except InvalidRequestError as error:
+        return str(error)
+    return None
 
 
 _ROUTE_PATH = re.compile(r"^/[A-Za-z0-9_.~{}/-]*$")

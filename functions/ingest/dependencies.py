@@ -29,11 +29,13 @@ class IngestDependencies:
 
 def build_dependencies() -> IngestDependencies:
     """From the environment (functions/runtime/settings.py), with boto3 clients for this region."""
+    from functions.core.catalog import EventCatalog
     from functions.pipeline.publishing import EventPublisher
     from functions.pipeline.redelivery import Redelivery
     from functions.runtime.clients import aws_clients
     from functions.runtime.settings import Settings
     from functions.store.deliveries import DeliveryStore
+    from functions.store.event_types import EventTypeStore
     from functions.store.events import EventStore
     from functions.store.queues import Queue
     from functions.store.webhooks import WebhookStore
@@ -46,6 +48,7 @@ def build_dependencies() -> IngestDependencies:
         events_queue=events_queue,
         events=EventStore(dynamodb, settings.table_name),
         profile=settings.profile,
+        catalog=EventCatalog(settings.profile.event_types, EventTypeStore(dynamodb, settings.table_name)),
     )
     redelivery = Redelivery(
         deliveries=DeliveryStore(dynamodb, settings.table_name),

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.json_schema import JsonDict, SkipJsonSchema
 
 from functions.core.destinations import MAX_GROUP_ID_CHARS, MAX_SOURCE_CHARS
 from functions.core.matching import SUBSCRIPTION_PATTERN
-from functions.core.profile import MAX_EVENT_TYPE_CHARS
+from functions.core.profile import (
+    EVENT_TYPE_PATTERN,
+    MAX_EVENT_TYPE_CHARS,
+    MAX_EVENT_TYPE_DESCRIPTION_CHARS,
+    EventType,
+    checked_example,
+    checked_schema,
+)
 
 MAX_URL_CHARS = 2048
 MAX_EVENT_PATTERNS = 100
@@ -141,3 +148,72 @@ class WebhookUpdate(_Request):
         if value is None:
             raise ValueError("may not be null")
         return value
+
+
+_SCHEMA_DOC = (
+    "A JSON Schema (draft-04, -06 or -07) that `data` must fit when an event of this type is published (422 naming"
+    ' the path otherwise). It may refer only to its own parts (`$ref: "#/…"`).'
+)
+_EXAMPLE_DOC = "An example of the type's `data`, shown to subscribers; it must fit the schema."
+_DEPRECATED_DOC = "Marks the type in listings; events of a deprecated type are still accepted."
+
+
+class EventTypeCreate(_Request):
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True, populate_by_name=True)
+
+    name: str = Field(
+        min_length=1,
+        max_length=MAX_EVENT_TYPE_CHARS,
+        pattern=rf"^{EVENT_TYPE_PATTERN.pattern}$",
+        description="A dotted lower-case name, e.g. `invoice.paid`.",
+    )
+    description: str = Field(default="", max_length=MAX_EVENT_TYPE_DESCRIPTION_CHARS)
+    json_schema: dict[str, Any] | bool | None = Field(default=None, alias="schema", description=_SCHEMA_DOC)
+    example: Any = Field(default=None, description=_EXAMPLE_DOC)
+    deprecated: bool = Field(default=False, description=_DEPRECATED_DOC)
+
+    @field_validator("json_schema", mode="before")
+    @classmethod
+    def _usable_schema(cls, schema: Any) -> Any:
+        return checked_schema(schema)
+
+    @field_validator("example")
+    @classmethod
+    def _example_fits_schema(cls, example: Any, info: ValidationInfo) -> Any:
+        return checked_example(example, info.data.get("json_schema"))
+
+    def event_type(self) -> EventType:
+        return EventType.model_validate(self.model_dump(by_alias=True))
+
+
+class EventTypeUpdate(_Request):
+    """Only the fields present change; `schema: null` removes the schema, `example: null` the example."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True, populate_by_name=True)
+
+    description: str | SkipJsonSchema[None] = Field(
+        default=None, max_length=MAX_EVENT_TYPE_DESCRIPTION_CHARS, json_schema_extra=_absent
+    )
+    json_schema: dict[str, Any] | bool | None = Field(
+        default=None, alias="schema", description=_SCHEMA_DOC, json_schema_extra=_absent
+    )
+    example: Any = Field(default=None, description=_EXAMPLE_DOC, json_schema_extra=_absent)
+    deprecated: bool | SkipJsonSchema[None] = Field(
+        default=None, description=_DEPRECATED_DOC, json_schema_extra=_absent
+    )
+
+    @field_validator("description", "deprecated")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+    @field_validator("json_schema", mode="before")
+    @classmethod
+    def _usable_schema(cls, schema: Any) -> Any:
+        return checked_schema(schema)
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the request gave, by their API names."""
+        return self.model_dump(by_alias=True, exclude_unset=True)

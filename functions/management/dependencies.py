@@ -19,6 +19,7 @@ from functions.runtime.lazy import LazyDependencies
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from functions.core.catalog import EventCatalog
     from functions.core.urls import Resolver
     from functions.management.webhooks import EndpointRules
     from functions.runtime.settings import Settings
@@ -69,6 +70,14 @@ class ManagementDependencies:
         return DeliveryStore(self._dynamodb, self.settings.table_name)
 
     @cached_property
+    def catalog(self) -> EventCatalog:
+        from functions.core.catalog import EventCatalog
+        from functions.store.event_types import EventTypeStore
+
+        store = EventTypeStore(self._dynamodb, self.settings.table_name)
+        return EventCatalog(self.settings.profile.event_types, store)
+
+    @cached_property
     def events(self) -> EventStore:
         from functions.store.events import EventStore
 
@@ -93,6 +102,7 @@ class ManagementDependencies:
             profile=profile,
             check_url=lambda url: validate_endpoint_url(url, policy, resolver),
             role_pattern=self.settings.destination_roles or DEFAULT_ROLE_PATTERN,
+            catalog_names=lambda: {entry.event_type.name for entry in self.catalog.list()},
         )
 
 

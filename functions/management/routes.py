@@ -23,14 +23,16 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from functions.api.app import Application, logger, require_id
+from functions.api.app import Application, CatalogReader, PlatformCaller, logger, require_id
 from functions.api.operations import operation
 from functions.api.responses import (
+    DeletedEventType,
     DeletedWebhook,
     DeliveryList,
     DeliveryWithAttempts,
     EventObject,
     EventTypeList,
+    EventTypeObject,
     Health,
     RotatedWebhook,
     WebhookList,
@@ -39,7 +41,7 @@ from functions.api.responses import (
 )
 from functions.core.errors import NotFoundError
 from functions.core.profile import EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_CHARS
-from functions.management.bodies import WebhookCreate, WebhookUpdate
+from functions.management.bodies import EventTypeCreate, EventTypeUpdate, WebhookCreate, WebhookUpdate
 from functions.management.dependencies import dependencies
 
 if TYPE_CHECKING:
@@ -115,8 +117,35 @@ def get_openapi() -> Response[str]:
 
 
 @router.get("/v1/event-types", **operation("listEventTypes"))
-def list_event_types(application: Application) -> EventTypeList:
-    return EventTypeList.from_catalog(dependencies().settings.profile.event_types, url="/v1/event-types")
+def list_event_types(reader: CatalogReader) -> EventTypeList:
+    catalog = dependencies().catalog
+    return EventTypeList.from_catalog(catalog.list(), closed=catalog.closed, url="/v1/event-types")
+
+
+@router.get("/v1/event-types/<name>", **operation("getEventType"))
+def get_event_type(name: str, reader: CatalogReader) -> EventTypeObject:
+    return EventTypeObject.from_record(dependencies().catalog.get(name))
+
+
+@router.post("/v1/event-types", **operation("createEventType"))
+def create_event_type(body: EventTypeCreate, caller: PlatformCaller) -> EventTypeObject:
+    entry = dependencies().catalog.create(body.event_type())
+    logger.info("event type registered", extra={"event_type": entry.event_type.name})
+    return EventTypeObject.from_record(entry)
+
+
+@router.patch("/v1/event-types/<name>", **operation("updateEventType"))
+def update_event_type(name: str, body: EventTypeUpdate, caller: PlatformCaller) -> EventTypeObject:
+    entry = dependencies().catalog.update(name, body.changes())
+    logger.info("event type changed", extra={"event_type": name})
+    return EventTypeObject.from_record(entry)
+
+
+@router.delete("/v1/event-types/<name>", **operation("deleteEventType"))
+def delete_event_type(name: str, caller: PlatformCaller) -> DeletedEventType:
+    dependencies().catalog.delete(name)
+    logger.info("event type deleted", extra={"event_type": name})
+    return DeletedEventType(name=name)
 
 
 @router.post("/v1/webhooks", **operation("createWebhook"))

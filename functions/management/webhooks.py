@@ -45,6 +45,9 @@ class EndpointRules:
     check_url: UrlCheck
     role_pattern: str = DEFAULT_ROLE_PATTERN
     """The roles this deployment may assume for AWS destinations (its deliver function's IAM policy)."""
+    catalog_names: Callable[[], set[str]] | None = None
+    """Every type of a closed catalog, the platform's registered ones included (None: the profile's only);
+    only called when the profile has a catalog."""
 
 
 def _pattern_problem(pattern: str, catalog: set[str] | None) -> str | None:
@@ -57,11 +60,15 @@ def _pattern_problem(pattern: str, catalog: set[str] | None) -> str | None:
     return None
 
 
-def validate_event_patterns(patterns: list[str], profile: Profile) -> list[str]:
-    """The patterns, duplicates removed, when each is valid under the profile's catalog."""
+def validate_event_patterns(
+    patterns: list[str], profile: Profile, catalog_names: Callable[[], set[str]] | None = None
+) -> list[str]:
+    """The patterns, duplicates removed, when each is valid under the deployment's catalog."""
     if not patterns:
         raise InvalidRequestError("events: subscribe to at least one event type")
     catalog = profile.catalog_names()
+    if catalog is not None and catalog_names is not None:
+        catalog = catalog_names()
     for index, pattern in enumerate(patterns):
         problem = _pattern_problem(pattern, catalog)
         if problem:
@@ -75,7 +82,7 @@ def new_webhook(
     """A webhook for `request`, and its signing secret (the caller's, or a generated one)."""
     kind = DestinationType(request.type)
     url, destination = _destination(kind, request, rules)
-    events = validate_event_patterns(request.events, rules.profile)
+    events = validate_event_patterns(request.events, rules.profile, rules.catalog_names)
     secret = _first_secret(request, rules.profile)
     webhook = Webhook.model_validate(
         {
@@ -195,7 +202,7 @@ def updated_webhook(webhook: Webhook, request: WebhookUpdate, rules: EndpointRul
     """The webhook with the fields present in `request` changed; unchanged (same object) when nothing differs."""
     changes = _changed_destination(webhook, request, rules)
     if request.events is not None:
-        changes["events"] = validate_event_patterns(request.events, rules.profile)
+        changes["events"] = validate_event_patterns(request.events, rules.profile, rules.catalog_names)
     if "description" in request.model_fields_set:
         changes["description"] = request.description or ""
     if request.headers is not None:

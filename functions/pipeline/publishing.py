@@ -13,7 +13,9 @@ from (application, key), the same for every repeat:
 - when SendMessage fails the event row is deleted again and the answer is 503, so the
   caller's retry (with the same key or id) starts afresh.
 
-So a publish costs one DynamoDB write, with or without an Idempotency-Key.
+So a publish costs one DynamoDB write, with or without an Idempotency-Key; the first publish of a
+type in a function instance each minute also reads the type's catalog entry (functions/core/catalog.py),
+whose schema, when it has one, `data` must fit (422 naming the path, e.g. `data.amount: …`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from functions.core.catalog import CatalogEntry, EventCatalog
 from functions.core.constants import IDEMPOTENCY_KEY_PATTERN, MAX_IDEMPOTENCY_KEY_CHARS
 from functions.core.envelope import NotJsonError, compact_json, javascript_unsafe_number
 from functions.core.errors import (
@@ -47,12 +50,29 @@ from functions.store.queues import SQS_BATCH_SIZE, Queue, QueueSendError
 log = service_logger(child=True)
 
 
-def validate_event_type(event_type: str, profile: Profile) -> None:
+def validate_event_type(event_type: str, catalog: EventCatalog) -> CatalogEntry | None:
+    """The type's catalog entry (None when the catalog is open and does not have it); 422 if it may not be published.
+
+    A deprecated type may still be published: deprecation tells subscribers, it does not break publishers.
+    """
     if not is_event_type(event_type):
         raise InvalidRequestError("type: must be a dotted lower-case name such as task.completed")
-    catalog = profile.catalog_names()
-    if catalog is not None and event_type not in catalog:
+    entry = catalog.lookup(event_type)
+    if entry is None and catalog.closed:
         raise InvalidRequestError(f"type: {event_type!r} is not in this deployment's event catalog")
+    return entry
+
+
+def validate_data(entry: CatalogEntry | None, data: Any) -> None:
+    """422 naming the JSON path (`data.amount: …`) when the type has a schema that `data` does not fit.
+
+    Only a type with a schema imports the validator: publishing other types never loads it.
+    """
+    if entry is None or entry.event_type.json_schema is None:
+        return
+    from functions.core.json_schemas import validate_data as validate  # noqa: PLC0415
+
+    validate(entry.event_type.json_schema, data)
 
 
 def request_fingerprint(event_type: str, data_json: str) -> str:
@@ -84,6 +104,7 @@ class EventPublisher:
     events_queue: Queue
     events: EventStore
     profile: Profile
+    catalog: EventCatalog
     clock: Callable[[], datetime] = utc_now
 
     def publish(
@@ -105,7 +126,7 @@ class EventPublisher:
         self, application_id: str, event_type: str, data: Any, event_id: str | None, idempotency_key: str | None
     ) -> PreparedEvent:
         """The event a publish stores, once every field is valid; InvalidRequestError naming the first that is not."""
-        validate_event_type(event_type, self.profile)
+        entry = validate_event_type(event_type, self.catalog)
         if event_id is not None and not is_event_id(event_id):
             raise InvalidRequestError(
                 f"id: 1 to {MAX_EVENT_ID_CHARS} characters of A-Z, a-z, 0-9 and _ . : - (a UUID, order-42),"
@@ -121,6 +142,7 @@ class EventPublisher:
             data_json = compact_json(data)
         except NotJsonError as error:
             raise InvalidRequestError(f"data: {error}") from None
+        validate_data(entry, data)
         if self.profile.envelope.js_reserializable:
             unsafe = javascript_unsafe_number(data)
             if unsafe is not None:

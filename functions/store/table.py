@@ -16,6 +16,7 @@ not found. (`T#` is from when applications were called tenants; the layout is un
 | api key      | KEY#<sha256 of key>    | KEY           | T#<app>#KEYS             | KEY#<key id>  |
 | session      | KEY#<sha256 of token>  | KEY           | T#<app>#SESSIONS         | KEY#<key id>  |
 | platform key | KEY#<sha256 of key>    | KEY           | PLATFORM#KEYS            | KEY#<key id>  |
+| event type   | CATALOG                | TYPE#<name>   |                          |               |
 
 Items that expire carry `expires_at` (epoch seconds), the table's TTL attribute.
 """
@@ -33,6 +34,14 @@ GSI1 = "gsi1"
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
+
+
+CATALOG_PARTITION = "CATALOG"
+"""The deployment's event types (functions/store/event_types.py); no application's key starts like it."""
+
+
+def event_type_key(name: str) -> dict[str, str]:
+    return {"pk": CATALOG_PARTITION, "sk": f"TYPE#{name}"}
 
 
 def webhook_key(application_id: str, webhook_id: str) -> dict[str, str]:

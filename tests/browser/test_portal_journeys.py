@@ -237,6 +237,24 @@ def test_the_event_catalog_lists_every_type_with_its_description(page: Page, por
     expect(types.filter(has_text="deployment.rolled_back")).to_contain_text("Rolled back")
 
 
+def test_the_event_catalog_shows_a_types_schema_example_and_deprecation(page: Page, portal: Portal) -> None:
+    schema = {"type": "object", "properties": {"reason": {"type": "string"}}}
+    changed = portal.api(
+        "PATCH",
+        "/v1/event-types/deployment.rolled_back",
+        {"schema": schema, "example": {"reason": "bad build"}, "deprecated": True},
+        token=portal.stack.info["platform_key"],
+    )
+    assert changed.status_code == 200, changed.text
+    open_portal(page, portal, portal.session())
+    page.get_by_role("link", name="Event types").click()
+
+    rolled_back = page.locator("li.event-type").filter(has_text="deployment.rolled_back")
+    expect(rolled_back.locator(".badge.deprecated")).to_have_text("deprecated")
+    expect(rolled_back.locator("pre").first).to_contain_text('"reason"')
+    expect(rolled_back.locator("pre").last).to_contain_text("bad build")
+
+
 def test_an_endpoint_is_edited_disabled_enabled_tested_and_deleted_after_a_confirmation(
     page: Page, portal: Portal, hooks: Hooks
 ) -> None:

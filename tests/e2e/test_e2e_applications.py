@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import requests
 
-from dovecote import Dovecote, NotFoundError, PermissionDeniedError, Webhook
+from dovecote import Dovecote, InvalidRequestError, NotFoundError, PermissionDeniedError, Webhook
 from tests.e2e.e2e_support import DEFAULT_PROFILE, Endpoint, Receiver, RunningStack, StackPool, eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
@@ -175,6 +175,22 @@ def test_a_platform_serves_two_customers_each_seeing_only_its_own(
         assert _is_not_found(acme.webhooks.list)
         assert _is_not_found(lambda: acme.events.send("order.created", {"order": 2}))
         assert [w.url for w in globex.webhooks.list()] == [globex_url]
+
+
+def test_the_platforms_event_type_schema_is_enforced_on_a_customers_publish(default_stack: RunningStack) -> None:
+    name = f"invoice.paid_{uuid.uuid4().hex[:8]}"
+    schema = {"type": "object", "required": ["amount"], "properties": {"amount": {"type": "number", "minimum": 0}}}
+    _, key = new_application_key(default_stack, "schemas")
+    with default_stack.client(default_stack.platform_key) as platform, default_stack.client(key) as customer:
+        platform.event_types.create(name, schema=schema, example={"amount": 3})
+
+        assert customer.event_types.get(name).json_schema == schema
+        assert customer.events.send(name, {"amount": 3}).type == name
+        with pytest.raises(InvalidRequestError, match=r"data\.amount: must be bigger than or equal to 0"):
+            customer.events.send(name, {"amount": -1})
+        with pytest.raises(PermissionDeniedError):
+            customer.event_types.update(name, deprecated=True)
+        assert platform.event_types.delete(name).deleted
 
 
 def test_the_cli_manages_applications_and_their_keys(default_stack: RunningStack) -> None:

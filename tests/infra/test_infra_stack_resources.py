@@ -48,6 +48,7 @@ EXPECTED_ROUTES = {
     ("GET", "/v1/deliveries/{id}"): ("management", True),
     ("GET", "/v1/events/{id}"): ("management", True),
     ("GET", "/v1/event-types"): ("management", True),
+    ("GET", "/v1/event-types/{name}"): ("management", True),
 }
 EXPECTED_ROUTES.update(
     {
@@ -70,6 +71,10 @@ EXPECTED_ROUTES.update(
         ("POST", "/v1/platform-keys"): ("management", True),
         ("GET", "/v1/platform-keys"): ("management", True),
         ("DELETE", "/v1/platform-keys/{key_id}"): ("management", True),
+        # Changes to the deployment's event-type catalog (not mirrored per application).
+        ("POST", "/v1/event-types"): ("management", True),
+        ("PATCH", "/v1/event-types/{name}"): ("management", True),
+        ("DELETE", "/v1/event-types/{name}"): ("management", True),
         # The consumer portal's page, assets and session (not mirrored per application).
         ("GET", "/portal"): ("portal", False),
         ("GET", "/portal/assets/{asset}"): ("portal", False),

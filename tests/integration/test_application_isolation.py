@@ -31,6 +31,7 @@ APPLICATION_ROUTES: dict[tuple[str, str], Any] = {
     ("GET", "/v1/health"): management,
     ("GET", "/v1/openapi.json"): management,
     ("GET", "/v1/event-types"): management,
+    ("GET", "/v1/event-types/{name}"): management,
     ("POST", "/v1/webhooks"): management,
     ("GET", "/v1/webhooks"): management,
     ("GET", "/v1/webhooks/{webhook_id}"): management,
@@ -65,10 +66,15 @@ PLATFORM_ROUTES: dict[tuple[str, str], Any] = dict.fromkeys(
         ("POST", "/v1/platform-keys"),
         ("GET", "/v1/platform-keys"),
         ("DELETE", "/v1/platform-keys/{key_id}"),
+        ("POST", "/v1/event-types"),
+        ("PATCH", "/v1/event-types/{name}"),
+        ("DELETE", "/v1/event-types/{name}"),
     ],
     management,
 )
 """The platform key's own routes: the management function serves them all."""
+DEPLOYMENT_WIDE = {("GET", "/v1/event-types/{name}")}
+"""Application routes whose object belongs to the deployment (the catalog): every application sees the same one."""
 ROUTES = {**APPLICATION_ROUTES, **SCOPED_ROUTES, **PLATFORM_ROUTES}
 BODIES = {
     ("POST", "/v1/webhooks"): {"url": "https://hooks.example.com/", "events": ["*"]},
@@ -76,9 +82,13 @@ BODIES = {
     ("POST", "/v1/events"): {"type": "user.created", "data": {}},
     ("POST", "/v1/events/batch"): {"events": [{"type": "user.created", "data": {}}]},
     ("POST", "/v1/webhooks/{webhook_id}/recover"): {"since": iso(utc_now() - timedelta(hours=1))},
+    ("POST", "/v1/event-types"): {"name": "isolation.created"},
+    ("PATCH", "/v1/event-types/{name}"): {"description": "taken over"},
 }
 ID_ROUTES = sorted(
-    route for route in APPLICATION_ROUTES if "{" in route[1] and route != ("DELETE", "/v1/webhooks/{webhook_id}")
+    route
+    for route in APPLICATION_ROUTES
+    if "{" in route[1] and route != ("DELETE", "/v1/webhooks/{webhook_id}") and route not in DEPLOYMENT_WIDE
 )
 
 
@@ -159,6 +169,7 @@ def test_without_a_application_every_protected_route_answers_401(call_api: CallA
         "event_id": new_id("evt"),
         "application_id": "acme",
         "key_id": new_id("key"),
+        "name": "task.completed",
     }
 
     response = call_api(
@@ -173,3 +184,31 @@ def test_without_a_application_every_protected_route_answers_401(call_api: CallA
 @pytest.mark.parametrize(("method", "path"), sorted(PUBLIC))
 def test_public_routes_answer_without_a_application(call_api: CallApi, aws, method: str, path: str):
     assert call_api(ROUTES[method, path].handler, method, path, application=None).status == 200
+
+
+def test_an_application_reads_the_deployments_catalog_and_cannot_change_it(
+    call_api: CallApi, management_api: ManagementApi, aws
+):
+    registered = management_api(
+        "POST",
+        "/v1/event-types",
+        context={"credential": "platform"},
+        body={"name": "invoice.paid", "description": "An invoice was paid."},
+    )
+    assert registered.status == 201, registered.body
+
+    for application in (APPLICATION, OTHER_APPLICATION):
+        shown = management_api("GET", "/v1/event-types/invoice.paid", application=application)
+        assert (shown.status, shown.body["description"]) == (200, "An invoice was paid.")
+        for method, body in (("PATCH", {"description": "taken over"}), ("DELETE", None)):
+            refused = call_api(
+                management.handler, method, "/v1/event-types/invoice.paid", application=application, body=body
+            )
+            assert (refused.status, refused.error_type) == (403, "forbidden"), refused.body
+        created = call_api(
+            management.handler, "POST", "/v1/event-types", application=application, body={"name": "sneaky.type"}
+        )
+        assert created.status == 403
+
+    listed = management_api("GET", "/v1/event-types", application=OTHER_APPLICATION).body["data"]
+    assert [(t["name"], t["description"]) for t in listed] == [("invoice.paid", "An invoice was paid.")]

@@ -16,11 +16,13 @@ import pytest
 
 from functions.authorizer.handler import authorize
 from functions.core.models import Application, iso, utc_now
+from functions.core.profile import EventType
 from functions.ingest import handler as ingest
 from functions.management import handler as management
 from functions.management.credentials import create_api_key, create_platform_key, open_portal_session
 from functions.store.api_keys import ApiKeyGrants, ApiKeyStore
 from functions.store.applications import ApplicationStore
+from functions.store.event_types import EventTypeStore, StoredEventType
 from infra.routes import (
     APPLICATION_ROUTES,
     PLATFORM_ROUTES,
@@ -53,6 +55,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/applications/{application_id}/api-keys"): {"description": "matrix"},
     ("POST", "/applications/{application_id}/portal-sessions"): {"ttl_seconds": 600},
     ("POST", "/platform-keys"): {"description": "matrix"},
+    ("POST", "/event-types"): {"name": "matrix.created", "schema": {"type": "object"}},
+    ("PATCH", "/event-types/{name}"): {"deprecated": True},
 }
 SUCCESS: dict[tuple[str, str], int] = {
     ("POST", "/webhooks"): 201,
@@ -65,6 +69,7 @@ SUCCESS: dict[tuple[str, str], int] = {
     ("POST", "/applications/{application_id}/api-keys"): 201,
     ("POST", "/applications/{application_id}/portal-sessions"): 201,
     ("POST", "/platform-keys"): 201,
+    ("POST", "/event-types"): 201,
 }
 COLLECTIONS = {
     ("GET", "/event-types"),
@@ -74,6 +79,9 @@ COLLECTIONS = {
     ("POST", "/events/batch"),
 }
 """Application routes without an id: another application's key acts on its own application there."""
+DEPLOYMENT_WIDE_READS = {("GET", "/event-types"), ("GET", "/event-types/{name}")}
+"""The catalog is the deployment's: every credential reads it, a platform key on the bare routes too."""
+CATALOG_TYPE = "matrix.thing"
 
 
 def _shape(route: Route) -> tuple[str, str]:
@@ -95,6 +103,8 @@ def expected_status(route: Route, caller: str) -> int:
         return 403
     if route in PLATFORM_ROUTES or route in SCOPED_ROUTES:
         return success if caller == "platform" else 403
+    if (method, path) in DEPLOYMENT_WIDE_READS:
+        return success
     if caller == "platform":
         return 403
     if caller == "key_b" and (method, path) not in COLLECTIONS:
@@ -133,6 +143,9 @@ def world(aws: AwsResources, management_api: ManagementApi) -> dict[str, str]:
         "expired_session_a": expired_token,
     }
     owned = seed_failed_delivery(aws, management_api, APPLICATION)
+    EventTypeStore(aws.dynamodb, aws.table_name).create(
+        StoredEventType(event_type=EventType(name=CATALOG_TYPE), source="platform", updated_at=now)
+    )
     assert expired_session.expires_at is not None
     return {
         **{f"token:{name}": token for name, token in tokens.items()},
@@ -148,6 +161,7 @@ def fill(route: Route, world: dict[str, str]) -> str:
     path = route.path.replace("{application_id}", APPLICATION)
     if "{key_id}" in path:
         path = path.replace("{key_id}", world["platform_key" if "platform-keys" in path else "application_key"])
+    path = path.replace("{name}", CATALOG_TYPE)
     if "{id}" in path:
         noun = "webhook" if "/webhooks/" in path else "delivery" if "/deliveries/" in path else "event"
         path = path.replace("{id}", world[noun])

@@ -146,7 +146,15 @@ def test_event_types_list_the_profile_catalog(management_api: ManagementApi):
     assert response.body["object"] == "list"
     assert response.body["catalog"] is True
     assert response.body["has_more"] is False
-    assert {"name": "agent.started", "description": "Agent started running"} in response.body["data"]
+    assert {
+        "object": "event_type",
+        "name": "agent.started",
+        "description": "Agent started running",
+        "schema": None,
+        "example": None,
+        "deprecated": False,
+        "source": "profile",
+    } in response.body["data"]
     assert len(response.body["data"]) == 10
 
 

@@ -53,20 +53,25 @@ def test_publishing_answers_202_once_the_event_is_stored_and_queued(pipeline: Pi
         "event_type": "user.created",
         "created_at": response.body["created_at"],
     }
-    assert calls == ["PutItem"]  # the event row, and nothing else
     [item] = table_items(pipeline)
     assert item["sk"] == {"S": "EVT"}
     assert pipeline.events.get("acme", response.body["id"]).data == {"id": 7, "score": 0.25}  # before any fan-out
+    # the type's catalog entry (read once per function instance and minute), the event row, nothing else
+    assert calls == ["GetItem", "PutItem"]
+    with dynamodb_calls() as again:
+        assert pipeline.publish("user.created", {"id": 8}).status == 202
+    assert again == ["PutItem"]  # the type is remembered: a steady stream of events costs one write each
 
 
 def test_an_idempotency_key_or_a_caller_id_costs_one_write_the_event_row(pipeline: Pipeline) -> None:
+    assert pipeline.publish("order.created").status == 202  # the type's catalog entry is read (once) here
     with dynamodb_calls() as keyed:
         assert pipeline.publish("order.created", headers={"idempotency-key": "k-writes"}).status == 202
     with dynamodb_calls() as with_id:
         assert pipeline.publish("order.created", id=new_id("evt")).status == 202
     assert keyed == ["PutItem"]  # the event row is the key's claim
     assert with_id == ["PutItem"]
-    assert [i["sk"]["S"] for i in table_items(pipeline)] == ["EVT", "EVT"]
+    assert [i["sk"]["S"] for i in table_items(pipeline)] == ["EVT", "EVT", "EVT"]
 
 
 @pytest.mark.parametrize("dedupe", ["key", "id"])

@@ -10,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from functions.api import responses
+from functions.core.catalog import CatalogEntry
 from functions.core.models import (
     ApiKey,
     Application,
@@ -47,7 +48,8 @@ def delivery() -> Delivery:
 
 
 def rendered(model: responses.BaseModel) -> dict:
-    return model.model_dump(mode="json")
+    """As Powertools writes an answer: JSON, fields by their API names (aliases)."""
+    return model.model_dump(mode="json", by_alias=True)
 
 
 def test_a_webhook_renders_as_documented():
@@ -160,14 +162,41 @@ def test_lists_carry_the_page_and_where_it_was_read():
 
 
 def test_the_event_type_list_says_whether_there_is_a_catalog():
-    catalog = [EventType(name="task.completed", description="A task finished.")]
+    catalog = [CatalogEntry(EventType(name="task.completed", description="A task finished."), source="profile")]
 
-    with_catalog = rendered(responses.EventTypeList.from_catalog(catalog, url="/v1/event-types"))
-    without = rendered(responses.EventTypeList.from_catalog(None, url="/v1/event-types"))
+    with_catalog = rendered(responses.EventTypeList.from_catalog(catalog, closed=True, url="/v1/event-types"))
+    without = rendered(responses.EventTypeList.from_catalog([], closed=False, url="/v1/event-types"))
 
-    assert with_catalog["data"] == [{"name": "task.completed", "description": "A task finished."}]
+    assert with_catalog["data"] == [
+        {
+            "object": "event_type",
+            "name": "task.completed",
+            "description": "A task finished.",
+            "schema": None,
+            "example": None,
+            "deprecated": False,
+            "source": "profile",
+        }
+    ]
     assert (with_catalog["catalog"], with_catalog["has_more"]) == (True, False)
     assert (without["data"], without["catalog"]) == ([], False)
+
+
+def test_an_event_type_shows_its_schema_example_and_deprecation_under_their_api_names():
+    schema = {"type": "object", "properties": {"amount": {"type": "number", "minimum": 0.5}}}
+    event_type = EventType.model_validate(
+        {"name": "invoice.paid", "schema": schema, "example": {"amount": 12.5}, "deprecated": True}
+    )
+
+    shown = rendered(responses.EventTypeObject.from_record(CatalogEntry(event_type, source="platform")))
+
+    assert (shown["schema"], shown["example"], shown["deprecated"], shown["source"]) == (
+        schema,
+        {"amount": 12.5},
+        True,
+        "platform",
+    )
+    assert "json_schema" not in shown
 
 
 def test_a_recovery_and_an_error_render_as_documented():

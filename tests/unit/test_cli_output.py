@@ -222,10 +222,43 @@ def test_recover_rejects_a_time_without_zone(api: FakeApi, capsys: pytest.Captur
 
 
 def test_event_types_table(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
-    api.add("GET", "/v1/event-types", body=list_json([{"name": "order.created", "description": "An order was placed"}]))
+    types = [
+        {"name": "order.created", "description": "An order was placed", "schema": {"type": "object"}},
+        {"name": "order.legacy", "description": "Old", "deprecated": True},
+    ]
+    api.add("GET", "/v1/event-types", body=list_json(types))
     status, out, _ = run(capsys, "event-types")
     assert status == 0
-    assert out.splitlines() == ["NAME           DESCRIPTION", "order.created  An order was placed"]
+    assert out.splitlines() == [
+        "NAME           DEPRECATED  SCHEMA  DESCRIPTION",
+        "order.created  -           yes     An order was placed",
+        "order.legacy   yes         -       Old",
+    ]
+    assert run(capsys, "event-types", "list")[1] == out
+
+
+def test_event_types_create_reads_the_schema_from_a_file_and_update_can_remove_it(
+    api: FakeApi, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    document = {"object": "event_type", "name": "invoice.paid", "description": "", "schema": None, "example": None}
+    api.add("POST", "/v1/event-types", 201, body=document)
+    api.add("PATCH", "/v1/event-types/invoice.paid", body=document)
+    schema_file = tmp_path / "schema.json"
+    schema_file.write_text('{"type": "object", "required": ["amount"]}', encoding="utf-8")
+
+    created = run(capsys, "event-types", "create", "invoice.paid", "--schema-file", str(schema_file), "--deprecated")
+    updated = run(capsys, "event-types", "update", "invoice.paid", "--no-schema", "--example", '{"amount": 1}')
+
+    assert (created[0], updated[0]) == (0, 0)
+    assert api.requests_to("POST", "/v1/event-types")[0].body == {
+        "name": "invoice.paid",
+        "schema": {"type": "object", "required": ["amount"]},
+        "deprecated": True,
+    }
+    assert api.requests_to("PATCH", "/v1/event-types/invoice.paid")[0].body == {
+        "schema": None,
+        "example": {"amount": 1},
+    }
 
 
 @pytest.mark.parametrize(
@@ -236,12 +269,14 @@ def test_event_types_table(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> 
         (["webhooks", "rotate-secret", "wh_1"], "POST", "/v1/webhooks/wh_1/rotate-secret"),
         (["events", "get", "evt_1"], "GET", "/v1/events/evt_1"),
         (["deliveries", "retry", "del_1"], "POST", "/v1/deliveries/del_1/retry"),
+        (["event-types", "get", "invoice.paid"], "GET", "/v1/event-types/invoice.paid"),
+        (["event-types", "delete", "invoice.paid"], "DELETE", "/v1/event-types/invoice.paid"),
     ],
 )
 def test_commands_reach_their_routes(
     api: FakeApi, capsys: pytest.CaptureFixture[str], argv: list[str], method: str, path: str
 ) -> None:
-    answer = webhook_json(secret="whsec_x", deleted=True) | delivery_json(id="wh_1") | {"type": "t"}
+    answer = webhook_json(secret="whsec_x", deleted=True) | delivery_json(id="wh_1") | {"type": "t", "name": "a.b"}
     api.add(method, path, 200, answer)
     status, out, _ = run(capsys, "--json", *argv)
     assert status == 0

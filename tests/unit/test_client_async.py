@@ -98,3 +98,22 @@ def test_async_event_types_and_health(api: FakeApi) -> None:
             await client.close()
 
     assert asyncio.run(scenario()) == (["order.created"], {"status": "ok"})
+
+
+def test_async_event_types_are_read_and_changed(api: FakeApi) -> None:
+    document = {"object": "event_type", "name": "invoice.paid", "description": "", "schema": True, "example": None}
+    api.add("GET", "/v1/event-types/invoice.paid", body=document)
+    api.add("POST", "/v1/event-types", 201, body=document)
+    api.add(
+        "DELETE", "/v1/event-types/invoice.paid", body={"object": "event_type", "name": "invoice.paid", "deleted": True}
+    )
+
+    async def scenario() -> tuple[object, str, bool]:
+        async with AsyncDovecote(api_key="dvk", base_url=api.url) as client:
+            created = await client.event_types.create("invoice.paid", schema=True)
+            fetched = await client.event_types.get("invoice.paid")
+            deleted = await client.event_types.delete("invoice.paid")
+            return created.json_schema, fetched.name, deleted.deleted
+
+    assert asyncio.run(scenario()) == (True, "invoice.paid", True)
+    assert api.requests_to("POST", "/v1/event-types")[0].body == {"name": "invoice.paid", "schema": True}

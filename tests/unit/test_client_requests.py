@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -156,6 +157,49 @@ def test_event_types_list(api: FakeApi, client: Dovecote) -> None:
     api.add("GET", "/v1/event-types", body=list_json([{"name": "order.created", "description": "An order"}]))
     event_types = list(client.event_types.list())
     assert event_types == [EventType(name="order.created", description="An order")]
+
+
+def event_type_json(name: str = "invoice.paid", **fields: Any) -> dict[str, Any]:
+    document = {
+        "object": "event_type",
+        "name": name,
+        "description": "",
+        "schema": {"type": "object"},
+        "example": {"amount": 1},
+        "deprecated": False,
+        "source": "platform",
+    }
+    return document | fields
+
+
+def test_event_types_are_registered_changed_and_deleted_on_the_deployment_wide_routes(
+    api: FakeApi, client: Dovecote
+) -> None:
+    api.add("POST", "/v1/event-types", 201, event_type_json())
+    api.add("GET", "/v1/event-types/invoice.paid", body=event_type_json())
+    api.add("PATCH", "/v1/event-types/invoice.paid", body=event_type_json(schema=None, deprecated=True))
+    api.add(
+        "DELETE", "/v1/event-types/invoice.paid", body={"object": "event_type", "name": "invoice.paid", "deleted": True}
+    )
+
+    created = client.event_types.create("invoice.paid", schema={"type": "object"}, example={"amount": 1})
+    assert (created.json_schema, created.example, created.to_dict()["schema"]) == (
+        {"type": "object"},
+        {"amount": 1},
+        {"type": "object"},
+    )
+    assert client.event_types.get("invoice.paid").source == "platform"
+    changed = client.application("acme").event_types.update("invoice.paid", schema=None, deprecated=True)
+    assert (changed.json_schema, changed.deprecated) == (None, True)
+    assert client.event_types.delete("invoice.paid").deleted is True
+
+    assert api.requests_to("POST", "/v1/event-types")[0].body == {
+        "name": "invoice.paid",
+        "schema": {"type": "object"},
+        "example": {"amount": 1},
+    }
+    # only the given fields; schema=None removes the schema; the catalog has no per-application route
+    assert api.requests_to("PATCH", "/v1/event-types/invoice.paid")[0].body == {"deprecated": True, "schema": None}
 
 
 def test_event_types_list_can_be_empty(api: FakeApi, client: Dovecote) -> None:

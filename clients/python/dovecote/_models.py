@@ -149,8 +149,24 @@ class EventBatch(DovecoteObject):
 
 
 class EventType(DovecoteObject):
+    """A type of the deployment's catalog; `json_schema` is the API's `schema` (what `data` must fit)."""
+
+    object: str = "event_type"
     name: str
     description: str = ""
+    json_schema: dict[str, Any] | bool | None = Field(default=None, alias="schema")
+    example: Any = None
+    """An example of the type's `data`."""
+    deprecated: bool = False
+    """Still accepted for publishing; subscribers should move off it."""
+    source: str = "platform"
+    """`profile` (from the deployment's profile: can be changed, not deleted) or `platform` (registered)."""
+
+
+class DeletedEventType(DovecoteObject):
+    object: str = "event_type"
+    name: str
+    deleted: bool
 
 
 class Recovery(DovecoteObject):

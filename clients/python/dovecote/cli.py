@@ -23,7 +23,7 @@ from dovecote._errors import APIConnectionError, ConfigurationError, DovecoteErr
 from dovecote._models import DovecoteObject
 from dovecote._pagination import ListPage
 from dovecote._transport import API_KEY_ENV, API_URL_ENV
-from dovecote.client import ApplicationScope, Dovecote
+from dovecote.client import KEEP, ApplicationScope, Dovecote
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -103,7 +103,12 @@ ATTEMPT_COLUMNS = (
     Column("LATENCY", lambda attempt: None if attempt.get("latency_ms") is None else f"{attempt['latency_ms']}ms"),
     Column("ERROR", "error", max_width=60),
 )
-EVENT_TYPE_COLUMNS = (Column("NAME", "name"), Column("DESCRIPTION", "description"))
+EVENT_TYPE_COLUMNS = (
+    Column("NAME", "name"),
+    Column("DEPRECATED", lambda document: "yes" if document.get("deprecated") else "-"),
+    Column("SCHEMA", lambda document: "yes" if document.get("schema") is not None else "-"),
+    Column("DESCRIPTION", "description"),
+)
 
 
 # Rendering
@@ -392,10 +397,55 @@ def _deliveries_retry(client: Dovecote, args: argparse.Namespace) -> Output:
 
 
 def _event_types_list(client: Dovecote, args: argparse.Namespace) -> Output:
-    output = _list_output(_scope(client, args).event_types.list(), EVENT_TYPE_COLUMNS, walk_all=True)
+    page = _scope(client, args).event_types.list()
+    output = _list_output(page, EVENT_TYPE_COLUMNS, walk_all=True)
     if not output.document["data"]:
         output = replace(output, note="this deployment's profile has no catalog: any dotted event type is accepted")
     return output
+
+
+def _json_option(args: argparse.Namespace, name: str) -> Any:
+    """The JSON of `--NAME` or `--NAME-file` (a path, or '-' for stdin); KEEP when neither was given."""
+    text, path = getattr(args, name), getattr(args, f"{name}_file")
+    if text is not None:
+        return _json_argument(text, f"--{name}")
+    if path is None:
+        return KEEP
+    if path == "-":
+        return _json_argument(sys.stdin.read(), "stdin")
+    try:
+        return _json_argument(Path(path).read_text(encoding="utf-8"), f"--{name}-file")
+    except OSError as exc:
+        raise UsageError(f"--{name}-file: cannot read {path}: {exc.strerror}") from None
+
+
+def _event_types_get(client: Dovecote, args: argparse.Namespace) -> Output:
+    return _object_output(_scope(client, args).event_types.get(args.name))
+
+
+def _event_types_create(client: Dovecote, args: argparse.Namespace) -> Output:
+    schema, example = _json_option(args, "schema"), _json_option(args, "example")
+    event_type = client.event_types.create(
+        args.name,
+        description=args.description,
+        schema=None if schema is KEEP else schema,
+        example=None if example is KEEP else example,
+        deprecated=args.deprecated or None,
+    )
+    return _object_output(event_type)
+
+
+def _event_types_update(client: Dovecote, args: argparse.Namespace) -> Output:
+    schema = None if args.no_schema else _json_option(args, "schema")
+    example = None if args.no_example else _json_option(args, "example")
+    event_type = client.event_types.update(
+        args.name, description=args.description, schema=schema, example=example, deprecated=args.deprecated
+    )
+    return _object_output(event_type)
+
+
+def _event_types_delete(client: Dovecote, args: argparse.Namespace) -> Output:
+    return _object_output(client.event_types.delete(args.name))
 
 
 def _applications_create(client: Dovecote, args: argparse.Namespace) -> Output:
@@ -507,8 +557,8 @@ class _CommandTree:
             prog="dovecote", description="Dovecote webhook delivery: the API from a shell."
         )
         _global_options(self.parser, suppress_defaults=False)
-        self._shared = argparse.ArgumentParser(add_help=False)
-        _global_options(self._shared, suppress_defaults=True)
+        self.shared = argparse.ArgumentParser(add_help=False)
+        _global_options(self.shared, suppress_defaults=True)
         self.groups = self.parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
 
     def group(self, name: str, help_text: str) -> Any:
@@ -517,7 +567,7 @@ class _CommandTree:
 
     def command(self, parent: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = parent.add_parser(
-            name, help=help_text, description=help_text, parents=[self._shared]
+            name, help=help_text, description=help_text, parents=[self.shared]
         )
         parser.set_defaults(handler=handler)
         return parser
@@ -595,7 +645,43 @@ def _add_event_commands(tree: _CommandTree) -> None:
     )
     send.add_argument("--idempotency-key", help="dedupe key (default: a fresh one per command)")
     tree.command(events, "get", _events_get, "show an event").add_argument("event_id")
-    tree.command(tree.groups, "event-types", _event_types_list, "list the event-type catalog")
+    _add_event_type_commands(tree)
+
+
+def _json_options(parser: argparse.ArgumentParser, name: str, what: str) -> argparse._MutuallyExclusiveGroup:
+    given = parser.add_mutually_exclusive_group()
+    given.add_argument(f"--{name}", help=f"{what} as JSON")
+    given.add_argument(f"--{name}-file", help=f"file holding {what} as JSON ('-' for stdin)")
+    return given
+
+
+def _add_event_type_commands(tree: _CommandTree) -> None:
+    """`dovecote event-types` lists the catalog (as `event-types list`); the changes need a platform key."""
+    help_text = "the event-type catalog: list, get, and (platform key) create, update, delete"
+    group = tree.groups.add_parser("event-types", help=help_text, description=help_text, parents=[tree.shared])
+    group.set_defaults(handler=_event_types_list)
+    types = group.add_subparsers(dest="command", metavar="COMMAND", required=False)
+    tree.command(types, "list", _event_types_list, "list the catalog, with each type's schema")
+    tree.command(types, "get", _event_types_get, "show a type with its schema and example").add_argument("name")
+    create = tree.command(types, "create", _event_types_create, "register a type (platform key)")
+    create.add_argument("name", help="dotted lower-case name, e.g. invoice.paid")
+    create.add_argument("--description")
+    _json_options(create, "schema", "a JSON Schema that published data must fit")
+    _json_options(create, "example", "an example of the data")
+    create.add_argument("--deprecated", action="store_true", help="mark it deprecated (still publishable)")
+    update = tree.command(types, "update", _event_types_update, "change a type (platform key)")
+    update.add_argument("name")
+    update.add_argument("--description")
+    _json_options(update, "schema", "a new JSON Schema").add_argument(
+        "--no-schema", action="store_true", help="remove the schema"
+    )
+    _json_options(update, "example", "a new example").add_argument(
+        "--no-example", action="store_true", help="remove the example"
+    )
+    deprecation = update.add_mutually_exclusive_group()
+    deprecation.add_argument("--deprecated", dest="deprecated", action="store_const", const=True)
+    deprecation.add_argument("--not-deprecated", dest="deprecated", action="store_const", const=False)
+    tree.command(types, "delete", _event_types_delete, "delete a registered type (platform key)").add_argument("name")
 
 
 def _add_delivery_commands(tree: _CommandTree) -> None:

@@ -36,6 +36,7 @@ from dovecote._models import (
     ApiKeyWithSecret,
     Application,
     DeletedApplication,
+    DeletedEventType,
     DeletedWebhook,
     Delivery,
     DovecoteObject,
@@ -344,12 +345,68 @@ class Events(_Resource):
         )
 
 
+class _Keep:
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP: Any = _Keep()
+"""For `event_types.update`: leave the field as it is (None clears `schema` and `example`)."""
+
+
 class EventTypes(_Resource):
-    """The event-type catalog of the deployment's profile: `client.event_types`."""
+    """The deployment's event-type catalog: `client.event_types`.
+
+    Every credential reads it; only a platform key changes it (`create`, `update`, `delete`), on the
+    deployment-wide routes whatever the resource's application scope.
+    """
 
     def list(self) -> ListPage[EventType]:
-        """Every declared event type; empty when the profile has no catalog."""
+        """Every type: the profile's, then those the platform registered, each with schema and example."""
         return _parse_page(EventType, self._transport.request("GET", self._prefix + "/event-types", retryable=True))
+
+    def get(self, name: str) -> EventType:
+        return _parse(
+            EventType, self._transport.request("GET", _path(self._prefix + "/event-types/{}", name), retryable=True)
+        )
+
+    def create(
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        schema: dict[str, Any] | bool | None = None,
+        example: Any = None,
+        deprecated: bool | None = None,
+    ) -> EventType:
+        """Register a type (platform key). `schema` is a JSON Schema that published `data` must fit."""
+        body = _without_none(
+            {"name": name, "description": description, "schema": schema, "example": example, "deprecated": deprecated}
+        )
+        response = self._transport.request("POST", API_PREFIX + "/event-types", json_body=body, retryable=False)
+        return _parse(EventType, response)
+
+    def update(
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        schema: Any = KEEP,
+        example: Any = KEEP,
+        deprecated: bool | None = None,
+    ) -> EventType:
+        """Change the given fields (platform key); `schema=None` removes the schema, `example=None` the example."""
+        body = _without_none({"description": description, "deprecated": deprecated})
+        body.update({key: value for key, value in (("schema", schema), ("example", example)) if value is not KEEP})
+        response = self._transport.request(
+            "PATCH", _path(API_PREFIX + "/event-types/{}", name), json_body=body, retryable=True
+        )
+        return _parse(EventType, response)
+
+    def delete(self, name: str) -> DeletedEventType:
+        """Delete a type the platform registered (platform key); a profile's type answers 409."""
+        response = self._transport.request("DELETE", _path(API_PREFIX + "/event-types/{}", name), retryable=True)
+        return _parse(DeletedEventType, response)
 
 
 class _Keys(_Resource):
@@ -570,6 +627,7 @@ class AsyncEvents(_AwaitableResource):
 class AsyncEventTypes(_AwaitableResource):
     """`EventTypes` with awaitable methods."""
 
+    _calls = ("get", "create", "update", "delete")
     _pages = ("list",)
 
 

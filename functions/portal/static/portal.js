@@ -1203,14 +1203,16 @@ async function deliveryView({ parts, generation }) {
 async function eventTypesView() {
   const catalog = await eventTypes();
   const section = h("section", {}, h("h1", {}, "Event types"));
-  if (!catalog.catalog) {
+  if (!catalog.catalog && catalog.data.length === 0) {
     section.append(
       h("p", { class: "card" }, "This service publishes no event-type catalog. Subscribe to event types by name, to a family with prefix.*, or to everything with *."),
     );
     return section;
   }
   section.append(
-    h("p", { class: "muted" }, "The events you can subscribe an endpoint to. A subscription may also name a family (prefix.*) or everything (*)."),
+    h("p", { class: "muted" }, catalog.catalog
+      ? "The events you can subscribe an endpoint to. A subscription may also name a family (prefix.*) or everything (*)."
+      : "Documented event types. This service accepts other event types too; a subscription may also name a family (prefix.*) or everything (*)."),
     h(
       "ul",
       { class: "list", "aria-label": "Event types" },
@@ -1218,7 +1220,7 @@ async function eventTypesView() {
         h(
           "li",
           { class: "card event-type" },
-          h("h2", { class: "mono" }, type.name),
+          h("h2", { class: "mono" }, type.name, type.deprecated ? h("span", { class: "badge deprecated" }, "deprecated") : null),
           type.description ? h("p", {}, type.description) : null,
           type.schema ? [h("p", { class: "muted small" }, "Schema"), h("pre", {}, JSON.stringify(type.schema, null, 2))] : null,
           type.example !== undefined && type.example !== null ? [h("p", { class: "muted small" }, "Example"), h("pre", {}, JSON.stringify(type.example, null, 2))] : null,
