@@ -11,10 +11,14 @@ import re
 
 from dovecote._version import __version__ as VERSION
 
-__all__ = ["IDEMPOTENCY_KEY_PATTERN", "MAX_IDEMPOTENCY_KEY_CHARS", "VERSION"]
+__all__ = ["IDEMPOTENCY_KEY_PATTERN", "MAX_IDEMPOTENCY_KEY_CHARS", "MAX_RECEIVE_COUNT", "VERSION"]
 # VERSION is Dovecote's release, kept by the client distribution (clients/python/dovecote/_version.py,
 # which both distributions read): the OpenAPI document's `info.version` and the delivery User-Agent.
 
 MAX_IDEMPOTENCY_KEY_CHARS = 255
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"[\x21-\x7e]+")
 """An `Idempotency-Key` header: printable ASCII without spaces (use with `fullmatch`)."""
+
+MAX_RECEIVE_COUNT = 5
+"""Receives of a queue message before SQS moves it to its dead-letter queue (infra/queues.py sets
+the redrive policy with it; the deliver function reads it to know a message's last receive)."""

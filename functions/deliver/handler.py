@@ -4,7 +4,9 @@
   all messages of the batch at the same time (a thread each), endpoints and events read
   once per batch, reported with partial batch failures. A message whose attempt or
   execution start failed is not acknowledged and comes back; its attempt is then not
-  repeated if it was logged, and the execution start is repeated.
+  repeated if it was logged, and the execution start is repeated. On the message's last
+  receive (functions/core/constants.py MAX_RECEIVE_COUNT) a throttled start ends the
+  delivery with the reason in its log, so nothing reaches the dead-letter queue unseen.
 - A Step Functions task (`AttemptTask` or `MarkFailedTask`), answered with a `TaskResult`.
 
 The walk of one delivery is functions/pipeline/delivery.py; this module parses, calls it
@@ -109,6 +111,7 @@ def _record_metrics(result: StepResult) -> None:
 def _handle_sqs_batch(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     from pydantic import ValidationError
 
+    from functions.core.constants import MAX_RECEIVE_COUNT
     from functions.pipeline.batch_response import partial_batch_response
     from functions.pipeline.contract import DeliveryMessage
 
@@ -116,6 +119,7 @@ def _handle_sqs_batch(event: dict[str, Any], context: LambdaContext) -> dict[str
     # A delivery named twice in one batch (SQS at-least-once, a repeated fan-out) is attempted once.
     attempts: dict[tuple[str, str, int], list[str]] = {}
     messages: dict[tuple[str, str, int], DeliveryMessage] = {}
+    receives: dict[tuple[str, str, int], int] = {}
     for record in event["Records"]:
         try:
             message = DeliveryMessage.model_validate_json(record["body"])
@@ -126,10 +130,14 @@ def _handle_sqs_batch(event: dict[str, Any], context: LambdaContext) -> dict[str
         key = (message.application_id, message.delivery_id, message.series)
         messages.setdefault(key, message)
         attempts.setdefault(key, []).append(record["messageId"])
+        receives[key] = max(receives.get(key, 0), _receive_count(record))
     worker = dependencies().worker
     reads = worker.shared_reads()
     with ThreadPoolExecutor(max_workers=max(1, min(MAX_CONCURRENT_ATTEMPTS, len(messages)))) as pool:
-        futures = {key: pool.submit(worker.first_attempt, message, reads) for key, message in messages.items()}
+        futures = {
+            key: pool.submit(worker.first_attempt, message, reads, last_receive=receives[key] >= MAX_RECEIVE_COUNT)
+            for key, message in messages.items()
+        }
     for key, future in futures.items():
         failure = future.exception()
         if failure is None:
@@ -140,6 +148,13 @@ def _handle_sqs_batch(event: dict[str, Any], context: LambdaContext) -> dict[str
             errors[message_id] = failure
 
     return partial_batch_response(event, context, errors)
+
+
+def _receive_count(record: dict[str, Any]) -> int:
+    try:
+        return int((record.get("attributes") or {}).get("ApproximateReceiveCount", 1))
+    except (TypeError, ValueError):
+        return 1
 
 
 def _handle_task(event: dict[str, Any]) -> dict[str, Any]:

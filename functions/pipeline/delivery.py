@@ -7,6 +7,12 @@ account for the endpoint's health (core/health) → start the retry execution wh
 delivery is still pending after attempt 1 (store/executions). Repeats are harmless at each
 step: the log refuses a second entry for the same attempt, and the execution is named
 after the delivery and its series.
+
+A throttled StartExecution never loses a delivery: attempt 1 is already in its log, the
+queue message comes back (a later receive starts the execution without repeating the
+attempt), and on the message's last receive, rather than leaving it to the dead-letter
+queue with the delivery pending for ever, the delivery ends `failed` with the reason in its
+log (`POST /v1/deliveries/{id}/retry` or `/recover` sends it again).
 """
 
 from __future__ import annotations
@@ -33,12 +39,16 @@ from functions.pipeline.delivery_log import DeliveryLog, OpenDelivery, Settled
 from functions.pipeline.reads import SharedReads
 from functions.runtime.observability import logger as service_logger
 from functions.store.events import EventStore
-from functions.store.executions import RetryExecutions
+from functions.store.executions import RetryExecutions, StartThrottled
 from functions.store.webhooks import WebhookStore
 
 log = service_logger(child=True)
 
 MAX_REASON_CHARS = 500
+UNSCHEDULED_REASON = (
+    "its retries could not be scheduled: Step Functions throttled StartExecution on every receive of its "
+    "queue message (retry the delivery to send it again)"
+)
 OUTCOME_OF_STATUS = {
     DeliveryStatus.PENDING: Outcome.RETRY,
     DeliveryStatus.SUCCEEDED: Outcome.SUCCEEDED,
@@ -85,12 +95,22 @@ class DeliveryWorker:
     def shared_reads(self) -> SharedReads:
         return SharedReads(self.webhooks, self.events)
 
-    def first_attempt(self, message: DeliveryMessage, reads: SharedReads | None = None) -> StepResult:
-        """Attempt 1 of a queued series; starts the series' retries when the delivery is still pending."""
+    def first_attempt(
+        self, message: DeliveryMessage, reads: SharedReads | None = None, *, last_receive: bool = False
+    ) -> StepResult:
+        """Attempt 1 of a queued series; starts the series' retries when the delivery is still pending.
+
+        `last_receive`: the queue will not deliver this message again; a throttled start then ends
+        the delivery with the reason in its log instead of raising."""
         ref = message.ref
         result = self._attempt(ref, 1, message.new, reads or self.shared_reads())
         if result.pending:
-            started = self.executions.start(ref)
+            try:
+                started = self.executions.start(ref)
+            except StartThrottled:
+                if not last_receive:
+                    raise
+                return self._unscheduled(ref, result)
             log.info(
                 "retries started" if started else "retries already running",
                 extra={"delivery_id": ref.delivery_id, "series": ref.series, "webhook_id": result.webhook_id},
@@ -106,6 +126,14 @@ class DeliveryWorker:
             return StepResult(Outcome.FAILED)
         reason = mark_failed_reason(task.reason, self.attempter.schedule.max_attempts)
         return self._end(opened, DeliveryStatus.FAILED, reason)
+
+    def _unscheduled(self, ref: DeliveryRef, result: StepResult) -> StepResult:
+        opened = self.log.open_to_end(ref)
+        if isinstance(opened, Settled):
+            return _settled(opened, latency_ms=result.latency_ms)
+        log.error("retries could not be scheduled", extra={"delivery_id": ref.delivery_id, "series": ref.series})
+        # Not the endpoint's fault: its health counters are left alone.
+        return self._end(opened, DeliveryStatus.FAILED, UNSCHEDULED_REASON, count_against_endpoint=False)
 
     def _attempt(self, ref: DeliveryRef, number: int, new: NewDelivery | None, reads: SharedReads) -> StepResult:
         opened = self.log.open(ref, number, new)
@@ -154,7 +182,9 @@ class DeliveryWorker:
             event_id=delivery.event_id,
         )
 
-    def _end(self, opened: OpenDelivery, status: DeliveryStatus, reason: str) -> StepResult:
+    def _end(
+        self, opened: OpenDelivery, status: DeliveryStatus, reason: str, *, count_against_endpoint: bool = True
+    ) -> StepResult:
         delivery = opened.delivery
         now = self.clock()
         if not opened.end(status, reason, now):
@@ -169,7 +199,7 @@ class DeliveryWorker:
                 "reason": reason,
             },
         )
-        if status is DeliveryStatus.FAILED:
+        if status is DeliveryStatus.FAILED and count_against_endpoint:
             self.health.after_delivery_failed(delivery.application_id, delivery.webhook_id, now)
         return StepResult(
             OUTCOME_OF_STATUS[status], finished_as=status, webhook_id=delivery.webhook_id, event_id=delivery.event_id
