@@ -2,7 +2,8 @@
 
 - An SQS batch from the deliveries queue (`DeliveryMessage`s): attempt 1 of each series,
   all messages of the batch at the same time (a thread each), endpoints and events read
-  once per batch, reported with partial batch failures. A message whose attempt or
+  once per batch, reported with partial batch failures. The deliveries of one endpoint
+  still pending after it become one retry group: one execution for all of them. A message whose attempt or
   execution start failed is not acknowledged and comes back; its attempt is then not
   repeated if it was logged, and the execution start is repeated. On the message's last
   receive (functions/core/constants.py MAX_RECEIVE_COUNT) a throttled start ends the
@@ -113,7 +114,8 @@ def _handle_sqs_batch(event: dict[str, Any], context: LambdaContext) -> dict[str
 
     from functions.core.constants import MAX_RECEIVE_COUNT
     from functions.pipeline.batch_response import partial_batch_response
-    from functions.pipeline.contract import DeliveryMessage
+    from functions.pipeline.contract import DeliveryMessage, RetryGroup
+    from functions.store.executions import StartThrottled
 
     errors: dict[str, BaseException] = {}
     # A delivery named twice in one batch (SQS at-least-once, a repeated fan-out) is attempted once.
@@ -134,15 +136,31 @@ def _handle_sqs_batch(event: dict[str, Any], context: LambdaContext) -> dict[str
     worker = dependencies().worker
     reads = worker.shared_reads()
     with ThreadPoolExecutor(max_workers=max(1, min(MAX_CONCURRENT_ATTEMPTS, len(messages)))) as pool:
-        futures = {
-            key: pool.submit(worker.first_attempt, message, reads, last_receive=receives[key] >= MAX_RECEIVE_COUNT)
-            for key, message in messages.items()
-        }
+        futures = {key: pool.submit(worker.first_attempt, message, reads) for key, message in messages.items()}
+    failures: dict[tuple[str, str, int], BaseException] = {}
+    groups: dict[tuple[str, str], list[tuple[str, str, int]]] = {}
     for key, future in futures.items():
         failure = future.exception()
-        if failure is None:
-            _record_metrics(future.result())
+        if failure is not None:
+            failures[key] = failure
             continue
+        result = future.result()
+        _record_metrics(result)
+        if result.pending and result.webhook_id:
+            groups.setdefault((key[0], result.webhook_id), []).append(key)
+    for (_, webhook_id), keys in groups.items():
+        group = RetryGroup.of(webhook_id, [messages[key].ref for key in keys])
+        try:
+            worker.start_retries(group)
+        except StartThrottled as throttled:
+            for key in keys:
+                if receives[key] >= MAX_RECEIVE_COUNT:  # no receive left: end it in its log, not in the DLQ
+                    _record_metrics(worker.unscheduled(messages[key].ref))
+                else:
+                    failures[key] = throttled
+        except Exception as error:
+            failures.update(dict.fromkeys(keys, error))
+    for key, failure in failures.items():
         logger.error("delivery message failed", extra={"delivery_id": key[1], "error": repr(failure)})
         for message_id in attempts[key]:
             errors[message_id] = failure
@@ -158,19 +176,15 @@ def _receive_count(record: dict[str, Any]) -> int:
 
 
 def _handle_task(event: dict[str, Any]) -> dict[str, Any]:
-    from functions.pipeline.contract import AttemptTask, Outcome, TaskResult, parse_task
+    from functions.pipeline.contract import AttemptTask, parse_task
 
     task = parse_task(event)
-    logger.append_keys(delivery_id=task.delivery_id)
+    logger.append_keys(webhook_id=task.webhook_id, group_leader=task.members[0].delivery_id)
     worker = dependencies().worker
-    if isinstance(task, AttemptTask):
-        result = worker.retry_attempt(task)
-        outcome = result.outcome
-    else:
-        result = worker.mark_failed(task)
-        outcome = Outcome.FAILED
-    _record_metrics(result)
-    return TaskResult(outcome=outcome).model_dump(mode="json")
+    step = worker.retry_attempt(task) if isinstance(task, AttemptTask) else worker.mark_failed(task)
+    for result in step.steps:
+        _record_metrics(result)
+    return step.result.model_dump(mode="json")
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -3,10 +3,11 @@ state machine, and the end of a delivery whose retries ran out.
 
 One walk, each module once: open the row (delivery_log) → read the endpoint and the event
 (reads) → make the attempt (attempt: sign, send, classify) → record it (delivery_log) →
-account for the endpoint's health (core/health) → start the retry execution when the
-delivery is still pending after attempt 1 (store/executions). Repeats are harmless at each
-step: the log refuses a second entry for the same attempt, and the execution is named
-after the delivery and its series.
+account for the endpoint's health (core/health). The deliveries of one endpoint still
+pending after attempt 1 in the same deliver batch become one retry group, and one execution
+(store/executions) attempts them together, each on its own log. Repeats are harmless at
+each step: the log refuses a second entry for the same attempt, and the execution is named
+after the group's first member and its series.
 
 A throttled StartExecution never loses a delivery: attempt 1 is already in its log, the
 queue message comes back (a later receive starts the execution without repeating the
@@ -18,10 +19,10 @@ log (`POST /v1/deliveries/{id}/retry` or `/recover` sends it again).
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
-from functions.core.classify import Verdict
 from functions.core.health import EndpointHealth
 from functions.core.models import DeliveryStatus, utc_now
 from functions.pipeline.attempt import Attempter, Unsendable
@@ -32,6 +33,8 @@ from functions.pipeline.contract import (
     MarkFailedTask,
     NewDelivery,
     Outcome,
+    RetryGroup,
+    RetryMember,
     StateError,
     TaskResult,
 )
@@ -39,7 +42,7 @@ from functions.pipeline.delivery_log import DeliveryLog, OpenDelivery, Settled
 from functions.pipeline.reads import SharedReads
 from functions.runtime.observability import logger as service_logger
 from functions.store.events import EventStore
-from functions.store.executions import RetryExecutions, StartThrottled
+from functions.store.executions import RetryExecutions
 from functions.store.webhooks import WebhookStore
 
 log = service_logger(child=True)
@@ -74,6 +77,39 @@ class StepResult:
     event_id: str | None = None
 
 
+MAX_GROUP_CONCURRENCY = 10
+"""Members of a group attempted at the same time (a group from one deliver batch has at most 10)."""
+
+
+@dataclass(frozen=True)
+class GroupStep:
+    """What one state machine task did to its group: each member's step, and who is still pending."""
+
+    steps: list[StepResult]
+    pending: list[RetryMember]
+    outcome: Outcome
+
+    @classmethod
+    def of(cls, refs: list[DeliveryRef], steps: list[StepResult]) -> GroupStep:
+        pending = [
+            RetryMember(delivery_id=ref.delivery_id, series=ref.series)
+            for ref, step in zip(refs, steps, strict=True)
+            if step.pending
+        ]
+        outcomes = {step.outcome for step in steps}
+        if pending:
+            outcome = Outcome.RETRY
+        elif len(outcomes) == 1:
+            (outcome,) = outcomes
+        else:
+            outcome = Outcome.SETTLED
+        return cls(steps=steps, pending=pending, outcome=outcome)
+
+    @property
+    def result(self) -> TaskResult:
+        return TaskResult(outcome=self.outcome, members=self.pending)
+
+
 def mark_failed_reason(reason: TaskResult | StateError | None, max_attempts: int) -> str:
     """Why the state machine ended the delivery: its table ran out, or an error stopped it."""
     if isinstance(reason, StateError):
@@ -95,42 +131,53 @@ class DeliveryWorker:
     def shared_reads(self) -> SharedReads:
         return SharedReads(self.webhooks, self.events)
 
-    def first_attempt(
-        self, message: DeliveryMessage, reads: SharedReads | None = None, *, last_receive: bool = False
-    ) -> StepResult:
-        """Attempt 1 of a queued series; starts the series' retries when the delivery is still pending.
+    def first_attempt(self, message: DeliveryMessage, reads: SharedReads | None = None) -> StepResult:
+        """Attempt 1 of a queued series. A result with `pending` set needs its retries started:
+        the caller gathers those of one endpoint into a group (`start_retries`)."""
+        return self._attempt(message.ref, 1, message.new, reads or self.shared_reads())
 
-        `last_receive`: the queue will not deliver this message again; a throttled start then ends
-        the delivery with the reason in its log instead of raising."""
-        ref = message.ref
-        result = self._attempt(ref, 1, message.new, reads or self.shared_reads())
-        if result.pending:
-            try:
-                started = self.executions.start(ref)
-            except StartThrottled:
-                if not last_receive:
-                    raise
-                return self._unscheduled(ref, result)
-            log.info(
-                "retries started" if started else "retries already running",
-                extra={"delivery_id": ref.delivery_id, "series": ref.series, "webhook_id": result.webhook_id},
-            )
-        return result
+    def start_retries(self, group: RetryGroup) -> bool:
+        """Start the group's retry execution; False when it was started before. Raises
+        `StartThrottled` when Step Functions throttles the start."""
+        started = self.executions.start(group)
+        log.info(
+            "retries started" if started else "retries already running",
+            extra={"webhook_id": group.webhook_id, "members": len(group.members)},
+        )
+        return started
 
-    def retry_attempt(self, task: AttemptTask) -> StepResult:
-        return self._attempt(task, task.attempt, None, self.shared_reads())
+    def unscheduled(self, ref: DeliveryRef) -> StepResult:
+        """End a delivery whose retries could not be started on its message's last receive."""
+        return self._unscheduled(ref)
 
-    def mark_failed(self, task: MarkFailedTask) -> StepResult:
-        opened = self.log.open_to_end(task)
-        if isinstance(opened, Settled):
-            return StepResult(Outcome.FAILED)
+    def retry_attempt(self, task: AttemptTask) -> GroupStep:
+        """Attempt `task.attempt` of every member at once; the ones still pending go on."""
+        reads = self.shared_reads()
+        refs = task.refs()
+        with ThreadPoolExecutor(max_workers=max(1, min(MAX_GROUP_CONCURRENCY, len(refs)))) as pool:
+            futures = [pool.submit(self._attempt, ref, task.attempt, None, reads) for ref in refs]
+        failures = [future.exception() for future in futures if future.exception() is not None]
+        if failures:
+            # The task is retried by the state machine: members already attempted are not sent again.
+            raise failures[0]  # type: ignore[misc]
+        return GroupStep.of(refs, [future.result() for future in futures])
+
+    def mark_failed(self, task: MarkFailedTask) -> GroupStep:
         reason = mark_failed_reason(task.reason, self.attempter.schedule.max_attempts)
-        return self._end(opened, DeliveryStatus.FAILED, reason)
+        refs = task.refs()
+        steps = []
+        for ref in refs:
+            opened = self.log.open_to_end(ref)
+            if isinstance(opened, Settled):
+                steps.append(StepResult(Outcome.FAILED))
+                continue
+            steps.append(self._end(opened, DeliveryStatus.FAILED, reason))
+        return GroupStep(steps=steps, pending=[], outcome=Outcome.FAILED)
 
-    def _unscheduled(self, ref: DeliveryRef, result: StepResult) -> StepResult:
+    def _unscheduled(self, ref: DeliveryRef) -> StepResult:
         opened = self.log.open_to_end(ref)
         if isinstance(opened, Settled):
-            return _settled(opened, latency_ms=result.latency_ms)
+            return _settled(opened)
         log.error("retries could not be scheduled", extra={"delivery_id": ref.delivery_id, "series": ref.series})
         # Not the endpoint's fault: its health counters are left alone.
         return self._end(opened, DeliveryStatus.FAILED, UNSCHEDULED_REASON, count_against_endpoint=False)
@@ -170,10 +217,8 @@ class DeliveryWorker:
         )
         self.health.after_attempt(webhook, made.verdict, made.status, made.attempt.attempted_at)
         pending = made.status is DeliveryStatus.PENDING
-        exhausted = made.status is DeliveryStatus.FAILED and made.verdict is not Verdict.GONE
         return StepResult(
-            # The table ran out: `retry` takes the state machine to MarkFailed, which finds it ended.
-            Outcome.RETRY if exhausted else OUTCOME_OF_STATUS[made.status],
+            OUTCOME_OF_STATUS[made.status],
             pending=pending,
             latency_ms=latency_ms,
             finished_as=None if pending else made.status,
