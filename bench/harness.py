@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import io
+import itertools
 import json
 import logging
 import math
@@ -57,6 +58,8 @@ SETUP_CONCURRENCY = 6
 SETUP_ATTEMPTS = 3
 SINGLE_TYPE_ENDPOINTS = 10
 """At fan-out 1 the application has this many endpoints, each subscribed to its own event type."""
+DEAD_FAILURES = 10**9
+"""A dead endpoint answers 500 to every request."""
 MAX_RECEIVES_PER_BATCH = 50
 CALIBRATION_CALLS = 30
 SERVICE_LOGGER = "dovecote"
@@ -144,6 +147,17 @@ class Receiver:
         with self._lock:
             return self._accepted_by_group[group]
 
+    def delivery_ids(self, group: str, kind: str = "") -> set[str]:
+        """The distinct delivery ids the group's endpoints (those of `kind`: flaky, ok, dead) were sent."""
+        prefix = f"/{group}/{kind}"
+        with self._lock:
+            return {
+                delivery_id
+                for path, endpoint in self._endpoints.items()
+                if path.startswith(prefix)
+                for delivery_id in endpoint.seen
+            }
+
     def _answer(self, path: str, delivery_id: str) -> int:
         with self._lock:
             self.requests += 1
@@ -175,6 +189,10 @@ class Scenario:
     flaky_share: float = 0.0
     """The share of endpoints that answer 500 `failures` times per delivery before 200."""
     failures: int = 2
+    dead: bool = False
+    """The failing endpoints never answer 2xx: their deliveries exhaust the table."""
+    endpoints: int | None = None
+    """How many endpoints (default: the fan-out, or SINGLE_TYPE_ENDPOINTS at fan-out 1)."""
     idempotency_key: bool = True
     """Publish as the SDK does (an Idempotency-Key on every request)."""
     timeout_seconds: float = 240
@@ -192,6 +210,11 @@ class ScenarioResult:
     complete: bool
     published: int
     notes: list[str] = field(default_factory=list)
+    table_deviation_seconds: float | None = None
+    """The largest gap between two attempts of a failing delivery minus the (scaled) table delay
+    between them, in seconds: processing time, which scaling does not shrink. inf when a delivery
+    did not get exactly the attempts its endpoint's failures call for; None without retries."""
+    retried_deliveries: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -200,6 +223,8 @@ class ScenarioResult:
             "complete": self.complete,
             "published": self.published,
             "notes": self.notes,
+            "table_deviation_seconds": self.table_deviation_seconds,
+            "retried_deliveries": self.retried_deliveries,
             "usage": self.usage.to_json(),
         }
 
@@ -561,11 +586,14 @@ class BenchStack:
         self.meter.start()
         published = self.publish(api_key, events, idempotency_key=scenario.idempotency_key, deadline=deadline)
         expected = published * scenario.fanout
-        complete = _wait(lambda: self.receiver.accepted(group) >= expected, deadline)
+        if scenario.dead:  # nothing is accepted: done once every delivery was attempted and ended
+            complete = _wait(lambda: len(self.receiver.delivery_ids(group)) >= expected, deadline)
+        else:
+            complete = _wait(lambda: self.receiver.accepted(group) >= expected, deadline)
         idle = _wait(lambda: self.queues_idle() and not self.executions_running(self.meter.executions), deadline)
         usage = self.meter.stop()
         seconds = time.monotonic() - started
-        usage.deliveries = self.receiver.accepted(group)
+        usage.deliveries = len(self.receiver.delivery_ids(group)) if scenario.dead else self.receiver.accepted(group)
         usage.events = published
         usage.executions = len(self.meter.executions)
         usage.state_transitions, usage.execution_log_bytes = self.transitions(list(self.meter.executions))
@@ -578,26 +606,48 @@ class BenchStack:
             notes.append("queues or retry executions were still busy at the deadline")
         if dead := self.dead_letters():
             notes.append(f"{dead} messages in dead-letter queues (all scenarios so far)")
+        failing = sorted(self.receiver.delivery_ids(group, "flaky"))
+        deviation = self.table_deviation(application_id, failing, scenario) if failing else None
         if self.meter.items is not None:
             self.meter.items.purge_partitions(self.stack.table_name, f"T#{application_id}")
-        return ScenarioResult(scenario, usage, seconds, complete and idle, published, notes)
+        result = ScenarioResult(scenario, usage, seconds, complete and idle, published, notes)
+        result.table_deviation_seconds, result.retried_deliveries = deviation, len(failing)
+        return result
+
+    def table_deviation(self, application_id: str, delivery_ids: list[str], scenario: Scenario) -> float:
+        """See `ScenarioResult.table_deviation_seconds` (read back after the window, not counted)."""
+        from functions.store.deliveries import DeliveryStore  # noqa: PLC0415
+
+        store = DeliveryStore(self.aws("dynamodb"), self.stack.table_name)
+        schedule = [seconds * self._options.time_scale for seconds in self.profile.retry_schedule_seconds]
+        expected_attempts = len(schedule) if scenario.dead else min(len(schedule), scenario.failures + 1)
+        worst = 0.0
+        for delivery_id in delivery_ids:
+            delivery = store.find(application_id, delivery_id)
+            if delivery is None or len(delivery.attempts) != expected_attempts:
+                return math.inf
+            for earlier, later in itertools.pairwise(delivery.attempts):
+                gap = (later.attempted_at - earlier.attempted_at).total_seconds()
+                worst = max(worst, abs(gap - schedule[later.number - 1]))
+        return worst
 
     def _plan(
         self, scenario: Scenario, group: str
     ) -> tuple[list[tuple[str, list[str]]], list[tuple[str, dict[str, Any]]]]:
         """Endpoints (url, event types) and events (type, data) for `scenario`."""
         if scenario.fanout == 1:
-            count = SINGLE_TYPE_ENDPOINTS
+            count = scenario.endpoints or SINGLE_TYPE_ENDPOINTS
             types = [f"bench.single_{i}" for i in range(count)]
         else:
-            count = scenario.fanout
+            count = scenario.endpoints or scenario.fanout
             types = ["bench.fanout"] * count
         flaky = round(count * scenario.flaky_share)
         endpoints = []
         for i in range(count):
             failing = i < flaky
             path = f"/{group}/{'flaky' if failing else 'ok'}/{i}"
-            url = self.receiver.endpoint(path, scenario.failures if failing else 0)
+            failures = DEAD_FAILURES if scenario.dead else scenario.failures
+            url = self.receiver.endpoint(path, failures if failing else 0)
             endpoints.append((url, [types[i]]))
         event_types = types if scenario.fanout == 1 else types[:1]
         events = [(event_types[i % len(event_types)], event_data(i)) for i in range(scenario.events)]

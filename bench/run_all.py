@@ -22,7 +22,7 @@ from typing import Any
 
 from bench.report import REPO_ROOT, Target, benchmark_arguments, progress, run_metadata, write_json
 
-DEFAULT_BUDGET_SECONDS = 900
+DEFAULT_BUDGET_SECONDS = 1000
 _STOP_GRACE_SECONDS = 10
 ENVIRONMENT = {
     "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
@@ -45,7 +45,7 @@ class Benchmark:
 BENCHMARKS = (
     Benchmark("bench.cold_start", 120),
     Benchmark("bench.batch_concurrency", 90),
-    Benchmark("bench.cost_model", 390, budget_flag=True, reserve=300),
+    Benchmark("bench.cost_model", 490, budget_flag=True, reserve=300),
     Benchmark("bench.fanout_scale", 300, budget_flag=True),
 )
 _BUDGET_MARGIN_SECONDS = 60
