@@ -46,7 +46,7 @@ SCENARIOS = (
     Scenario("happy f100", fanout=100, events=10),
     Scenario("mix f10", fanout=10, events=100, flaky_share=0.1, failures=2),
     Scenario("mix f1", fanout=1, events=1000, flaky_share=0.1, failures=2),
-    Scenario("dead endpoint", fanout=1, events=200, flaky_share=1.0, dead=True, endpoints=1),
+    Scenario("dead endpoint", fanout=1, events=100, flaky_share=1.0, dead=True, endpoints=1, burst=True),
 )
 DEFAULT_SCENARIOS = ("happy f1", "happy f10", "happy f100", "mix f10", "dead endpoint")
 """What `make bench` runs (mix f1 adds 2-3 minutes: `--only "mix f1"`)."""

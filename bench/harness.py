@@ -58,6 +58,8 @@ SETUP_CONCURRENCY = 6
 SETUP_ATTEMPTS = 3
 SINGLE_TYPE_ENDPOINTS = 10
 """At fan-out 1 the application has this many endpoints, each subscribed to its own event type."""
+HELD_QUEUES: set[str] = set()
+"""Queues whose local poller waits (a burst scenario fills them first)."""
 DEAD_FAILURES = 10**9
 """A dead endpoint answers 500 to every request."""
 MAX_RECEIVES_PER_BATCH = 50
@@ -193,6 +195,10 @@ class Scenario:
     """The failing endpoints never answer 2xx: their deliveries exhaust the table."""
     endpoints: int | None = None
     """How many endpoints (default: the fan-out, or SINGLE_TYPE_ENDPOINTS at fan-out 1)."""
+    burst: bool = False
+    """Queue every delivery before the deliver function takes any: its batches are then full, as
+    they are on AWS when an endpoint receives 10 or more deliveries a second (this process cannot
+    publish that fast)."""
     idempotency_key: bool = True
     """Publish as the SDK does (an Idempotency-Key on every request)."""
     timeout_seconds: float = 240
@@ -283,6 +289,9 @@ def _batching_window(seconds: float) -> Undo:
     original = QueuePoller.poll_once
 
     def poll_once(self: QueuePoller) -> int:
+        if self.mapping.queue_url in HELD_QUEUES:  # a burst is being queued: consume it whole, later
+            time.sleep(_WINDOW_POLL_SECONDS)
+            return 0
         batch_size = self.mapping.batch_size
         messages: list[dict[str, Any]] = []
         deadline = math.inf  # the window opens with the first message
@@ -399,6 +408,7 @@ class BenchStack:
         """Set-up requests that failed and were retried (not part of any measurement)."""
 
     def __enter__(self) -> BenchStack:
+        _forget_handler_dependencies()  # a stack started earlier in this process left its clients cached
         try:
             self._undo += [
                 instrument_botocore(self.meter),
@@ -530,6 +540,16 @@ class BenchStack:
                 return False
         return True
 
+    def deliveries_queue_url(self) -> str:
+        deliver = next(name for name, handler in self.meter.function_names.items() if handler == "deliver")
+        return next(m.queue_url for m in self.stack.resources.mappings if m.function_name == deliver)
+
+    def queued(self, queue_url: str) -> int:
+        attributes = self.aws("sqs").get_queue_attributes(
+            QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"])
+
     def dead_letters(self) -> int:
         """Messages in the queues no function consumes (the dead-letter queues)."""
         sqs = self.aws("sqs")
@@ -584,8 +604,16 @@ class BenchStack:
         api_key = self.application(application_id, endpoints)
         started = time.monotonic()
         self.meter.start()
-        published = self.publish(api_key, events, idempotency_key=scenario.idempotency_key, deadline=deadline)
-        expected = published * scenario.fanout
+        deliveries_queue = self.deliveries_queue_url()
+        if scenario.burst:
+            HELD_QUEUES.add(deliveries_queue)
+        try:
+            published = self.publish(api_key, events, idempotency_key=scenario.idempotency_key, deadline=deadline)
+            expected = published * scenario.fanout
+            if scenario.burst:
+                _wait(lambda: self.queued(deliveries_queue) >= expected, deadline)
+        finally:
+            HELD_QUEUES.discard(deliveries_queue)
         if scenario.dead:  # nothing is accepted: done once every delivery was attempted and ended
             complete = _wait(lambda: len(self.receiver.delivery_ids(group)) >= expected, deadline)
         else:
@@ -656,6 +684,13 @@ class BenchStack:
     def warm_up(self) -> None:
         """Import and initialize every handler (attempt 1, a retry execution), outside any window."""
         self.run(Scenario("warmup", fanout=2, events=3, flaky_share=0.5, failures=1, timeout_seconds=60))
+
+
+def _forget_handler_dependencies() -> None:
+    for name, module in list(sys.modules.items()):
+        reset = getattr(module, "reset_dependencies", None)
+        if name.startswith("functions.") and callable(reset):
+            reset()
 
 
 def _wait(condition: Callable[[], bool], deadline: float) -> bool:

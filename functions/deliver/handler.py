@@ -18,7 +18,6 @@ and records metrics.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -114,8 +113,7 @@ def _handle_sqs_batch(event: dict[str, Any], context: LambdaContext) -> dict[str
 
     from functions.core.constants import MAX_RECEIVE_COUNT
     from functions.pipeline.batch_response import partial_batch_response
-    from functions.pipeline.contract import DeliveryMessage, RetryGroup
-    from functions.store.executions import StartThrottled
+    from functions.pipeline.contract import DeliveryMessage
 
     errors: dict[str, BaseException] = {}
     # A delivery named twice in one batch (SQS at-least-once, a repeated fan-out) is attempted once.
@@ -134,32 +132,10 @@ def _handle_sqs_batch(event: dict[str, Any], context: LambdaContext) -> dict[str
         attempts.setdefault(key, []).append(record["messageId"])
         receives[key] = max(receives.get(key, 0), _receive_count(record))
     worker = dependencies().worker
-    reads = worker.shared_reads()
-    with ThreadPoolExecutor(max_workers=max(1, min(MAX_CONCURRENT_ATTEMPTS, len(messages)))) as pool:
-        futures = {key: pool.submit(worker.first_attempt, message, reads) for key, message in messages.items()}
-    failures: dict[tuple[str, str, int], BaseException] = {}
-    groups: dict[tuple[str, str], list[tuple[str, str, int]]] = {}
-    for key, future in futures.items():
-        failure = future.exception()
-        if failure is not None:
-            failures[key] = failure
-            continue
-        result = future.result()
+    last_receives = {key for key, count in receives.items() if count >= MAX_RECEIVE_COUNT}
+    results, failures = worker.first_attempts(messages, last_receives, MAX_CONCURRENT_ATTEMPTS)
+    for result in results:
         _record_metrics(result)
-        if result.pending and result.webhook_id:
-            groups.setdefault((key[0], result.webhook_id), []).append(key)
-    for (_, webhook_id), keys in groups.items():
-        group = RetryGroup.of(webhook_id, [messages[key].ref for key in keys])
-        try:
-            worker.start_retries(group)
-        except StartThrottled as throttled:
-            for key in keys:
-                if receives[key] >= MAX_RECEIVE_COUNT:  # no receive left: end it in its log, not in the DLQ
-                    _record_metrics(worker.unscheduled(messages[key].ref))
-                else:
-                    failures[key] = throttled
-        except Exception as error:
-            failures.update(dict.fromkeys(keys, error))
     for key, failure in failures.items():
         logger.error("delivery message failed", extra={"delivery_id": key[1], "error": repr(failure)})
         for message_id in attempts[key]:

@@ -18,8 +18,9 @@ log (`POST /v1/deliveries/{id}/retry` or `/recover` sends it again).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter, defaultdict
+from collections.abc import Callable, Collection, Hashable, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -42,7 +43,7 @@ from functions.pipeline.delivery_log import DeliveryLog, OpenDelivery, Settled
 from functions.pipeline.reads import SharedReads
 from functions.runtime.observability import logger as service_logger
 from functions.store.events import EventStore
-from functions.store.executions import RetryExecutions
+from functions.store.executions import RetryExecutions, StartThrottled
 from functions.store.webhooks import WebhookStore
 
 log = service_logger(child=True)
@@ -77,6 +78,8 @@ class StepResult:
     event_id: str | None = None
 
 
+BatchKey = tuple[str, str, int]
+"""A queued series in a deliver batch: (application id, delivery id, series)."""
 MAX_GROUP_CONCURRENCY = 10
 """Members of a group attempted at the same time (a group from one deliver batch has at most 10)."""
 
@@ -130,6 +133,67 @@ class DeliveryWorker:
 
     def shared_reads(self) -> SharedReads:
         return SharedReads(self.webhooks, self.events)
+
+    def first_attempts(
+        self, messages: Mapping[BatchKey, DeliveryMessage], last_receives: Collection[BatchKey], concurrency: int
+    ) -> tuple[list[StepResult], dict[BatchKey, BaseException]]:
+        """Attempt 1 of every message of a batch at once, and the retries of those still pending.
+
+        Each endpoint's pending deliveries become one retry group, started as soon as the last of
+        that endpoint's attempts is done (not after the whole batch: a slow endpoint does not hold
+        back another's retries). A delivery whose endpoint is not known before its attempt (a
+        manual retry, a recovery) is a group of its own. A message in `last_receives` comes back
+        no more: a throttled start then ends its delivery in its log. Returns the results, and
+        the messages that failed (they come back)."""
+        reads = self.shared_reads()
+        group_of: dict[BatchKey, Hashable] = {
+            key: (message.application_id, message.new.webhook_id) if message.new else key
+            for key, message in messages.items()
+        }
+        remaining = Counter(group_of.values())
+        ready: dict[Hashable, list[tuple[BatchKey, str]]] = defaultdict(list)
+        results: list[StepResult] = []
+        failures: dict[BatchKey, BaseException] = {}
+        with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(messages)))) as pool:
+            futures = {pool.submit(self.first_attempt, message, reads): key for key, message in messages.items()}
+            for future in as_completed(futures):
+                key = futures[future]
+                group = group_of[key]
+                remaining[group] -= 1
+                failure = future.exception()
+                if failure is not None:
+                    failures[key] = failure
+                else:
+                    result = future.result()
+                    results.append(result)
+                    if result.pending and result.webhook_id:
+                        ready[group].append((key, result.webhook_id))
+                if remaining[group] == 0 and ready[group]:
+                    self._start_groups(ready.pop(group), messages, last_receives, results, failures)
+        return results, failures
+
+    def _start_groups(
+        self,
+        members: list[tuple[BatchKey, str]],
+        messages: Mapping[BatchKey, DeliveryMessage],
+        last_receives: Collection[BatchKey],
+        results: list[StepResult],
+        failures: dict[BatchKey, BaseException],
+    ) -> None:
+        by_webhook: dict[str, list[BatchKey]] = defaultdict(list)
+        for key, webhook_id in members:
+            by_webhook[webhook_id].append(key)
+        for webhook_id, keys in by_webhook.items():
+            try:
+                self.start_retries(RetryGroup.of(webhook_id, [messages[key].ref for key in keys]))
+            except StartThrottled as throttled:
+                for key in keys:
+                    if key in last_receives:  # no receive left: end it in its log, not in the DLQ
+                        results.append(self.unscheduled(messages[key].ref))
+                    else:
+                        failures[key] = throttled
+            except Exception as error:
+                failures.update(dict.fromkeys(keys, error))
 
     def first_attempt(self, message: DeliveryMessage, reads: SharedReads | None = None) -> StepResult:
         """Attempt 1 of a queued series. A result with `pending` set needs its retries started:

@@ -667,3 +667,41 @@ def test_each_endpoint_gets_its_own_group(pipeline: Pipeline) -> None:
     by_endpoint = {json.loads(e["input"])["webhook_id"]: group_members(e) for e in executions}
     assert set(by_endpoint) == {one.id, two.id}
     assert all(len(members) == 2 for members in by_endpoint.values())
+
+
+def test_a_slow_endpoint_in_the_batch_does_not_hold_back_another_endpoints_retries(pipeline: Pipeline) -> None:
+    """Each endpoint's group starts once its own attempts are done, not when the whole batch is."""
+    released, answered = threading.Event(), threading.Event()
+
+    def held_until_released(connection: socket.socket, server: RawServer) -> None:
+        server.record(read_http_request(connection))
+        released.wait(ATTEMPT_TIMEOUT_SECONDS * 0.9)  # within the attempt timeout: answers 200
+        answered.set()
+        connection.sendall(http_response(200))
+
+    with raw_server(answering(503)) as failing, raw_server(held_until_released) as slow:
+        pipeline.add_webhook(failing.url())
+        pipeline.add_webhook(slow.url())
+        assert pipeline.publish("task.created", {"n": 1}).status == 202
+        assert pipeline.run_fanout() == {"batchItemFailures": []}
+        with pipeline.waits_held():
+            outcome: list[dict[str, Any]] = []
+            batch = threading.Thread(target=lambda: outcome.append(pipeline.run_deliver()))
+            batch.start()
+            started_while_held = eventually_true(lambda: bool(pipeline.executions()), until=answered)
+            released.set()
+            batch.join(timeout=30)
+        pipeline.wait_for_executions()
+    assert started_while_held, "the failing endpoint's retries waited for the slow endpoint's attempt"
+    assert outcome == [{"batchItemFailures": []}]
+
+
+def eventually_true(check: Callable[[], bool], until: threading.Event, polls: int = 200) -> bool:
+    """Whether `check()` became true before `until` was set (polled at most `polls` times)."""
+    for _ in range(polls):
+        if until.is_set():
+            return False
+        if check():
+            return True
+        time.sleep(0.005)
+    return False
