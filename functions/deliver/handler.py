@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.core import metrics as metric_names
+from functions.core.constants import DELIVERIES_BATCH_SIZE
 from functions.runtime.lazy import LazyDependencies
 from functions.runtime.observability import logger as service_logger
 from functions.runtime.observability import metrics as service_metrics
@@ -36,7 +37,8 @@ if TYPE_CHECKING:
     from functions.pipeline.delivery import DeliveryWorker, StepResult
     from functions.runtime.settings import Settings
 
-MAX_CONCURRENT_ATTEMPTS = 10
+MAX_CONCURRENT_ATTEMPTS = DELIVERIES_BATCH_SIZE
+"""A whole batch at once: an invocation lasts one attempt timeout at most (infra/functions.py)."""
 
 logger = service_logger()
 metrics = service_metrics()

@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime
 
+from functions.core.constants import DELIVERIES_BATCH_SIZE
 from functions.core.health import EndpointHealth
 from functions.core.models import DeliveryStatus, utc_now
 from functions.pipeline.attempt import Attempter, Unsendable
@@ -80,8 +81,9 @@ class StepResult:
 
 BatchKey = tuple[str, str, int]
 """A queued series in a deliver batch: (application id, delivery id, series)."""
-MAX_GROUP_CONCURRENCY = 10
-"""Members of a group attempted at the same time (a group from one deliver batch has at most 10)."""
+MAX_GROUP_CONCURRENCY = DELIVERIES_BATCH_SIZE
+"""Members of a group attempted at the same time: all of them (a group comes from one deliver
+batch), so a retry task lasts one attempt timeout at most."""
 
 
 @dataclass(frozen=True)
