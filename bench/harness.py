@@ -124,7 +124,12 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            # A listen backlog like a production server's (socketserver's default is 5): a deliver
+            # batch of 100 opens up to 100 connections at once.
+            request_queue_size = 128
+
+        self._server = Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="receiver", daemon=True)
 
@@ -218,8 +223,9 @@ class ScenarioResult:
     notes: list[str] = field(default_factory=list)
     table_deviation_seconds: float | None = None
     """The largest gap between two attempts of a failing delivery minus the (scaled) table delay
-    between them, in seconds: processing time, which scaling does not shrink. inf when a delivery
-    did not get exactly the attempts its endpoint's failures call for; None without retries."""
+    between them, in seconds: processing time, which scaling does not shrink. NaN (with a note)
+    when a delivery did not get exactly the attempts its endpoint's failures call for; None
+    without retries."""
     retried_deliveries: int = 0
 
     def to_json(self) -> dict[str, Any]:
@@ -636,17 +642,22 @@ class BenchStack:
             notes.append(f"only {usage.deliveries} of {expected} deliveries succeeded before the deadline")
         if not idle:
             notes.append("queues or retry executions were still busy at the deadline")
+        if self.log_sink.error_lines:
+            notes.append(f"the handlers logged errors; the last: {self.log_sink.error_lines[-1][:400]}")
+            self.log_sink.error_lines.clear()
         if dead := self.dead_letters():
             notes.append(f"{dead} messages in dead-letter queues (all scenarios so far)")
         failing = sorted(self.receiver.delivery_ids(group, "flaky"))
-        deviation = self.table_deviation(application_id, failing, scenario) if failing else None
+        deviation = self.table_deviation(application_id, failing, scenario, notes) if failing else None
         if self.meter.items is not None:
             self.meter.items.purge_partitions(self.stack.table_name, f"T#{application_id}")
         result = ScenarioResult(scenario, usage, seconds, complete and idle, published, notes)
         result.table_deviation_seconds, result.retried_deliveries = deviation, len(failing)
         return result
 
-    def table_deviation(self, application_id: str, delivery_ids: list[str], scenario: Scenario) -> float:
+    def table_deviation(
+        self, application_id: str, delivery_ids: list[str], scenario: Scenario, notes: list[str]
+    ) -> float:
         """See `ScenarioResult.table_deviation_seconds` (read back after the window, not counted)."""
         from functions.store.deliveries import DeliveryStore  # noqa: PLC0415
 
@@ -657,7 +668,10 @@ class BenchStack:
         for delivery_id in delivery_ids:
             delivery = store.find(application_id, delivery_id)
             if delivery is None or len(delivery.attempts) != expected_attempts:
-                return math.inf
+                attempts = "no row" if delivery is None else f"{len(delivery.attempts)} attempts ({delivery.status})"
+                expected = f"the table and its endpoint call for {expected_attempts}"
+                notes.append(f"{delivery_id}: {attempts}, where {expected}")
+                return math.nan
             for earlier, later in itertools.pairwise(delivery.attempts):
                 gap = (later.attempted_at - earlier.attempted_at).total_seconds()
                 worst = max(worst, abs(gap - schedule[later.number - 1]))
