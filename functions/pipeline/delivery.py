@@ -77,6 +77,8 @@ class StepResult:
     """This step logged an attempt after which another is due."""
     webhook_id: str | None = None
     event_id: str | None = None
+    repeated: bool = False
+    """This attempt had been logged already: the step only repeated it (an SQS redelivery)."""
 
 
 BatchKey = tuple[str, str, int]
@@ -168,7 +170,13 @@ class DeliveryWorker:
                 else:
                     result = future.result()
                     results.append(result)
-                    if result.pending and result.webhook_id:
+                    if result.pending and result.webhook_id and result.repeated:
+                        # Its message came back: its group may be running already. It starts alone,
+                        # named after itself: a group it led exists (a no-op), one it was only a member
+                        # of attempts it first at each step, so this one finds each attempt logged.
+                        # Joined to fresh deliveries, a group named after it would leave them out.
+                        self._start_groups([(key, result.webhook_id)], messages, last_receives, results, failures)
+                    elif result.pending and result.webhook_id:
                         ready[group].append((key, result.webhook_id))
                 if remaining[group] == 0 and ready[group]:
                     self._start_groups(ready.pop(group), messages, last_receives, results, failures)
@@ -330,6 +338,7 @@ def _settled(settled: Settled, latency_ms: int | None = None) -> StepResult:
     return StepResult(
         Outcome.RETRY if pending else OUTCOME_OF_STATUS[delivery.status],
         pending=pending,
+        repeated=settled.already_logged,
         latency_ms=latency_ms,
         webhook_id=delivery.webhook_id,
         event_id=delivery.event_id,

@@ -705,3 +705,35 @@ def eventually_true(check: Callable[[], bool], until: threading.Event, polls: in
             return True
         time.sleep(0.005)
     return False
+
+
+def test_a_redelivered_member_and_a_fresh_delivery_in_one_batch_both_keep_their_retries(pipeline: Pipeline) -> None:
+    """SQS brings back a message whose group is already running (at-least-once, a killed poller),
+    in a batch with a fresh failure to the same endpoint: the fresh one still gets a group of its
+    own, and the repeated one is not attempted a second time per step."""
+    with raw_server(per_delivery(lambda n, k: 200 if k >= 2 else 503)) as server:
+        with pipeline.waits_held():
+            webhook, _ = pipeline.add_webhook(server.url())
+            for n in range(2):
+                assert pipeline.publish("task.created", {"n": n}).status == 202
+            assert pipeline.run_fanout() == {"batchItemFailures": []}
+            first_batch = pipeline.receive(pipeline.aws.deliveries_queue_url)
+            assert pipeline.run_deliver(first_batch) == {"batchItemFailures": []}
+            pipeline.wait_until_waiting()
+            # The same messages again (SQS delivered them twice), with a new delivery's.
+            for message in first_batch:
+                pipeline.aws.sqs.send_message(QueueUrl=pipeline.aws.deliveries_queue_url, MessageBody=message["Body"])
+            assert pipeline.publish("task.created", {"n": 2}).status == 202
+            assert pipeline.run_fanout() == {"batchItemFailures": []}
+            assert pipeline.run_deliver() == {"batchItemFailures": []}
+        executions = pipeline.wait_for_executions()
+        requests = list(server.requests)
+
+    page = pipeline.deliveries.list_for_webhook(webhook.application_id, webhook.id, limit=10)
+    assert len(page.items) == 3
+    for item in page.items:
+        delivery = pipeline.delivery(item.id)
+        assert delivery.status is DeliveryStatus.SUCCEEDED, delivery.id
+        assert [(a.number, a.response_status) for a in delivery.attempts] == [(1, 503), (2, 200)]
+    assert all(e["status"] == "SUCCEEDED" for e in executions)
+    assert len(requests) == 6  # two attempts each: the repeat sent nothing twice
