@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import io
+import itertools
 import json
 import logging
 import math
@@ -57,6 +58,10 @@ SETUP_CONCURRENCY = 6
 SETUP_ATTEMPTS = 3
 SINGLE_TYPE_ENDPOINTS = 10
 """At fan-out 1 the application has this many endpoints, each subscribed to its own event type."""
+HELD_QUEUES: set[str] = set()
+"""Queues whose local poller waits (a burst scenario fills them first)."""
+DEAD_FAILURES = 10**9
+"""A dead endpoint answers 500 to every request."""
 MAX_RECEIVES_PER_BATCH = 50
 CALIBRATION_CALLS = 30
 SERVICE_LOGGER = "dovecote"
@@ -119,7 +124,12 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            # A listen backlog like a production server's (socketserver's default is 5): a deliver
+            # batch of 100 opens up to 100 connections at once.
+            request_queue_size = 128
+
+        self._server = Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="receiver", daemon=True)
 
@@ -143,6 +153,17 @@ class Receiver:
     def accepted(self, group: str) -> int:
         with self._lock:
             return self._accepted_by_group[group]
+
+    def delivery_ids(self, group: str, kind: str = "") -> set[str]:
+        """The distinct delivery ids the group's endpoints (those of `kind`: flaky, ok, dead) were sent."""
+        prefix = f"/{group}/{kind}"
+        with self._lock:
+            return {
+                delivery_id
+                for path, endpoint in self._endpoints.items()
+                if path.startswith(prefix)
+                for delivery_id in endpoint.seen
+            }
 
     def _answer(self, path: str, delivery_id: str) -> int:
         with self._lock:
@@ -175,6 +196,14 @@ class Scenario:
     flaky_share: float = 0.0
     """The share of endpoints that answer 500 `failures` times per delivery before 200."""
     failures: int = 2
+    dead: bool = False
+    """The failing endpoints never answer 2xx: their deliveries exhaust the table."""
+    endpoints: int | None = None
+    """How many endpoints (default: the fan-out, or SINGLE_TYPE_ENDPOINTS at fan-out 1)."""
+    burst: bool = False
+    """Queue every delivery before the deliver function takes any: its batches are then full, as
+    they are on AWS when an endpoint receives 10 or more deliveries a second (this process cannot
+    publish that fast)."""
     idempotency_key: bool = True
     """Publish as the SDK does (an Idempotency-Key on every request)."""
     timeout_seconds: float = 240
@@ -192,6 +221,12 @@ class ScenarioResult:
     complete: bool
     published: int
     notes: list[str] = field(default_factory=list)
+    table_deviation_seconds: float | None = None
+    """The largest gap between two attempts of a failing delivery minus the (scaled) table delay
+    between them, in seconds: processing time, which scaling does not shrink. NaN (with a note)
+    when a delivery did not get exactly the attempts its endpoint's failures call for; None
+    without retries."""
+    retried_deliveries: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -200,6 +235,8 @@ class ScenarioResult:
             "complete": self.complete,
             "published": self.published,
             "notes": self.notes,
+            "table_deviation_seconds": self.table_deviation_seconds,
+            "retried_deliveries": self.retried_deliveries,
             "usage": self.usage.to_json(),
         }
 
@@ -258,6 +295,9 @@ def _batching_window(seconds: float) -> Undo:
     original = QueuePoller.poll_once
 
     def poll_once(self: QueuePoller) -> int:
+        if self.mapping.queue_url in HELD_QUEUES:  # a burst is being queued: consume it whole, later
+            time.sleep(_WINDOW_POLL_SECONDS)
+            return 0
         batch_size = self.mapping.batch_size
         messages: list[dict[str, Any]] = []
         deadline = math.inf  # the window opens with the first message
@@ -341,6 +381,7 @@ class BenchStack:
         """Set-up requests that failed and were retried (not part of any measurement)."""
 
     def __enter__(self) -> BenchStack:
+        _forget_handler_dependencies()  # a stack started earlier in this process left its clients cached
         try:
             self._undo += [
                 instrument_botocore(self.meter),
@@ -471,6 +512,17 @@ class BenchStack:
                 return False
         return True
 
+    def deliveries_queue_url(self) -> str:
+        deliver = next(name for name, handler in self.meter.function_names.items() if handler == "deliver")
+        return next(m.queue_url for m in self.stack.resources.mappings if m.function_name == deliver)
+
+    def queued(self, queue_url: str) -> int:
+        """Messages waiting or in flight."""
+        attributes = self.aws("sqs").get_queue_attributes(
+            QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
     def dead_letters(self) -> int:
         """Messages in the queues no function consumes (the dead-letter queues)."""
         sqs = self.aws("sqs")
@@ -525,13 +577,27 @@ class BenchStack:
         api_key = self.application(application_id, endpoints)
         started = time.monotonic()
         self.meter.start()
-        published = self.publish(api_key, events, idempotency_key=scenario.idempotency_key, deadline=deadline)
-        expected = published * scenario.fanout
-        complete = _wait(lambda: self.receiver.accepted(group) >= expected, deadline)
+        deliveries_queue = self.deliveries_queue_url()
+        if scenario.burst:
+            HELD_QUEUES.add(deliveries_queue)
+        try:
+            published = self.publish(api_key, events, idempotency_key=scenario.idempotency_key, deadline=deadline)
+            expected = published * scenario.fanout
+            if scenario.burst:  # a receive already under way when the hold began may take a batch
+                _wait(
+                    lambda: self.queued(deliveries_queue) + len(self.receiver.delivery_ids(group)) >= expected,
+                    deadline,
+                )
+        finally:
+            HELD_QUEUES.discard(deliveries_queue)
+        if scenario.dead:  # nothing is accepted: done once every delivery was attempted and ended
+            complete = _wait(lambda: len(self.receiver.delivery_ids(group)) >= expected, deadline)
+        else:
+            complete = _wait(lambda: self.receiver.accepted(group) >= expected, deadline)
         idle = _wait(lambda: self.queues_idle() and not self.executions_running(self.meter.executions), deadline)
         usage = self.meter.stop()
         seconds = time.monotonic() - started
-        usage.deliveries = self.receiver.accepted(group)
+        usage.deliveries = len(self.receiver.delivery_ids(group)) if scenario.dead else self.receiver.accepted(group)
         usage.events = published
         usage.executions = len(self.meter.executions)
         usage.state_transitions, usage.execution_log_bytes = self.transitions(list(self.meter.executions))
@@ -542,28 +608,58 @@ class BenchStack:
             notes.append(f"only {usage.deliveries} of {expected} deliveries succeeded before the deadline")
         if not idle:
             notes.append("queues or retry executions were still busy at the deadline")
+        if self.log_sink.error_lines:
+            notes.append(f"the handlers logged errors; the last: {self.log_sink.error_lines[-1][:400]}")
+            self.log_sink.error_lines.clear()
         if dead := self.dead_letters():
             notes.append(f"{dead} messages in dead-letter queues (all scenarios so far)")
+        failing = sorted(self.receiver.delivery_ids(group, "flaky"))
+        deviation = self.table_deviation(application_id, failing, scenario, notes) if failing else None
         if self.meter.items is not None:
             self.meter.items.purge_partitions(self.stack.table_name, f"T#{application_id}")
-        return ScenarioResult(scenario, usage, seconds, complete and idle, published, notes)
+        result = ScenarioResult(scenario, usage, seconds, complete and idle, published, notes)
+        result.table_deviation_seconds, result.retried_deliveries = deviation, len(failing)
+        return result
+
+    def table_deviation(
+        self, application_id: str, delivery_ids: list[str], scenario: Scenario, notes: list[str]
+    ) -> float:
+        """See `ScenarioResult.table_deviation_seconds` (read back after the window, not counted)."""
+        from functions.store.deliveries import DeliveryStore  # noqa: PLC0415
+
+        store = DeliveryStore(self.aws("dynamodb"), self.stack.table_name)
+        schedule = [seconds * self._options.time_scale for seconds in self.profile.retry_schedule_seconds]
+        expected_attempts = len(schedule) if scenario.dead else min(len(schedule), scenario.failures + 1)
+        worst = 0.0
+        for delivery_id in delivery_ids:
+            delivery = store.find(application_id, delivery_id)
+            if delivery is None or len(delivery.attempts) != expected_attempts:
+                attempts = "no row" if delivery is None else f"{len(delivery.attempts)} attempts ({delivery.status})"
+                expected = f"the table and its endpoint call for {expected_attempts}"
+                notes.append(f"{delivery_id}: {attempts}, where {expected}")
+                return math.nan
+            for earlier, later in itertools.pairwise(delivery.attempts):
+                gap = (later.attempted_at - earlier.attempted_at).total_seconds()
+                worst = max(worst, abs(gap - schedule[later.number - 1]))
+        return worst
 
     def _plan(
         self, scenario: Scenario, group: str
     ) -> tuple[list[tuple[str, list[str]]], list[tuple[str, dict[str, Any]]]]:
         """Endpoints (url, event types) and events (type, data) for `scenario`."""
         if scenario.fanout == 1:
-            count = SINGLE_TYPE_ENDPOINTS
+            count = scenario.endpoints or SINGLE_TYPE_ENDPOINTS
             types = [f"bench.single_{i}" for i in range(count)]
         else:
-            count = scenario.fanout
+            count = scenario.endpoints or scenario.fanout
             types = ["bench.fanout"] * count
         flaky = round(count * scenario.flaky_share)
         endpoints = []
         for i in range(count):
             failing = i < flaky
             path = f"/{group}/{'flaky' if failing else 'ok'}/{i}"
-            url = self.receiver.endpoint(path, scenario.failures if failing else 0)
+            failures = DEAD_FAILURES if scenario.dead else scenario.failures
+            url = self.receiver.endpoint(path, failures if failing else 0)
             endpoints.append((url, [types[i]]))
         event_types = types if scenario.fanout == 1 else types[:1]
         events = [(event_types[i % len(event_types)], event_data(i)) for i in range(scenario.events)]
@@ -572,6 +668,13 @@ class BenchStack:
     def warm_up(self) -> None:
         """Import and initialize every handler (attempt 1, a retry execution), outside any window."""
         self.run(Scenario("warmup", fanout=2, events=3, flaky_share=0.5, failures=1, timeout_seconds=60))
+
+
+def _forget_handler_dependencies() -> None:
+    for name, module in list(sys.modules.items()):
+        reset = getattr(module, "reset_dependencies", None)
+        if name.startswith("functions.") and callable(reset):
+            reset()
 
 
 def _wait(condition: Callable[[], bool], deadline: float) -> bool:

@@ -27,11 +27,17 @@ log = logging.getLogger("dovecote-local")
 
 
 def delivery_references(event: Any) -> Iterator[tuple[str, str]]:
-    """(application id, delivery id) pairs named by a deliver event: a task input or SQS records."""
+    """(application id, delivery id) pairs named by a deliver event: a task input (a retry group's
+    members) or SQS records."""
     if not isinstance(event, dict):
         return
-    if isinstance(event.get("application_id"), str) and isinstance(event.get("delivery_id"), str):
-        yield event["application_id"], event["delivery_id"]
+    application_id = event.get("application_id")
+    if isinstance(application_id, str) and isinstance(event.get("delivery_id"), str):
+        yield application_id, event["delivery_id"]
+    if isinstance(application_id, str) and isinstance(event.get("members"), list):
+        for member in event["members"]:
+            if isinstance(member, dict) and isinstance(member.get("delivery_id"), str):
+                yield application_id, member["delivery_id"]
     for record in event.get("Records") or []:
         try:
             body = json.loads(record.get("body") or "")

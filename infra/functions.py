@@ -14,6 +14,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from functions.core import metrics as metric_names
+from functions.core.constants import DELIVERIES_BATCH_SIZE
 from functions.core.profile import Profile
 from functions.runtime.settings import (
     ENV_DELIVERIES_QUEUE,
@@ -61,7 +62,6 @@ POWERTOOLS_LAYER_VERSION = 27
 DELIVER_TIMEOUT_MARGIN_SECONDS = 10
 
 EVENTS_BATCH_SIZE = 10
-DELIVERIES_BATCH_SIZE = 10
 MAX_BATCHING_WINDOW = Duration.seconds(1)
 
 

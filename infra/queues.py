@@ -6,9 +6,10 @@ from aws_cdk import Duration
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from functions.core.constants import MAX_RECEIVE_COUNT
 from infra.nag import acknowledge
 
-MAX_RECEIVE_COUNT = 5
+__all__ = ["MAX_RECEIVE_COUNT", "Queues"]
 DLQ_RETENTION = Duration.days(14)
 # AWS: a queue's visibility timeout should be at least six times its consumer's timeout,
 # plus the event source mapping's batching window.

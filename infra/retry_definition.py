@@ -1,17 +1,22 @@
 """The retry state machine's Amazon States Language, generated from a profile's retry table.
 
 Every payload is a model of functions/pipeline/contract.py. Execution input is a
-`DeliveryRef` (ids only: `{"application_id", "delivery_id", "series"}`). For each retry
-n = 2..max_attempts the machine runs `Wait n` (the table's delay before attempt n), then
-`Attempt n` (the deliver function with `action: attempt`), then `Choice n`: outcome `retry`
-goes on to the next Wait, or to `MarkFailed` after the last attempt; any other outcome
-(`succeeded`, `failed`, `cancelled`: the deliver function already recorded it) ends in `Done`.
-An Attempt that errors is retried briefly (it is idempotent), then caught and ends in
-`MarkFailed`, so no delivery stays pending.
+`RetryGroup` (ids only: `{"application_id", "webhook_id", "members": [{"delivery_id",
+"series"}, …]}`): the deliveries to one endpoint whose attempt 1 failed in the same deliver
+batch. For each retry n = 2..max_attempts the machine runs `Wait n` (the table's delay
+before attempt n), then `Attempt n` (the deliver function with `action: attempt`: every
+member still pending, at once). Its answer (`TaskResult`) carries the members still pending;
+`Choice n` goes on to the next Wait while its outcome is `retry`, and otherwise ends in
+`Done`. The last Attempt has no Choice: it ends every member it attempts (the table ran out),
+so the execution ends with it.
 
-`MarkFailed` invokes the deliver function with `action: mark_failed` and a `reason` object:
-`{"outcome": "retry"}` when the table ran out, or `{"Error": …, "Cause": …}` when an attempt
-failed in a way its Retry could not absorb.
+Transitions: 3 per attempt of a group (Wait, Attempt, Choice; 2 for the last), whatever
+the group's size, where the design before groups spent 3 per attempt of every delivery plus
+a `MarkFailed` task for each delivery that exhausted the table.
+
+An Attempt that errors is retried briefly (it is idempotent), then caught and ends in
+`MarkFailed` (the deliver function with `action: mark_failed` and the caught error as its
+`reason`), which ends the group's pending members as failed, so no delivery stays pending.
 
 Pure Python (no CDK import): the stack passes the deliver function's ARN token and the
 local stack can render the same definition with a local ARN.
@@ -25,9 +30,11 @@ from functions.core.profile import Profile
 from functions.pipeline.contract import (
     ACTION_FIELD,
     ATTEMPT_FIELD,
+    ERROR_FIELD,
+    GROUP_ID_FIELDS,
+    MEMBERS_FIELD,
     OUTCOME_FIELD,
     REASON_FIELD,
-    REF_FIELDS,
     RESULT_FIELD,
     Outcome,
     TaskAction,
@@ -36,6 +43,7 @@ from functions.pipeline.contract import (
 MARK_FAILED = "MarkFailed"
 DONE = "Done"
 RESULT_PATH = f"$.{RESULT_FIELD}"
+ERROR_PATH = f"$.{ERROR_FIELD}"
 
 LAMBDA_SERVICE_ERRORS = (
     "Lambda.ServiceException",
@@ -56,7 +64,7 @@ _FUNCTION_ERROR_RETRY = {
     "BackoffRate": 2,
 }
 """An attempt is idempotent, so a crash or a throttled read inside it is retried before the Catch."""
-_IDS = {f"{name}.$": f"$.{name}" for name in REF_FIELDS}
+_IDS = {f"{name}.$": f"$.{name}" for name in GROUP_ID_FIELDS}
 
 
 def wait_state(attempt: int) -> str:
@@ -69,6 +77,12 @@ def attempt_state(attempt: int) -> str:
 
 def choice_state(attempt: int) -> str:
     return f"Choice {attempt}"
+
+
+def members_path(attempt: int) -> str:
+    """Where Attempt `attempt` finds the members to attempt: the input's for the first retry,
+    then the ones the previous Attempt left pending."""
+    return f"$.{MEMBERS_FIELD}" if attempt == 2 else f"{RESULT_PATH}.{MEMBERS_FIELD}"
 
 
 def _invoke_deliver(deliver_function_arn: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -91,39 +105,48 @@ def retry_state_machine_definition(profile: Profile, deliver_function_arn: str) 
             "Seconds": profile.delay_before_attempt(attempt),
             "Next": attempt_state(attempt),
         }
+        payload = {
+            ACTION_FIELD: TaskAction.ATTEMPT.value,
+            **_IDS,
+            f"{MEMBERS_FIELD}.$": members_path(attempt),
+            ATTEMPT_FIELD: attempt,
+        }
+        route: dict[str, Any] = {"End": True} if is_last else {"Next": choice_state(attempt)}
         states[attempt_state(attempt)] = {
-            **_invoke_deliver(
-                deliver_function_arn, {ACTION_FIELD: TaskAction.ATTEMPT.value, **_IDS, ATTEMPT_FIELD: attempt}
-            ),
+            **_invoke_deliver(deliver_function_arn, payload),
             "Retry": [dict(_SERVICE_ERROR_RETRY), dict(_FUNCTION_ERROR_RETRY)],
-            "ResultSelector": {f"{OUTCOME_FIELD}.$": f"$.Payload.{OUTCOME_FIELD}"},
-            "ResultPath": RESULT_PATH,
-            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": RESULT_PATH, "Next": MARK_FAILED}],
-            "Next": choice_state(attempt),
-        }
-        states[choice_state(attempt)] = {
-            "Type": "Choice",
-            "Choices": [
-                {
-                    "Variable": f"{RESULT_PATH}.{OUTCOME_FIELD}",
-                    "StringEquals": Outcome.RETRY.value,
-                    "Next": MARK_FAILED if is_last else wait_state(attempt + 1),
-                }
-            ],
-            "Default": DONE,
-        }
-    states[MARK_FAILED] = {
-        **_invoke_deliver(
-            deliver_function_arn,
-            {
-                ACTION_FIELD: TaskAction.MARK_FAILED.value,
-                **_IDS,
-                f"{REASON_FIELD}.$": RESULT_PATH if retry_attempts else "$",
+            "ResultSelector": {
+                f"{OUTCOME_FIELD}.$": f"$.Payload.{OUTCOME_FIELD}",
+                f"{MEMBERS_FIELD}.$": f"$.Payload.{MEMBERS_FIELD}",
             },
-        ),
-        "End": True,
+            "ResultPath": RESULT_PATH,
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": ERROR_PATH, "Next": MARK_FAILED}],
+            **route,
+        }
+        if not is_last:
+            states[choice_state(attempt)] = {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "Variable": f"{RESULT_PATH}.{OUTCOME_FIELD}",
+                        "StringEquals": Outcome.RETRY.value,
+                        "Next": wait_state(attempt + 1),
+                    }
+                ],
+                "Default": DONE,
+            }
+    # The group's original members: the deliver function ends those still pending.
+    mark_failed_payload: dict[str, Any] = {
+        ACTION_FIELD: TaskAction.MARK_FAILED.value,
+        **_IDS,
+        f"{MEMBERS_FIELD}.$": f"$.{MEMBERS_FIELD}",
     }
     if retry_attempts:
+        mark_failed_payload[f"{REASON_FIELD}.$"] = ERROR_PATH
+    else:
+        mark_failed_payload[REASON_FIELD] = {OUTCOME_FIELD: Outcome.RETRY.value}
+    states[MARK_FAILED] = {**_invoke_deliver(deliver_function_arn, mark_failed_payload), "End": True}
+    if len(retry_attempts) > 1:
         states[DONE] = {"Type": "Succeed"}
     delays = ", ".join(f"{seconds}s" for seconds in profile.retry_delays_seconds) or "none"
     return {

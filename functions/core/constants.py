@@ -11,10 +11,27 @@ import re
 
 from dovecote._version import __version__ as VERSION
 
-__all__ = ["IDEMPOTENCY_KEY_PATTERN", "MAX_IDEMPOTENCY_KEY_CHARS", "VERSION"]
+__all__ = [
+    "DELIVERIES_BATCH_SIZE",
+    "IDEMPOTENCY_KEY_PATTERN",
+    "MAX_IDEMPOTENCY_KEY_CHARS",
+    "MAX_RECEIVE_COUNT",
+    "VERSION",
+]
 # VERSION is Dovecote's release, kept by the client distribution (clients/python/dovecote/_version.py,
 # which both distributions read): the OpenAPI document's `info.version` and the delivery User-Agent.
 
 MAX_IDEMPOTENCY_KEY_CHARS = 255
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"[\x21-\x7e]+")
 """An `Idempotency-Key` header: printable ASCII without spaces (use with `fullmatch`)."""
+
+MAX_RECEIVE_COUNT = 5
+"""Receives of a queue message before SQS moves it to its dead-letter queue (infra/queues.py sets
+the redrive policy with it; the deliver function reads it to know a message's last receive)."""
+
+DELIVERIES_BATCH_SIZE = 100
+"""Messages the deliver function takes from the deliveries queue at once (infra/functions.py, with a
+batching window of at most a second). It also bounds a retry group (one endpoint's failures in one
+batch) and is how many attempts one invocation makes at the same time, so that an invocation lasts
+one attempt timeout at most: 100 lets an endpoint that fails at 100 deliveries a second cost one
+retry execution a second."""

@@ -2,9 +2,12 @@
 
 - An SQS batch from the deliveries queue (`DeliveryMessage`s): attempt 1 of each series,
   all messages of the batch at the same time (a thread each), endpoints and events read
-  once per batch, reported with partial batch failures. A message whose attempt or
+  once per batch, reported with partial batch failures. The deliveries of one endpoint
+  still pending after it become one retry group: one execution for all of them. A message whose attempt or
   execution start failed is not acknowledged and comes back; its attempt is then not
-  repeated if it was logged, and the execution start is repeated.
+  repeated if it was logged, and the execution start is repeated. On the message's last
+  receive (functions/core/constants.py MAX_RECEIVE_COUNT) a throttled start ends the
+  delivery with the reason in its log, so nothing reaches the dead-letter queue unseen.
 - A Step Functions task (`AttemptTask` or `MarkFailedTask`), answered with a `TaskResult`.
 
 The walk of one delivery is functions/pipeline/delivery.py; this module parses, calls it
@@ -15,13 +18,13 @@ and records metrics.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.core import metrics as metric_names
+from functions.core.constants import DELIVERIES_BATCH_SIZE
 from functions.runtime.lazy import LazyDependencies
 from functions.runtime.observability import logger as service_logger
 from functions.runtime.observability import metrics as service_metrics
@@ -34,7 +37,8 @@ if TYPE_CHECKING:
     from functions.pipeline.delivery import DeliveryWorker, StepResult
     from functions.runtime.settings import Settings
 
-MAX_CONCURRENT_ATTEMPTS = 10
+MAX_CONCURRENT_ATTEMPTS = DELIVERIES_BATCH_SIZE
+"""A whole batch at once: an invocation lasts one attempt timeout at most (infra/functions.py)."""
 
 logger = service_logger()
 metrics = service_metrics()
@@ -112,6 +116,7 @@ def _record_metrics(result: StepResult) -> None:
 def _handle_sqs_batch(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     from pydantic import ValidationError
 
+    from functions.core.constants import MAX_RECEIVE_COUNT
     from functions.pipeline.batch_response import partial_batch_response
     from functions.pipeline.contract import DeliveryMessage
 
@@ -119,6 +124,7 @@ def _handle_sqs_batch(event: dict[str, Any], context: LambdaContext) -> dict[str
     # A delivery named twice in one batch (SQS at-least-once, a repeated fan-out) is attempted once.
     attempts: dict[tuple[str, str, int], list[str]] = {}
     messages: dict[tuple[str, str, int], DeliveryMessage] = {}
+    receives: dict[tuple[str, str, int], int] = {}
     for record in event["Records"]:
         try:
             message = DeliveryMessage.model_validate_json(record["body"])
@@ -129,15 +135,13 @@ def _handle_sqs_batch(event: dict[str, Any], context: LambdaContext) -> dict[str
         key = (message.application_id, message.delivery_id, message.series)
         messages.setdefault(key, message)
         attempts.setdefault(key, []).append(record["messageId"])
+        receives[key] = max(receives.get(key, 0), _receive_count(record))
     worker = dependencies().worker
-    reads = worker.shared_reads()
-    with ThreadPoolExecutor(max_workers=max(1, min(MAX_CONCURRENT_ATTEMPTS, len(messages)))) as pool:
-        futures = {key: pool.submit(worker.first_attempt, message, reads) for key, message in messages.items()}
-    for key, future in futures.items():
-        failure = future.exception()
-        if failure is None:
-            _record_metrics(future.result())
-            continue
+    last_receives = {key for key, count in receives.items() if count >= MAX_RECEIVE_COUNT}
+    results, failures = worker.first_attempts(messages, last_receives, MAX_CONCURRENT_ATTEMPTS)
+    for result in results:
+        _record_metrics(result)
+    for key, failure in failures.items():
         logger.error("delivery message failed", extra={"delivery_id": key[1], "error": repr(failure)})
         for message_id in attempts[key]:
             errors[message_id] = failure
@@ -145,20 +149,23 @@ def _handle_sqs_batch(event: dict[str, Any], context: LambdaContext) -> dict[str
     return partial_batch_response(event, context, errors)
 
 
+def _receive_count(record: dict[str, Any]) -> int:
+    try:
+        return int((record.get("attributes") or {}).get("ApproximateReceiveCount", 1))
+    except (TypeError, ValueError):
+        return 1
+
+
 def _handle_task(event: dict[str, Any]) -> dict[str, Any]:
-    from functions.pipeline.contract import AttemptTask, Outcome, TaskResult, parse_task
+    from functions.pipeline.contract import AttemptTask, parse_task
 
     task = parse_task(event)
-    logger.append_keys(delivery_id=task.delivery_id)
+    logger.append_keys(webhook_id=task.webhook_id, group_leader=task.members[0].delivery_id)
     worker = dependencies().worker
-    if isinstance(task, AttemptTask):
-        result = worker.retry_attempt(task)
-        outcome = result.outcome
-    else:
-        result = worker.mark_failed(task)
-        outcome = Outcome.FAILED
-    _record_metrics(result)
-    return TaskResult(outcome=outcome).model_dump(mode="json")
+    step = worker.retry_attempt(task) if isinstance(task, AttemptTask) else worker.mark_failed(task)
+    for result in step.steps:
+        _record_metrics(result)
+    return step.result.model_dump(mode="json")
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -1,7 +1,11 @@
 """Cancelling an endpoint's pending deliveries (the webhook was deleted or disabled).
 
 Each pending delivery is marked `cancelled` first (conditional: only while still pending
-in the series that was read), then its retry execution is stopped. Marking first means an
+in the series that was read), then its retry execution is stopped. An execution serves a
+retry group (one endpoint's deliveries from one deliver batch) and is named after its first
+member: cancelling every pending delivery of the endpoint reaches that member while the
+group has any pending one, and a group whose first member had already ended finds the
+others cancelled at its next attempt and ends there. Marking first means an
 attempt already in flight cannot log itself afterwards (its write requires `pending`);
 an execution that starts or wakes up later finds the delivery cancelled and ends. The
 deliver function also cancels, on its next attempt, any delivery whose webhook is gone or

@@ -4,10 +4,16 @@
 |-------------------------------|-----------------------|---------------------------------------------|
 | events queue                  | `EventReference`      | ingest (publish, test event) → fan-out      |
 | deliveries queue              | `DeliveryMessage`     | fan-out, retry, recover → deliver           |
-| retry execution input         | `DeliveryRef`         | deliver (StartExecution) → Step Functions   |
+| retry execution input         | `RetryGroup`          | deliver (StartExecution) → Step Functions   |
 | `Attempt n` task              | `AttemptTask`         | state machine → deliver                     |
 | `MarkFailed` task             | `MarkFailedTask`      | state machine → deliver                     |
 | every task's answer           | `TaskResult`          | deliver → the state machine's Choice states |
+
+A retry execution serves a group: the deliveries to one endpoint whose attempt 1 failed in
+the same deliver batch (one batch gathers at most a second of messages, the event source
+mapping's batching window). Its input names them (`members`, ids only: 256 KiB holds
+thousands); each `Attempt n` attempts every member still pending at once, and its answer
+carries the ones still pending (`TaskResult.members`) to the next Wait.
 
 Messages carry ids, never payloads: the event's data is stored once, at publish, and the
 deliver function reads it from DynamoDB (Step Functions input is limited to 256 KiB, SQS
@@ -34,13 +40,16 @@ class TaskAction(StrEnum):
 
 
 class Outcome(StrEnum):
-    """A task's answer: `retry` goes on to the next Wait (or MarkFailed after the last attempt);
-    any other outcome ends the execution, the deliver function having recorded it."""
+    """A task's answer: `retry` goes on to the next Wait (some member is still pending); any other
+    outcome ends the execution, the deliver function having recorded it. The last Attempt ends
+    the execution whatever it answers: it ends every member it attempts."""
 
     SUCCEEDED = "succeeded"
     RETRY = "retry"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    SETTLED = "settled"
+    """Every member of a group has ended, not all the same way."""
 
 
 class _Message(BaseModel):
@@ -92,8 +101,41 @@ class DeliveryMessage(DeliveryRef):
         return DeliveryRef(application_id=self.application_id, delivery_id=self.delivery_id, series=self.series)
 
 
+class RetryMember(_Message):
+    """One delivery series in a retry group."""
+
+    delivery_id: str = Field(min_length=1)
+    series: StrictInt = Field(default=1, ge=1)
+
+
+class RetryGroup(_Message):
+    """The retry execution's input: deliveries to one endpoint that wait for the same attempts."""
+
+    application_id: str = Field(min_length=1)
+    webhook_id: str = Field(min_length=1)
+    members: list[RetryMember] = Field(min_length=1)
+
+    def refs(self) -> list[DeliveryRef]:
+        return [
+            DeliveryRef(application_id=self.application_id, delivery_id=m.delivery_id, series=m.series)
+            for m in self.members
+        ]
+
+    @classmethod
+    def of(cls, webhook_id: str, refs: list[DeliveryRef]) -> RetryGroup:
+        """The group of `refs` (one application's deliveries to `webhook_id`), members in a stable order."""
+        ordered = sorted({(ref.delivery_id, ref.series) for ref in refs})
+        return cls(
+            application_id=refs[0].application_id,
+            webhook_id=webhook_id,
+            members=[RetryMember(delivery_id=delivery_id, series=series) for delivery_id, series in ordered],
+        )
+
+
 class TaskResult(_Message):
     outcome: Outcome
+    members: list[RetryMember] = Field(default_factory=list)
+    """The group's members still pending after this step: the next Attempt attempts these."""
 
 
 class StateError(BaseModel):
@@ -105,16 +147,17 @@ class StateError(BaseModel):
     Cause: str | None = None
 
 
-class AttemptTask(DeliveryRef):
+class AttemptTask(RetryGroup):
     action: Literal[TaskAction.ATTEMPT]
     attempt: StrictInt = Field(ge=1)
-    """The attempt's number in its series (the state machine asks for 2 and up; 1 comes from the queue)."""
+    """The attempt's number in each member's series (the state machine asks for 2 and up; 1 comes
+    from the queue)."""
 
 
-class MarkFailedTask(DeliveryRef):
+class MarkFailedTask(RetryGroup):
     action: Literal[TaskAction.MARK_FAILED]
     reason: TaskResult | StateError | None = None
-    """The last attempt's result (the table ran out), or the error a Catch caught."""
+    """The error a Catch caught (or, for a table without retries, a `retry` result)."""
 
 
 Task = Annotated[AttemptTask | MarkFailedTask, Field(discriminator="action")]
@@ -132,9 +175,11 @@ def parse_task(payload: Any) -> AttemptTask | MarkFailedTask:
 
 RESULT_FIELD = "result"
 """Where each Attempt state puts its `TaskResult` in the execution's state (`$.result`)."""
-OUTCOME_FIELD = next(iter(TaskResult.model_fields))
-REF_FIELDS: tuple[str, ...] = tuple(DeliveryRef.model_fields)
-"""The ids every task repeats from the execution input."""
+ERROR_FIELD = "error"
+"""Where a Catch puts the error it caught (`$.error`)."""
+OUTCOME_FIELD, MEMBERS_FIELD = tuple(TaskResult.model_fields)
+GROUP_ID_FIELDS: tuple[str, ...] = tuple(name for name in RetryGroup.model_fields if name != MEMBERS_FIELD)
+"""The ids every task repeats from the execution input (the members come from the last result)."""
 ACTION_FIELD = "action"
 ATTEMPT_FIELD = "attempt"
 REASON_FIELD = "reason"

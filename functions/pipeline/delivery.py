@@ -3,19 +3,28 @@ state machine, and the end of a delivery whose retries ran out.
 
 One walk, each module once: open the row (delivery_log) → read the endpoint and the event
 (reads) → make the attempt (attempt: sign, send, classify) → record it (delivery_log) →
-account for the endpoint's health (core/health) → start the retry execution when the
-delivery is still pending after attempt 1 (store/executions). Repeats are harmless at each
-step: the log refuses a second entry for the same attempt, and the execution is named
-after the delivery and its series.
+account for the endpoint's health (core/health). The deliveries of one endpoint still
+pending after attempt 1 in the same deliver batch become one retry group, and one execution
+(store/executions) attempts them together, each on its own log. Repeats are harmless at
+each step: the log refuses a second entry for the same attempt, and the execution is named
+after the group's first member and its series.
+
+A throttled StartExecution never loses a delivery: attempt 1 is already in its log, the
+queue message comes back (a later receive starts the execution without repeating the
+attempt), and on the message's last receive, rather than leaving it to the dead-letter
+queue with the delivery pending for ever, the delivery ends `failed` with the reason in its
+log (`POST /v1/deliveries/{id}/retry` or `/recover` sends it again).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Collection, Hashable, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime
 
-from functions.core.classify import Verdict
+from functions.core.constants import DELIVERIES_BATCH_SIZE
 from functions.core.health import EndpointHealth
 from functions.core.models import DeliveryStatus, utc_now
 from functions.pipeline.attempt import Attempter, Unsendable
@@ -26,6 +35,8 @@ from functions.pipeline.contract import (
     MarkFailedTask,
     NewDelivery,
     Outcome,
+    RetryGroup,
+    RetryMember,
     StateError,
     TaskResult,
 )
@@ -33,12 +44,16 @@ from functions.pipeline.delivery_log import DeliveryLog, OpenDelivery, Settled
 from functions.pipeline.reads import SharedReads
 from functions.runtime.observability import logger as service_logger
 from functions.store.events import EventStore
-from functions.store.executions import RetryExecutions
+from functions.store.executions import RetryExecutions, StartThrottled
 from functions.store.webhooks import WebhookStore
 
 log = service_logger(child=True)
 
 MAX_REASON_CHARS = 500
+UNSCHEDULED_REASON = (
+    "its retries could not be scheduled: Step Functions throttled StartExecution on every receive of its "
+    "queue message (retry the delivery to send it again)"
+)
 OUTCOME_OF_STATUS = {
     DeliveryStatus.PENDING: Outcome.RETRY,
     DeliveryStatus.SUCCEEDED: Outcome.SUCCEEDED,
@@ -62,6 +77,44 @@ class StepResult:
     """This step logged an attempt after which another is due."""
     webhook_id: str | None = None
     event_id: str | None = None
+    repeated: bool = False
+    """This attempt had been logged already: the step only repeated it (an SQS redelivery)."""
+
+
+BatchKey = tuple[str, str, int]
+"""A queued series in a deliver batch: (application id, delivery id, series)."""
+MAX_GROUP_CONCURRENCY = DELIVERIES_BATCH_SIZE
+"""Members of a group attempted at the same time: all of them (a group comes from one deliver
+batch), so a retry task lasts one attempt timeout at most."""
+
+
+@dataclass(frozen=True)
+class GroupStep:
+    """What one state machine task did to its group: each member's step, and who is still pending."""
+
+    steps: list[StepResult]
+    pending: list[RetryMember]
+    outcome: Outcome
+
+    @classmethod
+    def of(cls, refs: list[DeliveryRef], steps: list[StepResult]) -> GroupStep:
+        pending = [
+            RetryMember(delivery_id=ref.delivery_id, series=ref.series)
+            for ref, step in zip(refs, steps, strict=True)
+            if step.pending
+        ]
+        outcomes = {step.outcome for step in steps}
+        if pending:
+            outcome = Outcome.RETRY
+        elif len(outcomes) == 1:
+            (outcome,) = outcomes
+        else:
+            outcome = Outcome.SETTLED
+        return cls(steps=steps, pending=pending, outcome=outcome)
+
+    @property
+    def result(self) -> TaskResult:
+        return TaskResult(outcome=self.outcome, members=self.pending)
 
 
 def mark_failed_reason(reason: TaskResult | StateError | None, max_attempts: int) -> str:
@@ -85,27 +138,123 @@ class DeliveryWorker:
     def shared_reads(self) -> SharedReads:
         return SharedReads(self.webhooks, self.events)
 
+    def first_attempts(
+        self, messages: Mapping[BatchKey, DeliveryMessage], last_receives: Collection[BatchKey], concurrency: int
+    ) -> tuple[list[StepResult], dict[BatchKey, BaseException]]:
+        """Attempt 1 of every message of a batch at once, and the retries of those still pending.
+
+        Each endpoint's pending deliveries become one retry group, started as soon as the last of
+        that endpoint's attempts is done (not after the whole batch: a slow endpoint does not hold
+        back another's retries). A delivery whose endpoint is not known before its attempt (a
+        manual retry, a recovery) is a group of its own. A message in `last_receives` comes back
+        no more: a throttled start then ends its delivery in its log. Returns the results, and
+        the messages that failed (they come back)."""
+        reads = self.shared_reads()
+        group_of: dict[BatchKey, Hashable] = {
+            key: (message.application_id, message.new.webhook_id) if message.new else key
+            for key, message in messages.items()
+        }
+        remaining = Counter(group_of.values())
+        ready: dict[Hashable, list[tuple[BatchKey, str]]] = defaultdict(list)
+        results: list[StepResult] = []
+        failures: dict[BatchKey, BaseException] = {}
+        with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(messages)))) as pool:
+            futures = {pool.submit(self.first_attempt, message, reads): key for key, message in messages.items()}
+            for future in as_completed(futures):
+                key = futures[future]
+                group = group_of[key]
+                remaining[group] -= 1
+                failure = future.exception()
+                if failure is not None:
+                    failures[key] = failure
+                else:
+                    result = future.result()
+                    results.append(result)
+                    if result.pending and result.webhook_id and result.repeated:
+                        # Its message came back: its group may be running already. It starts alone,
+                        # named after itself: a group it led exists (a no-op), one it was only a member
+                        # of attempts it first at each step, so this one finds each attempt logged.
+                        # Joined to fresh deliveries, a group named after it would leave them out.
+                        self._start_groups([(key, result.webhook_id)], messages, last_receives, results, failures)
+                    elif result.pending and result.webhook_id:
+                        ready[group].append((key, result.webhook_id))
+                if remaining[group] == 0 and ready[group]:
+                    self._start_groups(ready.pop(group), messages, last_receives, results, failures)
+        return results, failures
+
+    def _start_groups(
+        self,
+        members: list[tuple[BatchKey, str]],
+        messages: Mapping[BatchKey, DeliveryMessage],
+        last_receives: Collection[BatchKey],
+        results: list[StepResult],
+        failures: dict[BatchKey, BaseException],
+    ) -> None:
+        by_webhook: dict[str, list[BatchKey]] = defaultdict(list)
+        for key, webhook_id in members:
+            by_webhook[webhook_id].append(key)
+        for webhook_id, keys in by_webhook.items():
+            try:
+                self.start_retries(RetryGroup.of(webhook_id, [messages[key].ref for key in keys]))
+            except StartThrottled as throttled:
+                for key in keys:
+                    if key in last_receives:  # no receive left: end it in its log, not in the DLQ
+                        results.append(self.unscheduled(messages[key].ref))
+                    else:
+                        failures[key] = throttled
+            except Exception as error:
+                failures.update(dict.fromkeys(keys, error))
+
     def first_attempt(self, message: DeliveryMessage, reads: SharedReads | None = None) -> StepResult:
-        """Attempt 1 of a queued series; starts the series' retries when the delivery is still pending."""
-        ref = message.ref
-        result = self._attempt(ref, 1, message.new, reads or self.shared_reads())
-        if result.pending:
-            started = self.executions.start(ref)
-            log.info(
-                "retries started" if started else "retries already running",
-                extra={"delivery_id": ref.delivery_id, "series": ref.series, "webhook_id": result.webhook_id},
-            )
-        return result
+        """Attempt 1 of a queued series. A result with `pending` set needs its retries started:
+        the caller gathers those of one endpoint into a group (`start_retries`)."""
+        return self._attempt(message.ref, 1, message.new, reads or self.shared_reads())
 
-    def retry_attempt(self, task: AttemptTask) -> StepResult:
-        return self._attempt(task, task.attempt, None, self.shared_reads())
+    def start_retries(self, group: RetryGroup) -> bool:
+        """Start the group's retry execution; False when it was started before. Raises
+        `StartThrottled` when Step Functions throttles the start."""
+        started = self.executions.start(group)
+        log.info(
+            "retries started" if started else "retries already running",
+            extra={"webhook_id": group.webhook_id, "members": len(group.members)},
+        )
+        return started
 
-    def mark_failed(self, task: MarkFailedTask) -> StepResult:
-        opened = self.log.open_to_end(task)
-        if isinstance(opened, Settled):
-            return StepResult(Outcome.FAILED)
+    def unscheduled(self, ref: DeliveryRef) -> StepResult:
+        """End a delivery whose retries could not be started on its message's last receive."""
+        return self._unscheduled(ref)
+
+    def retry_attempt(self, task: AttemptTask) -> GroupStep:
+        """Attempt `task.attempt` of every member at once; the ones still pending go on."""
+        reads = self.shared_reads()
+        refs = task.refs()
+        with ThreadPoolExecutor(max_workers=max(1, min(MAX_GROUP_CONCURRENCY, len(refs)))) as pool:
+            futures = [pool.submit(self._attempt, ref, task.attempt, None, reads) for ref in refs]
+        failures = [future.exception() for future in futures if future.exception() is not None]
+        if failures:
+            # The task is retried by the state machine: members already attempted are not sent again.
+            raise failures[0]  # type: ignore[misc]
+        return GroupStep.of(refs, [future.result() for future in futures])
+
+    def mark_failed(self, task: MarkFailedTask) -> GroupStep:
         reason = mark_failed_reason(task.reason, self.attempter.schedule.max_attempts)
-        return self._end(opened, DeliveryStatus.FAILED, reason)
+        refs = task.refs()
+        steps = []
+        for ref in refs:
+            opened = self.log.open_to_end(ref)
+            if isinstance(opened, Settled):
+                steps.append(StepResult(Outcome.FAILED))
+                continue
+            steps.append(self._end(opened, DeliveryStatus.FAILED, reason))
+        return GroupStep(steps=steps, pending=[], outcome=Outcome.FAILED)
+
+    def _unscheduled(self, ref: DeliveryRef) -> StepResult:
+        opened = self.log.open_to_end(ref)
+        if isinstance(opened, Settled):
+            return _settled(opened)
+        log.error("retries could not be scheduled", extra={"delivery_id": ref.delivery_id, "series": ref.series})
+        # Not the endpoint's fault: its health counters are left alone.
+        return self._end(opened, DeliveryStatus.FAILED, UNSCHEDULED_REASON, count_against_endpoint=False)
 
     def _attempt(self, ref: DeliveryRef, number: int, new: NewDelivery | None, reads: SharedReads) -> StepResult:
         opened = self.log.open(ref, number, new)
@@ -142,10 +291,8 @@ class DeliveryWorker:
         )
         self.health.after_attempt(webhook, made.verdict, made.status, made.attempt.attempted_at, made.gone_reason)
         pending = made.status is DeliveryStatus.PENDING
-        exhausted = made.status is DeliveryStatus.FAILED and made.verdict is not Verdict.GONE
         return StepResult(
-            # The table ran out: `retry` takes the state machine to MarkFailed, which finds it ended.
-            Outcome.RETRY if exhausted else OUTCOME_OF_STATUS[made.status],
+            OUTCOME_OF_STATUS[made.status],
             pending=pending,
             latency_ms=latency_ms,
             finished_as=None if pending else made.status,
@@ -154,7 +301,9 @@ class DeliveryWorker:
             event_id=delivery.event_id,
         )
 
-    def _end(self, opened: OpenDelivery, status: DeliveryStatus, reason: str) -> StepResult:
+    def _end(
+        self, opened: OpenDelivery, status: DeliveryStatus, reason: str, *, count_against_endpoint: bool = True
+    ) -> StepResult:
         delivery = opened.delivery
         now = self.clock()
         if not opened.end(status, reason, now):
@@ -169,7 +318,7 @@ class DeliveryWorker:
                 "reason": reason,
             },
         )
-        if status is DeliveryStatus.FAILED:
+        if status is DeliveryStatus.FAILED and count_against_endpoint:
             self.health.after_delivery_failed(delivery.application_id, delivery.webhook_id, now)
         return StepResult(
             OUTCOME_OF_STATUS[status], finished_as=status, webhook_id=delivery.webhook_id, event_id=delivery.event_id
@@ -189,6 +338,7 @@ def _settled(settled: Settled, latency_ms: int | None = None) -> StepResult:
     return StepResult(
         Outcome.RETRY if pending else OUTCOME_OF_STATUS[delivery.status],
         pending=pending,
+        repeated=settled.already_logged,
         latency_ms=latency_ms,
         webhook_id=delivery.webhook_id,
         event_id=delivery.event_id,

@@ -12,11 +12,14 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
+from functions.core.constants import DELIVERIES_BATCH_SIZE
+
 if TYPE_CHECKING:
     from botocore.config import Config
 
-CLIENT_MAX_POOL_CONNECTIONS = 32
-"""Above the handlers' thread pools, so concurrent deliveries never wait for a connection."""
+CLIENT_MAX_POOL_CONNECTIONS = DELIVERIES_BATCH_SIZE + 8
+"""Above the handlers' thread pools (a deliver batch is attempted at once), so concurrent deliveries
+never wait for a connection."""
 CONNECT_TIMEOUT_SECONDS = 3
 READ_TIMEOUT_SECONDS = 10
 MAX_ATTEMPTS = 3

@@ -1,15 +1,34 @@
-"""Executions of the retry state machine, one per delivery attempt series.
+"""Executions of the retry state machine, one per retry group (functions/pipeline/contract.py
+`RetryGroup`: one endpoint's deliveries whose attempt 1 failed in the same deliver batch).
 
-The execution name is the delivery id (series 1) or `<delivery id>-s<series>` (a manual
-retry's series), so starting it twice is harmless: Step Functions refuses a second
-execution with the same name (for 90 days), which is exactly the idempotency we need.
+The execution is named after the group's first member: its delivery id (series 1) or
+`<delivery id>-s<series>` (a manual retry's series), so starting it twice is harmless: Step
+Functions refuses a second execution with the same name (for 90 days). Stopping a delivery's
+execution stops its group when the delivery leads it; cancellation (functions/pipeline/
+cancellation.py) cancels every pending delivery of the endpoint, so it reaches each group's
+leader while the group still has pending members, and a group whose leader ended earlier
+finds its other members cancelled at its next attempt and ends there.
+
+StartExecution is throttled per account and region (a token bucket: 300 a second refilled,
+1,300 burst in us-east-1). The client's own retries absorb a short burst; when they give up,
+`start` raises `StartThrottled`, and the caller decides what the delivery does next
+(functions/pipeline/delivery.py: the queue message comes back later, and on its last receive
+the delivery ends with a reason in its log instead of a silent dead letter).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from functions.pipeline.contract import DeliveryRef
+from botocore.exceptions import ClientError
+
+from functions.pipeline.contract import RetryGroup
+
+THROTTLING_ERROR_CODES = frozenset({"ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"})
+
+
+class StartThrottled(RuntimeError):
+    """Step Functions refused StartExecution as throttled, after the client's own retries."""
 
 
 def execution_name(delivery_id: str, series: int) -> str:
@@ -26,16 +45,24 @@ class RetryExecutions:
         prefix = self._state_machine_arn.replace(":stateMachine:", ":execution:", 1)
         return f"{prefix}:{execution_name(delivery_id, series)}"
 
-    def start(self, ref: DeliveryRef) -> bool:
-        """Start the series' retries (the execution's input is `ref`); False when they were started before."""
+    def start(self, group: RetryGroup) -> bool:
+        """Start the group's retries (the execution's input is `group`); False when they were started before.
+
+        Raises `StartThrottled` when Step Functions throttles the start."""
+        leader = group.members[0]
         try:
             self._client.start_execution(
                 stateMachineArn=self._state_machine_arn,
-                name=execution_name(ref.delivery_id, ref.series),
-                input=ref.to_json(),
+                name=execution_name(leader.delivery_id, leader.series),
+                input=group.to_json(),
             )
         except self._client.exceptions.ExecutionAlreadyExists:
             return False
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code in THROTTLING_ERROR_CODES:
+                raise StartThrottled(f"StartExecution throttled ({code})") from error
+            raise
         return True
 
     def stop(self, delivery_id: str, series: int, cause: str) -> bool:

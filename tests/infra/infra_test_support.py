@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from infra.handlers import FUNCTION_NAMES, PORTAL_HANDLER, FunctionName, handler_path
-from infra.retry_definition import MARK_FAILED
 from infra.template import resources_of_type
 
 Resource = dict[str, Any]
@@ -74,13 +73,14 @@ def referenced_logical_ids(value: Any) -> set[str]:
 
 
 def retry_path_waits(definition: dict[str, Any]) -> list[int]:
-    """Wait seconds met when every attempt answers `retry`, following Next and the Choices."""
+    """Wait seconds met when every attempt answers `retry`, following Next and the Choices to the
+    state that ends the execution (the last Attempt; MarkFailed for a table without retries)."""
     states = definition["States"]
     waits: list[int] = []
     name = definition["StartAt"]
     for _ in range(len(states) + 1):
         state = states[name]
-        if name == MARK_FAILED:
+        if state.get("End"):
             return waits
         if state["Type"] == "Wait":
             waits.append(state["Seconds"])
@@ -89,4 +89,4 @@ def retry_path_waits(definition: dict[str, Any]) -> list[int]:
             name = retry_choice["Next"]
         else:
             name = state["Next"]
-    raise AssertionError("the retry path never reaches MarkFailed")
+    raise AssertionError("the retry path never ends")

@@ -24,11 +24,10 @@ from dovecote.profiles import shipped_profile_names
 from functions.core.profile import Profile, load_profile
 from functions.pipeline.contract import (
     AttemptTask,
-    DeliveryRef,
     MarkFailedTask,
-    Outcome,
+    RetryGroup,
+    RetryMember,
     StateError,
-    TaskResult,
     parse_task,
 )
 from functions.runtime.settings import ENV_STATE_MACHINE
@@ -48,7 +47,13 @@ pytestmark = pytest.mark.xdist_group("infra")
 REGION = "us-east-1"
 DELIVER_ARN = "arn:aws:lambda:us-east-1:123456789012:function:deliver"
 DELIVERY_ID = "del_01HZX3"
-IDS = DeliveryRef(application_id="app_1", delivery_id=DELIVERY_ID, series=1).model_dump()
+GROUP = RetryGroup(
+    application_id="app_1",
+    webhook_id="wh_01HZX3",
+    members=[RetryMember(delivery_id=DELIVERY_ID), RetryMember(delivery_id="del_01HZX4", series=2)],
+)
+IDS = GROUP.model_dump()
+GROUP_IDS = {"application_id": "app_1", "webhook_id": "wh_01HZX3"}
 
 
 def _definition(template: dict[str, Any]) -> dict[str, Any]:
@@ -82,7 +87,7 @@ def test_definition_refers_to_the_deliver_function_only(standard):
     assert all(part == {"Fn::GetAtt": [deliver_id, "Arn"]} for part in references)
 
 
-def test_each_attempt_invokes_deliver_with_ids_and_its_number_and_keeps_its_input(standard):
+def test_each_attempt_invokes_deliver_with_the_group_and_its_number_and_carries_the_pending_members(standard):
     profile = standard.profile
     states = _definition(standard.template)["States"]
 
@@ -94,14 +99,15 @@ def test_each_attempt_invokes_deliver_with_ids_and_its_number_and_keeps_its_inpu
             "Payload": {
                 "action": "attempt",
                 "application_id.$": "$.application_id",
-                "delivery_id.$": "$.delivery_id",
-                "series.$": "$.series",
+                "webhook_id.$": "$.webhook_id",
+                # The first retry attempts the input's members, each later one those still pending.
+                "members.$": "$.members" if attempt == 2 else "$.result.members",
                 "attempt": attempt,
             },
         }
-        assert state["ResultSelector"] == {"outcome.$": "$.Payload.outcome"}
+        assert state["ResultSelector"] == {"outcome.$": "$.Payload.outcome", "members.$": "$.Payload.members"}
         assert state["ResultPath"] == "$.result"
-        assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.result", "Next": MARK_FAILED}]
+        assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": MARK_FAILED}]
         service_errors, function_errors = state["Retry"]
         assert set(service_errors["ErrorEquals"]) == set(LAMBDA_SERVICE_ERRORS)
         assert function_errors["ErrorEquals"] == ["States.ALL"]
@@ -110,22 +116,35 @@ def test_each_attempt_invokes_deliver_with_ids_and_its_number_and_keeps_its_inpu
             assert retry["IntervalSeconds"] <= 5
 
 
-def test_choice_goes_on_after_retry_and_otherwise_ends_in_done(standard):
+def test_choice_goes_on_after_retry_and_otherwise_ends_in_done_and_the_last_attempt_ends_the_execution(standard):
     profile = standard.profile
     states = _definition(standard.template)["States"]
 
-    for attempt in range(2, profile.max_attempts + 1):
+    for attempt in range(2, profile.max_attempts):
+        assert states[attempt_state(attempt)]["Next"] == choice_state(attempt)
         choice = states[choice_state(attempt)]
         (retry_branch,) = choice["Choices"]
         assert retry_branch["Variable"] == "$.result.outcome"
         assert retry_branch["StringEquals"] == "retry"
+        assert retry_branch["Next"] == f"Wait {attempt + 1}"
         assert choice["Default"] == DONE
-        expected_next = MARK_FAILED if attempt == profile.max_attempts else f"Wait {attempt + 1}"
-        assert retry_branch["Next"] == expected_next
+    last = states[attempt_state(profile.max_attempts)]
+    assert last["End"] is True
+    assert "Next" not in last
+    assert choice_state(profile.max_attempts) not in states
     assert states[DONE] == {"Type": "Succeed"}
 
 
-def test_mark_failed_invokes_deliver_with_the_reason_and_is_terminal(standard):
+def test_each_retry_has_a_wait_an_attempt_and_a_choice_and_the_last_no_choice(every_profile):
+    for synthesized in every_profile.values():
+        profile = synthesized.profile
+        states = _definition(synthesized.template)["States"]
+        retries = profile.max_attempts - 1
+        # Wait + Attempt + Choice for each retry but the last (Wait + Attempt), plus MarkFailed and Done.
+        assert len(states) == 3 * retries - 1 + 1 + (1 if retries > 1 else 0)
+
+
+def test_mark_failed_invokes_deliver_with_the_groups_members_and_the_error_and_is_terminal(standard):
     mark_failed = _definition(standard.template)["States"][MARK_FAILED]
 
     assert mark_failed["End"] is True
@@ -133,9 +152,9 @@ def test_mark_failed_invokes_deliver_with_the_reason_and_is_terminal(standard):
     assert mark_failed["Parameters"]["Payload"] == {
         "action": "mark_failed",
         "application_id.$": "$.application_id",
-        "delivery_id.$": "$.delivery_id",
-        "series.$": "$.series",
-        "reason.$": "$.result",
+        "webhook_id.$": "$.webhook_id",
+        "members.$": "$.members",
+        "reason.$": "$.error",
     }
 
 
@@ -220,7 +239,7 @@ def execute_retry_definition(template: dict[str, Any], respond: Respond) -> Retr
             name="retries", definition=json.dumps(definition), roleArn=role
         )["stateMachineArn"]
         execution_arn = stepfunctions.start_execution(
-            stateMachineArn=machine_arn, name=DELIVERY_ID, input=json.dumps(IDS)
+            stateMachineArn=machine_arn, name=DELIVERY_ID, input=GROUP.to_json()
         )["executionArn"]
         deadline = time.monotonic() + 20
         while (description := stepfunctions.describe_execution(executionArn=execution_arn))["status"] == "RUNNING":
@@ -245,6 +264,10 @@ def _placeholder_zip() -> bytes:
     return buffer.getvalue()
 
 
+def _pending(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    return [RetryMember.model_validate(m).model_dump() for m in payload["members"]]
+
+
 def _attempt_numbers(run: RetryRun) -> list[int]:
     return [call["attempt"] for call in run.invocations if call["action"] == "attempt"]
 
@@ -254,30 +277,48 @@ def _mark_failed_calls(run: RetryRun) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("profile_name", ["standard", "miteos"])
-def test_executed_definition_waits_the_table_attempts_each_retry_then_marks_failed(
+def test_executed_definition_waits_the_table_attempts_each_retry_and_ends_with_the_last(
     aws_credentials, every_profile, profile_name
 ):
     synthesized = every_profile[profile_name]
     profile: Profile = synthesized.profile
 
-    run = execute_retry_definition(synthesized.template, lambda payload: {"outcome": "retry"})
+    run = execute_retry_definition(
+        synthesized.template, lambda payload: {"outcome": "retry", "members": _pending(payload)}
+    )
 
     assert run.status == "SUCCEEDED"
     assert run.execution_name == DELIVERY_ID
     assert run.waits == profile.retry_delays_seconds
     assert _attempt_numbers(run) == list(range(2, profile.max_attempts + 1))
-    assert all({key: call[key] for key in IDS} == IDS for call in run.invocations)
-    assert _mark_failed_calls(run) == [{"action": "mark_failed", **IDS, "reason": {"outcome": "retry"}}]
-    assert run.invocations[-1]["action"] == "mark_failed"
-    assert run.entered_states[-1] == MARK_FAILED
+    assert all({key: call[key] for key in GROUP_IDS} == GROUP_IDS for call in run.invocations)
+    assert all(call["members"] == IDS["members"] for call in run.invocations)
+    assert _mark_failed_calls(run) == []
+    assert run.entered_states[-1] == attempt_state(profile.max_attempts)
+    # Wait + Attempt + Choice per retry, without a Choice after the last: the transitions billed.
+    assert len(run.entered_states) == 3 * (profile.max_attempts - 1) - 1
     tasks = [parse_task(payload) for payload in run.invocations]  # every payload is a task of the contract
-    assert [type(task) for task in tasks] == [AttemptTask] * (profile.max_attempts - 1) + [MarkFailedTask]
-    assert tasks[-1].reason == TaskResult(outcome=Outcome.RETRY)
+    assert [type(task) for task in tasks] == [AttemptTask] * (profile.max_attempts - 1)
 
 
-def test_executed_definition_stops_at_done_once_an_attempt_succeeds(aws_credentials, standard):
+def test_executed_definition_carries_only_the_pending_members_to_the_next_attempt(aws_credentials, standard):
+    def first_member_succeeds_on_second(payload):
+        members = _pending(payload)
+        if payload["attempt"] == 2:
+            members = members[1:]
+        return {"outcome": "retry" if members else "succeeded", "members": members}
+
+    run = execute_retry_definition(standard.template, first_member_succeeds_on_second)
+
+    assert [len(call["members"]) for call in run.invocations][:2] == [2, 1]
+    assert run.invocations[1]["members"] == [IDS["members"][1]]
+
+
+def test_executed_definition_stops_at_done_once_an_attempt_settles_every_member(aws_credentials, standard):
     def succeed_on_third(payload):
-        return {"outcome": "succeeded" if payload.get("attempt") == 3 else "retry"}
+        if payload.get("attempt") == 3:
+            return {"outcome": "succeeded", "members": []}
+        return {"outcome": "retry", "members": _pending(payload)}
 
     run = execute_retry_definition(standard.template, succeed_on_third)
 
@@ -286,6 +327,7 @@ def test_executed_definition_stops_at_done_once_an_attempt_succeeds(aws_credenti
     assert _attempt_numbers(run) == [2, 3]
     assert _mark_failed_calls(run) == []
     assert run.entered_states[-1] == DONE
+    assert len(run.entered_states) == 7  # Wait, Attempt, Choice twice, then Done
 
 
 def test_executed_definition_retries_an_attempt_that_raises_then_marks_failed(aws_credentials, every_profile):
@@ -300,6 +342,7 @@ def test_executed_definition_retries_an_attempt_that_raises_then_marks_failed(aw
     assert _attempt_numbers(run) == [2, 2, 2]  # the attempt, then its two retries
     (mark_failed,) = _mark_failed_calls(run)
     assert "Error" in mark_failed["reason"]
+    assert mark_failed["members"] == IDS["members"]  # every member: the deliver function skips the ended
     assert run.entered_states[-1] == MARK_FAILED
     task = parse_task(mark_failed)
     assert isinstance(task, MarkFailedTask)
@@ -313,3 +356,4 @@ def test_a_table_without_retries_goes_straight_to_mark_failed():
 
     assert definition["StartAt"] == MARK_FAILED
     assert set(definition["States"]) == {MARK_FAILED}
+    assert definition["States"][MARK_FAILED]["Parameters"]["Payload"]["reason"] == {"outcome": "retry"}

@@ -9,6 +9,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from functions.core import metrics as metric_names
+from functions.core.constants import DELIVERIES_BATCH_SIZE
 from functions.runtime.settings import (
     ENV_DELIVERIES_QUEUE,
     ENV_DESTINATION_ROLES,
@@ -17,6 +18,7 @@ from functions.runtime.settings import (
     ENV_TABLE,
 )
 from functions.store.table import TTL_ATTRIBUTE
+from infra.functions import EVENTS_BATCH_SIZE
 from infra.handlers import FUNCTION_NAMES, handler_path, service_name
 from infra.routes import DEFAULT_ROUTE_KEY, ROUTES
 from infra.template import resources_of_type
@@ -280,12 +282,12 @@ def test_api_facing_functions_fit_the_http_api_integration_timeout(standard):
 
 def test_queue_consumers_report_batch_item_failures(standard_template: Template, standard):
     functions = functions_by_name(standard.template)
-    for consumer in ("fanout", "deliver"):
+    for consumer, batch_size in (("fanout", EVENTS_BATCH_SIZE), ("deliver", DELIVERIES_BATCH_SIZE)):
         standard_template.has_resource_properties(
             "AWS::Lambda::EventSourceMapping",
             {
                 "FunctionName": {"Ref": functions[consumer][0]},
-                "BatchSize": 10,
+                "BatchSize": batch_size,
                 "FunctionResponseTypes": ["ReportBatchItemFailures"],
                 "MaximumBatchingWindowInSeconds": Match.any_value(),
             },

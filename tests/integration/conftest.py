@@ -26,6 +26,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from functions.core.constants import MAX_RECEIVE_COUNT
 from functions.core.ids import new_id
 from functions.core.models import Delivery, DeliveryStatus, Event, utc_now
 from functions.management import handler as management
@@ -88,7 +89,7 @@ def create_table(client: Any, name: str) -> None:
 def create_queue_with_dlq(client: Any, name: str) -> str:
     dlq_url = client.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
     dlq_arn = client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)})
     return str(client.create_queue(QueueName=name, Attributes={"RedrivePolicy": redrive})["QueueUrl"])
 
 

@@ -271,7 +271,10 @@ class Pipeline:
         messages: list[dict[str, Any]] = []
         while len(messages) < max_messages:
             response = self.aws.sqs.receive_message(
-                QueueUrl=queue_url, MaxNumberOfMessages=min(10, max_messages - len(messages)), VisibilityTimeout=30
+                QueueUrl=queue_url,
+                MaxNumberOfMessages=min(10, max_messages - len(messages)),
+                VisibilityTimeout=30,
+                AttributeNames=["ApproximateReceiveCount"],
             )
             batch = response.get("Messages", [])
             if not batch:
@@ -292,7 +295,9 @@ class Pipeline:
                     "messageId": m["MessageId"],
                     "receiptHandle": m["ReceiptHandle"],
                     "body": m["Body"],
-                    "attributes": {"ApproximateReceiveCount": "1"},
+                    "attributes": {
+                        "ApproximateReceiveCount": m.get("Attributes", {}).get("ApproximateReceiveCount", "1")
+                    },
                     "messageAttributes": {},
                     "md5OfBody": m["MD5OfBody"],
                     "eventSource": "aws:sqs",

@@ -283,6 +283,38 @@ def test_cancelling_stops_the_running_execution_and_marks_the_delivery_cancelled
     assert cancel_pending_deliveries(pipeline.deliveries, executions, "acme", webhook.id, "again") == 0
 
 
+def test_cancelling_stops_a_retry_group_and_cancels_every_member(pipeline: Pipeline) -> None:
+    with receiver(default=503) as server, pipeline.waits_held():
+        webhook, _ = pipeline.add_webhook(server.url)
+        for n in range(3):
+            pipeline.publish("order.created", {"n": n})
+        pipeline.run_fanout()
+        pipeline.run_deliver()
+        pipeline.wait_until_waiting()
+        [running] = pipeline.executions()  # one execution for the endpoint's three deliveries
+        assert (
+            len(
+                json.loads(
+                    pipeline.aws.stepfunctions.describe_execution(executionArn=running["executionArn"])["input"]
+                )["members"]
+            )
+            == 3
+        )
+        executions = RetryExecutions(pipeline.aws.stepfunctions, pipeline.state_machine_arn)
+        cancelled = cancel_pending_deliveries(pipeline.deliveries, executions, "acme", webhook.id, "webhook deleted")
+        assert cancelled == 3
+        [stopped] = pipeline.wait_for_executions()
+        assert stopped["status"] == "ABORTED"
+    page = pipeline.deliveries.list_for_webhook("acme", webhook.id, limit=10)
+    assert len(page.items) == 3
+    for item in page.items:
+        delivery = pipeline.delivery(item.id)
+        assert delivery.status is DeliveryStatus.CANCELLED
+        assert delivery.next_retry_at is None
+        assert len(delivery.attempts) == 1
+    assert len(server.requests) == 3
+
+
 def test_deleting_a_webhook_through_the_management_api_cancels_its_retries(pipeline: Pipeline, call_api: Any) -> None:
     with receiver(default=503) as server, pipeline.waits_held():
         webhook = pipeline.first_attempt(server.url)

@@ -54,7 +54,8 @@ def test_a_failing_endpoint_is_attempted_exactly_on_the_profiles_table(pipeline:
     assert [a.next_retry_at is not None for a in delivery.attempts] == [True] * (profile.max_attempts - 1) + [False]
     assert delivery.next_retry_at is None
     assert execution["name"] == delivery.id
-    assert execution["status"] == "SUCCEEDED"  # the machine ends in MarkFailed, which succeeds
+    assert execution["status"] == "SUCCEEDED"  # the last Attempt ends the delivery and the execution
+    assert json.loads(execution["output"])["result"] == {"outcome": "failed", "members": []}
     assert len(server.requests) == profile.max_attempts
     assert len({r.body for r in server.requests}) == 1  # the same body on every attempt
     if profile.headers.delivery_id:
@@ -71,7 +72,7 @@ def test_a_delivery_that_recovers_mid_schedule_ends_succeeded(pipeline: Pipeline
     delivery = pipeline.only_delivery(webhook)
     assert delivery.status is DeliveryStatus.SUCCEEDED
     assert [a.response_status for a in delivery.attempts] == [500, 302, 200]  # a redirect is a failure
-    assert json.loads(execution["output"])["result"] == {"outcome": "succeeded"}
+    assert json.loads(execution["output"])["result"] == {"outcome": "succeeded", "members": []}
 
 
 def test_410_during_retries_stops_them_and_disables_the_endpoint(pipeline: Pipeline) -> None:
@@ -96,7 +97,7 @@ def test_an_endpoint_deleted_during_retries_ends_the_delivery_cancelled(pipeline
     assert delivery.status is DeliveryStatus.CANCELLED
     assert delivery.status_reason == "the webhook was deleted"
     assert len(server.requests) == 1
-    assert json.loads(execution["output"])["result"] == {"outcome": "cancelled"}
+    assert json.loads(execution["output"])["result"] == {"outcome": "cancelled", "members": []}
 
 
 def test_an_attempt_that_errors_is_caught_and_the_delivery_marked_failed(
@@ -126,14 +127,14 @@ def test_mark_failed_is_idempotent_and_attempt_repeats_log_once(pipeline: Pipeli
         webhook = start_delivery(pipeline, server.url)
         pipeline.wait_until_waiting()
         delivery = pipeline.only_delivery(webhook)
-        ids = {"application_id": "acme", "delivery_id": delivery.id, "series": 1}
+        ids = {"application_id": "acme", "webhook_id": webhook.id, "members": [{"delivery_id": delivery.id}]}
         repeated = deliver.handler({"action": "attempt", **ids, "attempt": 1}, lambda_context)
-        assert repeated == {"outcome": "retry"}
+        assert repeated == {"outcome": "retry", "members": [{"delivery_id": delivery.id, "series": 1}]}
         assert len(server.requests) == 1
         for _ in range(2):
             assert deliver.handler(
                 {"action": "mark_failed", **ids, "reason": {"outcome": "retry"}}, lambda_context
-            ) == {"outcome": "failed"}
+            ) == {"outcome": "failed", "members": []}
     pipeline.wait_for_executions()
     final = pipeline.only_delivery(webhook)
     assert final.status is DeliveryStatus.FAILED

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import json
 import re
 import socket
 import ssl
 import tempfile
+import threading
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -520,3 +522,218 @@ def _answer_sequence(statuses: list[int], then: int) -> Callable[..., None]:
         connection.sendall(http_response(statuses[position] if position < len(statuses) else then))
 
     return serve
+
+
+# Retry groups: one endpoint's deliveries that failed in the same deliver batch share one execution ---------
+
+
+GROUP_SIZE = 4
+_EVENT_NUMBER = re.compile(rb'"n":\s*(\d+)')
+
+
+def per_delivery(rule: Callable[[int, int], int]) -> Callable[..., None]:
+    """Answer `rule(n, k)`: n is the event's `data.n`, k counts the requests for that event so far (from 1)."""
+    seen: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def serve(connection: socket.socket, server: RawServer) -> None:
+        request = read_http_request(connection)
+        server.record(request)
+        number = event_number(request)
+        with lock:
+            seen[number] = seen.get(number, 0) + 1
+            count = seen[number]
+        connection.sendall(http_response(rule(number, count)))
+
+    return serve
+
+
+def event_number(request: bytes) -> int:
+    match = _EVENT_NUMBER.search(request)
+    return int(match.group(1)) if match else -1
+
+
+def publish_group(pipeline: Pipeline, url: str, size: int = GROUP_SIZE) -> tuple[Any, dict[int, str]]:
+    """`size` events to one endpoint, attempted in one deliver batch: their deliveries by event number."""
+    webhook, _ = pipeline.add_webhook(url)
+    numbers = {}
+    for n in range(size):
+        response = pipeline.publish("task.created", {"n": n})
+        assert response.status == 202, response.body
+        numbers[response.body["id"]] = n
+    assert pipeline.run_fanout() == {"batchItemFailures": []}
+    assert pipeline.run_deliver() == {"batchItemFailures": []}
+    page = pipeline.deliveries.list_for_webhook(webhook.application_id, webhook.id, limit=size + 1)
+    assert len(page.items) == size
+    return webhook, {numbers[d.event_id]: d.id for d in page.items}
+
+
+def group_members(execution: dict[str, Any]) -> list[str]:
+    return [member["delivery_id"] for member in json.loads(execution["input"])["members"]]
+
+
+def test_a_group_where_some_deliveries_succeed_and_others_fail_keeps_each_on_its_own_table(
+    pipeline: Pipeline,
+) -> None:
+    profile = pipeline.profile
+    # Even events are accepted on their second attempt; odd ones never.
+    with raw_server(per_delivery(lambda n, k: 200 if n % 2 == 0 and k >= 2 else 503)) as server:
+        _, deliveries = publish_group(pipeline, server.url())
+        [execution] = pipeline.wait_for_executions()
+        received = len(server.requests)
+
+    assert sorted(group_members(execution)) == sorted(deliveries.values())  # one execution for the group
+    assert execution["status"] == "SUCCEEDED"
+    assert pipeline.waits == profile.retry_delays_seconds  # the group's Waits: the table, once
+    for n, delivery_id in deliveries.items():
+        delivery = pipeline.delivery(delivery_id)
+        statuses = [a.response_status for a in delivery.attempts]
+        scheduled = [(a.next_retry_at - a.attempted_at).total_seconds() for a in delivery.attempts if a.next_retry_at]
+        if n % 2 == 0:
+            assert delivery.status is DeliveryStatus.SUCCEEDED
+            assert statuses == [503, 200]
+        else:
+            assert delivery.status is DeliveryStatus.FAILED
+            assert delivery.status_reason == f"all {profile.max_attempts} attempts failed"
+            assert statuses == [503] * profile.max_attempts
+        assert [a.number for a in delivery.attempts] == list(range(1, len(statuses) + 1))
+        assert scheduled == profile.retry_delays_seconds[: len(statuses) - 1]
+    assert received == 2 * (GROUP_SIZE // 2) + profile.max_attempts * (GROUP_SIZE // 2)
+    report_figures("retry-group-mixed", members=GROUP_SIZE, executions=1, requests=received, lost=0)
+
+
+def test_a_delivery_deleted_from_a_running_group_is_skipped_and_the_rest_go_on(pipeline: Pipeline) -> None:
+    with raw_server(per_delivery(lambda n, k: 200 if k >= 2 else 503)) as server:
+        with pipeline.waits_held():
+            _, deliveries = publish_group(pipeline, server.url())
+            pipeline.wait_until_waiting()
+            gone = deliveries[0]
+            pipeline.aws.dynamodb.delete_item(TableName=pipeline.aws.table_name, Key=delivery_key_of(pipeline, gone))
+        [execution] = pipeline.wait_for_executions()
+        requests = list(server.requests)
+
+    assert execution["status"] == "SUCCEEDED"
+    assert pipeline.deliveries.find("acme", gone) is None
+    for n, delivery_id in deliveries.items():
+        if delivery_id == gone:
+            continue
+        delivery = pipeline.delivery(delivery_id)
+        assert delivery.status is DeliveryStatus.SUCCEEDED, n
+        assert [a.response_status for a in delivery.attempts] == [503, 200]
+    assert [event_number(r) for r in requests].count(0) == 1  # the deleted delivery's attempt 1 only
+    assert len(requests) == 1 + 2 * (GROUP_SIZE - 1)
+    report_figures("retry-group-member-deleted", members=GROUP_SIZE, requests=len(requests), lost=0)
+
+
+def delivery_key_of(pipeline: Pipeline, delivery_id: str) -> dict[str, Any]:
+    item = pipeline.deliveries.item(pipeline.delivery(delivery_id))
+    return {"pk": item["pk"], "sk": item["sk"]}
+
+
+@pytest.mark.parametrize("where", ["after the POST", "before the POST"])
+def test_a_crash_mid_group_is_retried_without_resending_the_members_already_logged(
+    pipeline: Pipeline, where: str
+) -> None:
+    """Attempt 2 of a group crashes once on one member (after its POST, before its log write; or on
+    its read, before the POST): the state machine retries the task, the members whose attempt 2 is
+    logged are not sent again, and every delivery ends succeeded with one attempt 2 in its log."""
+    method = "record_attempt" if where == "after the POST" else "find_with_attempt_keys"
+    with raw_server(per_delivery(lambda n, k: 200 if k >= 2 else 503)) as server:
+        with mock.patch.object(DeliveryStore, method, _crash_once_in_attempt(2, where)):
+            _, deliveries = publish_group(pipeline, server.url())
+            [execution] = pipeline.wait_for_executions()
+        received = len(server.requests)
+
+    assert execution["status"] == "SUCCEEDED"
+    for delivery_id in deliveries.values():
+        delivery = pipeline.delivery(delivery_id)
+        assert delivery.status is DeliveryStatus.SUCCEEDED
+        assert [(a.number, a.response_status) for a in delivery.attempts] == [(1, 503), (2, 200)]
+    # Attempt 1 and 2 of each member, plus the crashed member's POST again when the crash followed it.
+    assert received == 2 * GROUP_SIZE + (1 if where == "after the POST" else 0)
+    report_figures("retry-group-crash", where=where, members=GROUP_SIZE, requests=received, lost=0)
+
+
+def test_each_endpoint_gets_its_own_group(pipeline: Pipeline) -> None:
+    with raw_server(answering(503)) as first, raw_server(answering(503)) as second:
+        one, _ = pipeline.add_webhook(first.url())
+        two, _ = pipeline.add_webhook(second.url())
+        for n in range(2):
+            assert pipeline.publish("task.created", {"n": n}).status == 202
+        assert pipeline.run_fanout() == {"batchItemFailures": []}
+        assert pipeline.run_deliver() == {"batchItemFailures": []}
+        executions = pipeline.wait_for_executions()
+    assert len(executions) == 2
+    by_endpoint = {json.loads(e["input"])["webhook_id"]: group_members(e) for e in executions}
+    assert set(by_endpoint) == {one.id, two.id}
+    assert all(len(members) == 2 for members in by_endpoint.values())
+
+
+def test_a_slow_endpoint_in_the_batch_does_not_hold_back_another_endpoints_retries(pipeline: Pipeline) -> None:
+    """Each endpoint's group starts once its own attempts are done, not when the whole batch is."""
+    released, answered = threading.Event(), threading.Event()
+
+    def held_until_released(connection: socket.socket, server: RawServer) -> None:
+        server.record(read_http_request(connection))
+        released.wait(ATTEMPT_TIMEOUT_SECONDS * 0.9)  # within the attempt timeout: answers 200
+        answered.set()
+        connection.sendall(http_response(200))
+
+    with raw_server(answering(503)) as failing, raw_server(held_until_released) as slow:
+        pipeline.add_webhook(failing.url())
+        pipeline.add_webhook(slow.url())
+        assert pipeline.publish("task.created", {"n": 1}).status == 202
+        assert pipeline.run_fanout() == {"batchItemFailures": []}
+        with pipeline.waits_held():
+            outcome: list[dict[str, Any]] = []
+            batch = threading.Thread(target=lambda: outcome.append(pipeline.run_deliver()))
+            batch.start()
+            started_while_held = eventually_true(lambda: bool(pipeline.executions()), until=answered)
+            released.set()
+            batch.join(timeout=30)
+        pipeline.wait_for_executions()
+    assert started_while_held, "the failing endpoint's retries waited for the slow endpoint's attempt"
+    assert outcome == [{"batchItemFailures": []}]
+
+
+def eventually_true(check: Callable[[], bool], until: threading.Event, polls: int = 200) -> bool:
+    """Whether `check()` became true before `until` was set (polled at most `polls` times)."""
+    for _ in range(polls):
+        if until.is_set():
+            return False
+        if check():
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def test_a_redelivered_member_and_a_fresh_delivery_in_one_batch_both_keep_their_retries(pipeline: Pipeline) -> None:
+    """SQS brings back a message whose group is already running (at-least-once, a killed poller),
+    in a batch with a fresh failure to the same endpoint: the fresh one still gets a group of its
+    own, and the repeated one is not attempted a second time per step."""
+    with raw_server(per_delivery(lambda n, k: 200 if k >= 2 else 503)) as server:
+        with pipeline.waits_held():
+            webhook, _ = pipeline.add_webhook(server.url())
+            for n in range(2):
+                assert pipeline.publish("task.created", {"n": n}).status == 202
+            assert pipeline.run_fanout() == {"batchItemFailures": []}
+            first_batch = pipeline.receive(pipeline.aws.deliveries_queue_url)
+            assert pipeline.run_deliver(first_batch) == {"batchItemFailures": []}
+            pipeline.wait_until_waiting()
+            # The same messages again (SQS delivered them twice), with a new delivery's.
+            for message in first_batch:
+                pipeline.aws.sqs.send_message(QueueUrl=pipeline.aws.deliveries_queue_url, MessageBody=message["Body"])
+            assert pipeline.publish("task.created", {"n": 2}).status == 202
+            assert pipeline.run_fanout() == {"batchItemFailures": []}
+            assert pipeline.run_deliver() == {"batchItemFailures": []}
+        executions = pipeline.wait_for_executions()
+        requests = list(server.requests)
+
+    page = pipeline.deliveries.list_for_webhook(webhook.application_id, webhook.id, limit=10)
+    assert len(page.items) == 3
+    for item in page.items:
+        delivery = pipeline.delivery(item.id)
+        assert delivery.status is DeliveryStatus.SUCCEEDED, delivery.id
+        assert [(a.number, a.response_status) for a in delivery.attempts] == [(1, 503), (2, 200)]
+    assert all(e["status"] == "SUCCEEDED" for e in executions)
+    assert len(requests) == 6  # two attempts each: the repeat sent nothing twice

@@ -156,7 +156,9 @@ def test_a_secret_is_stored_in_its_own_webhook_item_only(flow: dict[str, Any]) -
 def test_no_execution_input_and_no_delivery_request_carries_a_secret(flow: dict[str, Any]) -> None:
     assert flow["executions"], "the failing endpoint's retries ran as executions"
     for execution in flow["executions"]:
-        assert set(json.loads(execution["input"])) == {"application_id", "delivery_id", "series"}
+        group = json.loads(execution["input"])
+        assert set(group) == {"application_id", "webhook_id", "members"}
+        assert all(set(member) == {"delivery_id", "series"} for member in group["members"])
     received = flow["received"]
     for name, secret in flow["secrets"].items():
         for request in received:
