@@ -139,11 +139,6 @@ def levers(priced: Priced) -> list[tuple[str, str, float]]:
         saved.append((change, where, per_million(usd, usage.deliveries)))
 
     add(
-        "publish with a caller-chosen event id instead of an Idempotency-Key (the event row is the claim)",
-        "functions/pipeline/publishing.py publish: IdempotencyStore.claim PutItem before the event's PutItem",
-        _calls_usd(usage, "ingest", "dynamodb", "PutItem:idempotency"),
-    )
-    add(
         "no gsi1 write for the delivery log (key deliveries by endpoint; delivery ids would name the endpoint)",
         "functions/store/deliveries.py create_with_outcome / record_attempt (+ infra/storage.py gsi1)",
         _calls_usd(usage, "deliver", "dynamodb", "PutItem:delivery", index_only=True)
