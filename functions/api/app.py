@@ -292,8 +292,16 @@ def build_resolver(
         logger.exception("unhandled error", extra={"path": app.current_event.path})
         return error_response(500, "internal_error", "an internal error occurred; it has been logged")
 
+    def _shadowed(app: APIGatewayHttpResolver) -> Response | None:
+        """A route template took a path a more concrete one serves with other methods (GET /v1/events/batch)."""
+        if route_table is None:
+            return None
+        path, method = app.current_event.path, app.current_event.http_method.upper()
+        allowed = allowed_methods(path, route_table())
+        return _no_route(app, route_table) if allowed and method not in allowed else None
+
     def _guard(app: APIGatewayHttpResolver, next_middleware: Any) -> Response:
-        return _refusal(app) or _dialect_refusal(app) or next_middleware(app)
+        return _refusal(app) or _dialect_refusal(app) or _shadowed(app) or next_middleware(app)
 
     app.use(middlewares=[_guard])
     for router in routers:

@@ -118,9 +118,14 @@ def _template_matches(template: str, path: str) -> bool:
 
 
 def allowed_methods(path: str, routes: RouteTable) -> list[str]:
-    """The methods served on `path`, upper-case and sorted; empty when no route has that path."""
-    methods: set[str] = set()
-    for template, served in routes.items():
-        if _template_matches(template, path):
-            methods.update(method.upper() for method in served)
-    return sorted(methods)
+    """The methods served on `path`, upper-case and sorted; empty when no route has that path.
+
+    As OpenAPI matches paths, the most concrete templates win: `/v1/events/batch` is served by
+    its own route only (POST), not by `/v1/events/{event_id}` (GET)."""
+    matching = [template for template in routes if _template_matches(template, path)]
+    if not matching:
+        return []
+    fewest = min(template.count("{") for template in matching)
+    return sorted(
+        {method.upper() for template in matching if template.count("{") == fewest for method in routes[template]}
+    )

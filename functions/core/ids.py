@@ -27,8 +27,12 @@ EVENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 MAX_EVENT_ID_CHARS = 128
 
 
+RESERVED_EVENT_IDS = frozenset({"batch"})
+"""Path segments of their own under /v1/events: `GET /v1/events/batch` could never read such an event."""
+
+
 def is_event_id(value: str) -> bool:
-    return bool(EVENT_ID_PATTERN.fullmatch(value))
+    return bool(EVENT_ID_PATTERN.fullmatch(value)) and value not in RESERVED_EVENT_IDS
 
 
 def is_application_id(value: str) -> bool:

@@ -130,7 +130,7 @@ class EventPublisher:
         if event_id is not None and not is_event_id(event_id):
             raise InvalidRequestError(
                 f"id: 1 to {MAX_EVENT_ID_CHARS} characters of A-Z, a-z, 0-9 and _ . : - (a UUID, order-42),"
-                " or leave it out"
+                " not `batch`, or leave it out"
             )
         if idempotency_key is not None and (
             len(idempotency_key) > MAX_IDEMPOTENCY_KEY_CHARS or not IDEMPOTENCY_KEY_PATTERN.fullmatch(idempotency_key)

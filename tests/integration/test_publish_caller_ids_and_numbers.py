@@ -36,7 +36,7 @@ def test_the_same_caller_id_published_twice_is_one_event_and_one_delivery(pipeli
     assert len(server.requests) == 1
 
 
-@pytest.mark.parametrize("event_id", ["", "order 42", "order/42", "ordér", "a#b", "x" * 129, 42])
+@pytest.mark.parametrize("event_id", ["", "order 42", "order/42", "ordér", "a#b", "x" * 129, 42, "batch"])
 def test_a_bad_caller_id_is_a_422_naming_id(pipeline: Pipeline, event_id: Any) -> None:
     refused = pipeline.publish("order.created", {"n": 1}, id=event_id)
 
