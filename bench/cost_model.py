@@ -48,13 +48,14 @@ from bench.report import Target, benchmark_arguments, progress, run_metadata, ta
 PROFILE = "standard"
 SCENARIOS = (
     Scenario("happy f1", fanout=1, events=1000),
+    Scenario("batch f1", fanout=1, events=1000, batch=100),
     Scenario("happy f10", fanout=10, events=100),
     Scenario("happy f100", fanout=100, events=10),
     Scenario("mix f10", fanout=10, events=100, flaky_share=0.1, failures=2),
     Scenario("mix f1", fanout=1, events=1000, flaky_share=0.1, failures=2),
     Scenario("dead endpoint", fanout=1, events=100, flaky_share=1.0, dead=True, endpoints=1, burst=True),
 )
-DEFAULT_SCENARIOS = ("happy f1", "happy f10", "happy f100", "mix f10", "dead endpoint")
+DEFAULT_SCENARIOS = ("happy f1", "batch f1", "happy f10", "happy f100", "mix f10", "dead endpoint")
 """What `make bench` runs (mix f1 adds 2-3 minutes: `--only "mix f1"`)."""
 TIME_SCALES = {"dead endpoint": 0.0002}
 """Scenarios run on a stack of their own with this time scale (others: bench/harness.py TIME_SCALE):
@@ -64,6 +65,7 @@ NO_AUTO_DISABLE = frozenset({"dead endpoint"})
 the table (with it, the endpoint is disabled once 20 deliveries have, and the rest are cancelled at
 their next attempt, which would make the figure cheaper than the table)."""
 TARGET_F1_USD = 3.00
+TARGET_BATCH_F1_USD = 1.50
 TARGET_F10_USD = 1.00
 TARGET_MIX_F10_USD = 5.00
 TARGET_DEAD_USD = 50.00
@@ -321,6 +323,8 @@ def targets(priced: list[Priced]) -> list[Target]:
 
     if "happy f1" in by_name:
         found.append(Target("cost at fan-out 1, happy path", cost("happy f1"), TARGET_F1_USD, " $/M"))
+    if "batch f1" in by_name:
+        found.append(Target("cost at fan-out 1, batch publish of 100", cost("batch f1"), TARGET_BATCH_F1_USD, " $/M"))
     if "happy f10" in by_name:
         found.append(Target("cost at fan-out 10, happy path", cost("happy f10"), TARGET_F10_USD, " $/M"))
     happy = [p for p in priced if p.result.scenario.flaky_share == 0]

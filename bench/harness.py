@@ -198,6 +198,8 @@ class Scenario:
     failures: int = 2
     dead: bool = False
     """The failing endpoints never answer 2xx: their deliveries exhaust the table."""
+    batch: int = 0
+    """Publish through POST /v1/events/batch, this many events a request (0: one POST /v1/events each)."""
     endpoints: int | None = None
     """How many endpoints (default: the fan-out, or SINGLE_TYPE_ENDPOINTS at fan-out 1)."""
     burst: bool = False
@@ -476,6 +478,30 @@ class BenchStack:
             list(pool.map(create, endpoints))
         return api_key
 
+    def publish_batches(
+        self, api_key: str, events: list[tuple[str, dict[str, Any]]], size: int, deadline: float
+    ) -> int:
+        """POST /v1/events/batch, `size` events a request, each with an idempotency key; how many were accepted."""
+
+        def send(start: int) -> int:
+            if time.monotonic() > deadline:
+                return 0
+            chunk = [
+                {"type": event_type, "data": data, "idempotency_key": f"bench-{uuid.uuid4().hex}"}
+                for event_type, data in events[start : start + size]
+            ]
+            body = json.dumps({"events": chunk})
+            response = self.api(
+                "POST", "/v1/events/batch", api_key, data=body, headers={"Content-Type": "application/json"}
+            )
+            if response.status_code != 202:
+                log.warning("publishing a batch failed: %s %s", response.status_code, response.text[:200])
+                return 0
+            return int(response.json()["accepted"])
+
+        with ThreadPoolExecutor(max_workers=PUBLISH_CONCURRENCY) as pool:
+            return sum(pool.map(send, range(0, len(events), size)))
+
     def publish(
         self, api_key: str, events: list[tuple[str, dict[str, Any]]], *, idempotency_key: bool, deadline: float
     ) -> int:
@@ -581,7 +607,10 @@ class BenchStack:
         if scenario.burst:
             HELD_QUEUES.add(deliveries_queue)
         try:
-            published = self.publish(api_key, events, idempotency_key=scenario.idempotency_key, deadline=deadline)
+            if scenario.batch:
+                published = self.publish_batches(api_key, events, scenario.batch, deadline)
+            else:
+                published = self.publish(api_key, events, idempotency_key=scenario.idempotency_key, deadline=deadline)
             expected = published * scenario.fanout
             if scenario.burst:  # a receive already under way when the hold began may take a batch
                 _wait(
