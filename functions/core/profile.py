@@ -138,7 +138,21 @@ class HealthRule(_Strict):
 MAX_EVENT_TYPE_DESCRIPTION_CHARS = 1000
 
 
-class EventType(_Strict):
+class SchemaAndExampleChecks(BaseModel):
+    """A usable `schema` and an `example` that fits it: for the profile's types and those the platform registers."""
+
+    @field_validator("json_schema", mode="before", check_fields=False)
+    @classmethod
+    def _usable_schema(cls, schema: Any) -> Any:
+        return checked_schema(schema)
+
+    @field_validator("example", check_fields=False)
+    @classmethod
+    def _example_fits_schema(cls, example: Any, info: ValidationInfo) -> Any:
+        return checked_example(example, info.data.get("json_schema"))
+
+
+class EventType(_Strict, SchemaAndExampleChecks):
     """One type of the catalog: the profile's `event_types`, and those the platform registers (POST /v1/event-types).
 
     `schema` (a JSON Schema, draft-04 to draft-07) is checked against `data` when an event of the type is
@@ -159,16 +173,6 @@ class EventType(_Strict):
         if not is_event_type(value):
             raise ValueError(f"{value!r} is not a dotted lower-case event type")
         return value
-
-    @field_validator("json_schema")
-    @classmethod
-    def _usable_schema(cls, schema: Any) -> Any:
-        return checked_schema(schema)
-
-    @field_validator("example")
-    @classmethod
-    def _example_fits_schema(cls, example: Any, info: ValidationInfo) -> Any:
-        return checked_example(example, info.data.get("json_schema"))
 
 
 def checked_schema(schema: Any) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.json_schema import JsonDict, SkipJsonSchema
 
 from functions.core.destinations import MAX_GROUP_ID_CHARS, MAX_SOURCE_CHARS
@@ -14,7 +14,7 @@ from functions.core.profile import (
     MAX_EVENT_TYPE_CHARS,
     MAX_EVENT_TYPE_DESCRIPTION_CHARS,
     EventType,
-    checked_example,
+    SchemaAndExampleChecks,
     checked_schema,
 )
 
@@ -158,7 +158,7 @@ _EXAMPLE_DOC = "An example of the type's `data`, shown to subscribers; it must f
 _DEPRECATED_DOC = "Marks the type in listings; events of a deprecated type are still accepted."
 
 
-class EventTypeCreate(_Request):
+class EventTypeCreate(_Request, SchemaAndExampleChecks):
     model_config = ConfigDict(extra="forbid", strict=True, defer_build=True, populate_by_name=True)
 
     name: str = Field(
@@ -171,16 +171,6 @@ class EventTypeCreate(_Request):
     json_schema: dict[str, Any] | bool | None = Field(default=None, alias="schema", description=_SCHEMA_DOC)
     example: Any = Field(default=None, description=_EXAMPLE_DOC)
     deprecated: bool = Field(default=False, description=_DEPRECATED_DOC)
-
-    @field_validator("json_schema", mode="before")
-    @classmethod
-    def _usable_schema(cls, schema: Any) -> Any:
-        return checked_schema(schema)
-
-    @field_validator("example")
-    @classmethod
-    def _example_fits_schema(cls, example: Any, info: ValidationInfo) -> Any:
-        return checked_example(example, info.data.get("json_schema"))
 
     def event_type(self) -> EventType:
         return EventType.model_validate(self.model_dump(by_alias=True))
