@@ -54,7 +54,7 @@ from functions.api.edge import (
 )
 from functions.api.responses import ErrorEnvelope
 from functions.core.errors import DovecoteError, ForbiddenError, NotFoundError, UnauthorizedError
-from functions.core.ids import has_prefix
+from functions.core.ids import RESERVED_EVENT_IDS, has_prefix
 from functions.runtime.observability import logger as service_logger
 
 if TYPE_CHECKING:
@@ -293,10 +293,13 @@ def build_resolver(
         return error_response(500, "internal_error", "an internal error occurred; it has been logged")
 
     def _shadowed(app: APIGatewayHttpResolver) -> Response | None:
-        """A route template took a path a more concrete one serves with other methods (GET /v1/events/batch)."""
-        if route_table is None:
-            return None
+        """A route template took a path a more concrete one serves with other methods (GET /v1/events/batch).
+
+        Only a path ending in one of the literal segments that share a position with a path parameter can
+        be one, so the route table (built from the OpenAPI document, hundreds of ms) is read for those only."""
         path, method = app.current_event.path, app.current_event.http_method.upper()
+        if route_table is None or path.rstrip("/").rpartition("/")[2] not in RESERVED_EVENT_IDS:
+            return None
         allowed = allowed_methods(path, route_table())
         return _no_route(app, route_table) if allowed and method not in allowed else None
 

@@ -161,3 +161,18 @@ def test_a_known_route_still_answers_as_before(management_api: ManagementApi) ->
     response = management_api("GET", f"/v1/webhooks/{new_id('wh')}")
 
     assert (response.status, response.error_type) == (404, "not_found")
+
+
+def test_get_on_the_batch_path_is_405_and_other_requests_never_build_the_route_table(
+    management_api: ManagementApi,
+) -> None:
+    from functions.management.openapi import route_table  # noqa: PLC0415
+
+    route_table.cache_clear()
+    assert management_api("GET", "/v1/webhooks").status == 200
+    assert management_api("GET", f"/v1/events/{new_id('evt')}").status == 404
+    assert route_table.cache_info().currsize == 0  # the OpenAPI document stays off the request path
+
+    shadowed = management_api("GET", "/v1/events/batch")
+    assert shadowed.status == 405
+    assert shadowed.headers["Allow"] == "POST"
