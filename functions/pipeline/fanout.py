@@ -26,7 +26,7 @@ from functions.core.ids import derived_id
 from functions.core.matching import matches_any
 from functions.core.models import utc_now
 from functions.core.profile import Profile
-from functions.core.timestamps import iso
+from functions.core.timestamps import envelope_timestamp
 from functions.pipeline.contract import DeliveryMessage, EventReference, NewDelivery
 from functions.runtime.observability import logger as service_logger
 from functions.store.events import EventStore
@@ -136,14 +136,14 @@ class FanOut:
         return [s.id for s in matched if s.filter is None or (envelope is not None and matches(s.filter, envelope))]
 
     def _envelope(self, event: EventReference) -> dict[str, object] | None:
-        """What payload filters are matched against: the event as the API shows it."""
+        """What payload filters are matched against: the envelope's fields, under their standard names."""
         stored = self.events.find(event.application_id, event.event_id)
         if stored is None:
             return None
         return {
             "id": stored.id,
             "type": stored.type,
-            "timestamp": iso(stored.created_at),
+            "timestamp": envelope_timestamp(stored.created_at),
             "data": stored.data,
         }
 
