@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 from aws_cdk import Aws, Duration, Stack
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
@@ -194,6 +195,13 @@ class Functions(Construct):
             table.grant(self.by_name[name], *actions)
 
         queues.events.grant_send_messages(self.ingest)
+        # Operational events (functions/pipeline/operational.py): deliver (disabled, exhausted, recovered) and
+        # management (disabled or enabled by hand) queue them for the operational webhook and put them on the
+        # deployer's default event bus.
+        default_bus = events.EventBus.from_event_bus_name(self, "DefaultEventBus", "default")
+        for emitter in (self.deliver, self.management):
+            queues.events.grant_send_messages(emitter)
+            default_bus.grant_put_events_to(emitter)
         # Manual retry and recover re-enqueue deliveries; fanout enqueues new ones.
         queues.deliveries.grant_send_messages(self.ingest)
         queues.deliveries.grant_send_messages(self.fanout)

@@ -86,11 +86,15 @@ PLATFORM_ROUTES: tuple[Route, ...] = (
     Route("POST", f"{API_PREFIX}/platform-keys", "management"),
     Route("GET", f"{API_PREFIX}/platform-keys", "management"),
     Route("DELETE", f"{API_PREFIX}/platform-keys/{{key_id}}", "management"),
+    Route("PUT", f"{API_PREFIX}/operational-webhook", "management"),
+    Route("GET", f"{API_PREFIX}/operational-webhook", "management"),
+    Route("DELETE", f"{API_PREFIX}/operational-webhook", "management"),
     Route("POST", f"{API_PREFIX}/event-types", "management"),
     Route("PATCH", f"{API_PREFIX}/event-types/{{name}}", "management"),
     Route("DELETE", f"{API_PREFIX}/event-types/{{name}}", "management"),
 )
-"""Platform-key routes: applications, keys and sessions, platform keys, changes to the event-type catalog."""
+"""Platform-key routes: applications, keys and sessions, platform keys, changes to the event-type catalog,
+the operational webhook."""
 
 PORTAL_ROUTES: tuple[Route, ...] = (
     Route("GET", PORTAL_PREFIX, "portal", authorized=False),

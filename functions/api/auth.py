@@ -6,7 +6,7 @@ its facts in the request context; this module turns them into a `Caller` and dec
 - no credential (or the authorizer's `auth_error`): 401;
 - a portal session past its `expires_at`: 401 (the authorizer's cache would let it live
   up to 60 seconds longer), and on a mutating method while read-only: 403;
-- platform routes (`/v1/applications`, `/v1/platform-keys`): a platform key, else 403;
+- platform routes (`/v1/applications`, `/v1/platform-keys`, `/v1/operational-webhook`): a platform key, else 403;
 - the event-type catalog (`/v1/event-types`) is the deployment's: every credential reads it (a platform
   key on the bare routes too), only a platform key changes it (403 for the others);
 - application routes: an application key or session speaks for its own application on the
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 PLATFORM, APPLICATION, PORTAL_SESSION = "platform", "application", "portal_session"
 APPLICATIONS_PATH = "/v1/applications"
-PLATFORM_PATHS = (APPLICATIONS_PATH, "/v1/platform-keys")
+PLATFORM_PATHS = (APPLICATIONS_PATH, "/v1/platform-keys", "/v1/operational-webhook")
 APPLICATION_PATHS = ("/v1/webhooks", "/v1/events", "/v1/deliveries", "/v1/event-types")
 """Route prefixes that act on one application; each also exists under /v1/applications/{application_id}."""
 CATALOG_PATH = "/v1/event-types"

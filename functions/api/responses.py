@@ -463,3 +463,50 @@ class ErrorEnvelope(_Response):
     @classmethod
     def of(cls, error_type: str, message: str) -> ErrorEnvelope:
         return cls(error=ErrorDetail(type=error_type, message=message))
+
+
+class OperationalWebhookObject(_Response):
+    id: str = Field(examples=["wh_01jd2q8x4m7n3p5r9t1v6w8y0z"])
+    object: Literal["operational_webhook"] = "operational_webhook"
+    url: str = Field(description="Where operational events are delivered, signed on the deployment's profile.")
+    events: list[str] = Field(description="The operational event types it receives (`*`: all).")
+    enabled: bool
+    disabled_reason: str | None = Field(
+        description="Why it was disabled (it answered 410, or kept failing); `PUT` enables it again."
+    )
+    disabled_at: ApiTime | None
+    created_at: ApiTime
+    updated_at: ApiTime
+
+    @classmethod
+    def _fields_of(cls, webhook: Webhook) -> dict[str, Any]:
+        return {
+            "id": webhook.id,
+            "url": webhook.url,
+            "events": list(webhook.events),
+            "enabled": webhook.enabled,
+            "disabled_reason": webhook.disabled_reason,
+            "disabled_at": webhook.disabled_at,
+            "created_at": webhook.created_at,
+            "updated_at": webhook.updated_at,
+        }
+
+    @classmethod
+    def from_record(cls, webhook: Webhook) -> OperationalWebhookObject:
+        return cls(**cls._fields_of(webhook))
+
+
+class OperationalWebhookSet(OperationalWebhookObject):
+    secret: str | None = Field(
+        description="The signing secret: returned when it was created or given in this request, else null."
+    )
+
+    @classmethod
+    def with_secret(cls, webhook: Webhook, secret: str | None) -> OperationalWebhookSet:
+        return cls(**cls._fields_of(webhook), secret=secret)
+
+
+class DeletedOperationalWebhook(_Response):
+    id: str
+    object: Literal["operational_webhook"] = "operational_webhook"
+    deleted: Literal[True] = True

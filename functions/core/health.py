@@ -68,7 +68,8 @@ class HealthLedger(Protocol):
     def disable(self, application_id: str, webhook_id: str, reason: str, now: datetime) -> bool: ...
 
 
-Disabled = Callable[[Webhook, str], None]
+Disabled = Callable[[Webhook, str, datetime], None]
+"""Told once when this rule (or a 410) disabled an endpoint: the webhook, why, and when (its `disabled_at`)."""
 
 
 class EndpointHealth:
@@ -116,4 +117,4 @@ class EndpointHealth:
 
     def _disable(self, webhook: Webhook, reason: str, now: datetime) -> None:
         if self._ledger.disable(webhook.application_id, webhook.id, reason, now) and self._on_disabled:
-            self._on_disabled(webhook, reason)
+            self._on_disabled(webhook, reason, now)

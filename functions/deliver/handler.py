@@ -59,11 +59,14 @@ def _build() -> Dependencies:
     from functions.pipeline.delivery_log import DeliveryLog
     from functions.pipeline.destinations import delivery_sender
     from functions.pipeline.http import HttpSender
-    from functions.runtime.clients import aws_client
+    from functions.pipeline.operational import OperationalEvents
+    from functions.runtime.clients import LazyClient, aws_client
     from functions.runtime.settings import Settings
     from functions.store.deliveries import DeliveryStore
+    from functions.store.event_bus import DefaultEventBus
     from functions.store.events import EventStore
     from functions.store.executions import RetryExecutions
+    from functions.store.queues import Queue
     from functions.store.webhooks import WebhookStore
 
     settings = Settings.for_function("deliver")
@@ -71,24 +74,29 @@ def _build() -> Dependencies:
     profile = settings.profile
     webhooks = WebhookStore(dynamodb, settings.table_name)
     policy = UrlPolicy(https_only=profile.https_only, allow_loopback=settings.allow_http_loopback)
+    events = EventStore(dynamodb, settings.table_name)
+    # Operational events are emitted on failure paths only: their clients are built when first used.
+    operational = OperationalEvents(
+        events=events,
+        events_queue=Queue(LazyClient("sqs"), settings.events_queue_url),
+        bus=DefaultEventBus(LazyClient("events")),
+        retention_days=profile.event_retention_days,
+    )
     schedule = RetrySchedule(tuple(delay * settings.time_scale for delay in profile.retry_schedule_seconds))
     worker = DeliveryWorker(
         log=DeliveryLog(DeliveryStore(dynamodb, settings.table_name)),
         webhooks=webhooks,
-        events=EventStore(dynamodb, settings.table_name),
+        events=events,
         attempter=Attempter(
             sender=delivery_sender(HttpSender(policy, profile.attempt_timeout_seconds), lambda: aws_client("sts")),
             profile=profile,
             schedule=schedule,
         ),
-        health=EndpointHealth(profile.health, webhooks, on_disabled=_log_disabled),
+        health=EndpointHealth(profile.health, webhooks, on_disabled=operational.on_disabled),
         executions=RetryExecutions(aws_client("stepfunctions"), settings.retry_state_machine_arn),
+        operational=operational,
     )
     return Dependencies(settings=settings, worker=worker)
-
-
-def _log_disabled(webhook: Any, reason: str) -> None:
-    logger.warning("webhook disabled", extra={"webhook_id": webhook.id, "reason": reason})
 
 
 _container: LazyDependencies[Dependencies] = LazyDependencies(_build)

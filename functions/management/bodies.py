@@ -207,3 +207,30 @@ class EventTypeUpdate(_Request):
     def changes(self) -> dict[str, Any]:
         """The fields the request gave, by their API names."""
         return self.model_dump(by_alias=True, exclude_unset=True)
+
+
+OperationalEventPattern = Literal[
+    "*", "endpoint.disabled", "endpoint.enabled", "delivery.exhausted", "delivery.recovered"
+]
+"""What the operational webhook may subscribe to (functions/pipeline/operational.py OperationalEventType)."""
+
+
+class OperationalWebhookPut(_Request):
+    """The platform's operational webhook: set (created, or replaced and enabled again) as a whole."""
+
+    url: Url = Field(description=_URL_DOC)
+    events: list[OperationalEventPattern] = Field(
+        default=["*"],
+        min_length=1,
+        max_length=5,
+        description="The operational event types sent to it (default `*`: all four).",
+    )
+    secret: str | None = Field(
+        default=None,
+        min_length=MIN_SECRET_CHARS,
+        max_length=MAX_SECRET_CHARS,
+        description=(
+            "Signing secret to use (the profile's format may be required). Left out: a new webhook gets a generated"
+            " one, an existing one keeps its own."
+        ),
+    )

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from functions.core.catalog import EventCatalog
     from functions.core.urls import Resolver
     from functions.management.webhooks import EndpointRules
+    from functions.pipeline.operational import OperationalEvents
     from functions.runtime.settings import Settings
     from functions.store.api_keys import ApiKeyStore
     from functions.store.applications import ApplicationStore
@@ -88,6 +89,21 @@ class ManagementDependencies:
         from functions.store.executions import RetryExecutions
 
         return RetryExecutions(self._stepfunctions(), self.settings.retry_state_machine_arn)
+
+    @cached_property
+    def operational(self) -> OperationalEvents:
+        """Operational events (endpoint.disabled, endpoint.enabled) of changes made through the API."""
+        from functions.pipeline.operational import OperationalEvents
+        from functions.runtime.clients import aws_client
+        from functions.store.event_bus import DefaultEventBus
+        from functions.store.queues import Queue
+
+        return OperationalEvents(
+            events=self.events,
+            events_queue=Queue(aws_client("sqs"), self.settings.events_queue_url),
+            bus=DefaultEventBus(aws_client("events")),
+            retention_days=self.settings.profile.event_retention_days,
+        )
 
     @cached_property
     def endpoint_rules(self) -> EndpointRules:

@@ -17,6 +17,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.api.app import build_resolver, logger
+from functions.management.operational_webhook import router as operational_router
 from functions.management.platform import router as platform_router
 from functions.management.routes import router
 
@@ -37,7 +38,7 @@ def _dialect() -> ApiDialect:
     return active_profile().api
 
 
-app = build_resolver(router, platform_router, route_table=_route_table, dialect=_dialect)
+app = build_resolver(router, platform_router, operational_router, route_table=_route_table, dialect=_dialect)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -62,10 +62,11 @@ event, a disabled webhook, a delivery that is not failed) and 503 (a queue refus
 
 
 def _routers() -> list[Router]:
+    from functions.management.operational_webhook import router as operational
     from functions.management.platform import router as platform
     from functions.management.routes import router as management
 
-    routers = [management, platform]
+    routers = [management, platform, operational]
     try:
         from functions.ingest.routes import router as ingest
     except ImportError:  # the ingest function is optional in a management-only checkout

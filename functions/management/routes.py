@@ -177,12 +177,20 @@ def update_webhook(webhook_id: str, body: WebhookUpdate, application: Applicatio
     deps = dependencies()
     webhook = _webhook(deps, application, webhook_id)
     updated = updated_webhook(webhook, body, deps.endpoint_rules, _now())
+    if body.enabled and not webhook.enabled:  # told before it is saved: a retried request tells it again
+        from functions.pipeline.operational import endpoint_enabled
+
+        deps.operational.emit(endpoint_enabled(webhook, updated.updated_at))
     if updated is not webhook:
         changed = {name for name in type(webhook).model_fields if getattr(updated, name) != getattr(webhook, name)}
         deps.webhooks.save(updated, fields=changed)
         logger.info("webhook updated", extra={"fields": sorted(body.model_fields_set)})
     if body.enabled is False:
         _cancel_pending_retries(deps, application, webhook_id, "webhook disabled")
+        if updated.disabled_at is not None:  # told after it is saved, from what is stored: a retry repeats its id
+            from functions.pipeline.operational import endpoint_disabled
+
+            deps.operational.emit(endpoint_disabled(updated, updated.disabled_reason or "", updated.disabled_at))
     return WebhookObject.from_record(updated)
 
 

@@ -26,7 +26,7 @@ from datetime import datetime
 
 from functions.core.constants import DELIVERIES_BATCH_SIZE
 from functions.core.health import EndpointHealth
-from functions.core.models import DeliveryStatus, utc_now
+from functions.core.models import Delivery, DeliveryStatus, utc_now
 from functions.pipeline.attempt import Attempter, Unsendable
 from functions.pipeline.contract import (
     AttemptTask,
@@ -41,6 +41,14 @@ from functions.pipeline.contract import (
     TaskResult,
 )
 from functions.pipeline.delivery_log import DeliveryLog, OpenDelivery, Settled
+from functions.pipeline.operational import (
+    OperationalEvents,
+    delivery_exhausted,
+    delivery_recovered,
+    endpoint_disabled,
+    recovered_after_failures,
+    series_attempts,
+)
 from functions.pipeline.reads import SharedReads
 from functions.runtime.observability import logger as service_logger
 from functions.store.events import EventStore
@@ -134,6 +142,8 @@ class DeliveryWorker:
     health: EndpointHealth
     executions: RetryExecutions
     clock: Callable[[], datetime] = utc_now
+    operational: OperationalEvents | None = None
+    """Emits delivery.exhausted and delivery.recovered (endpoint.disabled comes through `health`)."""
 
     def shared_reads(self) -> SharedReads:
         return SharedReads(self.webhooks, self.events)
@@ -243,6 +253,7 @@ class DeliveryWorker:
         for ref in refs:
             opened = self.log.open_to_end(ref)
             if isinstance(opened, Settled):
+                self._replay(opened)
                 steps.append(StepResult(Outcome.FAILED))
                 continue
             steps.append(self._end(opened, DeliveryStatus.FAILED, reason))
@@ -251,6 +262,7 @@ class DeliveryWorker:
     def _unscheduled(self, ref: DeliveryRef) -> StepResult:
         opened = self.log.open_to_end(ref)
         if isinstance(opened, Settled):
+            self._replay(opened)
             return _settled(opened)
         log.error("retries could not be scheduled", extra={"delivery_id": ref.delivery_id, "series": ref.series})
         # Not the endpoint's fault: its health counters are left alone.
@@ -261,6 +273,7 @@ class DeliveryWorker:
         if isinstance(opened, Settled):
             if opened.delivery is None:
                 log.warning("delivery not found", extra={"delivery_id": ref.delivery_id})
+            self._replay(opened, reads)
             return _settled(opened)
         delivery = opened.delivery
         webhook = reads.webhook(delivery.application_id, delivery.webhook_id)
@@ -290,6 +303,7 @@ class DeliveryWorker:
             },
         )
         self.health.after_attempt(webhook, made.verdict, made.status, made.attempt.attempted_at, made.gone_reason)
+        self._after_attempt(delivery, made.status, made.reason, made.attempt.attempted_at, number)
         pending = made.status is DeliveryStatus.PENDING
         return StepResult(
             OUTCOME_OF_STATUS[made.status],
@@ -320,9 +334,46 @@ class DeliveryWorker:
         )
         if status is DeliveryStatus.FAILED and count_against_endpoint:
             self.health.after_delivery_failed(delivery.application_id, delivery.webhook_id, now)
+        if status is DeliveryStatus.FAILED and self.operational is not None:
+            self.operational.emit(delivery_exhausted(delivery, reason, now, series_attempts(delivery)))
         return StepResult(
             OUTCOME_OF_STATUS[status], finished_as=status, webhook_id=delivery.webhook_id, event_id=delivery.event_id
         )
+
+    def _after_attempt(
+        self, delivery: Delivery, status: DeliveryStatus, reason: str | None, at: datetime, number: int
+    ) -> None:
+        """The operational events of a logged attempt: none unless it ended the delivery failed, or
+        succeeded after failed attempts (attempt 1 of series 1 succeeding, the happy path, emits nothing)."""
+        if self.operational is None:
+            return
+        attempts = series_attempts(delivery) + 1
+        if status is DeliveryStatus.FAILED:
+            self.operational.emit(delivery_exhausted(delivery, reason or "", at, attempts))
+        elif status is DeliveryStatus.SUCCEEDED and (delivery.attempts or number > 1):
+            self.operational.emit(delivery_recovered(delivery, at, attempts))
+
+    def _replay(self, settled: Settled, reads: SharedReads | None = None) -> None:
+        """A repeated step (its task or message came back, perhaps because emitting failed) emits again
+        what the stored state says happened, under the same deterministic ids: nothing is lost, and a
+        repeat is deduplicated by id. Only a delivery that failed, recovered, or whose endpoint is
+        disabled has anything to emit."""
+        delivery = settled.delivery
+        if self.operational is None or delivery is None or settled.newer_series:
+            return
+        if delivery.status is DeliveryStatus.FAILED:
+            self.operational.emit(
+                delivery_exhausted(
+                    delivery, delivery.status_reason or "", delivery.updated_at, series_attempts(delivery)
+                )
+            )
+        elif recovered_after_failures(delivery) and delivery.last_attempt is not None:
+            succeeded_at = delivery.last_attempt.attempted_at
+            self.operational.emit(delivery_recovered(delivery, succeeded_at, series_attempts(delivery)))
+        if reads is not None and settled.already_logged:
+            webhook = reads.webhook(delivery.application_id, delivery.webhook_id)
+            if webhook is not None and not webhook.enabled and webhook.disabled_at is not None:
+                self.operational.emit(endpoint_disabled(webhook, webhook.disabled_reason or "", webhook.disabled_at))
 
 
 def _settled(settled: Settled, latency_ms: int | None = None) -> StepResult:

@@ -28,14 +28,16 @@ from moto import mock_aws
 
 from functions.core.constants import MAX_RECEIVE_COUNT
 from functions.core.ids import new_id
-from functions.core.models import Delivery, DeliveryStatus, Event, utc_now
+from functions.core.models import Delivery, DeliveryStatus, Event, SigningSecret, Webhook, utc_now
 from functions.management import handler as management
 from functions.management.dependencies import ManagementDependencies, use_dependencies
+from functions.pipeline.operational import OPERATIONAL_APPLICATION, OPERATIONAL_WEBHOOK_ID
 from functions.runtime import settings as settings_env
 from functions.runtime.settings import Settings
 from functions.store.deliveries import DeliveryStore
 from functions.store.events import EventStore
 from functions.store.table import GSI1, TTL_ATTRIBUTE
+from functions.store.webhooks import WebhookStore
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -345,3 +347,21 @@ def seed_failed_delivery(aws: AwsResources, management_api: ManagementApi, appli
     )
     DeliveryStore(aws.dynamodb, aws.table_name).create_with_outcome(delivery, attempt_keys=frozenset())
     return {"webhook_id": webhook["id"], "delivery_id": delivery.id, "event_id": event.id}
+
+
+OPERATIONAL_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def set_operational_webhook(aws: AwsResources, url: str, secret: str = OPERATIONAL_SECRET) -> None:
+    """The platform's operational webhook, stored as `PUT /v1/operational-webhook` stores it."""
+    now = utc_now()
+    webhook = Webhook(
+        id=OPERATIONAL_WEBHOOK_ID,
+        application_id=OPERATIONAL_APPLICATION,
+        url=url,
+        events=["*"],
+        secrets=[SigningSecret(value=secret)],
+        created_at=now,
+        updated_at=now,
+    )
+    WebhookStore(aws.dynamodb, aws.table_name).create(webhook)

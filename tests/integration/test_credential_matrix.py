@@ -39,6 +39,7 @@ from tests.integration.conftest import (
     CallApi,
     ManagementApi,
     seed_failed_delivery,
+    set_operational_webhook,
 )
 
 CALLERS = ("platform", "key_a", "key_b", "session_a", "read_only_session_a", "revoked_key_a", "expired_session_a")
@@ -57,6 +58,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/platform-keys"): {"description": "matrix"},
     ("POST", "/event-types"): {"name": "matrix.created", "schema": {"type": "object"}},
     ("PATCH", "/event-types/{name}"): {"deprecated": True},
+    ("PUT", "/operational-webhook"): {"url": "https://ops.example.com/", "events": ["endpoint.disabled"]},
 }
 SUCCESS: dict[tuple[str, str], int] = {
     ("POST", "/webhooks"): 201,
@@ -143,6 +145,7 @@ def world(aws: AwsResources, management_api: ManagementApi) -> dict[str, str]:
         "expired_session_a": expired_token,
     }
     owned = seed_failed_delivery(aws, management_api, APPLICATION)
+    set_operational_webhook(aws, "https://ops.example.com/")
     EventTypeStore(aws.dynamodb, aws.table_name).create(
         StoredEventType(event_type=EventType(name=CATALOG_TYPE), source="platform", updated_at=now)
     )

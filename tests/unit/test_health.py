@@ -50,7 +50,7 @@ class Ledger:
 def policy(rule: HealthRule = DEFAULT_RULE) -> tuple[EndpointHealth, Ledger, list[str]]:
     ledger = Ledger()
     disabled: list[str] = []
-    return EndpointHealth(rule, ledger, on_disabled=lambda _, reason: disabled.append(reason)), ledger, disabled
+    return EndpointHealth(rule, ledger, on_disabled=lambda _, reason, _at: disabled.append(reason)), ledger, disabled
 
 
 def test_default_rule_is_20_exhausted_deliveries_or_5_days() -> None:
