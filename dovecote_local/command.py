@@ -93,6 +93,8 @@ def banner(stack: LocalStack, event_type: str) -> str:
             f"  curl -s {api}/v1/events -H {shlex.quote(auth)} {json_body} \\",
             f"    -d {shlex.quote(event)}",
             *aws_destinations_help(stack, auth),
+            "Operational events (endpoint.disabled, delivery.exhausted, …) put on the default event bus:",
+            f"  .venv/bin/python -m dovecote_local.operational --endpoint {stack.moto_endpoint}",
             "",
             "Delivery attempts are logged below. Ctrl-C stops.",
         ]

@@ -28,6 +28,7 @@ from dovecote_local.gateway import GatewayServer, HttpApi
 from dovecote_local.lambdas import LambdaRuntime, patch_moto_lambda
 from dovecote_local.moto_fixes import apply_moto_fixes
 from dovecote_local.moto_server import FAKE_CREDENTIALS, REGION, MotoServer, patch_wait_states
+from dovecote_local.operational import route_default_bus
 from dovecote_local.pollers import QueuePoller
 from dovecote_local.resources import LocalResources, ResourceBuilder
 from dovecote_local.state import StateDirectory
@@ -112,6 +113,10 @@ class AwsClients:
     def stepfunctions(self) -> Any:
         return self._client("stepfunctions")
 
+    @property
+    def events(self) -> Any:
+        return self._client("events")
+
 
 def _keep_key(store: ApiKeyStore, api_key: ApiKey) -> bool:
     """Store a key whose plaintext is known (one restored from the state directory is there already).
@@ -137,6 +142,8 @@ class LocalStack:
         self._threads: list[threading.Thread] = []
         self.resources: LocalResources | None = None
         self.profile_name = ""
+        self.operational_events_url = ""
+        """The queue the default bus's operational events land in (dovecote_local/operational.py)."""
 
     @property
     def api_url(self) -> str:
@@ -181,6 +188,7 @@ class LocalStack:
         self._undo.append(patch_moto_lambda(runtime))
 
         self.resources = ResourceBuilder(template, clients, stack_name=STACK_NAME, region=REGION).build()
+        self.operational_events_url = route_default_bus(clients.events, clients.sqs)
         self._configure_environment(self.resources)
         state = self._restore_state(clients)
         for function in self.resources.functions.values():

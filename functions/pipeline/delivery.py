@@ -370,7 +370,7 @@ class DeliveryWorker:
         elif recovered_after_failures(delivery) and delivery.last_attempt is not None:
             succeeded_at = delivery.last_attempt.attempted_at
             self.operational.emit(delivery_recovered(delivery, succeeded_at, series_attempts(delivery)))
-        if reads is not None and settled.already_logged:
+        if reads is not None:
             webhook = reads.webhook(delivery.application_id, delivery.webhook_id)
             if webhook is not None and not webhook.enabled and webhook.disabled_at is not None:
                 self.operational.emit(endpoint_disabled(webhook, webhook.disabled_reason or "", webhook.disabled_at))
