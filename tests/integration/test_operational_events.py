@@ -10,16 +10,19 @@ from collections.abc import Iterator
 from typing import Any
 from unittest import mock
 
+import boto3
 import pytest
 
 from dovecote.verify import verify
 from dovecote_local.operational import read_operational_events, route_default_bus
-from functions.core.models import DeliveryStatus
+from functions.core.models import DeliveryStatus, utc_now
 from functions.pipeline.contract import EventReference
 from functions.pipeline.operational import OPERATIONAL_APPLICATION, OPERATIONAL_WEBHOOK_ID
 from functions.store.event_bus import DefaultEventBus
+from functions.store.webhooks import WebhookStore
 from tests.integration.conftest import OPERATIONAL_SECRET, ManagementApi, set_operational_webhook
 from tests.integration.pipeline_support import Pipeline, pipeline_under_moto, receiver
+from tests.integration.test_platform_routes import Platform
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
@@ -32,8 +35,6 @@ def pipeline(aws: Any, call_api: Any, monkeypatch: pytest.MonkeyPatch) -> Iterat
 
 @pytest.fixture
 def bus_inbox(aws: Any) -> str:
-    import boto3  # noqa: PLC0415 - created inside the moto mock
-
     return route_default_bus(boto3.client("events", region_name="us-east-1"), aws.sqs)
 
 
@@ -214,3 +215,87 @@ def test_disabling_and_enabling_by_hand_emit_endpoint_disabled_then_enabled(
     [enabled_event] = after_enable
     assert enabled_event["detail-type"] == "endpoint.enabled"
     assert enabled_event["detail"]["data"]["webhook_id"] == webhook["id"]
+
+
+@pytest.fixture
+def platform(aws: Any, call_api: Any, management_api: ManagementApi) -> Platform:
+    return Platform(aws, call_api)
+
+
+def test_the_operational_webhook_is_set_shown_replaced_and_deleted_with_a_platform_key(platform: Platform) -> None:
+    assert platform("GET", "/v1/operational-webhook").status == 404
+
+    created = platform("PUT", "/v1/operational-webhook", body={"url": "https://ops.example.com/hooks"})
+    shown = platform("GET", "/v1/operational-webhook")
+    replaced = platform(
+        "PUT", "/v1/operational-webhook", body={"url": "https://ops.example.com/v2", "events": ["endpoint.disabled"]}
+    )
+    deleted = platform("DELETE", "/v1/operational-webhook")
+
+    assert created.status == 200
+    assert created.body["object"] == "operational_webhook"
+    assert created.body["secret"].startswith("whsec_")
+    assert created.body["events"] == ["*"]
+    assert shown.status == 200
+    assert "secret" not in shown.body
+    assert shown.body["url"] == "https://ops.example.com/hooks"
+    assert replaced.body["secret"] is None  # it keeps its secret
+    assert (replaced.body["url"], replaced.body["events"]) == ("https://ops.example.com/v2", ["endpoint.disabled"])
+    assert replaced.body["id"] == created.body["id"]
+    assert deleted.status == 200
+    assert deleted.body == {"id": created.body["id"], "object": "operational_webhook", "deleted": True}
+    assert platform("GET", "/v1/operational-webhook").status == 404
+    assert platform("DELETE", "/v1/operational-webhook").status == 404
+
+
+def test_setting_a_disabled_operational_webhook_again_enables_it(platform: Platform, aws: Any) -> None:
+    platform("PUT", "/v1/operational-webhook", body={"url": "https://ops.example.com/hooks"})
+    WebhookStore(aws.dynamodb, aws.table_name).disable(
+        OPERATIONAL_APPLICATION, OPERATIONAL_WEBHOOK_ID, "the endpoint answered 410 Gone", utc_now()
+    )
+    disabled = platform("GET", "/v1/operational-webhook").body
+    again = platform(
+        "PUT",
+        "/v1/operational-webhook",
+        body={"url": "https://ops.example.com/hooks", "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+    )
+
+    assert (disabled["enabled"], disabled["disabled_reason"]) == (False, "the endpoint answered 410 Gone")
+    assert disabled["disabled_at"] is not None
+    assert (again.body["enabled"], again.body["disabled_reason"], again.body["disabled_at"]) == (True, None, None)
+    assert again.body["secret"] == "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "url"),
+        ({"url": ""}, "url"),
+        ({"url": "https://ops.example.com/", "events": ["order.created"]}, "events.0"),
+        ({"url": "https://ops.example.com/", "events": []}, "events"),
+        ({"url": "https://ops.example.com/", "secret": "short"}, "secret"),
+        ({"url": "https://ops.example.com/", "colour": "red"}, "colour"),
+        ({"url": "http://10.0.0.1/hooks"}, "url"),
+    ],
+)
+def test_a_bad_operational_webhook_answers_422_naming_the_field(
+    platform: Platform, body: dict[str, Any], field: str
+) -> None:
+    response = platform("PUT", "/v1/operational-webhook", body=body)
+
+    assert response.status == 422, response.body
+    assert response.body["error"]["message"].startswith(f"{field}:"), response.body
+    assert platform("GET", "/v1/operational-webhook").status == 404
+
+
+def test_the_reserved_operational_application_is_neither_listed_nor_reachable(platform: Platform) -> None:
+    platform("PUT", "/v1/operational-webhook", body={"url": "https://ops.example.com/hooks"})
+    platform.create("acme")
+
+    listed = platform("GET", "/v1/applications")
+    scoped = platform("GET", f"/v1/applications/{OPERATIONAL_APPLICATION}/webhooks")
+    created = platform("POST", "/v1/applications", body={"id": OPERATIONAL_APPLICATION, "name": "mine"})
+
+    assert [application["id"] for application in listed.body["data"]] == ["acme"]
+    assert scoped.status in {404, 422}
+    assert created.status == 422
