@@ -78,18 +78,17 @@ def test_fanout_has_no_step_functions_permission(standard):
     assert not any(action.startswith("states:") for action in actions_of(fanout))
 
 
-def test_management_cannot_send_messages_or_start_executions_but_can_stop_them(standard):
+def test_management_cannot_start_executions_but_can_stop_them(standard):
     management = _statements_by_function(standard.template)["management"]
     actions = actions_of(management)
 
-    assert "sqs:SendMessage" not in actions
     assert "states:StartExecution" not in actions
     (stopping,) = statements_allowing(management, "states:StopExecution")
     assert actions_of([stopping]) == {"states:StopExecution"}
     assert stopping["Resource"]["Fn::Join"][1][-1].endswith(":execution:Dovecote-retries:*")
 
 
-def test_queue_senders_are_ingest_and_fanout_on_the_right_queues(standard):
+def test_queue_senders_are_ingest_fanout_and_the_operational_event_emitters_on_the_right_queues(standard):
     template = standard.template
     consumed = {
         mapping["Properties"]["FunctionName"]["Ref"]: mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]
@@ -108,10 +107,10 @@ def test_queue_senders_are_ingest_and_fanout_on_the_right_queues(standard):
 
     assert senders == {
         "authorizer": set(),
-        "management": set(),
+        "management": {events_queue},  # operational events (endpoint.disabled/enabled by hand)
         "ingest": {events_queue, deliveries_queue},
         "fanout": {deliveries_queue},
-        "deliver": set(),
+        "deliver": {events_queue},  # operational events (disabled, exhausted, recovered)
     }
 
 

@@ -27,6 +27,8 @@ from tests.infra.infra_test_support import (
     functions_by_name,
     portal_function_id,
     referenced_logical_ids,
+    role_statements,
+    statements_allowing,
 )
 
 pytestmark = pytest.mark.xdist_group("infra")
@@ -73,6 +75,9 @@ EXPECTED_ROUTES.update(
         ("POST", "/v1/platform-keys"): ("management", True),
         ("GET", "/v1/platform-keys"): ("management", True),
         ("DELETE", "/v1/platform-keys/{key_id}"): ("management", True),
+        ("PUT", "/v1/operational-webhook"): ("management", True),
+        ("GET", "/v1/operational-webhook"): ("management", True),
+        ("DELETE", "/v1/operational-webhook"): ("management", True),
         # Changes to the deployment's event-type catalog (not mirrored per application).
         ("POST", "/v1/event-types"): ("management", True),
         ("PATCH", "/v1/event-types/{name}"): ("management", True),
@@ -86,10 +91,10 @@ EXPECTED_ROUTES.update(
 
 EXPECTED_ENVIRONMENT_KEYS = {
     "authorizer": {ENV_TABLE},
-    "management": {ENV_TABLE, ENV_STATE_MACHINE, ENV_DESTINATION_ROLES},
+    "management": {ENV_TABLE, ENV_STATE_MACHINE, ENV_EVENTS_QUEUE, ENV_DESTINATION_ROLES},
     "ingest": {ENV_TABLE, ENV_EVENTS_QUEUE, ENV_DELIVERIES_QUEUE},
     "fanout": {ENV_TABLE, ENV_DELIVERIES_QUEUE},
-    "deliver": {ENV_TABLE, ENV_STATE_MACHINE, ENV_DESTINATION_ROLES},
+    "deliver": {ENV_TABLE, ENV_STATE_MACHINE, ENV_EVENTS_QUEUE, ENV_DESTINATION_ROLES},
 }
 POWERTOOLS_ENVIRONMENT_KEYS = {
     "POWERTOOLS_SERVICE_NAME",
@@ -258,6 +263,29 @@ def test_queue_url_settings_point_at_the_right_queues(standard):
     assert ingest[ENV_DELIVERIES_QUEUE] == {"Ref": deliveries_queue}
     fanout = functions["fanout"][1]["Properties"]["Environment"]["Variables"]
     assert fanout[ENV_DELIVERIES_QUEUE] == {"Ref": deliveries_queue}
+    for emitter in ("deliver", "management"):  # operational events go through the events queue
+        assert functions[emitter][1]["Properties"]["Environment"]["Variables"][ENV_EVENTS_QUEUE] == {
+            "Ref": events_queue
+        }
+
+
+def test_only_the_functions_that_emit_operational_events_may_put_them_on_the_default_bus_and_queue_them(standard):
+    functions = functions_by_name(standard.template)
+    main, _ = _queues(standard.template)
+    events_queue = functions["ingest"][1]["Properties"]["Environment"]["Variables"][ENV_EVENTS_QUEUE]["Ref"]
+    assert events_queue in main
+    for name, (logical_id, _) in functions.items():
+        statements = role_statements(standard.template, logical_id)
+        put_events = statements_allowing(statements, "events:PutEvents")
+        sends = statements_allowing(statements, "sqs:SendMessage")
+        sends_events = [s for s in sends if events_queue in referenced_logical_ids(s["Resource"])]
+        if name in {"deliver", "management"}:
+            [granted] = put_events
+            assert json.dumps(granted["Resource"]).endswith(':event-bus/default"]]}')  # that bus only
+            assert sends_events, f"{name} cannot queue operational events"
+        else:
+            assert put_events == [], f"{name} may put events on the bus"
+            assert bool(sends_events) == (name == "ingest")
 
 
 @pytest.mark.parametrize("profile_name", ["standard", "miteos", "meetloyd"])
