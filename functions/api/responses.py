@@ -496,13 +496,13 @@ class OperationalWebhookObject(_Response):
         return cls(**cls._fields_of(webhook))
 
 
-class OperationalWebhookSet(OperationalWebhookObject):
+class OperationalWebhookWithSecret(OperationalWebhookObject):
     secret: str | None = Field(
         description="The signing secret: returned when it was created or given in this request, else null."
     )
 
     @classmethod
-    def with_secret(cls, webhook: Webhook, secret: str | None) -> OperationalWebhookSet:
+    def with_secret(cls, webhook: Webhook, secret: str | None) -> OperationalWebhookWithSecret:
         return cls(**cls._fields_of(webhook), secret=secret)
 
 

@@ -215,7 +215,7 @@ OperationalEventPattern = Literal[
 """What the operational webhook may subscribe to (functions/pipeline/operational.py OperationalEventType)."""
 
 
-class OperationalWebhookPut(_Request):
+class OperationalWebhookRequest(_Request):
     """The platform's operational webhook: set (created, or replaced and enabled again) as a whole."""
 
     url: Url = Field(description=_URL_DOC)

@@ -14,9 +14,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from functions.api.app import PlatformCaller, logger
 from functions.api.operations import operation
-from functions.api.responses import DeletedOperationalWebhook, OperationalWebhookObject, OperationalWebhookSet
+from functions.api.responses import DeletedOperationalWebhook, OperationalWebhookObject, OperationalWebhookWithSecret
 from functions.core.errors import NotFoundError
-from functions.management.bodies import OperationalWebhookPut
+from functions.management.bodies import OperationalWebhookRequest
 from functions.management.dependencies import dependencies
 from functions.pipeline.operational import OPERATIONAL_APPLICATION, OPERATIONAL_WEBHOOK_ID
 
@@ -27,7 +27,7 @@ _NONE = "no operational webhook is set (PUT /v1/operational-webhook sets one)"
 
 
 @router.put(OPERATIONAL_WEBHOOK_PATH, **operation("setOperationalWebhook"))
-def set_operational_webhook(body: OperationalWebhookPut, caller: PlatformCaller) -> OperationalWebhookSet:
+def set_operational_webhook(body: OperationalWebhookRequest, caller: PlatformCaller) -> OperationalWebhookWithSecret:
     from functions.core.models import SigningSecret, Webhook
     from functions.core.timestamps import utc_now
     from functions.management.secrets import generate_secret, validate_caller_secret
@@ -53,7 +53,7 @@ def set_operational_webhook(body: OperationalWebhookPut, caller: PlatformCaller)
         )
         deps.webhooks.create(webhook)
         logger.info("operational webhook created")
-        return OperationalWebhookSet.with_secret(webhook, secret)
+        return OperationalWebhookWithSecret.with_secret(webhook, secret)
     changes: dict[str, object] = {
         "url": url,
         "events": events,
@@ -69,7 +69,7 @@ def set_operational_webhook(body: OperationalWebhookPut, caller: PlatformCaller)
     webhook = existing.model_copy(update=changes)
     deps.webhooks.save(webhook, fields=set(changes))
     logger.info("operational webhook replaced", extra={"new_secret": secret is not None})
-    return OperationalWebhookSet.with_secret(webhook, secret)
+    return OperationalWebhookWithSecret.with_secret(webhook, secret)
 
 
 @router.get(OPERATIONAL_WEBHOOK_PATH, **operation("getOperationalWebhook"))

@@ -14,7 +14,10 @@ from dovecote import (
     Application,
     AsyncDovecote,
     DeletedApplication,
+    DeletedOperationalWebhook,
     Dovecote,
+    OperationalWebhook,
+    OperationalWebhookWithSecret,
     PermissionDeniedError,
     PortalSession,
 )
@@ -191,3 +194,65 @@ def test_the_cli_asks_for_app_where_a_key_command_needs_it(capsys: pytest.Captur
 
     assert status == 2
     assert "--app is required" in capsys.readouterr().err
+
+
+def operational_webhook_json(**fields: Any) -> dict[str, Any]:
+    return {
+        "object": "operational_webhook",
+        "id": "wh_ops",
+        "url": "https://ops.example.com/",
+        "events": ["*"],
+        "enabled": True,
+        "disabled_reason": None,
+        "disabled_at": None,
+        "created_at": TIMESTAMP,
+        "updated_at": TIMESTAMP,
+        **fields,
+    }
+
+
+def test_the_operational_webhook_is_set_read_and_deleted(api: FakeApi, client: Dovecote) -> None:
+    api.add("PUT", "/v1/operational-webhook", body=operational_webhook_json(secret="whsec_abc"))
+    api.add("GET", "/v1/operational-webhook", body=operational_webhook_json(enabled=False, disabled_reason="410"))
+    api.add(
+        "DELETE", "/v1/operational-webhook", body={"object": "operational_webhook", "id": "wh_ops", "deleted": True}
+    )
+
+    created = client.operational_webhook.set("https://ops.example.com/", events=["endpoint.disabled"])
+    shown = client.operational_webhook.get()
+    deleted = client.operational_webhook.delete()
+
+    assert isinstance(created, OperationalWebhookWithSecret)
+    assert created.secret == "whsec_abc"
+    assert api.requests_to("PUT", "/v1/operational-webhook")[0].body == {
+        "url": "https://ops.example.com/",
+        "events": ["endpoint.disabled"],
+    }
+    assert isinstance(shown, OperationalWebhook)
+    assert (shown.enabled, shown.disabled_reason) == (False, "410")
+    assert isinstance(deleted, DeletedOperationalWebhook)
+    assert deleted.deleted
+
+
+def test_the_async_client_and_the_cli_set_the_operational_webhook(
+    api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api.add("PUT", "/v1/operational-webhook", body=operational_webhook_json(secret="whsec_abc"))
+
+    async def scenario() -> str | None:
+        async with AsyncDovecote(api_key=PLATFORM_KEY, base_url=api.url, max_retries=0) as client:
+            return (await client.operational_webhook.set("https://ops.example.com/")).secret
+
+    secret = asyncio.run(scenario())
+    code = main(
+        ["--api-url", api.url, "--api-key", PLATFORM_KEY, "operational-webhook", "set", "https://ops.example.com/",
+         "--events", "endpoint.disabled,delivery.exhausted"]
+    )  # fmt: skip
+
+    assert (secret, code) == ("whsec_abc", 0)
+    assert "whsec_abc" in capsys.readouterr().out
+    bodies = [request.body for request in api.requests_to("PUT", "/v1/operational-webhook")]
+    assert bodies == [
+        {"url": "https://ops.example.com/"},
+        {"url": "https://ops.example.com/", "events": ["endpoint.disabled", "delivery.exhausted"]},
+    ]

@@ -8,7 +8,7 @@ import pytest
 
 from functions.core import profile as profile_module
 from functions.core.profile import Profile, load_profile
-from functions.runtime.settings import ENV_PROFILE, ENV_STATE_MACHINE, Settings
+from functions.runtime.settings import ENV_EVENTS_QUEUE, ENV_PROFILE, ENV_STATE_MACHINE, Settings
 from tests.unit.fresh_python import REPO_ROOT, run_python
 from tests.unit.test_cold_start_authorizer import AWS_ENVIRONMENT
 
@@ -65,6 +65,7 @@ def test_the_management_function_builds_no_profile_before_a_route_needs_one():
         "PYTHONPATH": str(REPO_ROOT),
         ENV_PROFILE: "miteos",
         ENV_STATE_MACHINE: "arn:aws:states:us-east-1:123456789012:stateMachine:retries",
+        ENV_EVENTS_QUEUE: "https://sqs.us-east-1.amazonaws.com/123456789012/events",
     }
     completed = run_python("-c", code, environment=environment)
 

@@ -39,6 +39,9 @@ MODEL_SCHEMAS: dict[type[_models.DovecoteObject], tuple[str, ...]] = {
     _models.ApiKey: ("ApiKeyObject",),
     _models.ApiKeyWithSecret: ("ApiKeyWithSecret",),
     _models.PortalSession: ("PortalSessionObject",),
+    _models.OperationalWebhook: ("OperationalWebhookObject",),
+    _models.OperationalWebhookWithSecret: ("OperationalWebhookWithSecret",),
+    _models.DeletedOperationalWebhook: ("DeletedOperationalWebhook",),
 }
 LIST_SCHEMAS: dict[str, type[_models.DovecoteObject]] = {
     "WebhookList": _models.Webhook,

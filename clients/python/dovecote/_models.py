@@ -77,6 +77,33 @@ class DeletedWebhook(DovecoteObject):
     deleted: bool
 
 
+class OperationalWebhook(DovecoteObject):
+    """The platform's operational webhook: where endpoint.disabled, endpoint.enabled, delivery.exhausted
+    and delivery.recovered are delivered."""
+
+    id: str
+    object: str = "operational_webhook"
+    url: str
+    events: list[str]
+    enabled: bool = True
+    disabled_reason: str | None = None
+    disabled_at: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class OperationalWebhookWithSecret(OperationalWebhook):
+    """As `set` returns it: `secret` when it was created or given in the request, else None."""
+
+    secret: str | None = None
+
+
+class DeletedOperationalWebhook(DovecoteObject):
+    id: str
+    object: str = "operational_webhook"
+    deleted: bool
+
+
 class Attempt(DovecoteObject):
     number: int
     series: int = 1

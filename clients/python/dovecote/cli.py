@@ -505,6 +505,20 @@ def _platform_keys_revoke(client: Dovecote, args: argparse.Namespace) -> Output:
     return _object_output(client.platform_keys.revoke(args.key_id))
 
 
+def _operational_webhook_set(client: Dovecote, args: argparse.Namespace) -> Output:
+    webhook = client.operational_webhook.set(args.url, events=_event_types(args.events), secret=args.secret)
+    note = "the signing secret is shown only now: store it" if webhook.secret else None
+    return _object_output(webhook, note)
+
+
+def _operational_webhook_get(client: Dovecote, args: argparse.Namespace) -> Output:
+    return _object_output(client.operational_webhook.get())
+
+
+def _operational_webhook_delete(client: Dovecote, args: argparse.Namespace) -> Output:
+    return _object_output(client.operational_webhook.delete())
+
+
 # Commands implemented elsewhere, imported only when used.
 
 DELEGATED_COMMANDS: dict[str, tuple[str, str]] = {
@@ -721,6 +735,20 @@ def _add_platform_commands(tree: _CommandTree) -> None:
     create_platform.add_argument("--description")
     _list_options(tree.command(platform_keys, "list", _platform_keys_list, "list platform keys"))
     tree.command(platform_keys, "revoke", _platform_keys_revoke, "revoke a platform key").add_argument("key_id")
+
+    operational = tree.group("operational-webhook", "where operational events go (platform key)")
+    set_operational = tree.command(
+        operational, "set", _operational_webhook_set, "set the operational webhook (creates, or replaces and enables)"
+    )
+    set_operational.add_argument("url")
+    set_operational.add_argument(
+        "--events",
+        action="append",
+        help="comma-separated: endpoint.disabled, endpoint.enabled, delivery.exhausted, delivery.recovered, * (all)",
+    )
+    set_operational.add_argument("--secret", help="signing secret to use (a new one is generated on creation)")
+    tree.command(operational, "get", _operational_webhook_get, "show the operational webhook")
+    tree.command(operational, "delete", _operational_webhook_delete, "delete the operational webhook")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -37,12 +37,15 @@ from dovecote._models import (
     Application,
     DeletedApplication,
     DeletedEventType,
+    DeletedOperationalWebhook,
     DeletedWebhook,
     Delivery,
     DovecoteObject,
     Event,
     EventBatch,
     EventType,
+    OperationalWebhook,
+    OperationalWebhookWithSecret,
     PortalSession,
     Recovery,
     Webhook,
@@ -511,6 +514,33 @@ class PlatformKeys(_Keys):
     _collection = "/platform-keys"
 
 
+class OperationalWebhookSettings(_Resource):
+    """The platform's operational webhook (platform key): `client.operational_webhook`.
+
+    It receives `endpoint.disabled`, `endpoint.enabled`, `delivery.exhausted` and `delivery.recovered`,
+    signed like every delivery (they also go to the deployer's EventBridge default bus, source `dovecote`).
+    """
+
+    _path = "/operational-webhook"
+
+    def set(
+        self, url: str, *, events: Sequence[str] | None = None, secret: str | None = None
+    ) -> OperationalWebhookWithSecret:
+        """Create it (the answer shows its signing secret), or replace its URL and event types and enable it
+        again (it keeps its secret unless `secret` is given)."""
+        body = _without_none({"url": url, "events": list(events) if events is not None else None, "secret": secret})
+        response = self._transport.request("PUT", self._prefix + self._path, json_body=body, retryable=True)
+        return _parse(OperationalWebhookWithSecret, response)
+
+    def get(self) -> OperationalWebhook:
+        """The operational webhook (NotFoundError when none is set); a disabled one shows why."""
+        return _parse(OperationalWebhook, self._transport.request("GET", self._prefix + self._path, retryable=True))
+
+    def delete(self) -> DeletedOperationalWebhook:
+        response = self._transport.request("DELETE", self._prefix + self._path, retryable=True)
+        return _parse(DeletedOperationalWebhook, response)
+
+
 class Dovecote:
     """Blocking client for the Dovecote API.
 
@@ -529,6 +559,7 @@ class Dovecote:
         self.event_types = EventTypes(self._transport)
         self.applications = Applications(self._transport)
         self.platform_keys = PlatformKeys(self._transport)
+        self.operational_webhook = OperationalWebhookSettings(self._transport)
 
     def application(self, application_id: str) -> ApplicationScope:
         """The routes of one application, for a platform key: `client.application("acme").events.send(...)`."""
@@ -662,6 +693,12 @@ class AsyncApplicationScope(_AwaitableResource):
         self.id = scope.id
 
 
+class AsyncOperationalWebhook(_AwaitableResource):
+    """`OperationalWebhookSettings` with awaitable methods."""
+
+    _calls = ("set", "get", "delete")
+
+
 class AsyncApplications(_AwaitableResource):
     """`Applications` with awaitable methods."""
 
@@ -679,7 +716,12 @@ class AsyncDovecote(_AwaitableResource):
     """
 
     _calls = ("health",)
-    _resources = {**_ASYNC_APPLICATION_RESOURCES, "applications": AsyncApplications, "platform_keys": AsyncKeys}
+    _resources = {
+        **_ASYNC_APPLICATION_RESOURCES,
+        "applications": AsyncApplications,
+        "platform_keys": AsyncKeys,
+        "operational_webhook": AsyncOperationalWebhook,
+    }
 
     def __init__(self, **options: Unpack[ClientOptions]) -> None:
         self._client = Dovecote(**options)
