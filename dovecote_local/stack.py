@@ -334,6 +334,7 @@ def describe(stack: LocalStack) -> dict[str, Any]:
         "table_name": stack.table_name,
         "state_machine_arn": resources.state_machine_arn if resources else "",
         "queues": {logical_id: q.url for logical_id, q in resources.queues.items()} if resources else {},
+        "operational_events_url": stack.operational_events_url,
         "pid": os.getpid(),
         "python": sys.executable,
     }
