@@ -125,26 +125,27 @@ def series_attempts(delivery: Delivery) -> int:
     return sum(1 for attempt in delivery.attempts if attempt.series == delivery.series)
 
 
-def delivery_exhausted(delivery: Delivery, reason: str, failed_at: datetime, attempts: int) -> OperationalEvent:
-    kind = OperationalEventType.DELIVERY_EXHAUSTED
+def _delivery_event(
+    kind: OperationalEventType, delivery: Delivery, at: datetime, attempts: int, **details: str
+) -> OperationalEvent:
+    """One event per delivery series and kind: the id names the delivery and its series."""
     return OperationalEvent(
         id=operational_event_id(kind, delivery.application_id, delivery.id, str(delivery.series)),
         type=kind,
         subject_application=delivery.application_id,
-        occurred_at=failed_at,
-        data={**_delivery(delivery, attempts), "reason": reason, "failed_at": iso(failed_at)},
+        occurred_at=at,
+        data={**_delivery(delivery, attempts), **details},
     )
+
+
+def delivery_exhausted(delivery: Delivery, reason: str, failed_at: datetime, attempts: int) -> OperationalEvent:
+    kind = OperationalEventType.DELIVERY_EXHAUSTED
+    return _delivery_event(kind, delivery, failed_at, attempts, reason=reason, failed_at=iso(failed_at))
 
 
 def delivery_recovered(delivery: Delivery, succeeded_at: datetime, attempts: int) -> OperationalEvent:
     kind = OperationalEventType.DELIVERY_RECOVERED
-    return OperationalEvent(
-        id=operational_event_id(kind, delivery.application_id, delivery.id, str(delivery.series)),
-        type=kind,
-        subject_application=delivery.application_id,
-        occurred_at=succeeded_at,
-        data={**_delivery(delivery, attempts), "succeeded_at": iso(succeeded_at)},
-    )
+    return _delivery_event(kind, delivery, succeeded_at, attempts, succeeded_at=iso(succeeded_at))
 
 
 def recovered_after_failures(delivery: Delivery) -> bool:

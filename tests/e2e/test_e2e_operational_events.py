@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from dovecote.verify import verify
-from dovecote_local.templates import ensure_templates
-from tests.e2e.e2e_support import DEFAULT_PROFILE, Receiver, RunningStack, eventually, launch_local_stack
+from tests.e2e.e2e_support import DEFAULT_PROFILE, TIME_SCALE, Receiver, RunningStack, eventually
+from tests.e2e.seed_support import seed_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 
@@ -24,13 +24,8 @@ EVENTS = 3
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[RunningStack]:
-    template = ensure_templates([DEFAULT_PROFILE])[DEFAULT_PROFILE]
-    running = launch_local_stack(DEFAULT_PROFILE, template, tmp_path, name_the_profile=False)
-    try:
-        running.wait_ready()
+    with seed_stack(DEFAULT_PROFILE, tmp_path, time_scale=TIME_SCALE) as running:
         yield running
-    finally:
-        assert running.stop() == 0
 
 
 def bus_events(stack: RunningStack) -> list[dict[str, object]]:

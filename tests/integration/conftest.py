@@ -325,6 +325,15 @@ class ManagementApi:
 
 
 @pytest.fixture
+def pipeline(aws: AwsResources, call_api: CallApi, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The pipeline's handlers under moto, state machines executed (tests/integration/pipeline_support.py)."""
+    from tests.integration.pipeline_support import pipeline_under_moto  # noqa: PLC0415 - it imports this module
+
+    with pipeline_under_moto(aws, call_api, monkeypatch) as running:
+        yield running
+
+
+@pytest.fixture
 def management_api(aws: AwsResources, call_api: CallApi, monkeypatch: pytest.MonkeyPatch) -> ManagementApi:
     return ManagementApi(aws, call_api, monkeypatch)
 

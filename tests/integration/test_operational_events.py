@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 from unittest import mock
 
@@ -15,22 +14,16 @@ import pytest
 
 from dovecote.verify import verify
 from dovecote_local.operational import read_operational_events, route_default_bus
-from functions.core.models import DeliveryStatus, utc_now
+from functions.core.models import Delivery, DeliveryStatus, utc_now
 from functions.pipeline.contract import EventReference
 from functions.pipeline.operational import OPERATIONAL_APPLICATION, OPERATIONAL_WEBHOOK_ID
 from functions.store.event_bus import DefaultEventBus
 from functions.store.webhooks import WebhookStore
 from tests.integration.conftest import OPERATIONAL_SECRET, ManagementApi, set_operational_webhook
-from tests.integration.pipeline_support import Pipeline, pipeline_under_moto, receiver
+from tests.integration.pipeline_support import Pipeline, receiver
 from tests.integration.test_platform_routes import Platform
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
-
-
-@pytest.fixture
-def pipeline(aws: Any, call_api: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:
-    with pipeline_under_moto(aws, call_api, monkeypatch) as running:
-        yield running
 
 
 @pytest.fixture
@@ -99,15 +92,20 @@ def test_repeated_410s_emit_exactly_one_endpoint_disabled_stored_queued_and_on_t
         assert verify("standard", request.body, request.headers, OPERATIONAL_SECRET)
 
 
-def test_a_delivery_that_runs_out_of_attempts_emits_delivery_exhausted(pipeline: Pipeline, bus_inbox: str) -> None:
-    with receiver(default=503) as failing:
-        webhook, _ = pipeline.add_webhook(failing.url)
+def delivered_to_the_end(pipeline: Pipeline, *replies: int, default: int = 200) -> Delivery:
+    """One event to an endpoint answering `replies`, then `default`, attempted until its delivery ends."""
+    with receiver(*replies, default=default) as server:
+        webhook, _ = pipeline.add_webhook(server.url)
         assert pipeline.publish("order.created").status == 202
         pipeline.run_fanout()
         pipeline.run_deliver()
         pipeline.wait_for_executions()
+    return pipeline.only_delivery(webhook)
 
-    delivery = pipeline.only_delivery(webhook)
+
+def test_a_delivery_that_runs_out_of_attempts_emits_delivery_exhausted(pipeline: Pipeline, bus_inbox: str) -> None:
+    delivery = delivered_to_the_end(pipeline, default=503)
+
     assert delivery.status is DeliveryStatus.FAILED
     [exhausted] = [event["detail"] for event in bus_events(pipeline.aws, bus_inbox)]
     assert exhausted["type"] == "delivery.exhausted"
@@ -118,14 +116,8 @@ def test_a_delivery_that_runs_out_of_attempts_emits_delivery_exhausted(pipeline:
 
 
 def test_a_delivery_that_succeeds_after_failures_emits_delivery_recovered(pipeline: Pipeline, bus_inbox: str) -> None:
-    with receiver(503, 503) as flaky:
-        webhook, _ = pipeline.add_webhook(flaky.url)
-        assert pipeline.publish("order.created").status == 202
-        pipeline.run_fanout()
-        pipeline.run_deliver()
-        pipeline.wait_for_executions()
+    delivery = delivered_to_the_end(pipeline, 503, 503)
 
-    delivery = pipeline.only_delivery(webhook)
     assert delivery.status is DeliveryStatus.SUCCEEDED
     [recovered] = [event["detail"] for event in bus_events(pipeline.aws, bus_inbox)]
     assert recovered["type"] == "delivery.recovered"
