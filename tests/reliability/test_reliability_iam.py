@@ -191,7 +191,7 @@ def test_no_function_is_granted_an_action_it_never_uses(
 
 
 def test_deliver_assumes_only_roles_its_pattern_grants_and_sends_to_targets_as_them(
-    recorded: AwsCallRecorder, template: dict[str, Any]
+    recorded: AwsCallRecorder, template: dict[str, Any], local_stack: LocalStackHarness
 ) -> None:
     logical_id, _ = functions_by_name(template)["deliver"]
     granted = [s for s in role_statements(template, logical_id) if "sts:AssumeRole" in actions_of([s])]
@@ -201,7 +201,14 @@ def test_deliver_assumes_only_roles_its_pattern_grants_and_sends_to_targets_as_t
     assert all(s["Condition"] == {"StringLike": {"sts:ExternalId": "dvc_ext_*"}} for s in granted)
     # The send itself is authorized by the customer's role: it is never made with the function's own.
     assert {call.action for call in recorded.as_assumed_role} == {"sqs:SendMessage"}
-    assert not [c for c in recorded.calls["deliver"] if c.action == "sqs:SendMessage"]
+    # With its own role it sends only operational events (a 410 disabled an endpoint) to Dovecote's events queue.
+    own_sends = {c.resource for c in recorded.calls["deliver"] if c.action == "sqs:SendMessage"}
+    [events_queue] = [
+        url
+        for logical_id, url in local_stack.queue_urls().items()
+        if logical_id.startswith("QueuesEvents") and "Dlq" not in logical_id
+    ]
+    assert own_sends == {events_queue}
 
 
 def test_the_retry_state_machine_may_invoke_exactly_the_deliver_function(template: dict[str, Any]) -> None:
