@@ -35,7 +35,7 @@ from pathlib import Path
 from subprocess import CompletedProcess
 from typing import Any
 
-from bench.report import Target, benchmark_arguments, progress, run_metadata, table, write_json
+from bench.report import Target, benchmark_arguments, finish, progress, run_metadata, table
 
 PROFILE = "standard"
 TARGET_RATIO = 1.3
@@ -368,10 +368,8 @@ def main(argv: list[str] | None = None) -> int:
         "import_excess_ms": excess,
         "references": {row[0]: {"total_ms": row[1], "floor": row[2], "ratio": row[3]} for row in references},
         "asset": {"files": files, "bytes": raw_bytes, "zipped_bytes": zipped_bytes},
-        "targets": [t.to_json() for t in found],
     }
-    write_json(arguments.json, document)
-    return 1 if arguments.check and not all(t.passed for t in found) else 0
+    return finish(arguments, found, document)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from typing import Any
 import requests
 
 from bench.harness import Receiver
-from bench.report import Target, benchmark_arguments, progress, run_metadata, table, write_json
+from bench.report import Target, benchmark_arguments, finish, progress, run_metadata, table
 from dovecote_local.gateway import free_port
 
 PROFILE = "standard"
@@ -178,23 +178,19 @@ def main(argv: list[str] | None = None) -> int:
         f"INFO  local stack, publish → receiver latency idle: p50 {percentile(probes, 0.5) * 1000:.0f} ms,"
         f" p95 {percentile(probes, 0.95) * 1000:.0f} ms"
     )
-    write_json(
-        arguments.json,
-        {
-            "benchmark": "local_throughput",
-            **metadata,
-            "profile": PROFILE,
-            "latency_ms": [round(value * 1000, 1) for value in probes],
-            "latency_p50_ms": percentile(probes, 0.5) * 1000,
-            "latency_p95_ms": percentile(probes, 0.95) * 1000,
-            "events": accepted,
-            "deliveries": received,
-            "seconds": seconds,
-            "deliveries_per_second": per_second,
-            "targets": [t.to_json() for t in found],
-        },
-    )
-    return 1 if arguments.check and not all(t.passed for t in found) else 0
+    document = {
+        "benchmark": "local_throughput",
+        **metadata,
+        "profile": PROFILE,
+        "latency_ms": [round(value * 1000, 1) for value in probes],
+        "latency_p50_ms": percentile(probes, 0.5) * 1000,
+        "latency_p95_ms": percentile(probes, 0.95) * 1000,
+        "events": accepted,
+        "deliveries": received,
+        "seconds": seconds,
+        "deliveries_per_second": per_second,
+    }
+    return finish(arguments, found, document)
 
 
 if __name__ == "__main__":

@@ -132,6 +132,12 @@ def write_json(path: str | None, document: dict[str, Any]) -> None:
     target.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
 
 
+def finish(arguments: argparse.Namespace, found: Sequence[Target], document: dict[str, Any]) -> int:
+    """Write `document` and the targets to `--json`; the exit status: 1 when `--check` and a target was missed."""
+    write_json(arguments.json, {**document, "targets": [target.to_json() for target in found]})
+    return 1 if arguments.check and not all(target.passed for target in found) else 0
+
+
 def progress(message: str) -> None:
     """Progress goes to stderr: stdout carries the figures."""
     print(message, file=sys.stderr, flush=True)
