@@ -9,7 +9,7 @@ import os
 import platform
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,16 +86,16 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def run_child(
+    command: Sequence[str], cwd: Path, timeout: float, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`command` in a child process, bounded by `timeout`; its output captured as text, its exit status not checked."""
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+
+
 def git_commit() -> str:
     try:
-        completed = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
+        completed = run_child(["git", "rev-parse", "--short", "HEAD"], REPO_ROOT, timeout=5)
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
     dirty = ""
