@@ -34,7 +34,7 @@ import botocore.session
 
 from bench.harness import Receiver, event_data
 from bench.moto_process import MotoProcess, apply_environment, restore_environment
-from bench.report import Target, benchmark_arguments, progress, run_metadata, table, write_json
+from bench.report import Target, benchmark_arguments, finish, progress, run_metadata, table
 
 PROFILE = "standard"
 RECEIVER_DELAY_SECONDS = 0.2
@@ -313,10 +313,8 @@ def main(argv: list[str] | None = None) -> int:
         "ratio": ratio,
         "ratio_at_single_call_latency": adjusted_ratio,
         "accepted": samples.accepted,
-        "targets": [target.to_json()],
     }
-    write_json(arguments.json, document)
-    return 1 if arguments.check and not target.passed else 0
+    return finish(arguments, [target], document)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ import os
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -35,7 +34,7 @@ from pathlib import Path
 from subprocess import CompletedProcess
 from typing import Any
 
-from bench.report import Target, benchmark_arguments, progress, run_metadata, table, write_json
+from bench.report import Target, benchmark_arguments, finish, progress, run_child, run_metadata, table
 
 PROFILE = "standard"
 TARGET_RATIO = 1.3
@@ -221,15 +220,7 @@ def lambda_site(directory: Path) -> tuple[Path, Path]:
 def _run_in_lambda_layout(options: list[str], code: str, directory: Path, python_path: str) -> CompletedProcess[str]:
     """A fresh interpreter that sees only the asset, the runtime's and the layer's packages."""
     environment = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": python_path, **FUNCTION_ENVIRONMENT}
-    return subprocess.run(
-        [sys.executable, "-S", *options, "-c", code],
-        cwd=directory,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=CHILD_TIMEOUT_SECONDS,
-        check=False,
-    )
+    return run_child([sys.executable, "-S", *options, "-c", code], directory, CHILD_TIMEOUT_SECONDS, environment)
 
 
 def time_once(subject: Subject, directory: Path, python_path: str) -> tuple[float, float]:
@@ -368,10 +359,8 @@ def main(argv: list[str] | None = None) -> int:
         "import_excess_ms": excess,
         "references": {row[0]: {"total_ms": row[1], "floor": row[2], "ratio": row[3]} for row in references},
         "asset": {"files": files, "bytes": raw_bytes, "zipped_bytes": zipped_bytes},
-        "targets": [t.to_json() for t in found],
     }
-    write_json(arguments.json, document)
-    return 1 if arguments.check and not all(t.passed for t in found) else 0
+    return finish(arguments, found, document)
 
 
 if __name__ == "__main__":

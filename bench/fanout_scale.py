@@ -20,7 +20,7 @@ from bench.cost_model import PROFILE, batching_window_seconds
 from bench.harness import Scenario, ScenarioResult, bench_stack
 from bench.metering import by_service_usd, cost_lines, per_million, total_usd
 from bench.prices import PRICES_AS_OF, function_memory_mb
-from bench.report import Target, benchmark_arguments, progress, run_metadata, table, write_json
+from bench.report import Target, benchmark_arguments, finish, progress, run_metadata, table
 
 SCENARIOS = (
     Scenario("fan-out 1", fanout=1, events=150),
@@ -149,21 +149,17 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for target in found:
         print(target.line())
-    write_json(
-        arguments.json,
-        {
-            "benchmark": "fanout_scale",
-            **metadata,
-            "profile": PROFILE,
-            "prices_as_of": PRICES_AS_OF,
-            "memory_mb": memory_mb,
-            "tolerance": TOLERANCE,
-            "rows": rows,
-            "skipped": skipped,
-            "targets": [t.to_json() for t in found],
-        },
-    )
-    return 1 if arguments.check and not all(t.passed for t in found) else 0
+    document = {
+        "benchmark": "fanout_scale",
+        **metadata,
+        "profile": PROFILE,
+        "prices_as_of": PRICES_AS_OF,
+        "memory_mb": memory_mb,
+        "tolerance": TOLERANCE,
+        "rows": rows,
+        "skipped": skipped,
+    }
+    return finish(arguments, found, document)
 
 
 if __name__ == "__main__":

@@ -22,12 +22,13 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import requests
 
 from bench.harness import Receiver
-from bench.report import Target, benchmark_arguments, progress, run_metadata, table, write_json
+from bench.report import Target, benchmark_arguments, finish, progress, run_metadata, table
 from dovecote_local.gateway import free_port
 
 PROFILE = "standard"
@@ -94,8 +95,26 @@ def latency(api: Api, receiver: ArrivalClock, samples: int, deadline: float) -> 
     return seconds
 
 
-def throughput(api: Api, receiver: ArrivalClock, events: int, deadline: float) -> tuple[int, int, float]:
-    """(accepted events, deliveries received, seconds from the first publish to the last delivery)."""
+@dataclass(frozen=True)
+class Load:
+    """What a load run published and what arrived of it."""
+
+    events: int
+    """Accepted by the API."""
+    deliveries: int
+    """Received by the receiver."""
+    seconds: float
+    """From the first publish to the last delivery."""
+
+    @property
+    def per_second(self) -> float:
+        return self.deliveries / self.seconds
+
+    def to_json(self) -> dict[str, float]:
+        return {**asdict(self), "deliveries_per_second": self.per_second}
+
+
+def throughput(api: Api, receiver: ArrivalClock, events: int, deadline: float) -> Load:
     before = receiver.received
     started = time.monotonic()
 
@@ -108,7 +127,7 @@ def throughput(api: Api, receiver: ArrivalClock, events: int, deadline: float) -
         accepted = sum(pool.map(publish, range(events)))
     receiver.wait_for(before + accepted * FANOUT, deadline)
     received = receiver.received - before
-    return accepted, received, max(receiver.last_at - started, 1e-9)
+    return Load(accepted, received, max(receiver.last_at - started, 1e-9))
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -141,13 +160,13 @@ def main(argv: list[str] | None = None) -> int:
         progress(f"local stack: {arguments.latency_samples} idle latency probes …")
         probes = latency(probe_api, ArrivalClock(receiver, "latency"), arguments.latency_samples, deadline)
         progress(f"local stack: {arguments.events} events at fan-out {FANOUT} …")
-        accepted, received, seconds = throughput(load_api, ArrivalClock(receiver, "load"), arguments.events, deadline)
+        load = throughput(load_api, ArrivalClock(receiver, "load"), arguments.events, deadline)
     finally:
         stack.stop()
         receiver.close()
 
-    per_second = received / seconds
-    complete = received == accepted * FANOUT == arguments.events * FANOUT
+    complete = load.deliveries == load.events * FANOUT == arguments.events * FANOUT
+    p50_ms, p95_ms = percentile(probes, 0.5) * 1000, percentile(probes, 0.95) * 1000
     metadata = run_metadata("bench.local_throughput", argv)
     print(f"Dovecote local stack (make local): profile {PROFILE}, receiver on 127.0.0.1")
     print(f"({metadata['date']}, commit {metadata['commit']}, {metadata['cpus']} CPUs)")
@@ -155,46 +174,38 @@ def main(argv: list[str] | None = None) -> int:
         table(
             ["figure", "value"],
             [
-                ["publish → receiver p50, idle (ms)", percentile(probes, 0.5) * 1000],
-                ["publish → receiver p95, idle (ms)", percentile(probes, 0.95) * 1000],
+                ["publish → receiver p50, idle (ms)", p50_ms],
+                ["publish → receiver p95, idle (ms)", p95_ms],
                 ["latency probes", len(probes)],
-                [f"events published at fan-out {FANOUT}", accepted],
-                ["deliveries received", received],
-                ["seconds, first publish to last delivery", seconds],
-                ["deliveries per second", per_second],
+                [f"events published at fan-out {FANOUT}", load.events],
+                ["deliveries received", load.deliveries],
+                ["seconds, first publish to last delivery", load.seconds],
+                ["deliveries per second", load.per_second],
             ],
         )
     )
     if not complete:
-        print(f"note: {received} of {arguments.events * FANOUT} deliveries arrived within the budget")
+        print(f"note: {load.deliveries} of {arguments.events * FANOUT} deliveries arrived within the budget")
     found = [
-        Target(f"local stack, sustained deliveries/s at fan-out {FANOUT}", per_second, THROUGHPUT_TARGET, "/s", ">="),
+        Target(
+            f"local stack, sustained deliveries/s at fan-out {FANOUT}", load.per_second, THROUGHPUT_TARGET, "/s", ">="
+        ),
         Target("local stack, every delivery of the load arrived", float(complete), 1.0, comparison="=="),
     ]
     print()
     for target in found:
         print(target.line())
-    print(
-        f"INFO  local stack, publish → receiver latency idle: p50 {percentile(probes, 0.5) * 1000:.0f} ms,"
-        f" p95 {percentile(probes, 0.95) * 1000:.0f} ms"
-    )
-    write_json(
-        arguments.json,
-        {
-            "benchmark": "local_throughput",
-            **metadata,
-            "profile": PROFILE,
-            "latency_ms": [round(value * 1000, 1) for value in probes],
-            "latency_p50_ms": percentile(probes, 0.5) * 1000,
-            "latency_p95_ms": percentile(probes, 0.95) * 1000,
-            "events": accepted,
-            "deliveries": received,
-            "seconds": seconds,
-            "deliveries_per_second": per_second,
-            "targets": [t.to_json() for t in found],
-        },
-    )
-    return 1 if arguments.check and not all(t.passed for t in found) else 0
+    print(f"INFO  local stack, publish → receiver latency idle: p50 {p50_ms:.0f} ms, p95 {p95_ms:.0f} ms")
+    document = {
+        "benchmark": "local_throughput",
+        **metadata,
+        "profile": PROFILE,
+        "latency_ms": [round(value * 1000, 1) for value in probes],
+        "latency_p50_ms": p50_ms,
+        "latency_p95_ms": p95_ms,
+        **load.to_json(),
+    }
+    return finish(arguments, found, document)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import os
 import platform
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,16 +86,16 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def run_child(
+    command: Sequence[str], cwd: Path, timeout: float, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`command` in a child process, bounded by `timeout`; its output captured as text, its exit status not checked."""
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+
+
 def git_commit() -> str:
     try:
-        completed = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
+        completed = run_child(["git", "rev-parse", "--short", "HEAD"], REPO_ROOT, timeout=5)
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
     dirty = ""
@@ -130,6 +130,12 @@ def write_json(path: str | None, document: dict[str, Any]) -> None:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def finish(arguments: argparse.Namespace, found: Sequence[Target], document: dict[str, Any]) -> int:
+    """Write `document` and the targets to `--json`; the exit status: 1 when `--check` and a target was missed."""
+    write_json(arguments.json, {**document, "targets": [target.to_json() for target in found]})
+    return 1 if arguments.check and not all(target.passed for target in found) else 0
 
 
 def progress(message: str) -> None:

@@ -21,14 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import REPO_ROOT, Target, benchmark_arguments, progress, run_metadata, write_json
+from dovecote_local.templates import QUIET_JSII
 
 DEFAULT_BUDGET_SECONDS = 1000
 _STOP_GRACE_SECONDS = 10
-ENVIRONMENT = {
-    "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
-    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
+ENVIRONMENT = {**QUIET_JSII, "AWS_DEFAULT_REGION": "us-east-1"}
 
 
 @dataclass(frozen=True)

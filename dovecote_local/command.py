@@ -9,6 +9,7 @@ import shlex
 import signal
 import sys
 import threading
+from dataclasses import fields
 from pathlib import Path
 from types import FrameType
 
@@ -62,6 +63,12 @@ def parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--verbose", action="store_true", help="show the handlers' own (JSON) logs")
     return parser
+
+
+def options_from(arguments: argparse.Namespace) -> LocalOptions:
+    """The stack's options, each from the command-line option of the same name (those it has)."""
+    given = vars(arguments)
+    return LocalOptions(**{option.name: given[option.name] for option in fields(LocalOptions) if option.name in given})
 
 
 def banner(stack: LocalStack, event_type: str) -> str:
@@ -150,18 +157,7 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     if arguments.verbose:
         logging.getLogger("dovecote-local").setLevel(logging.DEBUG)
-    options = LocalOptions(
-        port=arguments.port,
-        profile=arguments.profile,
-        api_key=arguments.api_key,
-        platform_key=arguments.platform_key,
-        time_scale=arguments.time_scale,
-        allow_http_loopback=arguments.allow_http_loopback,
-        moto_port=arguments.moto_port,
-        template=arguments.template,
-        verbose=arguments.verbose,
-        state_dir=arguments.state_dir,
-    )
+    options = options_from(arguments)
     stopping = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:

@@ -76,6 +76,16 @@ class LocalOptions:
     """Pollers per queue."""
 
 
+class _Service:
+    """`AwsClients.<name>`: the client of one service, made on first use."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+
+    def __get__(self, clients: AwsClients, owner: type[AwsClients]) -> Any:
+        return clients._client(self.service)
+
+
 @dataclass
 class AwsClients:
     endpoint_url: str
@@ -93,25 +103,11 @@ class AwsClients:
             )
         return self._clients[service]
 
-    @property
-    def dynamodb(self) -> Any:
-        return self._client("dynamodb")
-
-    @property
-    def sqs(self) -> Any:
-        return self._client("sqs")
-
-    @property
-    def iam(self) -> Any:
-        return self._client("iam")
-
-    @property
-    def lambda_(self) -> Any:
-        return self._client("lambda")
-
-    @property
-    def stepfunctions(self) -> Any:
-        return self._client("stepfunctions")
+    dynamodb = _Service("dynamodb")
+    sqs = _Service("sqs")
+    iam = _Service("iam")
+    lambda_ = _Service("lambda")
+    stepfunctions = _Service("stepfunctions")
 
     @property
     def events(self) -> Any:

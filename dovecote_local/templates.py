@@ -21,6 +21,11 @@ from functions.core.profile import load_profile, profile_json
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CACHE_DIR = REPO_ROOT / ".dovecote" / "templates"
 SYNTH_TIMEOUT_SECONDS = 600
+QUIET_JSII = {
+    "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+}
+"""The environment of a process that synthesizes: no warnings from jsii about the Node version."""
 _STACK_SOURCES = (
     "app.py",
     "cdk.json",
@@ -66,7 +71,7 @@ def ensure_templates(profiles: list[str]) -> dict[str, Path]:
     missing = [profile for profile, path in paths.items() if not path.is_file()]
     if missing:
         arguments = [f"{_profile_ref(profile)}={paths[profile]}" for profile in missing]
-        environment = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"}
+        environment = {**os.environ, **QUIET_JSII}
         try:
             completed = subprocess.run(  # noqa: S603 - this interpreter, this module
                 [sys.executable, "-m", "dovecote_local.templates", *arguments],

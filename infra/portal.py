@@ -21,12 +21,16 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from functions.portal.branding import PortalBranding, PortalSettingsError, parse_branding
+from infra.functions import FunctionSpec
 from infra.handlers import PORTAL_HANDLER, PORTAL_MEMORY_MB
 from infra.lambda_code import ARCHITECTURE, RUNTIME
 from infra.log_groups import log_group
 from infra.nag import acknowledge
 
-PORTAL_TIMEOUT = Duration.seconds(5)
+PORTAL_SPEC = FunctionSpec(
+    "Dovecote: serves the consumer portal (page, assets, session)", PORTAL_MEMORY_MB, Duration.seconds(5)
+)
+"""Sized like the five functions (infra/functions.py `function_specs`)."""
 
 CONTEXT_PORTAL_NAME = "portalName"
 CONTEXT_PORTAL_LOGO_URL = "portalLogoUrl"
@@ -63,13 +67,13 @@ class Portal(Construct):
         self.function = lambda_.Function(
             self,
             "Function",
-            description="Dovecote: serves the consumer portal (page, assets, session)",
+            description=PORTAL_SPEC.description,
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             code=code,
             handler=PORTAL_HANDLER,
-            memory_size=PORTAL_MEMORY_MB,
-            timeout=PORTAL_TIMEOUT,
+            memory_size=PORTAL_SPEC.memory_mb,
+            timeout=PORTAL_SPEC.timeout,
             environment=branding.environment(),
             log_group=log_group(self, "Logs", logs.RetentionDays.ONE_MONTH),
         )

@@ -34,22 +34,32 @@ Answer = Callable[[str, dict[str, str], bytes], tuple[int, bytes]]
 """(path, headers with lower-cased names, body) → the status and the text/plain body to answer."""
 
 
-class _PostHandler(BaseHTTPRequestHandler):
+class QuietHandler(BaseHTTPRequestHandler):
+    """A test server's request handler: whole answers with `reply`, and no access log on stderr."""
+
+    def read_body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("content-length") or 0))
+
+    def reply(self, status: int, content_type: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("content-type", content_type)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+class _PostHandler(QuietHandler):
     server: _PostServer
     protocol_version = "HTTP/1.1"
 
     def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("content-length") or 0))
+        body = self.read_body()
         headers = {name.lower(): value for name, value in self.headers.items()}
         status, payload = self.server.answer(self.path, headers, body)
-        self.send_response(status)
-        self.send_header("content-type", "text/plain")
-        self.send_header("content-length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
+        self.reply(status, "text/plain", payload)
 
 
 class _PostServer(ThreadingHTTPServer):

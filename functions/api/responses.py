@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,8 +23,7 @@ from functions.core.timestamps import ApiTime
 
 if TYPE_CHECKING:
     from functions.core.catalog import CatalogEntry
-    from functions.core.models import ApiKey, Application, Attempt, Delivery, Event, Webhook
-    from functions.pipeline.redelivery import Recovery
+    from functions.core.models import ApiKey, Delivery, Webhook
     from functions.store.pagination import Page
 
 ObjectT = TypeVar("ObjectT", bound=BaseModel)
@@ -47,7 +46,27 @@ class _Response(BaseModel):
     )
 
 
-class WebhookObject(_Response):
+class _RecordFields(_Response):
+    """An object whose fields are its core record's, each under the same name."""
+
+    @classmethod
+    def from_record(cls, record: object) -> Self:
+        return cls.model_validate(record, from_attributes=True)
+
+
+class _DerivedFields(_Response):
+    """An object whose fields `_fields_of` derives from its core record."""
+
+    @classmethod
+    def _fields_of(cls, record: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @classmethod
+    def from_record(cls, record: Any) -> Self:
+        return cls(**cls._fields_of(record))
+
+
+class WebhookObject(_DerivedFields):
     id: str = Field(examples=["wh_01jd2q8x4m7n3p5r9t1v6w8y0z"])
     object: Literal["webhook"] = "webhook"
     type: Literal["https", "sqs", "sns", "eventbridge"] = Field(description="Where deliveries go.")
@@ -105,10 +124,6 @@ class WebhookObject(_Response):
             "updated_at": webhook.updated_at,
         }
 
-    @classmethod
-    def from_record(cls, webhook: Webhook) -> WebhookObject:
-        return cls(**cls._fields_of(webhook))
-
 
 class WebhookWithSecret(WebhookObject):
     secret: str = Field(
@@ -147,7 +162,7 @@ class DeletedWebhook(_Response):
         return cls(id=webhook_id)
 
 
-class AttemptObject(_Response):
+class AttemptObject(_RecordFields):
     number: int
     series: int = Field(description="1, then one more for each manual retry of the delivery.")
     attempted_at: ApiTime
@@ -157,13 +172,8 @@ class AttemptObject(_Response):
     response_excerpt: str
     next_retry_at: ApiTime | None
 
-    @classmethod
-    def from_record(cls, attempt: Attempt) -> AttemptObject:
-        """The stored attempt's fields, each under the same name."""
-        return cls.model_validate(attempt, from_attributes=True)
 
-
-class DeliveryObject(_Response):
+class DeliveryObject(_DerivedFields):
     id: str = Field(examples=["del_01jd2q8x4m7n3p5r9t1v6w8y0z"])
     object: Literal["delivery"] = "delivery"
     webhook_id: str
@@ -198,10 +208,6 @@ class DeliveryObject(_Response):
             "updated_at": delivery.updated_at,
         }
 
-    @classmethod
-    def from_record(cls, delivery: Delivery) -> DeliveryObject:
-        return cls(**cls._fields_of(delivery))
-
 
 class DeliveryWithAttempts(DeliveryObject):
     attempts: list[AttemptObject]
@@ -212,29 +218,21 @@ class DeliveryWithAttempts(DeliveryObject):
         return cls(**cls._fields_of(delivery), attempts=attempts)
 
 
-class EventObject(_Response):
+class EventObject(_RecordFields):
     id: str = Field(examples=["evt_01jd2q8x4m7n3p5r9t1v6w8y0z"])
     object: Literal["event"] = "event"
     type: str
     data: Any
     created_at: ApiTime
 
-    @classmethod
-    def from_record(cls, event: Event) -> EventObject:
-        return cls.model_validate(event, from_attributes=True)
 
-
-class EventAccepted(_Response):
+class EventAccepted(_RecordFields):
     """The answer to a publish: the event is queued (its data is not repeated)."""
 
     id: str = Field(examples=["evt_01jd2q8x4m7n3p5r9t1v6w8y0z"])
     object: Literal["event"] = "event"
     type: str
     created_at: ApiTime
-
-    @classmethod
-    def from_record(cls, event: Event) -> EventAccepted:
-        return cls.model_validate(event, from_attributes=True)
 
 
 class ErrorDetail(_Response):
@@ -285,15 +283,8 @@ class EventTypeObject(_Response):
 
     @classmethod
     def from_record(cls, entry: CatalogEntry) -> EventTypeObject:
-        event_type = entry.event_type
-        return cls(
-            name=event_type.name,
-            description=event_type.description,
-            schema=event_type.json_schema,
-            example=event_type.example,
-            deprecated=event_type.deprecated,
-            source=entry.source,
-        )
+        """The event type's fields, each under the same name, and where it comes from."""
+        return cls(**entry.event_type.model_dump(by_alias=True), source=entry.source)
 
 
 class DeletedEventType(_Response):
@@ -303,7 +294,11 @@ class DeletedEventType(_Response):
 
 
 class ListPage(_Response, Generic[ObjectT]):
-    """A page of objects, newest first; `next_cursor` fetches the next one."""
+    """A page of objects, newest first; `next_cursor` fetches the next one.
+
+    A list of stored records names the model each record is answered as (`item`)."""
+
+    item: ClassVar[Any]
 
     object: Literal["list"] = "list"
     data: list[ObjectT]
@@ -315,17 +310,17 @@ class ListPage(_Response, Generic[ObjectT]):
     def of(cls, data: list[ObjectT], page: Page[Any], url: str) -> Self:
         return cls(data=data, has_more=page.has_more, next_cursor=page.next_cursor, url=url)
 
+    @classmethod
+    def from_page(cls, page: Page[Any], url: str) -> Self:
+        return cls.of([cls.item.from_record(record) for record in page.items], page, url)
+
 
 class WebhookList(ListPage[WebhookObject]):
-    @classmethod
-    def from_page(cls, page: Page[Webhook], url: str) -> WebhookList:
-        return cls.of([WebhookObject.from_record(w) for w in page.items], page, url)
+    item = WebhookObject
 
 
 class DeliveryList(ListPage[DeliveryObject]):
-    @classmethod
-    def from_page(cls, page: Page[Delivery], url: str) -> DeliveryList:
-        return cls.of([DeliveryObject.from_record(d) for d in page.items], page, url)
+    item = DeliveryObject
 
 
 class EventTypeList(ListPage[EventTypeObject]):
@@ -341,34 +336,21 @@ class EventTypeList(ListPage[EventTypeObject]):
         return cls(data=[EventTypeObject.from_record(e) for e in entries], url=url, catalog=closed)
 
 
-class RecoveryObject(_Response):
+class RecoveryObject(_RecordFields):
     object: Literal["recovery"] = "recovery"
     webhook_id: str
     since: ApiTime
     deliveries_requeued: int = Field(description="Failed deliveries queued again by this call (at most 1000).")
     has_more: bool = Field(description="More failed deliveries remain: call again with the same `since`.")
 
-    @classmethod
-    def from_record(cls, recovery: Recovery) -> RecoveryObject:
-        return cls(
-            webhook_id=recovery.webhook_id,
-            since=recovery.since,
-            deliveries_requeued=recovery.deliveries_requeued,
-            has_more=recovery.has_more,
-        )
 
-
-class ApplicationObject(_Response):
+class ApplicationObject(_RecordFields):
     object: Literal["application"] = "application"
     id: str = Field(examples=["acme"])
     name: str
     metadata: dict[str, str]
     created_at: ApiTime
     updated_at: ApiTime
-
-    @classmethod
-    def from_record(cls, application: Application) -> ApplicationObject:
-        return cls.model_validate(application, from_attributes=True)
 
 
 class DeletedApplication(_Response):
@@ -382,12 +364,10 @@ class DeletedApplication(_Response):
 
 
 class ApplicationList(ListPage[ApplicationObject]):
-    @classmethod
-    def from_page(cls, page: Page[Application], url: str) -> ApplicationList:
-        return cls.of([ApplicationObject.from_record(a) for a in page.items], page, url)
+    item = ApplicationObject
 
 
-class ApiKeyObject(_Response):
+class ApiKeyObject(_DerivedFields):
     object: Literal["api_key"] = "api_key"
     id: str = Field(examples=["key_01jd2q8x4m7n3p5r9t1v6w8y0z"])
     kind: Literal["platform", "application"]
@@ -409,10 +389,6 @@ class ApiKeyObject(_Response):
             "revoked_at": api_key.revoked_at,
         }
 
-    @classmethod
-    def from_record(cls, api_key: ApiKey) -> ApiKeyObject:
-        return cls(**cls._fields_of(api_key))
-
 
 class ApiKeyWithSecret(ApiKeyObject):
     key: str = Field(description="The key itself. Shown in this response only; store it now.")
@@ -423,9 +399,7 @@ class ApiKeyWithSecret(ApiKeyObject):
 
 
 class ApiKeyList(ListPage[ApiKeyObject]):
-    @classmethod
-    def from_page(cls, page: Page[ApiKey], url: str) -> ApiKeyList:
-        return cls.of([ApiKeyObject.from_record(k) for k in page.items], page, url)
+    item = ApiKeyObject
 
 
 class PortalSessionObject(_Response):

@@ -62,7 +62,7 @@ _FILTER_DOC = (
 _SIGNATURE_VERSION_DOC = (
     "Standard Webhooks profiles: `v1` signs with an HMAC secret (whsec_), `v1a` with an Ed25519 key pair: the"
     " response's `secret` and `public_key` are then the public key (whpk_) receivers verify with; the signing key"
-    " stays with Dovecote."
+    " stays with Dovecote. Null: the profile's (`v1a` when the profile signs with Ed25519, else `v1`)."
 )
 _URL_SCHEMA: JsonDict = {"format": "uri", "pattern": "^https?://"}
 _PATTERN_SCHEMA: JsonDict = {"pattern": SUBSCRIPTION_PATTERN, "maxLength": MAX_EVENT_TYPE_CHARS}
@@ -102,7 +102,7 @@ class WebhookCreate(_Request):
     enabled: bool = True
     headers: dict[str, str] = Field(default_factory=dict, description=_HEADERS_DOC)
     filter: dict[str, Any] | None = Field(default=None, description=_FILTER_DOC)
-    signature_version: Literal["v1", "v1a"] = Field(default="v1", description=_SIGNATURE_VERSION_DOC)
+    signature_version: Literal["v1", "v1a"] | None = Field(default=None, description=_SIGNATURE_VERSION_DOC)
 
 
 def _absent(schema: dict[str, Any]) -> None:

@@ -11,8 +11,9 @@ Tests install their own container with `use_dependencies(...)` and drop it with
 
 from __future__ import annotations
 
+import importlib
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from functions.runtime.lazy import LazyDependencies
 
@@ -32,6 +33,26 @@ if TYPE_CHECKING:
     from functions.store.webhooks import WebhookStore
 
 
+StoreT = TypeVar("StoreT")
+
+
+class _TableStore(Generic[StoreT]):
+    """A store of the table, built on first use like a cached_property: `module:Class`, which takes
+    the DynamoDB client and the table name (the module is imported then, not at cold start)."""
+
+    def __init__(self, store: str) -> None:
+        self._module, self._class = store.split(":")
+
+    def __set_name__(self, owner: type[ManagementDependencies], name: str) -> None:
+        self._name = name
+
+    def __get__(self, container: ManagementDependencies, owner: type[ManagementDependencies]) -> StoreT:
+        store_class = getattr(importlib.import_module(self._module), self._class)
+        store: StoreT = store_class(container._dynamodb, container.settings.table_name)
+        container.__dict__[self._name] = store
+        return store
+
+
 class ManagementDependencies:
     def __init__(
         self,
@@ -46,29 +67,11 @@ class ManagementDependencies:
         self._stepfunctions = stepfunctions
         self._url_resolver = url_resolver
 
-    @cached_property
-    def applications(self) -> ApplicationStore:
-        from functions.store.applications import ApplicationStore
-
-        return ApplicationStore(self._dynamodb, self.settings.table_name)
-
-    @cached_property
-    def api_keys(self) -> ApiKeyStore:
-        from functions.store.api_keys import ApiKeyStore
-
-        return ApiKeyStore(self._dynamodb, self.settings.table_name)
-
-    @cached_property
-    def webhooks(self) -> WebhookStore:
-        from functions.store.webhooks import WebhookStore
-
-        return WebhookStore(self._dynamodb, self.settings.table_name)
-
-    @cached_property
-    def deliveries(self) -> DeliveryStore:
-        from functions.store.deliveries import DeliveryStore
-
-        return DeliveryStore(self._dynamodb, self.settings.table_name)
+    applications: _TableStore[ApplicationStore] = _TableStore("functions.store.applications:ApplicationStore")
+    api_keys: _TableStore[ApiKeyStore] = _TableStore("functions.store.api_keys:ApiKeyStore")
+    webhooks: _TableStore[WebhookStore] = _TableStore("functions.store.webhooks:WebhookStore")
+    deliveries: _TableStore[DeliveryStore] = _TableStore("functions.store.deliveries:DeliveryStore")
+    events: _TableStore[EventStore] = _TableStore("functions.store.events:EventStore")
 
     @cached_property
     def catalog(self) -> EventCatalog:
@@ -77,12 +80,6 @@ class ManagementDependencies:
 
         store = EventTypeStore(self._dynamodb, self.settings.table_name)
         return EventCatalog(self.settings.profile.event_types, store)
-
-    @cached_property
-    def events(self) -> EventStore:
-        from functions.store.events import EventStore
-
-        return EventStore(self._dynamodb, self.settings.table_name)
 
     @cached_property
     def executions(self) -> RetryExecutions:

@@ -107,19 +107,30 @@ def new_webhook(
 
 
 def _first_secret(request: WebhookCreate, profile: Profile) -> str:
-    """The caller's secret, or a generated one: an Ed25519 key (whsk_) for `signature_version: v1a`."""
-    asymmetric = request.signature_version == "v1a"
-    if asymmetric and profile.signing.scheme != StandardWebhooks.name:
-        raise InvalidRequestError(
-            "signature_version: v1a (Ed25519) needs a Standard Webhooks profile;"
-            f" this one signs {profile.signing.scheme}"
-        )
+    """The caller's secret, or a generated one: an Ed25519 key (whsk_) when the endpoint signs `v1a`."""
+    asymmetric = _signs_v1a(request.signature_version, profile)
     if request.secret is None:
         return StandardWebhooksAsymmetric.new_secret_key() if asymmetric else generate_secret(profile.secret)
     secret = validate_caller_secret(request.secret, profile)
     if asymmetric != secret.startswith(StandardWebhooksAsymmetric.secret_prefix):
         raise InvalidRequestError("secret: v1a signs with a whsk_ secret key, v1 with an HMAC secret (whsec_)")
     return secret
+
+
+def _signs_v1a(requested: str | None, profile: Profile) -> bool:
+    """Whether the endpoint signs Standard Webhooks `v1a` (Ed25519): as asked, or as its profile does."""
+    scheme = profile.signing.scheme
+    if scheme == StandardWebhooksAsymmetric.name:
+        if requested == "v1":
+            raise InvalidRequestError(
+                f"signature_version: this profile signs {scheme} (v1a, Ed25519); v1 needs a profile signing with HMAC"
+            )
+        return True
+    if requested == "v1a" and scheme != StandardWebhooks.name:
+        raise InvalidRequestError(
+            f"signature_version: v1a (Ed25519) needs a Standard Webhooks profile; this one signs {scheme}"
+        )
+    return requested == "v1a"
 
 
 def _custom_headers(headers: dict[str, str], profile: Profile, kind: DestinationType) -> dict[str, str]:

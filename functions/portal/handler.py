@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from functions.portal.branding import PortalBranding, branding_from_environment
-from functions.portal.pages import COMMON_HEADERS, StaticResponse, asset, page
+from functions.portal.pages import COMMON_HEADERS, asset, page
 
 PAGE_ROUTE = "GET /portal"
 ASSET_ROUTE = "GET /portal/assets/{asset}"
@@ -62,14 +62,6 @@ def _error(status: int, error_type: str, message: str) -> dict[str, Any]:
     return _json(status, {"error": {"type": error_type, "message": message}}, extra)
 
 
-def _static(response: StaticResponse) -> dict[str, Any]:
-    return {
-        "statusCode": response.status,
-        "headers": {**response.headers, "Content-Type": response.content_type},
-        "body": response.body,
-    }
-
-
 def _iso(epoch_seconds: float) -> str:
     # The API's timestamp form (functions.core.timestamps.iso), written here without its pydantic import.
     return datetime.fromtimestamp(epoch_seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -107,10 +99,10 @@ def session(authorizer_context: dict[str, Any], now: float) -> dict[str, Any]:
 def respond(event: dict[str, Any], now: float) -> dict[str, Any]:
     route = event.get("routeKey", "")
     if route == PAGE_ROUTE:
-        return _static(page(branding()))
+        return page(branding()).proxy_result()
     if route == ASSET_ROUTE:
         found = asset(str((event.get("pathParameters") or {}).get("asset", "")))
-        return _static(found) if found else _error(404, "not_found", "no such portal asset")
+        return found.proxy_result() if found else _error(404, "not_found", "no such portal asset")
     if route == SESSION_ROUTE:
         context = ((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda") or {}
         return session(context, now)

@@ -16,6 +16,7 @@ import html
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from functions.portal.branding import NO_FRAMING, PortalBranding
 
@@ -38,10 +39,13 @@ COMMON_HEADERS = {
 
 @dataclass(frozen=True)
 class StaticResponse:
-    status: int
     content_type: str
     body: str
     headers: dict[str, str]
+
+    def proxy_result(self) -> dict[str, Any]:
+        """What the function returns to API Gateway: 200, the headers and the text."""
+        return {"statusCode": 200, "headers": {**self.headers, "Content-Type": self.content_type}, "body": self.body}
 
 
 @cache
@@ -94,7 +98,7 @@ def page(branding: PortalBranding) -> StaticResponse:
     }
     if not branding.frame_ancestors:
         headers["X-Frame-Options"] = "DENY"
-    return StaticResponse(200, "text/html; charset=utf-8", body, headers)
+    return StaticResponse("text/html; charset=utf-8", body, headers)
 
 
 def asset(name: str) -> StaticResponse | None:
@@ -103,4 +107,4 @@ def asset(name: str) -> StaticResponse | None:
     if content_type is None:
         return None
     headers = {**COMMON_HEADERS, "Cache-Control": ASSET_CACHE_CONTROL}
-    return StaticResponse(200, content_type, _asset_text(name), headers)
+    return StaticResponse(content_type, _asset_text(name), headers)

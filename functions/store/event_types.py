@@ -96,14 +96,17 @@ class EventTypeStore:
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         return found
 
+    def _put(self, stored: StoredEventType, condition: dict[str, Any], conflict: str) -> None:
+        """Write the item where `condition` holds; ConflictError(`conflict`) where it does not."""
+        try:
+            self._client.put_item(TableName=self._table, Item=self._item(stored), **condition)
+        except self._client.exceptions.ConditionalCheckFailedException:
+            raise ConflictError(conflict) from None
+
     def create(self, stored: StoredEventType) -> None:
         """ConflictError when the name is taken."""
-        try:
-            self._client.put_item(
-                TableName=self._table, Item=self._item(stored), ConditionExpression="attribute_not_exists(pk)"
-            )
-        except self._client.exceptions.ConditionalCheckFailedException:
-            raise ConflictError(f"event type {stored.event_type.name} already exists") from None
+        absent = {"ConditionExpression": "attribute_not_exists(pk)"}
+        self._put(stored, absent, f"event type {stored.event_type.name} already exists")
 
     def save(self, stored: StoredEventType, *, expected_updated_at: datetime | None) -> None:
         """Replace the item last written at `expected_updated_at` (None: there is none yet).
@@ -117,12 +120,8 @@ class EventTypeStore:
                 "ConditionExpression": "updated_at = :seen",
                 "ExpressionAttributeValues": to_item({":seen": expected_updated_at.isoformat()}),
             }
-        try:
-            self._client.put_item(TableName=self._table, Item=self._item(stored), **condition)
-        except self._client.exceptions.ConditionalCheckFailedException:
-            raise ConflictError(
-                f"event type {stored.event_type.name} was changed meanwhile; read it and try again"
-            ) from None
+        changed = f"event type {stored.event_type.name} was changed meanwhile; read it and try again"
+        self._put(stored, condition, changed)
 
     def delete(self, name: str) -> bool:
         """False when there was no such item."""

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,7 +35,8 @@ from functions.portal.branding import (
 from functions.store.api_keys import ApiKeyStore
 from infra.handlers import PORTAL_HANDLER
 from infra.template import resources_of_type
-from tests.e2e.e2e_support import RunningStack, launch_local_stack
+from tests.e2e.e2e_support import RunningStack, ready_local_stack
+from tests.loopback_http import QuietHandler
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -85,22 +86,15 @@ class Hook:
     requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
 
 
-class _HookHandler(BaseHTTPRequestHandler):
+class _HookHandler(QuietHandler):
     server: _HookServer
     protocol_version = "HTTP/1.1"
 
     def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("content-length") or 0))
+        body = self.read_body()
         hook = self.server.owner.hook(urlsplit(self.path).path)
         hook.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
-        self.send_response(hook.status)
-        self.send_header("content-type", hook.content_type)
-        self.send_header("content-length", str(len(hook.body)))
-        self.end_headers()
-        self.wfile.write(hook.body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        self.reply(hook.status, hook.content_type, hook.body)
 
 
 class _HookServer(ThreadingHTTPServer):
@@ -136,7 +130,7 @@ EMBED_PAGE = b"""<!doctype html><html><head><meta charset="utf-8"><title>Platfor
 <iframe id="portal" title="Webhooks" width="1000" height="700"></iframe></body></html>"""
 
 
-class _SiteHandler(BaseHTTPRequestHandler):
+class _SiteHandler(QuietHandler):
     def do_GET(self) -> None:
         if self.path.startswith("/logo.svg"):
             body, content_type = LOGO_SVG, "image/svg+xml"
@@ -145,14 +139,7 @@ class _SiteHandler(BaseHTTPRequestHandler):
         else:
             self.send_error(404)
             return
-        self.send_response(200)
-        self.send_header("content-type", content_type)
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        self.reply(200, content_type, body)
 
 
 class Site(_LoopbackServer):
@@ -191,12 +178,8 @@ def branded_stack(directory: Path, site: Site) -> Iterator[RunningStack]:
             ENV_PORTAL_FRAME_ANCESTORS: site.origin,
         },
     )
-    stack = launch_local_stack(PROFILE, template, directory, time_scale=TIME_SCALE)
-    try:
-        stack.wait_ready()
+    with ready_local_stack(PROFILE, template, directory, time_scale=TIME_SCALE) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 @dataclass

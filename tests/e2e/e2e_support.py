@@ -10,7 +10,8 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,17 @@ def launch_local_stack(
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
     return RunningStack(profile, process, ready_file, log_path)
+
+
+@contextmanager
+def ready_local_stack(profile: str, template: Path, directory: Path, *, time_scale: float) -> Iterator[RunningStack]:
+    """`launch_local_stack`, ready; stopped on leaving (also when it never got ready)."""
+    stack = launch_local_stack(profile, template, directory, time_scale=time_scale)
+    try:
+        stack.wait_ready()
+        yield stack
+    finally:
+        stack.stop()
 
 
 class StackPool:

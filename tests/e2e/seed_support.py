@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +27,12 @@ import pytest
 import requests
 
 from dovecote_local.templates import ensure_templates
-from tests.e2e.e2e_support import RunningStack, eventually, launch_local_stack
+from tests.e2e.e2e_support import Endpoint, Receiver, RunningStack, Verifier, eventually, ready_local_stack
 
 HERE = Path(__file__).resolve().parent
 SNIPPETS = HERE / "seed_snippets"
 SHIMS = HERE / "seed_shims"
+REPO_ROOT = HERE.parents[1]
 NODE = shutil.which("node")
 RECEIVER_START_SECONDS = 20
 
@@ -56,13 +57,8 @@ needs_python_312 = pytest.mark.skipif(PYTHON_312 is None, reason="the seed 004 F
 @contextmanager
 def seed_stack(profile: str, directory: Path, *, time_scale: float) -> Iterator[RunningStack]:
     """`dovecote local --profile PROFILE` for one test module."""
-    template = ensure_templates([profile])[profile]
-    stack = launch_local_stack(profile, template, directory, time_scale=time_scale)
-    try:
-        stack.wait_ready()
+    with ready_local_stack(profile, ensure_templates([profile])[profile], directory, time_scale=time_scale) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 @dataclass(frozen=True)
@@ -143,7 +139,8 @@ def express_snippet(snippet: str, **environment: str) -> Iterator[SnippetReceive
 @contextmanager
 def flask_snippet(snippet: str) -> Iterator[SnippetReceiver]:
     assert PYTHON_312 is not None
-    receiver = SnippetReceiver([PYTHON_312, str(SNIPPETS / snippet)], {"PYTHONPATH": str(SHIMS)})
+    python_path = os.pathsep.join([str(SHIMS), str(REPO_ROOT)])
+    receiver = SnippetReceiver([PYTHON_312, str(SNIPPETS / snippet)], {"PYTHONPATH": python_path})
     try:
         yield receiver
     finally:
@@ -186,3 +183,19 @@ def publish_and_observe(http: Http, webhook_id: str, event_type: str, data_json:
 
     delivery = eventually(first_attempt, timeout=20, message=f"the first attempt of {event_id}")
     return Outcome(published.status, first_response_status=delivery["response_status"])
+
+
+def publish_every_payload_kind(http: Http, webhook_id: str, event_type: str) -> dict[str, Outcome]:
+    """Each of PAYLOADS published as an event of `event_type`, with the first attempt to `webhook_id`."""
+    return {kind: publish_and_observe(http, webhook_id, event_type, data) for kind, data in PAYLOADS.items()}
+
+
+def publish_each_payload_to_a_verifier(
+    http: Http, receiver: Receiver, event_type: str, verifier: Callable[[str], Verifier]
+) -> tuple[dict[str, Outcome], Endpoint]:
+    """A webhook of `event_type` whose receiver checks each request with `verifier(its secret)`, and
+    every payload kind published to it (a refused signature answers 401)."""
+    url, endpoint = receiver.add()
+    webhook = http("POST", "/v1/webhooks", {"url": url, "events": [event_type]}).body
+    endpoint.verify = verifier(webhook["secret"])
+    return publish_every_payload_kind(http, webhook["id"], event_type), endpoint

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.e2e.e2e_support import Receiver, RunningStack, eventually
-from tests.e2e.seed_support import PAYLOADS, Http, publish_and_observe, seed_stack
+from tests.e2e.seed_support import PAYLOADS, Http, publish_each_payload_to_a_verifier, seed_stack
 from tests.e2e.test_e2e_signatures import miteos
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e-seed-000")]
@@ -39,14 +39,7 @@ def test_registration_with_url_events_and_an_optional_secret(stack: RunningStack
 
 
 def test_the_raw_body_signature_verifies_every_payload_kind(stack: RunningStack, receiver: Receiver) -> None:
-    http = Http(stack)
-    url, endpoint = receiver.add()
-    webhook = http("POST", "/v1/webhooks", {"url": url, "events": ["task.complete"]}).body
-    endpoint.verify = miteos(webhook["secret"])
-
-    outcomes = {
-        kind: publish_and_observe(http, webhook["id"], "task.complete", data) for kind, data in PAYLOADS.items()
-    }
+    outcomes, endpoint = publish_each_payload_to_a_verifier(Http(stack), receiver, "task.complete", miteos)
 
     assert {kind: o.first_response_status for kind, o in outcomes.items()} == dict.fromkeys(PAYLOADS, 200)
     big = next(r.body for r in endpoint.requests if b"order_id" in r.body)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.e2e.e2e_support import Receiver, RunningStack, eventually
-from tests.e2e.seed_support import PAYLOADS, Http, publish_and_observe, seed_stack
+from tests.e2e.seed_support import PAYLOADS, Http, publish_each_payload_to_a_verifier, seed_stack
 from tests.e2e.test_e2e_signatures import standard_webhooks
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e-seed-001")]
@@ -79,13 +79,6 @@ def test_delete_answers_the_deleted_object(stack: RunningStack, receiver: Receiv
 
 
 def test_the_signature_verifies_every_payload_kind(stack: RunningStack, receiver: Receiver) -> None:
-    http = Http(stack)
-    url, endpoint = receiver.add()
-    webhook = http("POST", "/v1/webhooks", {"url": url, "events": ["run.completed"]}).body
-    endpoint.verify = standard_webhooks("mynd")(webhook["secret"])
-
-    outcomes = {
-        kind: publish_and_observe(http, webhook["id"], "run.completed", data) for kind, data in PAYLOADS.items()
-    }
+    outcomes, _ = publish_each_payload_to_a_verifier(Http(stack), receiver, "run.completed", standard_webhooks("mynd"))
 
     assert {kind: o.first_response_status for kind, o in outcomes.items()} == dict.fromkeys(PAYLOADS, 200)

@@ -9,7 +9,7 @@ import pytest
 
 from functions.core.profile import load_profile
 from tests.e2e.e2e_support import Receiver, RunningStack, eventually
-from tests.e2e.seed_support import PAYLOADS, Http, publish_and_observe, seed_stack
+from tests.e2e.seed_support import PAYLOADS, Http, publish_each_payload_to_a_verifier, seed_stack
 from tests.e2e.test_e2e_signatures import meetloyd
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e-seed-002")]
@@ -63,13 +63,6 @@ def test_a_webhook_whose_delivery_fails_6_attempts_is_marked_failed_with_the_rea
 
 
 def test_the_signature_verifies_every_payload_kind(stack: RunningStack, receiver: Receiver) -> None:
-    http = Http(stack)
-    url, endpoint = receiver.add()
-    webhook = http("POST", "/v1/webhooks", {"url": url, "events": ["task.completed"]}).body
-    endpoint.verify = meetloyd(webhook["secret"])
-
-    outcomes = {
-        kind: publish_and_observe(http, webhook["id"], "task.completed", data) for kind, data in PAYLOADS.items()
-    }
+    outcomes, _ = publish_each_payload_to_a_verifier(Http(stack), receiver, "task.completed", meetloyd)
 
     assert {kind: o.first_response_status for kind, o in outcomes.items()} == dict.fromkeys(PAYLOADS, 200)

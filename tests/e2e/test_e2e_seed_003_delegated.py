@@ -10,7 +10,7 @@ import requests
 
 from dovecote_local.templates import ensure_templates
 from tests.e2e.e2e_support import RunningStack
-from tests.e2e.seed_support import PAYLOADS, Http, express_snippet, needs_node, publish_and_observe, seed_stack
+from tests.e2e.seed_support import Http, express_snippet, needs_node, publish_every_payload_kind, seed_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e-seed-003")]
 
@@ -71,9 +71,7 @@ def test_the_documents_node_snippet_verifies_every_body_it_is_sent(stack: Runnin
         # The snippet's handler checks the secret 'your-secret' (the registration example shows another).
         body = {"url": snippet.url("/webhook/delegated"), "events": ["task.completed"], "secret": "your-secret"}
         webhook = http("POST", "/api/webhooks/create", body).body
-        outcomes = {
-            kind: publish_and_observe(http, webhook["id"], "task.completed", data) for kind, data in PAYLOADS.items()
-        }
+        outcomes = publish_every_payload_kind(http, webhook["id"], "task.completed")
 
     refused = outcomes.pop("big_integer")
     assert (refused.published, refused.error) == (

@@ -67,12 +67,18 @@ def test_a_bad_dialect_field_is_a_422_naming_the_dialects_field(
     assert refused.body["error"]["message"].startswith(message), refused.body
 
 
-def test_mutx_filters_deliveries_by_success_and_names_success_attempts_error_message(
-    management_api: ManagementApi, aws: Any
-) -> None:
+@pytest.fixture
+def mutx_deliveries_path(management_api: ManagementApi, aws: Any) -> str:
+    """Under the mutx profile: the deliveries path of a webhook with one failed delivery."""
     management_api.switch_profile("mutx")
     seeded = seed_failed_delivery(aws, management_api, APPLICATION)
-    path = f"/v1/webhooks/{seeded['webhook_id']}/deliveries"
+    return f"/v1/webhooks/{seeded['webhook_id']}/deliveries"
+
+
+def test_mutx_filters_deliveries_by_success_and_names_success_attempts_error_message(
+    management_api: ManagementApi, mutx_deliveries_path: str
+) -> None:
+    path = mutx_deliveries_path
 
     failed = management_api("GET", path, query={"success": "false", "limit": "20"})
     succeeded = management_api("GET", path, query={"success": "true"})
@@ -85,11 +91,9 @@ def test_mutx_filters_deliveries_by_success_and_names_success_attempts_error_mes
 
 
 def test_an_unknown_filter_value_is_a_422_naming_the_filter_after_the_credential_check(
-    management_api: ManagementApi, aws: Any
+    management_api: ManagementApi, mutx_deliveries_path: str
 ) -> None:
-    management_api.switch_profile("mutx")
-    seeded = seed_failed_delivery(aws, management_api, APPLICATION)
-    path = f"/v1/webhooks/{seeded['webhook_id']}/deliveries"
+    path = mutx_deliveries_path
 
     refused = management_api("GET", path, query={"success": "maybe"})
     anonymous = management_api("GET", path, query={"success": "maybe"}, application=None)

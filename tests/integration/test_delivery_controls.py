@@ -6,11 +6,14 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from dovecote.profiles import profile_path
+from dovecote.schemes import StandardWebhooksAsymmetric
 from dovecote.verify import verify
 from functions.management import handler as management
 from tests.integration.conftest import APPLICATION, reset_all_dependencies
@@ -153,5 +156,36 @@ def test_v1a_needs_a_standard_webhooks_profile_and_a_matching_secret(pipeline: P
     assert mismatched.body["error"]["message"].startswith("secret: ")
     pipeline.use_profile("mutx")
     refused = manage(pipeline, "POST", "/v1/webhooks", body={**body, "signature_version": "v1a"})
+    assert refused.status == 422
+    assert refused.body["error"]["message"].startswith("signature_version: ")
+
+
+def v1a_profile(tmp_path: Path) -> str:
+    """The standard profile, signing every endpoint with Ed25519 (whsk_ keys)."""
+    document = json.loads(Path(profile_path("standard")).read_text())
+    document["name"] = "standard-v1a"
+    document["signing"]["scheme"] = StandardWebhooksAsymmetric.name
+    document["secret"] = {**document.get("secret", {}), "prefix": StandardWebhooksAsymmetric.secret_prefix}
+    path = tmp_path / "standard-v1a.json"
+    path.write_text(json.dumps(document))
+    return str(path)
+
+
+def test_a_profile_signing_v1a_gives_every_endpoint_an_ed25519_key_and_refuses_v1(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    pipeline.use_profile(v1a_profile(tmp_path))
+    with receiver(200) as server:
+        by_default = register(pipeline, server.url)
+        assert by_default["secret"].startswith("whpk_")
+        assert register(pipeline, server.url, signature_version="v1a")["secret"].startswith("whpk_")
+        pipeline.publish("order.created")
+        deliver_all(pipeline)
+    assert len(server.requests) == 2
+    signed_by_default = next(r for r in server.requests if verify("standard", r.body, r.headers, by_default["secret"]))
+    assert signed_by_default.headers["webhook-signature"].startswith("v1a,")
+    refused = manage(
+        pipeline, "POST", "/v1/webhooks", body={"url": server.url, "events": ["*"], "signature_version": "v1"}
+    )
     assert refused.status == 422
     assert refused.body["error"]["message"].startswith("signature_version: ")

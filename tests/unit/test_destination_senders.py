@@ -100,21 +100,24 @@ def send_with_error(kind: DestinationType, code: str, status: int, message: str 
     return SENDERS[kind](clients).send(endpoint(kind), MESSAGE)  # type: ignore[arg-type]
 
 
+CODES_BY_KIND = {
+    # the kind named in the log → the verdict, and the (code → http status) AWS answers of that kind
+    "throttled": (
+        Verdict.RETRY,
+        {"ThrottlingException": 400, "Throttling": 400, "Throttled": 400, "RequestThrottled": 403},
+    ),
+    "server": (Verdict.RETRY, {"InternalError": 500, "ServiceUnavailable": 503}),
+    "denied": (Verdict.RETRY, {"AccessDenied": 403, "AccessDeniedException": 400, "AuthorizationError": 403}),
+    "missing": (
+        Verdict.GONE,
+        {"AWS.SimpleQueueService.NonExistentQueue": 400, "NotFound": 404, "ResourceNotFoundException": 400},
+    ),
+    "rejected": (Verdict.RETRY, {"InvalidParameterValue": 400}),
+}
 MATRIX = [
-    # (code, http status) → verdict, and the kind named in the log
-    ("ThrottlingException", 400, Verdict.RETRY, "throttled"),
-    ("Throttling", 400, Verdict.RETRY, "throttled"),
-    ("Throttled", 400, Verdict.RETRY, "throttled"),
-    ("RequestThrottled", 403, Verdict.RETRY, "throttled"),
-    ("InternalError", 500, Verdict.RETRY, "server"),
-    ("ServiceUnavailable", 503, Verdict.RETRY, "server"),
-    ("AccessDenied", 403, Verdict.RETRY, "denied"),
-    ("AccessDeniedException", 400, Verdict.RETRY, "denied"),
-    ("AuthorizationError", 403, Verdict.RETRY, "denied"),
-    ("AWS.SimpleQueueService.NonExistentQueue", 400, Verdict.GONE, "missing"),
-    ("NotFound", 404, Verdict.GONE, "missing"),
-    ("ResourceNotFoundException", 400, Verdict.GONE, "missing"),
-    ("InvalidParameterValue", 400, Verdict.RETRY, "rejected"),
+    (code, status, verdict, label)
+    for label, (verdict, statuses) in CODES_BY_KIND.items()
+    for code, status in statuses.items()
 ]
 
 

@@ -71,10 +71,16 @@ class WebhookWithSecret(Webhook):
     """rotate-secret only: until when deliveries are signed for the previous secret too."""
 
 
-class DeletedWebhook(DovecoteObject):
+class _Deleted(DovecoteObject):
+    """What a delete answers: the object's id, its kind and `deleted: true`."""
+
     id: str
-    object: str = "webhook"
+    object: str
     deleted: bool
+
+
+class DeletedWebhook(_Deleted):
+    object: str = "webhook"
 
 
 class OperationalWebhook(DovecoteObject):
@@ -98,10 +104,8 @@ class OperationalWebhookWithSecret(OperationalWebhook):
     secret: str | None = None
 
 
-class DeletedOperationalWebhook(DovecoteObject):
-    id: str
+class DeletedOperationalWebhook(_Deleted):
     object: str = "operational_webhook"
-    deleted: bool
 
 
 class Attempt(DovecoteObject):
@@ -216,10 +220,8 @@ class Application(DovecoteObject):
     updated_at: datetime | None = None
 
 
-class DeletedApplication(DovecoteObject):
-    id: str
+class DeletedApplication(_Deleted):
     object: str = "application"
-    deleted: bool
 
 
 class ApiKey(DovecoteObject):

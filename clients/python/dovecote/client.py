@@ -133,6 +133,20 @@ class _Resource:
         self._transport = transport
         self._prefix = prefix
 
+    def _call(
+        self,
+        model: type[ModelT],
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        retryable: bool,
+    ) -> ModelT:
+        """One API call, its answer parsed as `model`."""
+        response = self._transport.request(method, path, json_body=json_body, headers=headers, retryable=retryable)
+        return _parse(model, response)
+
 
 class Webhooks(_Resource):
     """Endpoints that receive events: `client.webhooks`."""
@@ -181,8 +195,7 @@ class Webhooks(_Resource):
                 "signature_version": signature_version,
             }
         )
-        response = self._transport.request("POST", self._prefix + "/webhooks", json_body=body, retryable=False)
-        return _parse(WebhookWithSecret, response)
+        return self._call(WebhookWithSecret, "POST", self._prefix + "/webhooks", json_body=body, retryable=False)
 
     def list(self, *, limit: int | None = None, cursor: str | None = None) -> ListPage[Webhook]:
         """A page of webhooks; iterating it walks every following page too."""
@@ -192,9 +205,7 @@ class Webhooks(_Resource):
         return _parse_page(Webhook, body, lambda next_cursor: self.list(limit=limit, cursor=next_cursor))
 
     def get(self, webhook_id: str) -> Webhook:
-        return _parse(
-            Webhook, self._transport.request("GET", _path(self._prefix + "/webhooks/{}", webhook_id), retryable=True)
-        )
+        return self._call(Webhook, "GET", _path(self._prefix + "/webhooks/{}", webhook_id), retryable=True)
 
     def update(
         self,
@@ -222,15 +233,13 @@ class Webhooks(_Resource):
                 "filter": filter,
             }
         )
-        response = self._transport.request(
-            "PATCH", _path(self._prefix + "/webhooks/{}", webhook_id), json_body=body, retryable=True
+        return self._call(
+            Webhook, "PATCH", _path(self._prefix + "/webhooks/{}", webhook_id), json_body=body, retryable=True
         )
-        return _parse(Webhook, response)
 
     def delete(self, webhook_id: str) -> DeletedWebhook:
         """Delete the endpoint; its pending retries are cancelled."""
-        response = self._transport.request("DELETE", _path(self._prefix + "/webhooks/{}", webhook_id), retryable=True)
-        return _parse(DeletedWebhook, response)
+        return self._call(DeletedWebhook, "DELETE", _path(self._prefix + "/webhooks/{}", webhook_id), retryable=True)
 
     def deliveries(
         self,
@@ -259,27 +268,23 @@ class Webhooks(_Resource):
 
     def test(self, webhook_id: str) -> Event:
         """Send a test event to this endpoint only; returns the event that was queued."""
-        response = self._transport.request(
-            "POST", _path(self._prefix + "/webhooks/{}/test", webhook_id), retryable=False
-        )
-        return _parse(Event, response)
+        return self._call(Event, "POST", _path(self._prefix + "/webhooks/{}/test", webhook_id), retryable=False)
 
     def rotate_secret(self, webhook_id: str) -> WebhookWithSecret:
         """Issue a new signing secret; the old one keeps signing for a grace period."""
-        response = self._transport.request(
-            "POST", _path(self._prefix + "/webhooks/{}/rotate-secret", webhook_id), retryable=False
+        return self._call(
+            WebhookWithSecret, "POST", _path(self._prefix + "/webhooks/{}/rotate-secret", webhook_id), retryable=False
         )
-        return _parse(WebhookWithSecret, response)
 
     def recover(self, webhook_id: str, since: datetime | str) -> Recovery:
         """Re-send the endpoint's failed deliveries created since `since` (aware datetime or ISO-8601)."""
-        response = self._transport.request(
+        return self._call(
+            Recovery,
             "POST",
             _path(self._prefix + "/webhooks/{}/recover", webhook_id),
             json_body={"since": _iso_timestamp(since)},
             retryable=False,
         )
-        return _parse(Recovery, response)
 
 
 class Deliveries(_Resource):
@@ -287,15 +292,11 @@ class Deliveries(_Resource):
 
     def get(self, delivery_id: str) -> Delivery:
         """The delivery with every attempt (`.attempts`)."""
-        response = self._transport.request("GET", _path(self._prefix + "/deliveries/{}", delivery_id), retryable=True)
-        return _parse(Delivery, response)
+        return self._call(Delivery, "GET", _path(self._prefix + "/deliveries/{}", delivery_id), retryable=True)
 
     def retry(self, delivery_id: str) -> Delivery:
         """Start a new series of attempts now. Not retried automatically: a repeat starts another."""
-        response = self._transport.request(
-            "POST", _path(self._prefix + "/deliveries/{}/retry", delivery_id), retryable=False
-        )
-        return _parse(Delivery, response)
+        return self._call(Delivery, "POST", _path(self._prefix + "/deliveries/{}/retry", delivery_id), retryable=False)
 
 
 class Events(_Resource):
@@ -322,10 +323,7 @@ class Events(_Resource):
         """
         headers = {"Idempotency-Key": idempotency_key or f"dvc_{uuid.uuid4().hex}"}
         body = _without_none({"type": type, "data": data, "id": id})
-        response = self._transport.request(
-            "POST", self._prefix + "/events", json_body=body, headers=headers, retryable=True
-        )
-        return _parse(Event, response)
+        return self._call(Event, "POST", self._prefix + "/events", json_body=body, headers=headers, retryable=True)
 
     def send_batch(self, events: Sequence[Mapping[str, Any]]) -> EventBatch:
         """Publish up to 100 events in one request: each a mapping of `type`, `data`, and `id` or
@@ -339,13 +337,10 @@ class Events(_Resource):
                 for event in events
             ]
         }  # fmt: skip
-        response = self._transport.request("POST", self._prefix + "/events/batch", json_body=body, retryable=True)
-        return _parse(EventBatch, response)
+        return self._call(EventBatch, "POST", self._prefix + "/events/batch", json_body=body, retryable=True)
 
     def get(self, event_id: str) -> Event:
-        return _parse(
-            Event, self._transport.request("GET", _path(self._prefix + "/events/{}", event_id), retryable=True)
-        )
+        return self._call(Event, "GET", _path(self._prefix + "/events/{}", event_id), retryable=True)
 
 
 class _Keep:
@@ -369,9 +364,7 @@ class EventTypes(_Resource):
         return _parse_page(EventType, self._transport.request("GET", self._prefix + "/event-types", retryable=True))
 
     def get(self, name: str) -> EventType:
-        return _parse(
-            EventType, self._transport.request("GET", _path(self._prefix + "/event-types/{}", name), retryable=True)
-        )
+        return self._call(EventType, "GET", _path(self._prefix + "/event-types/{}", name), retryable=True)
 
     def create(
         self,
@@ -386,8 +379,7 @@ class EventTypes(_Resource):
         body = _without_none(
             {"name": name, "description": description, "schema": schema, "example": example, "deprecated": deprecated}
         )
-        response = self._transport.request("POST", API_PREFIX + "/event-types", json_body=body, retryable=False)
-        return _parse(EventType, response)
+        return self._call(EventType, "POST", API_PREFIX + "/event-types", json_body=body, retryable=False)
 
     def update(
         self,
@@ -401,15 +393,13 @@ class EventTypes(_Resource):
         """Change the given fields (platform key); `schema=None` removes the schema, `example=None` the example."""
         body = _without_none({"description": description, "deprecated": deprecated})
         body.update({key: value for key, value in (("schema", schema), ("example", example)) if value is not KEEP})
-        response = self._transport.request(
-            "PATCH", _path(API_PREFIX + "/event-types/{}", name), json_body=body, retryable=True
+        return self._call(
+            EventType, "PATCH", _path(API_PREFIX + "/event-types/{}", name), json_body=body, retryable=True
         )
-        return _parse(EventType, response)
 
     def delete(self, name: str) -> DeletedEventType:
         """Delete a type the platform registered (platform key); a profile's type answers 409."""
-        response = self._transport.request("DELETE", _path(API_PREFIX + "/event-types/{}", name), retryable=True)
-        return _parse(DeletedEventType, response)
+        return self._call(DeletedEventType, "DELETE", _path(API_PREFIX + "/event-types/{}", name), retryable=True)
 
 
 class _Keys(_Resource):
@@ -421,7 +411,7 @@ class _Keys(_Resource):
         """A new key; `.key` is shown only in this answer."""
         body = _without_none({"description": description})
         path = self._prefix + self._collection
-        return _parse(ApiKeyWithSecret, self._transport.request("POST", path, json_body=body, retryable=False))
+        return self._call(ApiKeyWithSecret, "POST", path, json_body=body, retryable=False)
 
     def list(self, *, limit: int | None = None, cursor: str | None = None) -> ListPage[ApiKey]:
         """A page of keys, newest first (revoked ones included); never the keys themselves."""
@@ -432,7 +422,7 @@ class _Keys(_Resource):
     def revoke(self, key_id: str) -> ApiKey:
         """Revoke the key (idempotent); it stops working within the authorizer's cache TTL (60 s)."""
         path = _path(self._prefix + self._collection + "/{}", key_id)
-        return _parse(ApiKey, self._transport.request("DELETE", path, retryable=True))
+        return self._call(ApiKey, "DELETE", path, retryable=True)
 
 
 class ApiKeys(_Keys):
@@ -447,8 +437,7 @@ class PortalSessions(_Resource):
     def create(self, *, ttl_seconds: int | None = None, read_only: bool | None = None) -> PortalSession:
         """A session whose `url` opens the portal for this application (60 s to 24 h, default 1 h)."""
         body = _without_none({"ttl_seconds": ttl_seconds, "read_only": read_only})
-        response = self._transport.request("POST", self._prefix + "/portal-sessions", json_body=body, retryable=False)
-        return _parse(PortalSession, response)
+        return self._call(PortalSession, "POST", self._prefix + "/portal-sessions", json_body=body, retryable=False)
 
 
 class ApplicationScope:
@@ -481,8 +470,7 @@ class Applications(_Resource):
         Not retried automatically: without an `id`, a repeat would create a second application.
         """
         body = _without_none({"id": id, "name": name, "metadata": metadata})
-        response = self._transport.request("POST", self._prefix + "/applications", json_body=body, retryable=False)
-        return _parse(Application, response)
+        return self._call(Application, "POST", self._prefix + "/applications", json_body=body, retryable=False)
 
     def list(self, *, limit: int | None = None, cursor: str | None = None) -> ListPage[Application]:
         """A page of applications in id order; iterating it walks every following page too."""
@@ -492,7 +480,7 @@ class Applications(_Resource):
 
     def get(self, application_id: str) -> Application:
         path = _path(self._prefix + "/applications/{}", application_id)
-        return _parse(Application, self._transport.request("GET", path, retryable=True))
+        return self._call(Application, "GET", path, retryable=True)
 
     def update(
         self, application_id: str, *, name: str | None = None, metadata: dict[str, str] | None = None
@@ -500,12 +488,12 @@ class Applications(_Resource):
         """Rename, or replace the metadata; fields left as None keep their value."""
         body = _without_none({"name": name, "metadata": metadata})
         path = _path(self._prefix + "/applications/{}", application_id)
-        return _parse(Application, self._transport.request("PATCH", path, json_body=body, retryable=True))
+        return self._call(Application, "PATCH", path, json_body=body, retryable=True)
 
     def delete(self, application_id: str) -> DeletedApplication:
         """Delete the application: its keys and sessions are revoked, its webhooks deleted."""
         path = _path(self._prefix + "/applications/{}", application_id)
-        return _parse(DeletedApplication, self._transport.request("DELETE", path, retryable=True))
+        return self._call(DeletedApplication, "DELETE", path, retryable=True)
 
 
 class PlatformKeys(_Keys):

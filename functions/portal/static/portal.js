@@ -769,6 +769,23 @@ function secretPanel(revealed, onDone) {
   return panel;
 }
 
+// A button that runs `action` on a click, disabled while it runs: enabled again when it fails (the error goes
+// to `onError`), and after it succeeds too when `again` (otherwise success moves the page on).
+function actionButton(props, label, action, onError, { again = false } = {}) {
+  const run = async (event) => {
+    const button = event.target;
+    button.disabled = true;
+    try {
+      await action();
+      if (again) button.disabled = false;
+    } catch (error) {
+      button.disabled = false;
+      onError(error);
+    }
+  };
+  return h("button", { type: "button", ...props, on: { click: run } }, label);
+}
+
 function confirmPanel({ id, question, detail, confirmText, danger, onConfirm, onCancel }) {
   const confirm = h("button", { type: "button", class: danger ? "danger" : "primary", id: `${id}-confirm` }, confirmText);
   const errorSlot = h("div");
@@ -849,40 +866,15 @@ async function endpointView({ parts, params, generation }) {
       "div",
       { class: "actions", role: "group", "aria-label": "Endpoint actions" },
       link(path("endpoints", endpoint.id, "edit"), "Edit", { class: "button" }),
-      h("button", {
-        type: "button",
-        id: "toggle-enabled",
-        on: {
-          click: async (event) => {
-            event.target.disabled = true;
-            try {
-              await api("PATCH", base, { enabled: !endpoint.enabled });
-              navigate(path("endpoints", endpoint.id), endpoint.enabled ? "Endpoint disabled" : "Endpoint enabled");
-            } catch (error) {
-              event.target.disabled = false;
-              showInline(confirmSlot)(error);
-            }
-          },
-        },
-      }, endpoint.enabled ? "Disable" : "Enable"),
-      h("button", {
-        type: "button",
-        id: "send-test",
-        on: {
-          click: async (event) => {
-            event.target.disabled = true;
-            try {
-              await api("POST", `${base}/test`);
-              toast("Test event sent");
-              if (generation === state.generation) refreshLog();
-            } catch (error) {
-              showInline(confirmSlot)(error);
-            } finally {
-              event.target.disabled = false;
-            }
-          },
-        },
-      }, "Send test event"),
+      actionButton({ id: "toggle-enabled" }, endpoint.enabled ? "Disable" : "Enable", async () => {
+        await api("PATCH", base, { enabled: !endpoint.enabled });
+        navigate(path("endpoints", endpoint.id), endpoint.enabled ? "Endpoint disabled" : "Endpoint enabled");
+      }, showInline(confirmSlot)),
+      actionButton({ id: "send-test" }, "Send test event", async () => {
+        await api("POST", `${base}/test`);
+        toast("Test event sent");
+        if (generation === state.generation) refreshLog();
+      }, showInline(confirmSlot), { again: true }),
       h("button", {
         type: "button",
         id: "rotate-secret",
@@ -1133,23 +1125,10 @@ async function deliveryView({ parts, generation }) {
     if (writable() && (delivery.status === "failed" || delivery.status === "cancelled")) {
       const retryResult = h("div", { "aria-live": "polite" });
       node.append(
-        h("div", { class: "actions" }, h("button", {
-          type: "button",
-          class: "primary",
-          id: "retry-delivery",
-          on: {
-            click: async (clicked) => {
-              clicked.target.disabled = true;
-              try {
-                await api("POST", `/v1/deliveries/${encodeURIComponent(id)}/retry`);
-                navigate(path("deliveries", id), "Delivery queued again");
-              } catch (error) {
-                clicked.target.disabled = false;
-                showInline(retryResult)(error);
-              }
-            },
-          },
-        }, "Retry delivery")),
+        h("div", { class: "actions" }, actionButton({ class: "primary", id: "retry-delivery" }, "Retry delivery", async () => {
+          await api("POST", `/v1/deliveries/${encodeURIComponent(id)}/retry`);
+          navigate(path("deliveries", id), "Delivery queued again");
+        }, showInline(retryResult))),
         retryResult,
       );
     }

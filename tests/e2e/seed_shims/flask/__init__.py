@@ -1,7 +1,8 @@
 """A stand-in for the part of Flask the seed 004 snippet uses (Flask, request, jsonify, @app.route,
 app.run), so that the snippet copied from the document runs as written. `request.get_data()` is
 the raw body; `request.json` the parsed one. app.run() takes its port from $PORT (0: any free
-port) and prints `listening <port>` once it is ready."""
+port) and prints `listening <port>` once it is ready. It serves with the tests' handler
+(tests/loopback_http.py: the repository root is on the snippet's path)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import json
 import os
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from tests.loopback_http import QuietHandler
 
 _local = threading.local()
 
@@ -50,22 +53,15 @@ class Flask:
     def run(self, port: int) -> None:
         routes = self._routes
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:
-                _local.body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                _local.body = self.read_body()
                 _local.headers = self.headers
                 view = routes.get(("POST", self.path.split("?")[0]))
                 body, status = view() if view else (b"no route", 404)
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
+                self.reply(status, "application/json", body)
 
         server = ThreadingHTTPServer(("127.0.0.1", int(os.environ.get("PORT", "0"))), Handler)
         sys.stdout.write(f"listening {server.server_address[1]}\n")
