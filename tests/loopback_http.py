@@ -30,8 +30,9 @@ class Received:
         return self.headers.get(name.lower())
 
 
-Answer = Callable[[str, dict[str, str], bytes], tuple[int, bytes]]
-"""(path, headers with lower-cased names, body) → the status and the text/plain body to answer."""
+Answer = Callable[[str, dict[str, str], bytes], tuple[int, bytes] | tuple[int, bytes, dict[str, str]]]
+"""(path, headers with lower-cased names, body) → the status and the text/plain body to answer,
+and optionally headers to answer with (e.g. `Retry-After`)."""
 
 
 class _PostHandler(BaseHTTPRequestHandler):
@@ -41,8 +42,10 @@ class _PostHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("content-length") or 0))
         headers = {name.lower(): value for name, value in self.headers.items()}
-        status, payload = self.server.answer(self.path, headers, body)
+        status, payload, *extra = self.server.answer(self.path, headers, body)
         self.send_response(status)
+        for name, value in (extra[0] if extra else {}).items():
+            self.send_header(name, value)
         self.send_header("content-type", "text/plain")
         self.send_header("content-length", str(len(payload)))
         self.end_headers()

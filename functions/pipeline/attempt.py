@@ -20,6 +20,7 @@ from functions.core.models import Attempt, Delivery, DeliveryStatus, Event, Webh
 from functions.core.profile import Profile
 from functions.core.schedule import RetrySchedule
 from functions.core.signing import delivery_headers
+from functions.core.timestamps import milliseconds
 from functions.pipeline.http import USER_AGENT
 from functions.pipeline.sender import Sender, SendResult, SignedMessage
 
@@ -67,7 +68,7 @@ class Attempter:
     clock: Callable[[], datetime] = utc_now
 
     def attempt(self, delivery: Delivery, endpoint: Webhook, event: Event, number: int) -> AttemptOutcome | Unsendable:
-        now = self.clock()
+        now = milliseconds(self.clock())  # as the log shows it: due times counted from it are exact
         message = self._prepare(delivery, endpoint, event, now)
         if isinstance(message, Unsendable):
             return message
