@@ -10,6 +10,7 @@ recorded instead of slept. `Receiver` is a ThreadingHTTPServer that answers from
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 import time
@@ -204,8 +205,8 @@ class Pipeline:
         self.aws = aws
         self._call_api = call_api
         self._monkeypatch = monkeypatch
-        self.waits: list[int] = []
-        """Each Wait's delay in whole seconds after the logged attempt that put its due time (`delay_before`)."""
+        self.waits_until: list[tuple[datetime, dict[str, Any]]] = []
+        """Each Wait's due time (its `TimestampPath`'s value) and the state's input."""
         self.waits_released = threading.Event()
         self.waits_released.set()
         self.lambda_invocations = _SerialLambda()
@@ -221,7 +222,7 @@ class Pipeline:
         """Deploy `name_or_path`: its settings and its synthesized retry state machine."""
         self.profile = load_profile(name_or_path)
         definition = retry_state_machine_definition(self.profile, DELIVER_FUNCTION_ARN)
-        machine_name = f"dovecote-test-retries-{len(self.waits)}-{int(time.monotonic() * 1000)}"
+        machine_name = f"dovecote-test-retries-{len(self.waits_until)}-{int(time.monotonic() * 1000)}"
         self.state_machine_arn = self.aws.stepfunctions.create_state_machine(
             name=machine_name, definition=json.dumps(definition), roleArn=RETRY_MACHINE_ROLE
         )["stateMachineArn"]
@@ -352,6 +353,12 @@ class Pipeline:
         finally:
             self.waits_released.set()
 
+    @property
+    def waits(self) -> list[int]:
+        """Each Wait's delay in whole seconds after the logged attempt that set its due time (read
+        from the log now, not in the Wait: a test's injected faults must not reach these reads)."""
+        return [self.delay_before(due, state_input) for due, state_input in self.waits_until]
+
     def delay_before(self, due: datetime, state_input: dict[str, Any]) -> int:
         """A Wait's delay: from the attempt of one of the group's members whose log says the next is
         due then (`next_retry_at`), in whole seconds. No such attempt: the Wait and the log disagree."""
@@ -364,7 +371,7 @@ class Pipeline:
 
     def wait_until_waiting(self, count: int = 1) -> None:
         deadline = time.monotonic() + EXECUTION_TIMEOUT_SECONDS
-        while len(self.waits) < count:
+        while len(self.waits_until) < count:
             if time.monotonic() > deadline:
                 raise AssertionError("no execution reached its Wait state")
             time.sleep(0.01)
@@ -427,7 +434,7 @@ def pipeline_under_moto(aws: AwsResources, call_api: CallApi, monkeypatch: pytes
 
     def record_wait(self: Any, env: Any) -> None:
         self.string.eval(env=env)  # the retry machine's Waits are TimestampPaths
-        pipeline.waits.append(pipeline.delay_before(parse_iso(env.stack.pop()), env.states.get_input()))
+        pipeline.waits_until.append((parse_iso(env.stack.pop()), copy.deepcopy(env.states.get_input())))
         deadline = time.monotonic() + EXECUTION_TIMEOUT_SECONDS
         while not pipeline.waits_released.wait(0.01) and time.monotonic() < deadline:
             if not env.is_running():  # stopped (StopExecution) while held in the Wait
