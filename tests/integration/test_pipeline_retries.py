@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -150,3 +151,29 @@ def test_mark_failed_is_idempotent_and_attempt_repeats_log_once(pipeline: Pipeli
 def test_execution_names_follow_the_delivery_id_and_series() -> None:
     assert execution_name("del_x", 1) == "del_x"
     assert execution_name("del_x", 3) == "del_x-s3"
+
+
+@pytest.mark.parametrize("retry_after", ["900", "Sun, 06 Nov 2050 08:49:37 GMT"], ids=["seconds", "http-date"])
+def test_a_429_with_retry_after_on_attempt_1_puts_its_due_time_in_the_execution_input_and_the_log(
+    pipeline: Pipeline, retry_after: str
+) -> None:
+    profile = pipeline.use_profile("standard")
+    longest = max(profile.retry_schedule_seconds)
+    with receiver(Reply(429, headers=(("Retry-After", retry_after),)), default=200) as server:
+        webhook = start_delivery(pipeline, server.url)
+        [execution] = pipeline.wait_for_executions()
+
+    delivery = pipeline.only_delivery(webhook)
+    first, second = delivery.attempts
+    asked = first.retry_after_seconds
+    assert asked is not None
+    assert asked == (900 if retry_after == "900" else longest)  # a date 24 years away: capped at the table's longest
+    answered_at = first.attempted_at + timedelta(milliseconds=first.latency_ms)
+    assert first.next_retry_at == answered_at + timedelta(seconds=asked)  # no sooner than asked, from the answer
+    assert first.next_retry_at > first.attempted_at + timedelta(seconds=profile.retry_delays_seconds[0])
+    # The execution's input carries the same due time: Wait 2 waits until then.
+    execution_input = json.loads(execution["input"])
+    assert execution_input["next_attempt_at"] == iso(first.next_retry_at)
+    assert pipeline.waits == [asked]
+    assert (second.response_status, delivery.status) == (200, DeliveryStatus.SUCCEEDED)
+    assert len(server.requests) == 2
