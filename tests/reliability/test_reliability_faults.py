@@ -38,6 +38,7 @@ from cryptography.x509.oid import NameOID
 from dovecote.profiles import shipped_profile_names
 from functions.core.models import RESPONSE_EXCERPT_BYTES, DeliveryStatus
 from functions.core.profile import load_profile
+from functions.core.timestamps import iso
 from functions.pipeline.http import MAX_RESPONSE_BYTES, HttpResult, HttpSender
 from functions.store.deliveries import DeliveryStore
 from tests.integration.pipeline_support import Pipeline, custom_profile, pipeline_under_moto
@@ -548,8 +549,9 @@ GROUP_SIZE = 4
 _EVENT_NUMBER = re.compile(rb'"n":\s*(\d+)')
 
 
-def per_delivery(rule: Callable[[int, int], int]) -> Callable[..., None]:
-    """Answer `rule(n, k)`: n is the event's `data.n`, k counts the requests for that event so far (from 1)."""
+def per_delivery(rule: Callable[[int, int], int | tuple[int, dict[str, str]]]) -> Callable[..., None]:
+    """Answer `rule(n, k)` (a status, or a status and headers): n is the event's `data.n`, k counts the
+    requests for that event so far (from 1)."""
     seen: dict[int, int] = {}
     lock = threading.Lock()
 
@@ -560,7 +562,9 @@ def per_delivery(rule: Callable[[int, int], int]) -> Callable[..., None]:
         with lock:
             seen[number] = seen.get(number, 0) + 1
             count = seen[number]
-        connection.sendall(http_response(rule(number, count)))
+        answer = rule(number, count)
+        status, headers = answer if isinstance(answer, tuple) else (answer, None)
+        connection.sendall(http_response(status, headers))
 
     return serve
 
@@ -627,6 +631,29 @@ def test_a_group_where_some_deliveries_succeed_and_others_fail_keeps_each_on_its
         assert scheduled == pytest.approx(profile.retry_delays_seconds[: len(statuses) - 1], abs=half_spread + 0.001)
     assert received == 2 * (GROUP_SIZE // 2) + profile.max_attempts * (GROUP_SIZE // 2)
     report_figures("retry-group-mixed", members=GROUP_SIZE, executions=1, requests=received, lost=0)
+
+
+def test_the_largest_retry_after_among_a_groups_answers_delays_the_whole_group(pipeline: Pipeline) -> None:
+    asked = {0: 1000, 1: 200}  # event 0's endpoint answer asks for 1000 s, event 1's for 200 s; others ask nothing
+
+    def rule(n: int, k: int) -> int | tuple[int, dict[str, str]]:
+        if k >= 2:
+            return 200
+        return (429 if n == 0 else 503, {"Retry-After": str(asked[n])}) if n in asked else 500
+
+    with raw_server(per_delivery(rule)) as server:
+        _, deliveries = publish_group(pipeline, server.url())
+        [execution] = pipeline.wait_for_executions()
+
+    logs = {n: pipeline.delivery(delivery_id) for n, delivery_id in deliveries.items()}
+    firsts = {n: delivery.attempts[0] for n, delivery in logs.items()}
+    largest = firsts[0]
+    due = largest.attempted_at + datetime.timedelta(milliseconds=largest.latency_ms, seconds=asked[0])
+    assert {first.next_retry_at for first in firsts.values()} == {due}  # one due time: the largest ask wins
+    assert {n: first.retry_after_seconds for n, first in firsts.items()} == {n: asked.get(n) for n in deliveries}
+    assert json.loads(execution["input"])["next_attempt_at"] == iso(due)
+    assert pipeline.waits == [asked[0]]
+    assert all(delivery.status is DeliveryStatus.SUCCEEDED for delivery in logs.values())
 
 
 def test_a_delivery_deleted_from_a_running_group_is_skipped_and_the_rest_go_on(pipeline: Pipeline) -> None:
