@@ -2,7 +2,11 @@
 
 Step Functions really executes the state machine (`execute_state_machine`), Lambda runs
 without Docker (`use_docker: false`, so `lambdas.patch_moto_lambda` can run the real
-handlers), and Wait states sleep `seconds * time_scale`, waking at once on shutdown.
+handlers), and Wait states sleep `seconds * time_scale`, waking at once on shutdown. A Wait
+until a timestamp (`Timestamp`/`TimestampPath`, as the retry state machine's) is not scaled:
+the deliver function already wrote the moment on the local stack's clock (its retry table is
+scaled), so it waits until exactly then, to the millisecond (moto's own reading cuts the
+fraction and compares with the machine's local time).
 """
 
 from __future__ import annotations
@@ -16,7 +20,11 @@ from typing import Any
 
 import requests
 from moto.server import ThreadedMotoServer
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+from functions.core.timestamps import parse_iso, utc_now
 
 MOTO_CONFIG = {
     "stepfunctions": {"execute_state_machine": True},
@@ -56,12 +64,22 @@ class MotoServer:
 
 
 def patch_wait_states(time_scale: float, stopping: threading.Event) -> Callable[[], None]:
-    """Scale every Wait state by `time_scale`; once `stopping` is set, waiting executions end. Returns the undo."""
-    original = WaitFunction._wait_interval
+    """Scale every Wait state's seconds by `time_scale` (a timestamp is waited for as it is); once
+    `stopping` is set, waiting executions end. Returns the undo."""
+    original_interval, original_body = WaitFunction._wait_interval, WaitFunction._eval_body
 
-    def wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
-        remaining = max(0.0, wait_seconds * time_scale)
-        deadline = time.monotonic() + max(0.0, wait_seconds * time_scale)
+    def eval_body(self: Any, env: Any) -> None:
+        if not isinstance(self, Timestamp):
+            wait_interval(self, env, self._get_wait_seconds(env=env) * time_scale)
+            return
+        self.string.eval(env=env)
+        text = env.stack.pop()
+        if not isinstance(text, str) or self._from_timestamp_string(text) is None:
+            raise FailureEventException(self._create_failure_event(env, text))
+        wait_interval(self, env, (parse_iso(text) - utc_now()).total_seconds())
+
+    def wait_interval(self: Any, env: Any, wait_seconds: float) -> None:
+        deadline = time.monotonic() + max(0.0, wait_seconds)
         # program_state_event pulses when the execution stops (StopExecution): stop waiting then.
         while env.is_running():
             if stopping.is_set():
@@ -72,8 +90,10 @@ def patch_wait_states(time_scale: float, stopping: threading.Event) -> Callable[
             env.program_state_event.wait(min(remaining, _WAIT_SLICE_SECONDS))
 
     WaitFunction._wait_interval = wait_interval  # type: ignore[method-assign]
+    WaitFunction._eval_body = eval_body  # type: ignore[method-assign]
 
     def undo() -> None:
-        WaitFunction._wait_interval = original  # type: ignore[method-assign]
+        WaitFunction._wait_interval = original_interval  # type: ignore[method-assign]
+        WaitFunction._eval_body = original_body  # type: ignore[method-assign]
 
     return undo

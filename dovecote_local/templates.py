@@ -31,6 +31,7 @@ _STACK_SOURCES = (
     "cdk.json",
     "infra/**/*.py",
     "functions/core/*.py",
+    "functions/pipeline/contract.py",  # the retry state machine's field names and paths
     "functions/store/table.py",
     "functions/portal/branding.py",
 )

@@ -1,14 +1,22 @@
 """The retry state machine's Amazon States Language, generated from a profile's retry table.
 
 Every payload is a model of functions/pipeline/contract.py. Execution input is a
-`RetryGroup` (ids only: `{"application_id", "webhook_id", "members": [{"delivery_id",
-"series"}, …]}`): the deliveries to one endpoint whose attempt 1 failed in the same deliver
-batch. For each retry n = 2..max_attempts the machine runs `Wait n` (the table's delay
-before attempt n), then `Attempt n` (the deliver function with `action: attempt`: every
-member still pending, at once). Its answer (`TaskResult`) carries the members still pending;
-`Choice n` goes on to the next Wait while its outcome is `retry`, and otherwise ends in
-`Done`. The last Attempt has no Choice: it ends every member it attempts (the table ran out),
-so the execution ends with it.
+`RetryGroup` (ids only, and when attempt 2 is due: `{"application_id", "webhook_id",
+"members": [{"delivery_id", "series"}, …], "next_attempt_at"}`): the deliveries to one
+endpoint whose attempt 1 failed in the same deliver batch. For each retry n = 2..max_attempts
+the machine runs `Wait n`, then `Attempt n` (the deliver function with `action: attempt`:
+every member still pending, at once). Its answer (`TaskResult`) carries the members still
+pending and when their next attempt is due; `Choice n` goes on to the next Wait while its
+outcome is `retry`, and otherwise ends in `Done`. The last Attempt has no Choice: it ends
+every member it attempts (the table ran out), so the execution ends with it.
+
+Each Wait waits until a timestamp from the data (`TimestampPath`: the input's
+`next_attempt_at` for Wait 2, `$.result.next_attempt_at` after), not for a constant: the
+deliver function computes it from the table's delay before attempt n (the table is still
+the one source of the delays) counted from the members' attempts rather than from the end
+of the task, delayed further by a 429 or 503's `Retry-After` (capped at the table's longest
+delay). The time is one the member logs show as `next_retry_at`. The local stack's time
+scale is already in it (the deliver function scales the table), so it is never scaled again.
 
 Transitions: 3 per attempt of a group (Wait, Attempt, Choice; 2 for the last), whatever
 the group's size, where the design before groups spent 3 per attempt of every delivery plus
@@ -33,6 +41,7 @@ from functions.pipeline.contract import (
     ERROR_FIELD,
     GROUP_ID_FIELDS,
     MEMBERS_FIELD,
+    NEXT_ATTEMPT_AT_FIELD,
     OUTCOME_FIELD,
     REASON_FIELD,
     RESULT_FIELD,
@@ -85,6 +94,12 @@ def members_path(attempt: int) -> str:
     return f"$.{MEMBERS_FIELD}" if attempt == 2 else f"{RESULT_PATH}.{MEMBERS_FIELD}"
 
 
+def due_path(attempt: int) -> str:
+    """Where `Wait attempt` finds when Attempt `attempt` is due: the input's for the first retry,
+    then the previous Attempt's answer."""
+    return f"$.{NEXT_ATTEMPT_AT_FIELD}" if attempt == 2 else f"{RESULT_PATH}.{NEXT_ATTEMPT_AT_FIELD}"
+
+
 def _invoke_deliver(deliver_function_arn: str, payload: dict[str, Any]) -> dict[str, Any]:
     return {
         "Type": "Task",
@@ -102,7 +117,7 @@ def retry_state_machine_definition(profile: Profile, deliver_function_arn: str) 
         is_last = attempt == profile.max_attempts
         states[wait_state(attempt)] = {
             "Type": "Wait",
-            "Seconds": profile.delay_before_attempt(attempt),
+            "TimestampPath": due_path(attempt),
             "Next": attempt_state(attempt),
         }
         payload = {
@@ -118,6 +133,7 @@ def retry_state_machine_definition(profile: Profile, deliver_function_arn: str) 
             "ResultSelector": {
                 f"{OUTCOME_FIELD}.$": f"$.Payload.{OUTCOME_FIELD}",
                 f"{MEMBERS_FIELD}.$": f"$.Payload.{MEMBERS_FIELD}",
+                f"{NEXT_ATTEMPT_AT_FIELD}.$": f"$.Payload.{NEXT_ATTEMPT_AT_FIELD}",
             },
             "ResultPath": RESULT_PATH,
             "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": ERROR_PATH, "Next": MARK_FAILED}],

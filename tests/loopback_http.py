@@ -30,8 +30,9 @@ class Received:
         return self.headers.get(name.lower())
 
 
-Answer = Callable[[str, dict[str, str], bytes], tuple[int, bytes]]
-"""(path, headers with lower-cased names, body) → the status and the text/plain body to answer."""
+Answer = Callable[[str, dict[str, str], bytes], tuple[int, bytes] | tuple[int, bytes, dict[str, str]]]
+"""(path, headers with lower-cased names, body) → the status and the text/plain body to answer,
+and optionally headers to answer with (e.g. `Retry-After`)."""
 
 
 class QuietHandler(BaseHTTPRequestHandler):
@@ -40,8 +41,10 @@ class QuietHandler(BaseHTTPRequestHandler):
     def read_body(self) -> bytes:
         return self.rfile.read(int(self.headers.get("content-length") or 0))
 
-    def reply(self, status: int, content_type: str, body: bytes) -> None:
+    def reply(self, status: int, content_type: str, body: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("content-type", content_type)
         self.send_header("content-length", str(len(body)))
         self.end_headers()
@@ -58,8 +61,8 @@ class _PostHandler(QuietHandler):
     def do_POST(self) -> None:
         body = self.read_body()
         headers = {name.lower(): value for name, value in self.headers.items()}
-        status, payload = self.server.answer(self.path, headers, body)
-        self.reply(status, "text/plain", payload)
+        status, payload, *extra = self.server.answer(self.path, headers, body)
+        self.reply(status, "text/plain", payload, extra[0] if extra else None)
 
 
 class _PostServer(ThreadingHTTPServer):

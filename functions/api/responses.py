@@ -170,7 +170,16 @@ class AttemptObject(_RecordFields):
     latency_ms: int
     error: str | None
     response_excerpt: str
-    next_retry_at: ApiTime | None
+    next_retry_at: ApiTime | None = Field(
+        description="When the next attempt is due (null after the last, or once the delivery ended)."
+    )
+    retry_after_seconds: int | None = Field(
+        default=None,
+        description=(
+            "The wait a 429 or 503 asked for with `Retry-After`, capped at the retry table's longest delay; "
+            "the next attempt is due no sooner (see `next_retry_at`). Null when the answer asked none."
+        ),
+    )
 
 
 class DeliveryObject(_DerivedFields):

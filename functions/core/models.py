@@ -98,6 +98,9 @@ class Attempt(_Record):
     error: str | None = None
     response_excerpt: str = ""
     next_retry_at: StoredTime | None = None
+    retry_after_seconds: int | None = Field(default=None, exclude_if=lambda seconds: seconds is None)
+    """The wait the receiver asked for with a 429 or 503 (`Retry-After`, capped at the profile's
+    longest delay); not stored when it asked none, so the happy path's items do not grow."""
 
 
 class Delivery(_Record):

@@ -8,7 +8,8 @@
   repeated if it was logged, and the execution start is repeated. On the message's last
   receive (functions/core/constants.py MAX_RECEIVE_COUNT) a throttled start ends the
   delivery with the reason in its log, so nothing reaches the dead-letter queue unseen.
-- A Step Functions task (`AttemptTask` or `MarkFailedTask`), answered with a `TaskResult`.
+- A Step Functions task (`AttemptTask` or `MarkFailedTask`), answered with a `TaskResult`
+  (with the members still pending, when their next attempt is due: the next Wait's timestamp).
 
 The walk of one delivery is functions/pipeline/delivery.py; this module parses, calls it
 and records metrics.
@@ -82,13 +83,22 @@ def _build() -> Dependencies:
         bus=DefaultEventBus(LazyClient("events")),
         retention_days=profile.event_retention_days,
     )
-    schedule = RetrySchedule(tuple(delay * settings.time_scale for delay in profile.retry_schedule_seconds))
+    schedule = RetrySchedule(
+        tuple(delay * settings.time_scale for delay in profile.retry_schedule_seconds), settings.time_scale
+    )
     worker = DeliveryWorker(
         log=DeliveryLog(DeliveryStore(dynamodb, settings.table_name)),
         webhooks=webhooks,
         events=events,
         attempter=Attempter(
-            sender=delivery_sender(HttpSender(policy, profile.attempt_timeout_seconds), lambda: aws_client("sts")),
+            sender=delivery_sender(
+                HttpSender(
+                    policy,
+                    profile.attempt_timeout_seconds,
+                    retry_after_cap_seconds=max(profile.retry_schedule_seconds),
+                ),
+                lambda: aws_client("sts"),
+            ),
             profile=profile,
             schedule=schedule,
         ),

@@ -20,6 +20,7 @@ from functions.core.models import Attempt, Delivery, DeliveryStatus, Event, Webh
 from functions.core.profile import Profile
 from functions.core.schedule import RetrySchedule
 from functions.core.signing import delivery_headers
+from functions.core.timestamps import milliseconds
 from functions.pipeline.http import USER_AGENT
 from functions.pipeline.sender import Sender, SendResult, SignedMessage
 
@@ -67,7 +68,7 @@ class Attempter:
     clock: Callable[[], datetime] = utc_now
 
     def attempt(self, delivery: Delivery, endpoint: Webhook, event: Event, number: int) -> AttemptOutcome | Unsendable:
-        now = self.clock()
+        now = milliseconds(self.clock())  # as the log shows it: due times counted from it are exact
         message = self._prepare(delivery, endpoint, event, now)
         if isinstance(message, Unsendable):
             return message
@@ -97,9 +98,6 @@ class Attempter:
 
     def _outcome(self, delivery: Delivery, number: int, attempted_at: datetime, result: SendResult) -> AttemptOutcome:
         status, reason = status_after(result.verdict, number, self.schedule, result.gone_reason)
-        next_attempt_at = (
-            self.schedule.next_attempt_at(number, attempted_at) if status is DeliveryStatus.PENDING else None
-        )
         attempt = Attempt(
             number=number,
             series=delivery.series,
@@ -108,8 +106,12 @@ class Attempter:
             latency_ms=result.latency_ms,
             error=result.error,
             response_excerpt=result.response_excerpt,
-            next_retry_at=next_attempt_at,
+            retry_after_seconds=result.retry_after_seconds,
         )
+        if status is DeliveryStatus.PENDING:
+            # Its own due time; attempted in a group, the group's (functions/pipeline/delivery.py) replaces it.
+            next_attempt_at = self.schedule.next_group_attempt_at(number, [attempt])
+            attempt = attempt.model_copy(update={"next_retry_at": next_attempt_at})
         return AttemptOutcome(
             attempt=attempt, verdict=result.verdict, status=status, reason=reason, gone_reason=result.gone_reason
         )

@@ -15,6 +15,11 @@ mapping's batching window). Its input names them (`members`, ids only: 256 KiB h
 thousands); each `Attempt n` attempts every member still pending at once, and its answer
 carries the ones still pending (`TaskResult.members`) to the next Wait.
 
+Each Wait waits until a time the deliver function computed (`next_attempt_at`: the
+execution input's for Wait 2, the previous Attempt's `TaskResult` for the later ones): the
+table's delay after the members' attempts, or later when a 429 or 503 asked for more with
+`Retry-After`. It is the same moment each member's log shows as `next_retry_at`.
+
 Messages carry ids, never payloads: the event's data is stored once, at publish, and the
 deliver function reads it from DynamoDB (Step Functions input is limited to 256 KiB, SQS
 bills per 64 KiB). The state machine generator (infra/retry_definition.py), the deliver
@@ -23,6 +28,7 @@ handler and the stores all use these names, so a field renamed here is renamed e
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from functools import cache
 from typing import Annotated, Any, Literal
@@ -108,8 +114,8 @@ class RetryMember(_Message):
     series: StrictInt = Field(default=1, ge=1)
 
 
-class RetryGroup(_Message):
-    """The retry execution's input: deliveries to one endpoint that wait for the same attempts."""
+class GroupTask(_Message):
+    """Deliveries to one endpoint that wait for the same attempts: what every task names."""
 
     application_id: str = Field(min_length=1)
     webhook_id: str = Field(min_length=1)
@@ -121,14 +127,22 @@ class RetryGroup(_Message):
             for m in self.members
         ]
 
+
+class RetryGroup(GroupTask):
+    """The retry execution's input: the group, and when its attempt 2 is due."""
+
+    next_attempt_at: ApiTime
+    """Wait 2 waits until then (the same moment is each member's `next_retry_at`)."""
+
     @classmethod
-    def of(cls, webhook_id: str, refs: list[DeliveryRef]) -> RetryGroup:
+    def of(cls, webhook_id: str, refs: list[DeliveryRef], next_attempt_at: datetime) -> RetryGroup:
         """The group of `refs` (one application's deliveries to `webhook_id`), members in a stable order."""
         ordered = sorted({(ref.delivery_id, ref.series) for ref in refs})
         return cls(
             application_id=refs[0].application_id,
             webhook_id=webhook_id,
             members=[RetryMember(delivery_id=delivery_id, series=series) for delivery_id, series in ordered],
+            next_attempt_at=next_attempt_at,
         )
 
 
@@ -136,6 +150,8 @@ class TaskResult(_Message):
     outcome: Outcome
     members: list[RetryMember] = Field(default_factory=list)
     """The group's members still pending after this step: the next Attempt attempts these."""
+    next_attempt_at: ApiTime | None = None
+    """With outcome `retry`: when the next Attempt is due (the next Wait waits until then)."""
 
 
 class StateError(BaseModel):
@@ -147,14 +163,14 @@ class StateError(BaseModel):
     Cause: str | None = None
 
 
-class AttemptTask(RetryGroup):
+class AttemptTask(GroupTask):
     action: Literal[TaskAction.ATTEMPT]
     attempt: StrictInt = Field(ge=1)
     """The attempt's number in each member's series (the state machine asks for 2 and up; 1 comes
     from the queue)."""
 
 
-class MarkFailedTask(RetryGroup):
+class MarkFailedTask(GroupTask):
     action: Literal[TaskAction.MARK_FAILED]
     reason: TaskResult | StateError | None = None
     """The error a Catch caught (or, for a table without retries, a `retry` result)."""
@@ -177,8 +193,9 @@ RESULT_FIELD = "result"
 """Where each Attempt state puts its `TaskResult` in the execution's state (`$.result`)."""
 ERROR_FIELD = "error"
 """Where a Catch puts the error it caught (`$.error`)."""
-OUTCOME_FIELD, MEMBERS_FIELD = tuple(TaskResult.model_fields)
-GROUP_ID_FIELDS: tuple[str, ...] = tuple(name for name in RetryGroup.model_fields if name != MEMBERS_FIELD)
+OUTCOME_FIELD, MEMBERS_FIELD, NEXT_ATTEMPT_AT_FIELD = tuple(TaskResult.model_fields)
+"""`next_attempt_at` is also the execution input's (`RetryGroup`): each Wait's `TimestampPath`."""
+GROUP_ID_FIELDS: tuple[str, ...] = tuple(name for name in GroupTask.model_fields if name != MEMBERS_FIELD)
 """The ids every task repeats from the execution input (the members come from the last result)."""
 ACTION_FIELD = "action"
 ATTEMPT_FIELD = "attempt"

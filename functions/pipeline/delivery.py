@@ -9,6 +9,15 @@ pending after attempt 1 in the same deliver batch become one retry group, and on
 each step: the log refuses a second entry for the same attempt, and the execution is named
 after the group's first member and its series.
 
+A group's next attempt is due at one moment for all its members (functions/core/schedule.py
+`next_group_attempt_at`: the table's delay from the middle of their attempts, or later when a
+429 or 503 asked for more with `Retry-After`). So a step sends first and logs after: every
+member's attempt is made, the due time is taken from all of them, then each attempt is
+logged with it as `next_retry_at`, and the same time goes to the state machine (the execution
+input's `next_attempt_at` for Wait 2, each Attempt's `TaskResult` for the later Waits). An
+attempt that ends its delivery (delivered, gone, the last) is logged at once: the happy path
+waits for no one.
+
 A throttled StartExecution never loses a delivery: attempt 1 is already in its log, the
 queue message comes back (a later receive starts the execution without repeating the
 attempt), and on the message's last receive, rather than leaving it to the dead-letter
@@ -21,13 +30,13 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Hashable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from functions.core.constants import DELIVERIES_BATCH_SIZE
 from functions.core.health import EndpointHealth
-from functions.core.models import Delivery, DeliveryStatus, utc_now
-from functions.pipeline.attempt import Attempter, Unsendable
+from functions.core.models import Delivery, DeliveryStatus, Webhook, utc_now
+from functions.pipeline.attempt import Attempter, AttemptOutcome, Unsendable
 from functions.pipeline.contract import (
     AttemptTask,
     DeliveryMessage,
@@ -87,6 +96,21 @@ class StepResult:
     event_id: str | None = None
     repeated: bool = False
     """This attempt had been logged already: the step only repeated it (an SQS redelivery)."""
+    next_attempt_at: datetime | None = None
+    """With `pending`: when the next attempt is due, as logged."""
+
+
+@dataclass(frozen=True)
+class Sent:
+    """An attempt made and not logged yet: its group's due time becomes its `next_retry_at`."""
+
+    opened: OpenDelivery
+    webhook: Webhook
+    made: AttemptOutcome
+
+    @property
+    def pending(self) -> bool:
+        return self.made.status is DeliveryStatus.PENDING
 
 
 BatchKey = tuple[str, str, int]
@@ -103,9 +127,11 @@ class GroupStep:
     steps: list[StepResult]
     pending: list[RetryMember]
     outcome: Outcome
+    next_attempt_at: datetime | None = None
+    """With pending members: when their next attempt is due."""
 
     @classmethod
-    def of(cls, refs: list[DeliveryRef], steps: list[StepResult]) -> GroupStep:
+    def of(cls, refs: list[DeliveryRef], steps: list[StepResult], next_attempt_at: datetime | None) -> GroupStep:
         pending = [
             RetryMember(delivery_id=ref.delivery_id, series=ref.series)
             for ref, step in zip(refs, steps, strict=True)
@@ -118,11 +144,11 @@ class GroupStep:
             (outcome,) = outcomes
         else:
             outcome = Outcome.SETTLED
-        return cls(steps=steps, pending=pending, outcome=outcome)
+        return cls(steps=steps, pending=pending, outcome=outcome, next_attempt_at=next_attempt_at if pending else None)
 
     @property
     def result(self) -> TaskResult:
-        return TaskResult(outcome=self.outcome, members=self.pending)
+        return TaskResult(outcome=self.outcome, members=self.pending, next_attempt_at=self.next_attempt_at)
 
 
 def mark_failed_reason(reason: TaskResult | StateError | None, max_attempts: int) -> str:
@@ -165,47 +191,98 @@ class DeliveryWorker:
             for key, message in messages.items()
         }
         remaining = Counter(group_of.values())
-        ready: dict[Hashable, list[tuple[BatchKey, str]]] = defaultdict(list)
+        ready: dict[Hashable, list[tuple[BatchKey, str, datetime | None]]] = defaultdict(list)
+        unlogged: dict[Hashable, list[tuple[BatchKey, Sent]]] = defaultdict(list)
         results: list[StepResult] = []
         failures: dict[BatchKey, BaseException] = {}
         with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(messages)))) as pool:
-            futures = {pool.submit(self.first_attempt, message, reads): key for key, message in messages.items()}
+            futures = {pool.submit(self._first_step, message, reads): key for key, message in messages.items()}
             for future in as_completed(futures):
                 key = futures[future]
                 group = group_of[key]
                 remaining[group] -= 1
                 failure = future.exception()
+                result = future.result() if failure is None else None
                 if failure is not None:
                     failures[key] = failure
-                else:
-                    result = future.result()
+                elif isinstance(result, Sent):  # pending: logged with its group's due time (_log_group)
+                    unlogged[group].append((key, result))
+                elif result is not None:
                     results.append(result)
                     if result.pending and result.webhook_id and result.repeated:
                         # Its message came back: its group may be running already. It starts alone,
                         # named after itself: a group it led exists (a no-op), one it was only a member
                         # of attempts it first at each step, so this one finds each attempt logged.
                         # Joined to fresh deliveries, a group named after it would leave them out.
-                        self._start_groups([(key, result.webhook_id)], messages, last_receives, results, failures)
+                        alone = [(key, result.webhook_id, result.next_attempt_at)]
+                        self._start_groups(alone, messages, last_receives, results, failures)
                     elif result.pending and result.webhook_id:
-                        ready[group].append((key, result.webhook_id))
+                        ready[group].append((key, result.webhook_id, result.next_attempt_at))
+                if remaining[group] == 0 and unlogged[group]:
+                    self._log_group(unlogged.pop(group), ready[group], results, failures)
                 if remaining[group] == 0 and ready[group]:
                     self._start_groups(ready.pop(group), messages, last_receives, results, failures)
         return results, failures
 
+    def _first_step(self, message: DeliveryMessage, reads: SharedReads) -> StepResult | Sent:
+        """Attempt 1 of a queued series, logged at once unless its delivery stays pending: then its
+        group's due time is needed first (`_log_group`)."""
+        sent = self._send(message.ref, 1, message.new, reads)
+        if isinstance(sent, Sent) and not sent.pending:
+            return self._record(sent)
+        return sent
+
+    def _log_group(
+        self,
+        unlogged: list[tuple[BatchKey, Sent]],
+        ready: list[tuple[BatchKey, str, datetime | None]],
+        results: list[StepResult],
+        failures: dict[BatchKey, BaseException],
+    ) -> None:
+        """Log the attempts 1 of one endpoint's deliveries still pending, with the group's due time;
+        those logged join `ready` (the group to start)."""
+        due = self._group_due(1, [sent for _, sent in unlogged], [floor for _, _, floor in ready])
+        with ThreadPoolExecutor(max_workers=max(1, min(MAX_GROUP_CONCURRENCY, len(unlogged)))) as pool:
+            logged = [(key, pool.submit(self._record, sent, due)) for key, sent in unlogged]
+        for key, future in logged:
+            failure = future.exception()
+            if failure is not None:
+                failures[key] = failure
+                continue
+            result = future.result()
+            results.append(result)
+            if result.pending and result.webhook_id:
+                ready.append((key, result.webhook_id, result.next_attempt_at))
+
+    def _group_due(self, number: int, sents: list[Sent], floors: Collection[datetime | None]) -> datetime:
+        """When attempt `number + 1` of a group is due: from the attempts it just made (`sents`, the
+        pending ones), and no sooner than a member's logged due time (`floors`: attempts logged
+        before, by a step that is being repeated)."""
+        schedule = self.attempter.schedule
+        due = schedule.next_group_attempt_at(number, [sent.made.attempt for sent in sents if sent.pending])
+        candidates = [moment for moment in (due, *floors) if moment is not None]
+        if candidates:
+            return max(candidates)
+        # Only members whose log holds no due time: the table's delay from now.
+        return self.clock() + timedelta(seconds=schedule.delays_seconds[min(number, schedule.max_attempts - 1)])
+
     def _start_groups(
         self,
-        members: list[tuple[BatchKey, str]],
+        members: list[tuple[BatchKey, str, datetime | None]],
         messages: Mapping[BatchKey, DeliveryMessage],
         last_receives: Collection[BatchKey],
         results: list[StepResult],
         failures: dict[BatchKey, BaseException],
     ) -> None:
         by_webhook: dict[str, list[BatchKey]] = defaultdict(list)
-        for key, webhook_id in members:
+        floors: dict[str, list[datetime | None]] = defaultdict(list)
+        for key, webhook_id, next_attempt_at in members:
             by_webhook[webhook_id].append(key)
+            floors[webhook_id].append(next_attempt_at)
         for webhook_id, keys in by_webhook.items():
+            due = self._group_due(1, [], floors[webhook_id])
             try:
-                self.start_retries(RetryGroup.of(webhook_id, [messages[key].ref for key in keys]))
+                self.start_retries(RetryGroup.of(webhook_id, [messages[key].ref for key in keys], due))
             except StartThrottled as throttled:
                 for key in keys:
                     if key in last_receives:  # no receive left: end it in its log, not in the DLQ
@@ -216,8 +293,9 @@ class DeliveryWorker:
                 failures.update(dict.fromkeys(keys, error))
 
     def first_attempt(self, message: DeliveryMessage, reads: SharedReads | None = None) -> StepResult:
-        """Attempt 1 of a queued series. A result with `pending` set needs its retries started:
-        the caller gathers those of one endpoint into a group (`start_retries`)."""
+        """Attempt 1 of a queued series, logged with its own due time. A result with `pending` set
+        needs its retries started (`start_retries`); `first_attempts` gathers those of one
+        endpoint into a group."""
         return self._attempt(message.ref, 1, message.new, reads or self.shared_reads())
 
     def start_retries(self, group: RetryGroup) -> bool:
@@ -235,16 +313,25 @@ class DeliveryWorker:
         return self._unscheduled(ref)
 
     def retry_attempt(self, task: AttemptTask) -> GroupStep:
-        """Attempt `task.attempt` of every member at once; the ones still pending go on."""
+        """Attempt `task.attempt` of every member at once, then log each with the group's due time;
+        the ones still pending go on."""
         reads = self.shared_reads()
         refs = task.refs()
         with ThreadPoolExecutor(max_workers=max(1, min(MAX_GROUP_CONCURRENCY, len(refs)))) as pool:
-            futures = [pool.submit(self._attempt, ref, task.attempt, None, reads) for ref in refs]
-        failures = [future.exception() for future in futures if future.exception() is not None]
+            sends = [pool.submit(self._send, ref, task.attempt, None, reads) for ref in refs]
+            failures = [error for future in sends if (error := future.exception()) is not None]
+            made = [future.result() for future in sends if future.exception() is None]
+            sent = [step for step in made if isinstance(step, Sent)]
+            floors = [step.next_attempt_at for step in made if isinstance(step, StepResult) and step.pending]
+            due = self._group_due(task.attempt, sent, floors)
+            logged = {id(step): pool.submit(self._record, step, due) for step in sent}
+        failures += [error for future in logged.values() if (error := future.exception()) is not None]
         if failures:
-            # The task is retried by the state machine: members already attempted are not sent again.
-            raise failures[0]  # type: ignore[misc]
-        return GroupStep.of(refs, [future.result() for future in futures])
+            # The task is retried by the state machine: members already attempted are not sent again
+            # (those sent here were logged, whatever failed beside them).
+            raise failures[0]
+        results = [logged[id(step)].result() if isinstance(step, Sent) else step for step in made]
+        return GroupStep.of(refs, results, due)
 
     def mark_failed(self, task: MarkFailedTask) -> GroupStep:
         reason = mark_failed_reason(task.reason, self.attempter.schedule.max_attempts)
@@ -269,6 +356,11 @@ class DeliveryWorker:
         return self._end(opened, DeliveryStatus.FAILED, UNSCHEDULED_REASON, count_against_endpoint=False)
 
     def _attempt(self, ref: DeliveryRef, number: int, new: NewDelivery | None, reads: SharedReads) -> StepResult:
+        sent = self._send(ref, number, new, reads)
+        return self._record(sent) if isinstance(sent, Sent) else sent
+
+    def _send(self, ref: DeliveryRef, number: int, new: NewDelivery | None, reads: SharedReads) -> StepResult | Sent:
+        """Make attempt `number` without logging it; a StepResult when there was none to make."""
         opened = self.log.open(ref, number, new)
         if isinstance(opened, Settled):
             if opened.delivery is None:
@@ -286,6 +378,16 @@ class DeliveryWorker:
         made = self.attempter.attempt(delivery, webhook, event, number)
         if isinstance(made, Unsendable):
             return self._end(opened, made.status, made.reason)
+        return Sent(opened=opened, webhook=webhook, made=made)
+
+    def _record(self, sent: Sent, next_attempt_at: datetime | None = None) -> StepResult:
+        """Log a sent attempt; a pending delivery's next attempt due at `next_attempt_at` (its group's)
+        when given, else at its own due time."""
+        opened, webhook, made = sent.opened, sent.webhook, sent.made
+        delivery = opened.delivery
+        number = made.attempt.number
+        if next_attempt_at is not None and sent.pending:
+            made = replace(made, attempt=made.attempt.model_copy(update={"next_retry_at": next_attempt_at}))
         latency_ms = made.attempt.latency_ms
         if not opened.record(made):
             return _settled(self.log.current(delivery), latency_ms=latency_ms)
@@ -300,6 +402,8 @@ class DeliveryWorker:
                 "response_status": made.attempt.response_status,
                 "latency_ms": latency_ms,
                 "status": made.status.value,
+                "retry_after_seconds": made.attempt.retry_after_seconds,
+                "next_retry_at": made.attempt.next_retry_at,
             },
         )
         self.health.after_attempt(webhook, made.verdict, made.status, made.attempt.attempted_at, made.gone_reason)
@@ -313,6 +417,7 @@ class DeliveryWorker:
             retry_scheduled=pending,
             webhook_id=delivery.webhook_id,
             event_id=delivery.event_id,
+            next_attempt_at=made.attempt.next_retry_at if pending else None,
         )
 
     def _end(
@@ -393,4 +498,5 @@ def _settled(settled: Settled, latency_ms: int | None = None) -> StepResult:
         latency_ms=latency_ms,
         webhook_id=delivery.webhook_id,
         event_id=delivery.event_id,
+        next_attempt_at=delivery.next_retry_at if pending else None,
     )

@@ -10,6 +10,8 @@
   cannot hold the attempt past it.
 - Redirects are never followed; a 3xx is just a status.
 - At most 64 KiB of the response body is read, then the connection is dropped.
+- A 429 or 503's `Retry-After` is read (functions/core/classify.py `retry_after_seconds`),
+  capped at the profile's longest delay: the attempt's `retry_after_seconds`.
 - urllib3 (already in the Lambda runtime, under botocore) keeps the asset small; no
   environment proxies apply.
 """
@@ -27,10 +29,10 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from functions.core.classify import classify
+from functions.core.classify import classify, retry_after_seconds
 from functions.core.constants import VERSION
 from functions.core.errors import UnsafeUrlError
-from functions.core.models import RESPONSE_EXCERPT_BYTES, Webhook
+from functions.core.models import RESPONSE_EXCERPT_BYTES, Webhook, utc_now
 from functions.core.urls import DeliveryTarget, Resolver, UrlPolicy, resolve_delivery_target, system_resolver
 from functions.pipeline.sender import SendResult, SignedMessage
 
@@ -51,6 +53,8 @@ class HttpResult:
     error: str | None = None
     body_prefix: bytes = b""
     """The first bytes of the response body (at most MAX_RESPONSE_BYTES)."""
+    retry_after: str | None = None
+    """The response's `Retry-After` header, as sent."""
 
 
 class _ConnectFailed(Exception):
@@ -135,9 +139,12 @@ class HttpSender:
         timeout_seconds: float,
         resolver: Resolver = system_resolver,
         user_agent: str = USER_AGENT,
+        retry_after_cap_seconds: int | None = None,
     ) -> None:
         self._policy = policy
         self._timeout = timeout_seconds
+        self._retry_after_cap = retry_after_cap_seconds
+        """The profile's longest delay: the most a `Retry-After` can ask for."""
         self._resolver = resolver
         self.user_agent = user_agent
 
@@ -149,6 +156,9 @@ class HttpSender:
             status=result.status,
             error=result.error,
             response_excerpt=result.body_prefix[:RESPONSE_EXCERPT_BYTES].decode("utf-8", errors="replace"),
+            retry_after_seconds=retry_after_seconds(
+                result.status, result.retry_after, utc_now(), self._retry_after_cap
+            ),
         )
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> HttpResult:
@@ -170,11 +180,11 @@ class HttpSender:
                 error_text = f"timed out after {self._timeout:g} s"
                 break
             try:
-                status, prefix, problem = self._exchange(target, address, body, headers, deadline)
+                status, prefix, problem, retry_after = self._exchange(target, address, body, headers, deadline)
             except _ConnectFailed as failure:
                 error_text = str(failure)
                 continue
-            return HttpResult(status, elapsed_ms(), problem, prefix)
+            return HttpResult(status, elapsed_ms(), problem, prefix, retry_after)
         return HttpResult(None, elapsed_ms(), error_text)
 
     def _connection(self, target: DeliveryTarget, address: str, timeout: float) -> HTTPConnection:
@@ -193,10 +203,12 @@ class HttpSender:
 
     def _exchange(
         self, target: DeliveryTarget, address: str, body: bytes, headers: dict[str, str], deadline: float
-    ) -> tuple[int | None, bytes, str | None]:
+    ) -> tuple[int | None, bytes, str | None, str | None]:
+        """(status, body prefix, problem, Retry-After header) of one exchange with `address`."""
         connection = self._connection(target, address, deadline - time.monotonic())
         watchdog = _Watchdog(connection, deadline - time.monotonic())
         status: int | None = None
+        retry_after: str | None = None
         received = bytearray()
         try:
             try:
@@ -215,24 +227,27 @@ class HttpSender:
                     decode_content=False,
                 )
             except ValueError as invalid:  # e.g. a header value that HTTP cannot carry
-                return None, b"", f"the request could not be sent: {invalid}"
+                return None, b"", f"the request could not be sent: {invalid}", None
             response = connection.getresponse()
             status = response.status
+            retry_after = response.headers.get("Retry-After")
             while len(received) < MAX_RESPONSE_BYTES:
                 if watchdog.fired or time.monotonic() >= deadline:
-                    return status, bytes(received), f"response body not read completely: {self._timed_out_text()}"
+                    problem = f"response body not read completely: {self._timed_out_text()}"
+                    return status, bytes(received), problem, retry_after
                 chunk = response.read(min(_READ_CHUNK_BYTES, MAX_RESPONSE_BYTES - len(received)), decode_content=False)
                 if not chunk:
                     break
                 received += chunk
             if watchdog.fired:  # the shutdown at the deadline can look like the end of the body
-                return status, bytes(received), f"response body not read completely: {self._timed_out_text()}"
-            return status, bytes(received), None
+                problem = f"response body not read completely: {self._timed_out_text()}"
+                return status, bytes(received), problem, retry_after
+            return status, bytes(received), None, retry_after
         except _network_errors() as error:
             reason = self._failure_text(error, watchdog)
             if status is not None:
                 reason = f"response body not read completely: {reason}"
-            return status, bytes(received), reason
+            return status, bytes(received), reason, retry_after
         finally:
             watchdog.cancel()
             connection.close()

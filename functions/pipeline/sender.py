@@ -37,6 +37,9 @@ class SendResult:
     """The start of what the receiver answered, as text, capped for the delivery log."""
     gone_reason: str | None = None
     """With a `gone` verdict: why the endpoint is disabled, when not the HTTPS 410."""
+    retry_after_seconds: int | None = None
+    """What a throttling receiver asked to wait before the next attempt (`Retry-After`), already
+    capped at the profile's longest delay; None when it asked nothing."""
 
 
 class Sender(Protocol):

@@ -200,6 +200,8 @@ class Endpoint:
     verify: Verifier | None = None
     """Answer 200 only when this accepts the request (401 otherwise)."""
     requests: list[Received] = field(default_factory=list)
+    replies: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    """Answers (status, headers) for the first requests, in order; `status` after them."""
 
 
 class Receiver:
@@ -222,12 +224,14 @@ class Receiver:
         with self._lock:
             return self._endpoints.setdefault(path, Endpoint(status=404))
 
-    def _answer(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+    def _answer(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes, dict[str, str]]:
         endpoint = self.endpoint(path)
+        with self._lock:
+            status, reply_headers = endpoint.replies.pop(0) if endpoint.replies else (endpoint.status, {})
         verified = endpoint.verify is None or endpoint.verify(headers, body)
-        received = Received(path, headers, body, endpoint.status if verified or endpoint.status >= 300 else 401)
+        received = Received(path, headers, body, status if verified or status >= 300 else 401)
         endpoint.requests.append(received)
-        return received.status, b"ok" if received.accepted else b"rejected"
+        return received.status, b"ok" if received.accepted else b"rejected", reply_headers
 
     def close(self) -> None:
         self._server.close()

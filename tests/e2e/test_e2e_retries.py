@@ -1,5 +1,5 @@
 """A failing endpoint is retried on the profile's table (scaled by --time-scale), then fails;
-deleting the webhook mid-retry cancels the delivery."""
+deleting the webhook mid-retry cancels the delivery; a 429's `Retry-After` delays the next attempt."""
 
 from __future__ import annotations
 
@@ -85,3 +85,44 @@ def test_deleting_the_webhook_mid_retry_cancels_its_delivery(stacks: StackPool, 
         time.sleep(SCHEDULE[3] * TIME_SCALE + GAP_SLACK_SECONDS)
         assert len(endpoint.requests) == attempts_at_cancel
         assert dovecote.deliveries.get(delivery_id).status == "cancelled"
+
+
+@pytest.mark.parametrize(
+    "retry_after",
+    [
+        2,  # shorter than the table's delay before attempt 2: the table's delay stands
+        600,  # longer: the next attempt waits for it (600 s x the time scale)
+    ],
+)
+def test_a_429_with_retry_after_delays_the_next_attempt_no_sooner_than_it_asks(
+    stacks: StackPool, receiver: Receiver, retry_after: int
+) -> None:
+    stack = stacks.get(RETRY_PROFILE)
+    url, endpoint = receiver.add(status=200)
+    endpoint.replies.append((429, {"Retry-After": str(retry_after)}))
+    with stack.client() as dovecote:
+        dovecote.webhooks.create(url, [EVENT_TYPE])
+        dovecote.events.send(EVENT_TYPE, {"agent": f"throttled-{retry_after}"})
+        eventually(lambda: len(endpoint.requests) >= 2, timeout=30, message="the attempt after the 429")
+        delivery_id = endpoint.requests[0].headers[DELIVERY_HEADER]
+        delivery = eventually(
+            lambda: (found := dovecote.deliveries.get(delivery_id)).status != "pending" and found,
+            message="the delivery to end",
+        )
+
+    assert delivery.status == "succeeded"
+    assert delivery.attempts is not None
+    first, second = delivery.attempts
+    assert (first.response_status, second.response_status) == (429, 200)
+    assert first.retry_after_seconds == retry_after  # the log shows what the receiver asked
+    assert second.retry_after_seconds is None
+    assert first.next_retry_at is not None
+    assert first.attempted_at is not None
+    assert second.attempted_at is not None
+    # Due no sooner than the receiver asked (counted from its answer), nor than the table says.
+    asked = retry_after * TIME_SCALE
+    delay = (first.next_retry_at - first.attempted_at).total_seconds()
+    assert delay >= max(asked, SCHEDULE[1] * TIME_SCALE)
+    assert delay <= max(asked, SCHEDULE[1] * TIME_SCALE) + (first.latency_ms or 0) / 1000 + 0.002
+    assert (second.attempted_at - first.attempted_at).total_seconds() >= asked
+    assert second.attempted_at >= first.next_retry_at  # the Wait waited until the logged due time

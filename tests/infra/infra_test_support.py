@@ -72,18 +72,19 @@ def referenced_logical_ids(value: Any) -> set[str]:
     return set().union(*(referenced_logical_ids(item) for item in value.values())) if value else set()
 
 
-def retry_path_waits(definition: dict[str, Any]) -> list[int]:
-    """Wait seconds met when every attempt answers `retry`, following Next and the Choices to the
-    state that ends the execution (the last Attempt; MarkFailed for a table without retries)."""
+def retry_path_waits(definition: dict[str, Any]) -> list[str]:
+    """The Waits' `TimestampPath`s met when every attempt answers `retry`, following Next and the
+    Choices to the state that ends the execution (the last Attempt; MarkFailed for a table without
+    retries)."""
     states = definition["States"]
-    waits: list[int] = []
+    waits: list[str] = []
     name = definition["StartAt"]
     for _ in range(len(states) + 1):
         state = states[name]
         if state.get("End"):
             return waits
         if state["Type"] == "Wait":
-            waits.append(state["Seconds"])
+            waits.append(state["TimestampPath"])
         if state["Type"] == "Choice":
             retry_choice = next(choice for choice in state["Choices"] if choice.get("StringEquals") == "retry")
             name = retry_choice["Next"]

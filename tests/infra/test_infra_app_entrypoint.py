@@ -23,6 +23,7 @@ from infra.lambda_code import (
     LAYER_PROVIDED_PACKAGES,
     RUNTIME_PROVIDED_PACKAGES,
 )
+from infra.retry_definition import retry_state_machine_definition
 from infra.template import resources_of_type, retry_state_machine_definition_from_template
 from tests.infra.infra_test_support import functions_by_name, retry_path_waits
 from tests.unit.fresh_python import run_python
@@ -131,7 +132,9 @@ def test_cdk_cli_synth_writes_the_chosen_profile_and_context(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     template = json.loads((outdir / "Dovecote.template.json").read_text())
     definition = retry_state_machine_definition_from_template(template, "arn:aws:lambda:::function:deliver")
-    assert retry_path_waits(definition) == load_profile("miteos").retry_delays_seconds
+    miteos = load_profile("miteos")
+    assert len(retry_path_waits(definition)) == len(miteos.retry_delays_seconds)
+    assert definition == retry_state_machine_definition(miteos, "arn:aws:lambda:::function:deliver")
     (table,) = resources_of_type(template, "AWS::DynamoDB::Table").values()
     assert table["Properties"]["DeletionProtectionEnabled"] is False
 

@@ -9,6 +9,7 @@ import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest import mock
 
@@ -22,6 +23,7 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 
 from dovecote.profiles import shipped_profile_names
 from functions.core.profile import Profile, load_profile
+from functions.core.timestamps import iso
 from functions.pipeline.contract import (
     AttemptTask,
     MarkFailedTask,
@@ -38,6 +40,7 @@ from infra.retry_definition import (
     attempt_state,
     choice_state,
     retry_state_machine_definition,
+    wait_state,
 )
 from infra.template import STATE_MACHINE_TYPE, resources_of_type, retry_state_machine_definition_from_template
 from tests.infra.infra_test_support import functions_by_name, retry_path_waits
@@ -47,12 +50,21 @@ pytestmark = pytest.mark.xdist_group("infra")
 REGION = "us-east-1"
 DELIVER_ARN = "arn:aws:lambda:us-east-1:123456789012:function:deliver"
 DELIVERY_ID = "del_01HZX3"
+FIRST_ATTEMPT_AT = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+
+
+def due(attempt: int) -> str:
+    """When the (fake) deliver function says attempt `attempt` is due (distinct for each attempt)."""
+    return iso(FIRST_ATTEMPT_AT + timedelta(seconds=attempt, milliseconds=attempt))
+
+
 GROUP = RetryGroup(
     application_id="app_1",
     webhook_id="wh_01HZX3",
     members=[RetryMember(delivery_id=DELIVERY_ID), RetryMember(delivery_id="del_01HZX4", series=2)],
+    next_attempt_at=FIRST_ATTEMPT_AT + timedelta(seconds=2, milliseconds=2),
 )
-IDS = GROUP.model_dump()
+IDS = GROUP.model_dump(exclude={"next_attempt_at"})
 GROUP_IDS = {"application_id": "app_1", "webhook_id": "wh_01HZX3"}
 
 
@@ -61,13 +73,18 @@ def _definition(template: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("profile_name", shipped_profile_names())
-def test_synthesized_wait_seconds_equal_the_profile_retry_table_in_order(every_profile, profile_name):
+def test_synthesized_waits_one_per_retry_of_the_table_each_until_the_due_time_in_the_data(every_profile, profile_name):
     synthesized = every_profile[profile_name]
+    definition = _definition(synthesized.template)
 
-    waits = retry_path_waits(_definition(synthesized.template))
+    waits = retry_path_waits(definition)
 
-    assert waits == synthesized.profile.retry_delays_seconds
-    assert waits == synthesized.profile.retry_schedule_seconds[1:]
+    # Wait 2 until the execution input's time, each later one until the time the Attempt before it answered.
+    delays = synthesized.profile.retry_delays_seconds
+    assert waits == ["$.next_attempt_at"] + ["$.result.next_attempt_at"] * (len(delays) - 1)
+    for attempt in range(2, synthesized.profile.max_attempts + 1):
+        assert "Seconds" not in definition["States"][wait_state(attempt)]
+    assert definition["Comment"].endswith(", ".join(f"{seconds}s" for seconds in delays))
 
 
 @pytest.mark.parametrize("profile_name", shipped_profile_names())
@@ -105,7 +122,11 @@ def test_each_attempt_invokes_deliver_with_the_group_and_its_number_and_carries_
                 "attempt": attempt,
             },
         }
-        assert state["ResultSelector"] == {"outcome.$": "$.Payload.outcome", "members.$": "$.Payload.members"}
+        assert state["ResultSelector"] == {
+            "outcome.$": "$.Payload.outcome",
+            "members.$": "$.Payload.members",
+            "next_attempt_at.$": "$.Payload.next_attempt_at",
+        }
         assert state["ResultPath"] == "$.result"
         assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": MARK_FAILED}]
         service_errors, function_errors = state["Retry"]
@@ -192,7 +213,8 @@ def test_functions_that_use_the_state_machine_get_its_arn(standard):
 class RetryRun:
     status: str
     execution_name: str
-    waits: list[int]
+    waits: list[str]
+    """The moment each Wait waited until (its `TimestampPath`'s value)."""
     invocations: list[dict[str, Any]]
     entered_states: list[str]
 
@@ -201,8 +223,9 @@ Respond = Callable[[dict[str, Any]], dict[str, Any] | Exception]
 
 
 def execute_retry_definition(template: dict[str, Any], respond: Respond) -> RetryRun:
-    """Run the template's retry definition in moto: Lambda invokes answered by `respond`, Waits recorded."""
-    waits: list[int] = []
+    """Run the template's retry definition in moto: Lambda invokes answered by `respond`, Waits recorded
+    (not waited)."""
+    waits: list[str] = []
     invocations: list[dict[str, Any]] = []
 
     def invoke(self, function_name, qualifier, body, headers, response_headers):
@@ -214,14 +237,15 @@ def execute_retry_definition(template: dict[str, Any], respond: Respond) -> Retr
             answer = {"errorType": type(answer).__name__, "errorMessage": str(answer)}
         return json.dumps(answer).encode()
 
-    def record_wait(self, env, wait_seconds):
-        waits.append(wait_seconds)
+    def record_wait(self, env):
+        self.string.eval(env=env)
+        waits.append(env.stack.pop())
 
     config: DefaultConfig = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
     with (
         mock_aws(config=config),
         mock.patch.object(LambdaSimpleBackend, "invoke", invoke),
-        mock.patch.object(WaitFunction, "_wait_interval", record_wait),
+        mock.patch.object(WaitFunction, "_eval_body", record_wait),
     ):
         role = boto3.client("iam", region_name=REGION).create_role(
             RoleName="dovecote-test", AssumeRolePolicyDocument="{}"
@@ -268,6 +292,11 @@ def _pending(payload: dict[str, Any]) -> list[dict[str, Any]]:
     return [RetryMember.model_validate(m).model_dump() for m in payload["members"]]
 
 
+def _answer(payload: dict[str, Any], members: list[dict[str, Any]], outcome: str = "retry") -> dict[str, Any]:
+    """The deliver function's `TaskResult`: with members pending, when the next attempt is due."""
+    return {"outcome": outcome, "members": members, "next_attempt_at": due(payload["attempt"] + 1) if members else None}
+
+
 def _attempt_numbers(run: RetryRun) -> list[int]:
     return [call["attempt"] for call in run.invocations if call["action"] == "attempt"]
 
@@ -283,13 +312,12 @@ def test_executed_definition_waits_the_table_attempts_each_retry_and_ends_with_t
     synthesized = every_profile[profile_name]
     profile: Profile = synthesized.profile
 
-    run = execute_retry_definition(
-        synthesized.template, lambda payload: {"outcome": "retry", "members": _pending(payload)}
-    )
+    run = execute_retry_definition(synthesized.template, lambda payload: _answer(payload, _pending(payload)))
 
     assert run.status == "SUCCEEDED"
     assert run.execution_name == DELIVERY_ID
-    assert run.waits == profile.retry_delays_seconds
+    # Wait 2 until the input's due time, each later Wait until the one the Attempt before it answered.
+    assert run.waits == [due(attempt) for attempt in range(2, profile.max_attempts + 1)]
     assert _attempt_numbers(run) == list(range(2, profile.max_attempts + 1))
     assert all({key: call[key] for key in GROUP_IDS} == GROUP_IDS for call in run.invocations)
     assert all(call["members"] == IDS["members"] for call in run.invocations)
@@ -306,7 +334,7 @@ def test_executed_definition_carries_only_the_pending_members_to_the_next_attemp
         members = _pending(payload)
         if payload["attempt"] == 2:
             members = members[1:]
-        return {"outcome": "retry" if members else "succeeded", "members": members}
+        return _answer(payload, members, "retry" if members else "succeeded")
 
     run = execute_retry_definition(standard.template, first_member_succeeds_on_second)
 
@@ -317,13 +345,13 @@ def test_executed_definition_carries_only_the_pending_members_to_the_next_attemp
 def test_executed_definition_stops_at_done_once_an_attempt_settles_every_member(aws_credentials, standard):
     def succeed_on_third(payload):
         if payload.get("attempt") == 3:
-            return {"outcome": "succeeded", "members": []}
-        return {"outcome": "retry", "members": _pending(payload)}
+            return _answer(payload, [], "succeeded")
+        return _answer(payload, _pending(payload))
 
     run = execute_retry_definition(standard.template, succeed_on_third)
 
     assert run.status == "SUCCEEDED"
-    assert run.waits == standard.profile.retry_delays_seconds[:2]
+    assert run.waits == [due(2), due(3)]
     assert _attempt_numbers(run) == [2, 3]
     assert _mark_failed_calls(run) == []
     assert run.entered_states[-1] == DONE
@@ -338,7 +366,7 @@ def test_executed_definition_retries_an_attempt_that_raises_then_marks_failed(aw
 
     run = execute_retry_definition(synthesized.template, raise_on_attempt)
 
-    assert run.waits == synthesized.profile.retry_delays_seconds[:1]
+    assert run.waits == [due(2)]
     assert _attempt_numbers(run) == [2, 2, 2]  # the attempt, then its two retries
     (mark_failed,) = _mark_failed_calls(run)
     assert "Error" in mark_failed["reason"]

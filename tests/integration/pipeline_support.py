@@ -10,13 +10,14 @@ recorded instead of slept. `Receiver` is a ThreadingHTTPServer that answers from
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from unittest import mock
@@ -30,6 +31,7 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 from functions.core.ids import new_id
 from functions.core.models import Delivery, SigningSecret, Webhook, utc_now
 from functions.core.profile import Profile, load_profile
+from functions.core.timestamps import parse_iso
 from functions.deliver import handler as deliver
 from functions.fanout import handler as fanout
 from functions.ingest import handler as ingest
@@ -203,7 +205,8 @@ class Pipeline:
         self.aws = aws
         self._call_api = call_api
         self._monkeypatch = monkeypatch
-        self.waits: list[int] = []
+        self.waits_until: list[tuple[datetime, dict[str, Any]]] = []
+        """Each Wait's due time (its `TimestampPath`'s value) and the state's input."""
         self.waits_released = threading.Event()
         self.waits_released.set()
         self.lambda_invocations = _SerialLambda()
@@ -219,7 +222,7 @@ class Pipeline:
         """Deploy `name_or_path`: its settings and its synthesized retry state machine."""
         self.profile = load_profile(name_or_path)
         definition = retry_state_machine_definition(self.profile, DELIVER_FUNCTION_ARN)
-        machine_name = f"dovecote-test-retries-{len(self.waits)}-{int(time.monotonic() * 1000)}"
+        machine_name = f"dovecote-test-retries-{len(self.waits_until)}-{int(time.monotonic() * 1000)}"
         self.state_machine_arn = self.aws.stepfunctions.create_state_machine(
             name=machine_name, definition=json.dumps(definition), roleArn=RETRY_MACHINE_ROLE
         )["stateMachineArn"]
@@ -350,9 +353,25 @@ class Pipeline:
         finally:
             self.waits_released.set()
 
+    @property
+    def waits(self) -> list[int]:
+        """Each Wait's delay in whole seconds after the logged attempt that set its due time (read
+        from the log now, not in the Wait: a test's injected faults must not reach these reads)."""
+        return [self.delay_before(due, state_input) for due, state_input in self.waits_until]
+
+    def delay_before(self, due: datetime, state_input: dict[str, Any]) -> int:
+        """A Wait's delay: from the attempt of one of the group's members whose log says the next is
+        due then (`next_retry_at`), in whole seconds. No such attempt: the Wait and the log disagree."""
+        for member in state_input["members"]:
+            delivery = self.deliveries.find(state_input["application_id"], member["delivery_id"])
+            for attempt in delivery.attempts if delivery else []:
+                if attempt.next_retry_at == due:
+                    return round((due - attempt.attempted_at).total_seconds())
+        raise AssertionError(f"a Wait until {due}, which no member's logged attempt names as its next_retry_at")
+
     def wait_until_waiting(self, count: int = 1) -> None:
         deadline = time.monotonic() + EXECUTION_TIMEOUT_SECONDS
-        while len(self.waits) < count:
+        while len(self.waits_until) < count:
             if time.monotonic() > deadline:
                 raise AssertionError("no execution reached its Wait state")
             time.sleep(0.01)
@@ -413,8 +432,9 @@ def pipeline_under_moto(aws: AwsResources, call_api: CallApi, monkeypatch: pytes
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "1")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "DovecoteTest")
 
-    def record_wait(self: Any, env: Any, wait_seconds: int) -> None:
-        pipeline.waits.append(wait_seconds)
+    def record_wait(self: Any, env: Any) -> None:
+        self.string.eval(env=env)  # the retry machine's Waits are TimestampPaths
+        pipeline.waits_until.append((parse_iso(env.stack.pop()), copy.deepcopy(env.states.get_input())))
         deadline = time.monotonic() + EXECUTION_TIMEOUT_SECONDS
         while not pipeline.waits_released.wait(0.01) and time.monotonic() < deadline:
             if not env.is_running():  # stopped (StopExecution) while held in the Wait
@@ -426,7 +446,7 @@ def pipeline_under_moto(aws: AwsResources, call_api: CallApi, monkeypatch: pytes
     moto_config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
     with (
         mock.patch.dict(default_user_config, moto_config),
-        mock.patch.object(WaitFunction, "_wait_interval", record_wait),
+        mock.patch.object(WaitFunction, "_eval_body", record_wait),
         mock.patch.object(LambdaSimpleBackend, "invoke", invoke),
     ):
         pipeline.use_profile("standard")

@@ -110,5 +110,5 @@ def test_sqs_deliveries_batch_sample_is_processed(pipeline: Pipeline, lambda_con
 )
 def test_step_functions_samples(pipeline: Pipeline, lambda_context: Any, name: str, outcome: str) -> None:
     """The sample delivery has failed already: an attempt reports that, mark_failed changes nothing."""
-    assert deliver.handler(sample(name), lambda_context) == {"outcome": outcome, "members": []}
+    assert deliver.handler(sample(name), lambda_context) == {"outcome": outcome, "members": [], "next_attempt_at": None}
     assert pipeline.delivery(DELIVERY_ID, APPLICATION).status is DeliveryStatus.FAILED

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from dovecote.profiles import shipped_profile_names
 from functions.core.models import DeliveryStatus
+from functions.core.timestamps import iso
 from functions.deliver import handler as deliver
 from functions.pipeline.attempt import Attempter
 from functions.store.executions import execution_name
@@ -55,7 +57,7 @@ def test_a_failing_endpoint_is_attempted_exactly_on_the_profiles_table(pipeline:
     assert delivery.next_retry_at is None
     assert execution["name"] == delivery.id
     assert execution["status"] == "SUCCEEDED"  # the last Attempt ends the delivery and the execution
-    assert json.loads(execution["output"])["result"] == {"outcome": "failed", "members": []}
+    assert json.loads(execution["output"])["result"] == {"outcome": "failed", "members": [], "next_attempt_at": None}
     assert len(server.requests) == profile.max_attempts
     assert len({r.body for r in server.requests}) == 1  # the same body on every attempt
     if profile.headers.delivery_id:
@@ -72,7 +74,7 @@ def test_a_delivery_that_recovers_mid_schedule_ends_succeeded(pipeline: Pipeline
     delivery = pipeline.only_delivery(webhook)
     assert delivery.status is DeliveryStatus.SUCCEEDED
     assert [a.response_status for a in delivery.attempts] == [500, 302, 200]  # a redirect is a failure
-    assert json.loads(execution["output"])["result"] == {"outcome": "succeeded", "members": []}
+    assert json.loads(execution["output"])["result"] == {"outcome": "succeeded", "members": [], "next_attempt_at": None}
 
 
 def test_410_during_retries_stops_them_and_disables_the_endpoint(pipeline: Pipeline) -> None:
@@ -97,7 +99,7 @@ def test_an_endpoint_deleted_during_retries_ends_the_delivery_cancelled(pipeline
     assert delivery.status is DeliveryStatus.CANCELLED
     assert delivery.status_reason == "the webhook was deleted"
     assert len(server.requests) == 1
-    assert json.loads(execution["output"])["result"] == {"outcome": "cancelled", "members": []}
+    assert json.loads(execution["output"])["result"] == {"outcome": "cancelled", "members": [], "next_attempt_at": None}
 
 
 def test_an_attempt_that_errors_is_caught_and_the_delivery_marked_failed(
@@ -129,12 +131,16 @@ def test_mark_failed_is_idempotent_and_attempt_repeats_log_once(pipeline: Pipeli
         delivery = pipeline.only_delivery(webhook)
         ids = {"application_id": "acme", "webhook_id": webhook.id, "members": [{"delivery_id": delivery.id}]}
         repeated = deliver.handler({"action": "attempt", **ids, "attempt": 1}, lambda_context)
-        assert repeated == {"outcome": "retry", "members": [{"delivery_id": delivery.id, "series": 1}]}
+        assert repeated == {
+            "outcome": "retry",
+            "members": [{"delivery_id": delivery.id, "series": 1}],
+            "next_attempt_at": iso(delivery.next_retry_at),  # a repeat answers the due time logged
+        }
         assert len(server.requests) == 1
         for _ in range(2):
             assert deliver.handler(
                 {"action": "mark_failed", **ids, "reason": {"outcome": "retry"}}, lambda_context
-            ) == {"outcome": "failed", "members": []}
+            ) == {"outcome": "failed", "members": [], "next_attempt_at": None}
     pipeline.wait_for_executions()
     final = pipeline.only_delivery(webhook)
     assert final.status is DeliveryStatus.FAILED
@@ -145,3 +151,29 @@ def test_mark_failed_is_idempotent_and_attempt_repeats_log_once(pipeline: Pipeli
 def test_execution_names_follow_the_delivery_id_and_series() -> None:
     assert execution_name("del_x", 1) == "del_x"
     assert execution_name("del_x", 3) == "del_x-s3"
+
+
+@pytest.mark.parametrize("retry_after", ["900", "Sun, 06 Nov 2050 08:49:37 GMT"], ids=["seconds", "http-date"])
+def test_a_429_with_retry_after_on_attempt_1_puts_its_due_time_in_the_execution_input_and_the_log(
+    pipeline: Pipeline, retry_after: str
+) -> None:
+    profile = pipeline.use_profile("standard")
+    longest = max(profile.retry_schedule_seconds)
+    with receiver(Reply(429, headers=(("Retry-After", retry_after),)), default=200) as server:
+        webhook = start_delivery(pipeline, server.url)
+        [execution] = pipeline.wait_for_executions()
+
+    delivery = pipeline.only_delivery(webhook)
+    first, second = delivery.attempts
+    asked = first.retry_after_seconds
+    assert asked is not None
+    assert asked == (900 if retry_after == "900" else longest)  # a date 24 years away: capped at the table's longest
+    answered_at = first.attempted_at + timedelta(milliseconds=first.latency_ms)
+    assert first.next_retry_at == answered_at + timedelta(seconds=asked)  # no sooner than asked, from the answer
+    assert first.next_retry_at > first.attempted_at + timedelta(seconds=profile.retry_delays_seconds[0])
+    # The execution's input carries the same due time: Wait 2 waits until then.
+    execution_input = json.loads(execution["input"])
+    assert execution_input["next_attempt_at"] == iso(first.next_retry_at)
+    assert pipeline.waits == [asked]
+    assert (second.response_status, delivery.status) == (200, DeliveryStatus.SUCCEEDED)
+    assert len(server.requests) == 2

@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 import tracemalloc
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from cryptography.x509.oid import NameOID
 from dovecote.profiles import shipped_profile_names
 from functions.core.models import RESPONSE_EXCERPT_BYTES, DeliveryStatus
 from functions.core.profile import load_profile
+from functions.core.timestamps import iso
 from functions.pipeline.http import MAX_RESPONSE_BYTES, HttpResult, HttpSender
 from functions.store.deliveries import DeliveryStore
 from tests.integration.pipeline_support import Pipeline, custom_profile, pipeline_under_moto
@@ -181,14 +183,23 @@ class Case:
     trickle: bool = False
     """The server trickles its body for five attempt timeouts: the client must hang up before the end."""
     extra: dict[str, Any] = field(default_factory=dict)
+    retry_after: int | None = None
+    """The `Retry-After` every answer carries: no attempt is due sooner (the table's delay is the least)."""
 
 
 ALL = 5
 RETRIED = DeliveryStatus.FAILED
 CASES = [
     Case("500", answering(500, body=b"boom"), RETRIED, ALL, [500] * ALL, excerpt="^boom$"),
-    Case("503 with Retry-After", answering(503, {"Retry-After": "120"}), RETRIED, ALL, [503] * ALL),
-    Case("429 with Retry-After 3600", answering(429, {"Retry-After": "3600"}), RETRIED, ALL, [429] * ALL),
+    Case("503 with Retry-After", answering(503, {"Retry-After": "120"}), RETRIED, ALL, [503] * ALL, retry_after=120),
+    Case(
+        "429 with Retry-After 3600",
+        answering(429, {"Retry-After": "3600"}),
+        RETRIED,
+        ALL,
+        [429] * ALL,
+        retry_after=3600,
+    ),
     Case("404", answering(404), RETRIED, ALL, [404] * ALL),
     Case("410 Gone", answering(410), DeliveryStatus.FAILED, 1, [410]),
     Case("301 elsewhere", None, RETRIED, ALL, [301] * ALL, redirect=True, extra={"status": 301}),
@@ -345,12 +356,19 @@ def test_fault(pipeline: Pipeline, case: Case) -> None:
         else:
             assert attempt.error is not None, (expected, attempt)
             assert re.search(expected, attempt.error), attempt.error
-    # Attempts at the table's times: the recorded Waits and each attempt's next_retry_at.
-    assert pipeline.waits == table[1 : case.attempts]
+    # Attempts at the table's times (or later, as long as a Retry-After asks, counted from the answer):
+    # the recorded Waits and each attempt's next_retry_at.
+    asked = case.retry_after or 0
+    assert pipeline.waits == [max(delay, asked) for delay in table[1 : case.attempts]]
     assert [a.next_retry_at is not None for a in attempts] == [True] * (case.attempts - 1) + [False]
+    assert [a.retry_after_seconds for a in attempts] == [case.retry_after] * len(attempts)
     for attempt, delay in zip(attempts[:-1], table[1:], strict=False):
         assert attempt.next_retry_at is not None
-        assert (attempt.next_retry_at - attempt.attempted_at).total_seconds() == delay
+        if delay > asked:
+            assert (attempt.next_retry_at - attempt.attempted_at).total_seconds() == delay
+        else:
+            answered = attempt.latency_ms / 1000
+            assert (attempt.next_retry_at - attempt.attempted_at).total_seconds() == pytest.approx(answered + asked)
     # Final state.
     assert delivery.status is case.verdict
     assert delivery.next_retry_at is None
@@ -531,8 +549,9 @@ GROUP_SIZE = 4
 _EVENT_NUMBER = re.compile(rb'"n":\s*(\d+)')
 
 
-def per_delivery(rule: Callable[[int, int], int]) -> Callable[..., None]:
-    """Answer `rule(n, k)`: n is the event's `data.n`, k counts the requests for that event so far (from 1)."""
+def per_delivery(rule: Callable[[int, int], int | tuple[int, dict[str, str]]]) -> Callable[..., None]:
+    """Answer `rule(n, k)` (a status, or a status and headers): n is the event's `data.n`, k counts the
+    requests for that event so far (from 1)."""
     seen: dict[int, int] = {}
     lock = threading.Lock()
 
@@ -543,7 +562,9 @@ def per_delivery(rule: Callable[[int, int], int]) -> Callable[..., None]:
         with lock:
             seen[number] = seen.get(number, 0) + 1
             count = seen[number]
-        connection.sendall(http_response(rule(number, count)))
+        answer = rule(number, count)
+        status, headers = answer if isinstance(answer, tuple) else (answer, None)
+        connection.sendall(http_response(status, headers))
 
     return serve
 
@@ -585,8 +606,18 @@ def test_a_group_where_some_deliveries_succeed_and_others_fail_keeps_each_on_its
     assert sorted(group_members(execution)) == sorted(deliveries.values())  # one execution for the group
     assert execution["status"] == "SUCCEEDED"
     assert pipeline.waits == profile.retry_delays_seconds  # the group's Waits: the table, once
-    for n, delivery_id in deliveries.items():
-        delivery = pipeline.delivery(delivery_id)
+    logs = {n: pipeline.delivery(delivery_id) for n, delivery_id in deliveries.items()}
+    # One due time per step for the whole group, anchored on the middle of the step's attempts: each
+    # member is on its own table within half the spread of those attempts.
+    step_times: dict[int, list[datetime.datetime]] = defaultdict(list)
+    for delivery in logs.values():
+        for a in delivery.attempts:
+            step_times[a.number].append(a.attempted_at)
+    half_spread = max((max(times) - min(times)).total_seconds() / 2 for times in step_times.values())
+    for number in step_times:
+        due = {a.next_retry_at for d in logs.values() for a in d.attempts if a.number == number and a.next_retry_at}
+        assert len(due) == (1 if number < profile.max_attempts else 0)
+    for n, delivery in logs.items():
         statuses = [a.response_status for a in delivery.attempts]
         scheduled = [(a.next_retry_at - a.attempted_at).total_seconds() for a in delivery.attempts if a.next_retry_at]
         if n % 2 == 0:
@@ -597,9 +628,32 @@ def test_a_group_where_some_deliveries_succeed_and_others_fail_keeps_each_on_its
             assert delivery.status_reason == f"all {profile.max_attempts} attempts failed"
             assert statuses == [503] * profile.max_attempts
         assert [a.number for a in delivery.attempts] == list(range(1, len(statuses) + 1))
-        assert scheduled == profile.retry_delays_seconds[: len(statuses) - 1]
+        assert scheduled == pytest.approx(profile.retry_delays_seconds[: len(statuses) - 1], abs=half_spread + 0.001)
     assert received == 2 * (GROUP_SIZE // 2) + profile.max_attempts * (GROUP_SIZE // 2)
     report_figures("retry-group-mixed", members=GROUP_SIZE, executions=1, requests=received, lost=0)
+
+
+def test_the_largest_retry_after_among_a_groups_answers_delays_the_whole_group(pipeline: Pipeline) -> None:
+    asked = {0: 1000, 1: 200}  # event 0's endpoint answer asks for 1000 s, event 1's for 200 s; others ask nothing
+
+    def rule(n: int, k: int) -> int | tuple[int, dict[str, str]]:
+        if k >= 2:
+            return 200
+        return (429 if n == 0 else 503, {"Retry-After": str(asked[n])}) if n in asked else 500
+
+    with raw_server(per_delivery(rule)) as server:
+        _, deliveries = publish_group(pipeline, server.url())
+        [execution] = pipeline.wait_for_executions()
+
+    logs = {n: pipeline.delivery(delivery_id) for n, delivery_id in deliveries.items()}
+    firsts = {n: delivery.attempts[0] for n, delivery in logs.items()}
+    largest = firsts[0]
+    due = largest.attempted_at + datetime.timedelta(milliseconds=largest.latency_ms, seconds=asked[0])
+    assert {first.next_retry_at for first in firsts.values()} == {due}  # one due time: the largest ask wins
+    assert {n: first.retry_after_seconds for n, first in firsts.items()} == {n: asked.get(n) for n in deliveries}
+    assert json.loads(execution["input"])["next_attempt_at"] == iso(due)
+    assert pipeline.waits == [asked[0]]
+    assert all(delivery.status is DeliveryStatus.SUCCEEDED for delivery in logs.values())
 
 
 def test_a_delivery_deleted_from_a_running_group_is_skipped_and_the_rest_go_on(pipeline: Pipeline) -> None:

@@ -124,6 +124,7 @@ def test_a_delivery_renders_as_documented():
                 "error": "bad gateway",
                 "response_excerpt": "",
                 "next_retry_at": None,
+                "retry_after_seconds": None,
             }
         ],
     }

@@ -118,6 +118,8 @@ class Attempt(DovecoteObject):
     error: str | None = None
     response_excerpt: str = ""
     next_retry_at: datetime | None = None
+    retry_after_seconds: int | None = None
+    """The wait a 429 or 503 asked for (`Retry-After`, capped at the retry table's longest delay)."""
 
 
 class Delivery(DovecoteObject):
