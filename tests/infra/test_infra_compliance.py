@@ -89,7 +89,7 @@ def test_management_cannot_send_messages_or_start_executions_but_can_stop_them(s
     assert stopping["Resource"]["Fn::Join"][1][-1].endswith(":execution:Dovecote-retries:*")
 
 
-def test_queue_senders_are_ingest_and_fanout_on_the_right_queues(standard):
+def test_queue_senders_are_ingest_fanout_and_deliver_on_the_right_queues(standard):
     template = standard.template
     consumed = {
         mapping["Properties"]["FunctionName"]["Ref"]: mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]
@@ -111,7 +111,7 @@ def test_queue_senders_are_ingest_and_fanout_on_the_right_queues(standard):
         "management": set(),
         "ingest": {events_queue, deliveries_queue},
         "fanout": {deliveries_queue},
-        "deliver": set(),
+        "deliver": {deliveries_queue},  # it requeues deliveries that wait for a rate-limit slot
     }
 
 

@@ -9,7 +9,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from functions.core import metrics as metric_names
-from functions.core.constants import DELIVERIES_BATCH_SIZE
+from functions.core.constants import DELIVERIES_BATCH_SIZE, RATE_LIMIT_WAIT_SECONDS
 from functions.runtime.settings import (
     ENV_DELIVERIES_QUEUE,
     ENV_DESTINATION_ROLES,
@@ -261,14 +261,16 @@ def test_queue_url_settings_point_at_the_right_queues(standard):
 
 
 @pytest.mark.parametrize("profile_name", ["standard", "miteos", "meetloyd"])
-def test_deliver_timeout_is_the_profile_attempt_timeout_plus_a_margin(every_profile, profile_name):
+def test_deliver_timeout_is_the_profile_attempt_timeout_plus_a_margin_and_the_rate_limit_wait(
+    every_profile, profile_name
+):
     synthesized = every_profile[profile_name]
     functions = functions_by_name(synthesized.template)
     attempt_timeout = synthesized.profile.attempt_timeout_seconds
 
     deliver_timeout = functions["deliver"][1]["Properties"]["Timeout"]
 
-    assert deliver_timeout == math.ceil(attempt_timeout) + 10
+    assert deliver_timeout == math.ceil(attempt_timeout) + 10 + RATE_LIMIT_WAIT_SECONDS
     assert functions["deliver"][1]["Properties"]["MemorySize"] >= 512
 
 
