@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -80,7 +81,7 @@ def test_a_batch_to_an_idle_endpoint_takes_one_reservation_and_is_sent_slot_afte
 def test_slots_past_the_pacing_horizon_wait_on_the_queue_holding_their_slot() -> None:
     slots = FakeSlots()
 
-    admission = limiter(slots).admit("acme", "wh_1", 1, {key: None for key in "abcdef"})
+    admission = limiter(slots).admit("acme", "wh_1", 1, dict.fromkeys("abcdef"))
 
     step = 1_050_000
     sent = [key for key in "abcdef" if NOW_US + LEAD_US + "abcdef".index(key) * step <= NOW_US + 3_000_000]
@@ -145,13 +146,13 @@ def test_batch_after_batch_no_second_holds_more_sends_than_the_limit() -> None:
     sent: list[float] = []
     clock = NOW
     for _ in range(30):  # 30 batches of 10, each admitted 0.2 s after the one before
-        admission = limiter(slots, clock).admit("acme", "wh_1", 10, {n: None for n in range(10)})
+        admission = limiter(slots, clock).admit("acme", "wh_1", 10, dict.fromkeys(range(10)))
         sent.extend(admission.send.values())
         clock += 0.2
 
     assert len(sent) > 10
     assert most_in_any_second(sent) <= 10
-    assert all(later - earlier >= 0.105 - 1e-6 for earlier, later in zip(sorted(sent), sorted(sent)[1:]))
+    assert all(later - earlier >= 0.105 - 1e-6 for earlier, later in pairwise(sorted(sent)))
 
 
 def test_retries_are_paced_and_those_past_the_wait_get_no_slot() -> None:
@@ -179,9 +180,7 @@ def _webhook(**limits: int | None) -> Webhook:
     )
 
 
-@pytest.mark.parametrize(
-    ("own", "default", "effective"), [(None, None, None), (5, None, 5), (None, 7, 7), (5, 7, 5)]
-)
+@pytest.mark.parametrize(("own", "default", "effective"), [(None, None, None), (5, None, 5), (None, 7, 7), (5, 7, 5)])
 def test_an_endpoint_keeps_to_its_own_limit_else_its_applications_default(
     own: int | None, default: int | None, effective: int | None
 ) -> None:
