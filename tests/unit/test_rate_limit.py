@@ -55,9 +55,9 @@ def most_in_any_second(times: list[float]) -> int:
 
 
 def test_slots_are_one_over_the_limit_apart_plus_headroom() -> None:
-    assert interval_us(10) == 105_000
-    assert interval_us(1) == 1_050_000
-    assert interval_us(MAX_RATE_LIMIT_PER_SECOND) == interval_us(MAX_RATE_LIMIT_PER_SECOND * 10) == 105
+    assert interval_us(10) == 110_000
+    assert interval_us(1) == 1_100_000
+    assert interval_us(MAX_RATE_LIMIT_PER_SECOND) == interval_us(MAX_RATE_LIMIT_PER_SECOND * 10) == 110
 
 
 def test_a_batch_to_an_idle_endpoint_takes_one_reservation_and_is_sent_slot_after_slot() -> None:
@@ -69,12 +69,12 @@ def test_a_batch_to_an_idle_endpoint_takes_one_reservation_and_is_sent_slot_afte
     assert call == {
         "endpoint": ("acme", "wh_1"),
         "count": 3,
-        "interval_us": 105_000,
+        "interval_us": 110_000,
         "earliest_us": NOW_US + LEAD_US,
         "latest_start_us": NOW_US + int(RESERVE_AHEAD_SECONDS * 1_000_000),
     }
     first = NOW + LEAD_SECONDS
-    assert admission.send == pytest.approx({"a": first, "b": first + 0.105, "c": first + 0.21})
+    assert admission.send == pytest.approx({"a": first, "b": first + 0.11, "c": first + 0.22})
     assert admission.later == {}
 
 
@@ -83,7 +83,7 @@ def test_slots_past_the_pacing_horizon_wait_on_the_queue_holding_their_slot() ->
 
     admission = limiter(slots).admit("acme", "wh_1", 1, dict.fromkeys("abcdef"))
 
-    step = 1_050_000
+    step = 1_100_000
     sent = [key for key in "abcdef" if NOW_US + LEAD_US + "abcdef".index(key) * step <= NOW_US + 3_000_000]
     assert list(admission.send) == sent == ["a", "b", "c"]
     assert set(admission.later) == {"d", "e", "f"}
@@ -152,7 +152,7 @@ def test_batch_after_batch_no_second_holds_more_sends_than_the_limit() -> None:
 
     assert len(sent) > 10
     assert most_in_any_second(sent) <= 10
-    assert all(later - earlier >= 0.105 - 1e-6 for earlier, later in pairwise(sorted(sent)))
+    assert all(later - earlier >= 0.11 - 1e-6 for earlier, later in pairwise(sorted(sent)))
 
 
 def test_retries_are_paced_and_those_past_the_wait_get_no_slot() -> None:
@@ -163,7 +163,7 @@ def test_retries_are_paced_and_those_past_the_wait_get_no_slot() -> None:
     (call,) = slots.calls
     assert "latest_start_us" not in call  # retries always hold their slots
     first = NOW + RATE_LIMIT_WAIT_SECONDS - 2
-    assert paced == pytest.approx([first, first + 1.05, None, None])
+    assert paced == pytest.approx([first, first + 1.1, None, None])
 
 
 def _webhook(**limits: int | None) -> Webhook:
