@@ -95,8 +95,6 @@ class _Endpoint:
     delay_seconds: float = 0.0
     seen: dict[str, int] = field(default_factory=dict)
     accepted: set[str] = field(default_factory=set)
-    arrivals: list[float] = field(default_factory=list)
-    """time.monotonic() of each request, as it arrived."""
 
 
 class Receiver:
@@ -167,20 +165,12 @@ class Receiver:
                 for delivery_id in endpoint.seen
             }
 
-    def arrivals(self, path: str) -> list[float]:
-        """When each request to `path` arrived (time.monotonic())."""
-        with self._lock:
-            endpoint = self._endpoints.get(path)
-            return list(endpoint.arrivals) if endpoint else []
-
     def _answer(self, path: str, delivery_id: str) -> int:
-        arrived = time.monotonic()
         with self._lock:
             self.requests += 1
             endpoint = self._endpoints.get(path)
             if endpoint is None:
                 return 404
-            endpoint.arrivals.append(arrived)
             seen = endpoint.seen.get(delivery_id, 0)
             endpoint.seen[delivery_id] = seen + 1
             delay = endpoint.delay_seconds

@@ -360,8 +360,9 @@ class DeliveryWorker:
         event = reads.event(delivery.application_id, delivery.event_id)
         if event is None:
             return self._end(opened, DeliveryStatus.FAILED, "the event is no longer stored (retention ended)")
-        if slot is not None and self.limiter is not None:
-            self._wait_until(slot)
+        limit = webhook.effective_rate_limit
+        if slot is not None and limit is not None and self.limiter is not None:
+            self.limiter.wait_for(delivery.application_id, webhook.id, limit, slot, self.sleep)
         made = self.attempter.attempt(delivery, webhook, event, number)
         if isinstance(made, Unsendable):
             return self._end(opened, made.status, made.reason)
@@ -392,11 +393,6 @@ class DeliveryWorker:
             webhook_id=delivery.webhook_id,
             event_id=delivery.event_id,
         )
-
-    def _wait_until(self, slot: float) -> None:
-        wait = slot - (self.limiter.now() if self.limiter is not None else time.time())
-        if wait > 0:
-            self.sleep(wait)
 
     def _end(
         self, opened: OpenDelivery, status: DeliveryStatus, reason: str, *, count_against_endpoint: bool = True

@@ -50,6 +50,11 @@ REFUSED_DELAY_SECONDS = 5
 """When a reservation is refused, the deliveries ask again this much later."""
 MAX_QUEUE_DELAY_SECONDS = 900
 """SQS's longest DelaySeconds."""
+LATE_SECONDS = 0.03
+"""A request is sent at most this long after its slot: a thread that wakes later (a busy machine) gives the
+slot up and takes a new one, rather than sending close behind the next slot's request."""
+NEW_SLOTS = 5
+"""How many times one request gives a missed slot up for a new one before it is sent anyway."""
 
 
 def interval_us(limit: int) -> int:
@@ -116,6 +121,27 @@ class RateLimiter:
             else:
                 admission.later[key] = (slot, queue_delay(slot, now_us))
         return admission
+
+    def wait_for(
+        self, application_id: str, webhook_id: str, limit: int, slot: float, sleep: Callable[[float], None]
+    ) -> float:
+        """Sleep until `slot` (epoch seconds); when woken more than `LATE_SECONDS` after it, take a new slot (one
+        write) and wait for that instead, up to `NEW_SLOTS` times. Returns the slot the request goes out at."""
+        for _ in range(NEW_SLOTS):
+            wait = slot - self.now()
+            if wait > 0:
+                sleep(wait)
+            if self.now() - slot <= LATE_SECONDS:
+                return slot
+            earliest = int((self.now() + LATE_SECONDS) * MICROS)
+            first = self.store.reserve(
+                application_id, webhook_id, count=1, interval_us=interval_us(limit), earliest_us=earliest
+            )
+            slot = earliest / MICROS if first is None else first / MICROS
+        wait = slot - self.now()
+        if wait > 0:
+            sleep(wait)
+        return slot
 
     def pace(self, application_id: str, webhook_id: str, limit: int, count: int) -> list[float | None]:
         """Slots (epoch seconds) for `count` retries to one endpoint, in order; None for those whose slot is

@@ -12,8 +12,10 @@ import pytest
 from functions.core.constants import MAX_RATE_LIMIT_PER_SECOND, RATE_LIMIT_WAIT_SECONDS
 from functions.core.models import SigningSecret, Webhook
 from functions.pipeline.rate_limit import (
+    LATE_SECONDS,
     LEAD_SECONDS,
     MAX_QUEUE_DELAY_SECONDS,
+    NEW_SLOTS,
     PACING_HORIZON_SECONDS,
     REFUSED_DELAY_SECONDS,
     RESERVE_AHEAD_SECONDS,
@@ -186,3 +188,48 @@ def test_an_endpoint_keeps_to_its_own_limit_else_its_applications_default(
 ) -> None:
     webhook = _webhook(rate_limit_per_second=own, application_rate_limit_per_second=default)
     assert webhook.effective_rate_limit == effective
+
+
+@dataclass
+class SlowClock:
+    """A clock that sleeps exactly, except that waking up takes `oversleep` seconds more the first times."""
+
+    now: float = NOW
+    oversleep: list[float] = field(default_factory=list)
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds + (self.oversleep.pop(0) if self.oversleep else 0.0)
+
+
+def test_a_request_woken_on_time_goes_out_at_its_slot_without_another_write() -> None:
+    slots = FakeSlots()
+    clock = SlowClock(oversleep=[LATE_SECONDS / 2])
+
+    sent_at = RateLimiter(slots, now=clock.time).wait_for("acme", "wh_1", 10, NOW + 1, clock.sleep)  # type: ignore[arg-type]
+
+    assert sent_at == NOW + 1
+    assert slots.calls == []
+
+
+def test_a_request_woken_too_late_gives_its_slot_up_for_a_new_one_rather_than_crowd_the_next() -> None:
+    slots = FakeSlots(next_free_us=NOW_US + 2_000_000)
+    clock = SlowClock(oversleep=[0.2])
+
+    sent_at = RateLimiter(slots, now=clock.time).wait_for("acme", "wh_1", 10, NOW + 1, clock.sleep)  # type: ignore[arg-type]
+
+    (call,) = slots.calls
+    assert call["count"] == 1
+    assert sent_at == pytest.approx(NOW + 2)  # the endpoint's next free slot, after the ones others hold
+    assert clock.now == pytest.approx(NOW + 2)
+
+
+def test_a_request_that_keeps_waking_late_is_sent_after_a_bounded_number_of_new_slots() -> None:
+    slots = FakeSlots()
+    clock = SlowClock(oversleep=[1.0] * (NEW_SLOTS + 2))
+
+    RateLimiter(slots, now=clock.time).wait_for("acme", "wh_1", 10, NOW + 1, clock.sleep)  # type: ignore[arg-type]
+
+    assert len(slots.calls) == NEW_SLOTS
