@@ -35,9 +35,9 @@ from functions.core.constants import MAX_RATE_LIMIT_PER_SECOND, RATE_LIMIT_WAIT_
 from functions.store.rate_limits import RateLimitStore
 
 MICROS = 1_000_000
-HEADROOM = 0.1
-"""Slots are 1.1/limit seconds apart: a request may arrive up to 100 ms late (a thread woken late, the network)
-without putting more than `limit` requests in any one-second window."""
+HEADROOM = 0.15
+"""Slots are 1.15/limit seconds apart: a request may arrive up to 150 ms later than another (a thread woken late,
+a new TLS connection beside a reused one) without putting more than `limit` requests in any one-second window."""
 LEAD_SECONDS = 0.15
 """A fresh reservation's first slot is at least this far ahead: time to read the delivery before sending."""
 PACING_HORIZON_SECONDS = 3.0

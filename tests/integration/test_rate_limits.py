@@ -185,7 +185,7 @@ def test_a_batch_beyond_the_limit_sends_what_fits_at_its_slots_and_requeues_the_
         pipeline.run_deliver()
 
     step = interval_us(1) / 1_000_000
-    assert len(server.requests) == 3  # slots within the pacing horizon: now + 0.15 s, + 1.25 s, + 2.35 s
+    assert len(server.requests) == 3  # slots within the pacing horizon: now + 0.15 s, + 1.3 s, + 2.45 s
     assert sorted(clock.waits) == pytest.approx([LEAD_SECONDS + n * step for n in range(3)])
     (reservation,) = spies.reservations
     assert (reservation["webhook_id"], reservation["count"]) == (webhook["id"], 6)

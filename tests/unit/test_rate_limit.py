@@ -57,9 +57,9 @@ def most_in_any_second(times: list[float]) -> int:
 
 
 def test_slots_are_one_over_the_limit_apart_plus_headroom() -> None:
-    assert interval_us(10) == 110_000
-    assert interval_us(1) == 1_100_000
-    assert interval_us(MAX_RATE_LIMIT_PER_SECOND) == interval_us(MAX_RATE_LIMIT_PER_SECOND * 10) == 110
+    assert interval_us(10) == 115_000
+    assert interval_us(1) == 1_150_000
+    assert interval_us(MAX_RATE_LIMIT_PER_SECOND) == interval_us(MAX_RATE_LIMIT_PER_SECOND * 10) == 115
 
 
 def test_a_batch_to_an_idle_endpoint_takes_one_reservation_and_is_sent_slot_after_slot() -> None:
@@ -71,12 +71,12 @@ def test_a_batch_to_an_idle_endpoint_takes_one_reservation_and_is_sent_slot_afte
     assert call == {
         "endpoint": ("acme", "wh_1"),
         "count": 3,
-        "interval_us": 110_000,
+        "interval_us": 115_000,
         "earliest_us": NOW_US + LEAD_US,
         "latest_start_us": NOW_US + int(RESERVE_AHEAD_SECONDS * 1_000_000),
     }
     first = NOW + LEAD_SECONDS
-    assert admission.send == pytest.approx({"a": first, "b": first + 0.11, "c": first + 0.22})
+    assert admission.send == pytest.approx({"a": first, "b": first + 0.115, "c": first + 0.23})
     assert admission.later == {}
 
 
@@ -85,7 +85,7 @@ def test_slots_past_the_pacing_horizon_wait_on_the_queue_holding_their_slot() ->
 
     admission = limiter(slots).admit("acme", "wh_1", 1, dict.fromkeys("abcdef"))
 
-    step = 1_100_000
+    step = 1_150_000
     sent = [key for key in "abcdef" if NOW_US + LEAD_US + "abcdef".index(key) * step <= NOW_US + 3_000_000]
     assert list(admission.send) == sent == ["a", "b", "c"]
     assert set(admission.later) == {"d", "e", "f"}
@@ -154,7 +154,7 @@ def test_batch_after_batch_no_second_holds_more_sends_than_the_limit() -> None:
 
     assert len(sent) > 10
     assert most_in_any_second(sent) <= 10
-    assert all(later - earlier >= 0.11 - 1e-6 for earlier, later in pairwise(sorted(sent)))
+    assert all(later - earlier >= 0.115 - 1e-6 for earlier, later in pairwise(sorted(sent)))
 
 
 def test_retries_are_paced_and_those_past_the_wait_get_no_slot() -> None:
@@ -165,7 +165,7 @@ def test_retries_are_paced_and_those_past_the_wait_get_no_slot() -> None:
     (call,) = slots.calls
     assert "latest_start_us" not in call  # retries always hold their slots
     first = NOW + RATE_LIMIT_WAIT_SECONDS - 2
-    assert paced == pytest.approx([first, first + 1.1, None, None])
+    assert paced == pytest.approx([first, first + 1.15, None, None])
 
 
 def _webhook(**limits: int | None) -> Webhook:
