@@ -191,22 +191,27 @@ def test_an_endpoint_keeps_to_its_own_limit_else_its_applications_default(
 
 
 @dataclass
-class SlowClock:
-    """A clock that sleeps exactly, except that waking up takes `oversleep` seconds more the first times."""
+class ManualClock:
+    """The limiter's time under test: `sleep` records each wait and moves time on by it (and by `oversleep` more,
+    the first times: a thread woken late), unless `frozen`: then time stands still (threads that wait at once)."""
 
     now: float = NOW
+    frozen: bool = False
     oversleep: list[float] = field(default_factory=list)
+    waits: list[float] = field(default_factory=list)
 
     def time(self) -> float:
         return self.now
 
     def sleep(self, seconds: float) -> None:
-        self.now += seconds + (self.oversleep.pop(0) if self.oversleep else 0.0)
+        self.waits.append(seconds)
+        if not self.frozen:
+            self.now += seconds + (self.oversleep.pop(0) if self.oversleep else 0.0)
 
 
 def test_a_request_woken_on_time_goes_out_at_its_slot_without_another_write() -> None:
     slots = FakeSlots()
-    clock = SlowClock(oversleep=[LATE_SECONDS / 2])
+    clock = ManualClock(oversleep=[LATE_SECONDS / 2])
 
     sent_at = RateLimiter(slots, now=clock.time).wait_for("acme", "wh_1", 10, NOW + 1, clock.sleep)  # type: ignore[arg-type]
 
@@ -216,7 +221,7 @@ def test_a_request_woken_on_time_goes_out_at_its_slot_without_another_write() ->
 
 def test_a_request_woken_too_late_gives_its_slot_up_for_a_new_one_rather_than_crowd_the_next() -> None:
     slots = FakeSlots(next_free_us=NOW_US + 2_000_000)
-    clock = SlowClock(oversleep=[0.2])
+    clock = ManualClock(oversleep=[0.2])
 
     sent_at = RateLimiter(slots, now=clock.time).wait_for("acme", "wh_1", 10, NOW + 1, clock.sleep)  # type: ignore[arg-type]
 
@@ -228,7 +233,7 @@ def test_a_request_woken_too_late_gives_its_slot_up_for_a_new_one_rather_than_cr
 
 def test_a_request_that_keeps_waking_late_is_sent_after_a_bounded_number_of_new_slots() -> None:
     slots = FakeSlots()
-    clock = SlowClock(oversleep=[1.0] * (NEW_SLOTS + 2))
+    clock = ManualClock(oversleep=[1.0] * (NEW_SLOTS + 2))
 
     RateLimiter(slots, now=clock.time).wait_for("acme", "wh_1", 10, NOW + 1, clock.sleep)  # type: ignore[arg-type]
 
