@@ -89,7 +89,7 @@ EXPECTED_ENVIRONMENT_KEYS = {
     "management": {ENV_TABLE, ENV_STATE_MACHINE, ENV_DESTINATION_ROLES},
     "ingest": {ENV_TABLE, ENV_EVENTS_QUEUE, ENV_DELIVERIES_QUEUE},
     "fanout": {ENV_TABLE, ENV_DELIVERIES_QUEUE},
-    "deliver": {ENV_TABLE, ENV_STATE_MACHINE, ENV_DESTINATION_ROLES},
+    "deliver": {ENV_TABLE, ENV_STATE_MACHINE, ENV_DESTINATION_ROLES, ENV_DELIVERIES_QUEUE},
 }
 POWERTOOLS_ENVIRONMENT_KEYS = {
     "POWERTOOLS_SERVICE_NAME",
@@ -258,6 +258,8 @@ def test_queue_url_settings_point_at_the_right_queues(standard):
     assert ingest[ENV_DELIVERIES_QUEUE] == {"Ref": deliveries_queue}
     fanout = functions["fanout"][1]["Properties"]["Environment"]["Variables"]
     assert fanout[ENV_DELIVERIES_QUEUE] == {"Ref": deliveries_queue}
+    deliver = functions["deliver"][1]["Properties"]["Environment"]["Variables"]
+    assert deliver[ENV_DELIVERIES_QUEUE] == {"Ref": deliveries_queue}  # rate-limited deliveries go back to it
 
 
 @pytest.mark.parametrize("profile_name", ["standard", "miteos", "meetloyd"])
