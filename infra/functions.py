@@ -15,7 +15,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from functions.core import metrics as metric_names
-from functions.core.constants import DELIVERIES_BATCH_SIZE
+from functions.core.constants import DELIVERIES_BATCH_SIZE, RATE_LIMIT_WAIT_SECONDS
 from functions.core.profile import Profile
 from functions.runtime.settings import (
     ENV_DELIVERIES_QUEUE,
@@ -59,7 +59,8 @@ POWERTOOLS_LAYER_NAME = "AWSLambdaPowertoolsPythonV3-python312-arm64"
 POWERTOOLS_LAYER_VERSION = 27
 
 # A deliver invocation sends its batch concurrently, each request bounded by the profile's
-# attempt timeout; the margin covers DynamoDB writes and the start of a retry execution.
+# attempt timeout; the margin covers DynamoDB writes and the start of a retry execution. Sends to
+# rate-limited endpoints may wait for their slots first (RATE_LIMIT_WAIT_SECONDS at most).
 DELIVER_TIMEOUT_MARGIN_SECONDS = 10
 
 EVENTS_BATCH_SIZE = 10
@@ -75,7 +76,9 @@ class FunctionSpec:
 
 def function_specs(profile: Profile) -> dict[FunctionName, FunctionSpec]:
     """Memory and timeout of every function: the one place to size them."""
-    deliver_timeout_seconds = math.ceil(profile.attempt_timeout_seconds) + DELIVER_TIMEOUT_MARGIN_SECONDS
+    deliver_timeout_seconds = (
+        math.ceil(profile.attempt_timeout_seconds) + DELIVER_TIMEOUT_MARGIN_SECONDS + RATE_LIMIT_WAIT_SECONDS
+    )
     return {
         "authorizer": FunctionSpec("Dovecote: resolves an API key to its application", 256, Duration.seconds(10)),
         # API Gateway gives an HTTP API integration at most 30 s.
@@ -205,6 +208,8 @@ class Functions(Construct):
         # Manual retry and recover re-enqueue deliveries; fanout enqueues new ones.
         queues.deliveries.grant_send_messages(self.ingest)
         queues.deliveries.grant_send_messages(self.fanout)
+        # Deliveries waiting for an endpoint's rate limit go back to the queue, delayed.
+        queues.deliveries.grant_send_messages(self.deliver)
 
         retries = sfn.StateMachine.from_state_machine_arn(self, "RetryStateMachineRef", retry_state_machine_arn(stack))
         retries.grant_start_execution(self.deliver)

@@ -94,6 +94,12 @@ class WebhookObject(_DerivedFields):
     public_key: str | None = Field(
         description="v1a (Ed25519) endpoints: the public key (whpk_…) receivers verify with; null for HMAC secrets."
     )
+    rate_limit_per_second: int | None = Field(
+        description=(
+            "The endpoint's own limit: at most this many deliveries in any second; the others wait. Null: its"
+            " application's default applies (unlimited when there is none)."
+        )
+    )
     created_at: ApiTime
     updated_at: ApiTime
 
@@ -120,6 +126,7 @@ class WebhookObject(_DerivedFields):
             "headers": dict(webhook.headers),
             "filter": webhook.filter,
             "public_key": public_key,
+            "rate_limit_per_second": webhook.rate_limit_per_second,
             "created_at": webhook.created_at,
             "updated_at": webhook.updated_at,
         }
@@ -358,6 +365,9 @@ class ApplicationObject(_RecordFields):
     id: str = Field(examples=["acme"])
     name: str
     metadata: dict[str, str]
+    rate_limit_per_second: int | None = Field(
+        description="The rate limit (deliveries a second) of its endpoints that set none; null: unlimited."
+    )
     created_at: ApiTime
     updated_at: ApiTime
 

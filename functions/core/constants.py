@@ -15,7 +15,9 @@ __all__ = [
     "DELIVERIES_BATCH_SIZE",
     "IDEMPOTENCY_KEY_PATTERN",
     "MAX_IDEMPOTENCY_KEY_CHARS",
+    "MAX_RATE_LIMIT_PER_SECOND",
     "MAX_RECEIVE_COUNT",
+    "RATE_LIMIT_WAIT_SECONDS",
     "VERSION",
 ]
 # VERSION is Dovecote's release, kept by the client distribution (clients/python/dovecote/_version.py,
@@ -35,3 +37,11 @@ batching window of at most a second). It also bounds a retry group (one endpoint
 batch) and is how many attempts one invocation makes at the same time, so that an invocation lasts
 one attempt timeout at most: 100 lets an endpoint that fails at 100 deliveries a second cost one
 retry execution a second."""
+
+MAX_RATE_LIMIT_PER_SECOND = 10_000
+"""The highest `rate_limit_per_second` an endpoint or an application's default may set (the API refuses
+more with 422): a limit above it is no limit (functions/pipeline/rate_limit.py)."""
+
+RATE_LIMIT_WAIT_SECONDS = 20
+"""The longest a deliver invocation waits for rate-limit slots before sending (functions/pipeline/rate_limit.py);
+infra/functions.py adds it to the deliver function's timeout."""

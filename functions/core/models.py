@@ -61,6 +61,16 @@ class Webhook(_Record):
     """Custom headers sent with every delivery (functions/core/custom_headers.py)."""
     filter: dict[str, Any] | None = None
     """A payload filter (functions/core/filters.py): events it does not match are not delivered here."""
+    rate_limit_per_second: int | None = None
+    """At most this many deliveries to the endpoint in any second (None: its application's default)."""
+    application_rate_limit_per_second: int | None = None
+    """The application's default limit, copied here when it is set (functions/management/platform.py), so that
+    the deliver function knows it from the endpoint it reads anyway."""
+
+    @property
+    def effective_rate_limit(self) -> int | None:
+        """The limit its deliveries keep to: its own, else its application's default; None: unlimited."""
+        return self.rate_limit_per_second or self.application_rate_limit_per_second
 
     def signing_secrets(self, now: datetime) -> list[str]:
         """The current secret first, then rotated-out ones still inside their grace period."""
@@ -164,5 +174,7 @@ class Application(_Record):
     id: str
     name: str
     metadata: dict[str, str] = Field(default_factory=dict)
+    rate_limit_per_second: int | None = None
+    """The default limit of its endpoints that set none (None: unlimited)."""
     created_at: StoredTime
     updated_at: StoredTime

@@ -52,6 +52,8 @@ class Dependencies:
 
 
 def _build() -> Dependencies:
+    import functools
+
     from functions.core.health import EndpointHealth
     from functions.core.schedule import RetrySchedule
     from functions.core.urls import UrlPolicy
@@ -61,6 +63,7 @@ def _build() -> Dependencies:
     from functions.pipeline.destinations import delivery_sender
     from functions.pipeline.http import HttpSender
     from functions.pipeline.operational import OperationalEvents
+    from functions.pipeline.rate_limit import RateLimiter
     from functions.runtime.clients import LazyClient, aws_client
     from functions.runtime.settings import Settings
     from functions.store.deliveries import DeliveryStore
@@ -68,6 +71,7 @@ def _build() -> Dependencies:
     from functions.store.events import EventStore
     from functions.store.executions import RetryExecutions
     from functions.store.queues import Queue
+    from functions.store.rate_limits import RateLimitStore
     from functions.store.webhooks import WebhookStore
 
     settings = Settings.for_function("deliver")
@@ -105,6 +109,9 @@ def _build() -> Dependencies:
         health=EndpointHealth(profile.health, webhooks, on_disabled=operational.on_disabled),
         executions=RetryExecutions(aws_client("stepfunctions"), settings.retry_state_machine_arn),
         operational=operational,
+        limiter=RateLimiter(RateLimitStore(dynamodb, settings.table_name)),
+        # Built on first use: only batches with deliveries waiting for a rate limit need SQS.
+        deferrals=functools.cache(lambda: Queue(aws_client("sqs"), settings.deliveries_queue_url)),
     )
     return Dependencies(settings=settings, worker=worker)
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.json_schema import JsonDict, SkipJsonSchema
 
+from functions.core.constants import MAX_RATE_LIMIT_PER_SECOND
 from functions.core.destinations import MAX_GROUP_ID_CHARS, MAX_SOURCE_CHARS
 from functions.core.matching import SUBSCRIPTION_PATTERN
 from functions.core.profile import (
@@ -64,6 +65,12 @@ _SIGNATURE_VERSION_DOC = (
     " response's `secret` and `public_key` are then the public key (whpk_) receivers verify with; the signing key"
     " stays with Dovecote. Null: the profile's (`v1a` when the profile signs with Ed25519, else `v1`)."
 )
+RATE_LIMIT_DOC = (
+    f"At most this many deliveries a second to the endpoint (1 to {MAX_RATE_LIMIT_PER_SECOND:,}); deliveries beyond"
+    " it wait and are sent later: they are not failures and use up no attempts. Null: the application's default"
+    " (`rate_limit_per_second` of the application), else unlimited."
+)
+RateLimit = Annotated[int, Field(ge=1, le=MAX_RATE_LIMIT_PER_SECOND)]
 _URL_SCHEMA: JsonDict = {"format": "uri", "pattern": "^https?://"}
 _PATTERN_SCHEMA: JsonDict = {"pattern": SUBSCRIPTION_PATTERN, "maxLength": MAX_EVENT_TYPE_CHARS}
 # Documented only: the rules behind them (functions/management/webhooks.py) answer with a message naming the field.
@@ -103,6 +110,7 @@ class WebhookCreate(_Request):
     headers: dict[str, str] = Field(default_factory=dict, description=_HEADERS_DOC)
     filter: dict[str, Any] | None = Field(default=None, description=_FILTER_DOC)
     signature_version: Literal["v1", "v1a"] | None = Field(default=None, description=_SIGNATURE_VERSION_DOC)
+    rate_limit_per_second: RateLimit | None = Field(default=None, description=RATE_LIMIT_DOC, examples=[10])
 
 
 def _absent(schema: dict[str, Any]) -> None:
@@ -140,6 +148,9 @@ class WebhookUpdate(_Request):
     )
     filter: dict[str, Any] | None = Field(
         default=None, description=_FILTER_DOC + " null removes it.", json_schema_extra=_absent
+    )
+    rate_limit_per_second: RateLimit | None = Field(
+        default=None, description=RATE_LIMIT_DOC + " null removes the endpoint's own limit.", json_schema_extra=_absent
     )
 
     @field_validator("url", "events", "enabled", "target", "role_arn", "headers")

@@ -37,6 +37,7 @@ from functions.portal import PORTAL_PATH
 
 if TYPE_CHECKING:
     from functions.core.models import Application
+    from functions.management.dependencies import ManagementDependencies
 
 router = Router()
 
@@ -60,7 +61,12 @@ def create_application(body: ApplicationCreate, caller: PlatformCaller) -> Appli
 
     now = utc_now()
     application = Application(
-        id=body.id or new_id("app"), name=body.name, metadata=body.metadata, created_at=now, updated_at=now
+        id=body.id or new_id("app"),
+        name=body.name,
+        metadata=body.metadata,
+        rate_limit_per_second=body.rate_limit_per_second,
+        created_at=now,
+        updated_at=now,
     )
     dependencies().applications.create(application)
     logger.info("application created", extra={"application_id": application.id})
@@ -88,9 +94,26 @@ def update_application(
 
     application = _application(application_id)
     changes: dict[str, Any] = body.model_dump(exclude_none=True)
+    if "rate_limit_per_second" in body.model_fields_set:
+        changes["rate_limit_per_second"] = body.rate_limit_per_second
     updated = application.model_copy(update={**changes, "updated_at": utc_now()})
-    dependencies().applications.save(updated)
+    deps = dependencies()
+    deps.applications.save(updated)
+    if updated.rate_limit_per_second != application.rate_limit_per_second:
+        _copy_rate_limit_to_webhooks(deps, application_id, updated.rate_limit_per_second)
     return ApplicationObject.from_record(updated)
+
+
+def _copy_rate_limit_to_webhooks(deps: ManagementDependencies, application_id: str, limit: int | None) -> None:
+    """Each webhook carries its application's default rate limit: the deliver function reads it there."""
+    cursor = None
+    while True:
+        page = deps.webhooks.list(application_id, limit=100, cursor=cursor)
+        for webhook in page.items:
+            deps.webhooks.set_application_rate_limit(application_id, webhook.id, limit)
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
 
 
 @router.delete("/v1/applications/<application_id>", **operation("deleteApplication"))

@@ -3,10 +3,13 @@ platform keys. What they answer is in functions/api/responses.py."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 from pydantic.json_schema import JsonDict
 
 from functions.api.auth import INVALID_APPLICATION_ID
+from functions.core.constants import MAX_RATE_LIMIT_PER_SECOND
 from functions.core.ids import is_application_id
 
 MAX_NAME_CHARS = 256
@@ -48,6 +51,13 @@ def _checked_metadata(metadata: Metadata | None) -> Metadata | None:
     return metadata
 
 
+DefaultRateLimit = Annotated[StrictInt, Field(ge=1, le=MAX_RATE_LIMIT_PER_SECOND)]
+_DEFAULT_RATE_LIMIT_DOC = (
+    f"The rate limit (deliveries a second, 1 to {MAX_RATE_LIMIT_PER_SECOND:,}) of this application's endpoints that"
+    " set none of their own (`rate_limit_per_second` of the endpoint); null: unlimited."
+)
+
+
 class ApplicationCreate(_Body):
     id: str | None = Field(
         default=None,
@@ -61,6 +71,10 @@ class ApplicationCreate(_Body):
         json_schema_extra=_METADATA_SCHEMA,
     )
 
+    rate_limit_per_second: DefaultRateLimit | None = Field(
+        default=None, description=_DEFAULT_RATE_LIMIT_DOC, examples=[50]
+    )
+
     _id = field_validator("id")(lambda value: None if value is None else check_application_id(value))
     _metadata = field_validator("metadata")(_checked_metadata)
 
@@ -69,6 +83,9 @@ class ApplicationUpdate(_Body):
     name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_CHARS)
     metadata: Metadata | None = Field(
         default=None, description="Replaces the metadata as a whole.", json_schema_extra=_METADATA_SCHEMA
+    )
+    rate_limit_per_second: DefaultRateLimit | None = Field(
+        default=None, description=_DEFAULT_RATE_LIMIT_DOC + " Null removes the default."
     )
 
     _metadata = field_validator("metadata")(_checked_metadata)

@@ -153,10 +153,20 @@ def create_webhook(body: WebhookCreate, application: Application) -> WebhookWith
     from functions.management.webhooks import new_webhook
 
     deps = dependencies()
-    webhook, secret = new_webhook(application, body, deps.endpoint_rules, _now())
+    default_limit = _application_rate_limit(deps, application)
+    webhook, secret = new_webhook(application, body, deps.endpoint_rules, _now(), default_limit)
     deps.webhooks.create(webhook)
+    # An application's default changed meanwhile has either found this webhook, or is seen here.
+    if (current := _application_rate_limit(deps, application)) != default_limit:
+        deps.webhooks.set_application_rate_limit(application, webhook.id, current)
+        webhook = webhook.model_copy(update={"application_rate_limit_per_second": current})
     logger.info("webhook created", extra={"webhook_id": webhook.id})
     return WebhookWithSecret.with_secret(webhook, secret)
+
+
+def _application_rate_limit(deps: ManagementDependencies, application_id: str) -> int | None:
+    found = deps.applications.find(application_id)
+    return None if found is None else found.rate_limit_per_second
 
 
 @router.get("/v1/webhooks", **operation("listWebhooks"))

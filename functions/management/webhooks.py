@@ -77,9 +77,14 @@ def validate_event_patterns(
 
 
 def new_webhook(
-    application_id: str, request: WebhookCreate, rules: EndpointRules, now: datetime
+    application_id: str,
+    request: WebhookCreate,
+    rules: EndpointRules,
+    now: datetime,
+    application_rate_limit: int | None = None,
 ) -> tuple[Webhook, str]:
-    """A webhook for `request`, and its signing secret (the caller's, or a generated one)."""
+    """A webhook for `request`, and its signing secret (the caller's, or a generated one);
+    `application_rate_limit` is its application's default rate limit."""
     kind = DestinationType(request.type)
     url, destination = _destination(kind, request, rules)
     events = validate_event_patterns(request.events, rules.profile, rules.catalog_names)
@@ -99,6 +104,8 @@ def new_webhook(
             "secrets": [{"value": secret}],
             "headers": _custom_headers(request.headers, rules.profile, kind),
             "filter": _filter(request.filter),
+            "rate_limit_per_second": request.rate_limit_per_second,
+            "application_rate_limit_per_second": application_rate_limit,
             "created_at": now,
             "updated_at": now,
         }
@@ -220,6 +227,8 @@ def updated_webhook(webhook: Webhook, request: WebhookUpdate, rules: EndpointRul
         changes["headers"] = _custom_headers(request.headers, rules.profile, webhook.type)
     if "filter" in request.model_fields_set:
         changes["filter"] = _filter(request.filter)
+    if "rate_limit_per_second" in request.model_fields_set:
+        changes["rate_limit_per_second"] = request.rate_limit_per_second
     if request.enabled is True and not webhook.enabled:
         changes.update(enabled=True, disabled_reason=None, disabled_at=None, consecutive_failures=0, failing_since=None)
     elif request.enabled is False and webhook.enabled:

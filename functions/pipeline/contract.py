@@ -101,6 +101,16 @@ class DeliveryMessage(DeliveryRef):
     row once, with the outcome of that attempt."""
 
     new: NewDelivery | None = None
+    webhook_id: str | None = Field(default=None, min_length=1)
+    """The endpoint, on messages without `new` (manual retries, recoveries): its rate limit applies."""
+    slot_at: StrictInt | None = Field(default=None, ge=0)
+    """Epoch microseconds of the send slot this delivery holds at its endpoint's rate limiter: set when
+    the deliver function requeues it to wait for that slot (functions/pipeline/rate_limit.py)."""
+
+    @property
+    def endpoint_id(self) -> str | None:
+        """The endpoint it goes to, when the message says (messages from before `webhook_id` do not)."""
+        return self.new.webhook_id if self.new else self.webhook_id
 
     @property
     def ref(self) -> DeliveryRef:

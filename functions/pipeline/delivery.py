@@ -27,6 +27,7 @@ log (`POST /v1/deliveries/{id}/retry` or `/recover` sends it again).
 
 from __future__ import annotations
 
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Hashable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -58,10 +59,12 @@ from functions.pipeline.operational import (
     recovered_after_failures,
     series_attempts,
 )
+from functions.pipeline.rate_limit import RateLimiter
 from functions.pipeline.reads import SharedReads
 from functions.runtime.observability import logger as service_logger
 from functions.store.events import EventStore
 from functions.store.executions import RetryExecutions, StartThrottled
+from functions.store.queues import Queue
 from functions.store.webhooks import WebhookStore
 
 log = service_logger(child=True)
@@ -70,6 +73,10 @@ MAX_REASON_CHARS = 500
 UNSCHEDULED_REASON = (
     "its retries could not be scheduled: Step Functions throttled StartExecution on every receive of its "
     "queue message (retry the delivery to send it again)"
+)
+RATE_LIMITED_REASON = (
+    "the endpoint's rate limit left no slot for its last attempt: its retries exceeded what the limit lets "
+    "through (retry the delivery to send it again)"
 )
 OUTCOME_OF_STATUS = {
     DeliveryStatus.PENDING: Outcome.RETRY,
@@ -118,6 +125,10 @@ BatchKey = tuple[str, str, int]
 MAX_GROUP_CONCURRENCY = DELIVERIES_BATCH_SIZE
 """Members of a group attempted at the same time: all of them (a group comes from one deliver
 batch), so a retry task lasts one attempt timeout at most."""
+
+
+NO_SLOT = float("inf")
+"""A retry's slot when its endpoint's rate limit has none for it within the task's wait."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +181,11 @@ class DeliveryWorker:
     clock: Callable[[], datetime] = utc_now
     operational: OperationalEvents | None = None
     """Emits delivery.exhausted and delivery.recovered (endpoint.disabled comes through `health`)."""
+    limiter: RateLimiter | None = None
+    """Keeps endpoints to their rate limits (functions/pipeline/rate_limit.py); None: no endpoint is limited."""
+    deferrals: Callable[[], Queue] | None = None
+    """The deliveries queue (made on first use): deliveries waiting for a rate-limit slot go back to it."""
+    sleep: Callable[[float], None] = time.sleep
 
     def shared_reads(self) -> SharedReads:
         return SharedReads(self.webhooks, self.events)
@@ -186,6 +202,9 @@ class DeliveryWorker:
         no more: a throttled start then ends its delivery in its log. Returns the results, and
         the messages that failed (they come back)."""
         reads = self.shared_reads()
+        failures: dict[BatchKey, BaseException] = {}
+        slots = self._admit(messages, reads, failures)
+        messages = {key: message for key, message in messages.items() if key in slots}
         group_of: dict[BatchKey, Hashable] = {
             key: (message.application_id, message.new.webhook_id) if message.new else key
             for key, message in messages.items()
@@ -194,9 +213,10 @@ class DeliveryWorker:
         ready: dict[Hashable, list[tuple[BatchKey, str, datetime | None]]] = defaultdict(list)
         unlogged: dict[Hashable, list[tuple[BatchKey, Sent]]] = defaultdict(list)
         results: list[StepResult] = []
-        failures: dict[BatchKey, BaseException] = {}
         with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(messages)))) as pool:
-            futures = {pool.submit(self._first_step, message, reads): key for key, message in messages.items()}
+            futures = {
+                pool.submit(self._first_step, message, reads, slots[key]): key for key, message in messages.items()
+            }
             for future in as_completed(futures):
                 key = futures[future]
                 group = group_of[key]
@@ -224,10 +244,10 @@ class DeliveryWorker:
                     self._start_groups(ready.pop(group), messages, last_receives, results, failures)
         return results, failures
 
-    def _first_step(self, message: DeliveryMessage, reads: SharedReads) -> StepResult | Sent:
-        """Attempt 1 of a queued series, logged at once unless its delivery stays pending: then its
-        group's due time is needed first (`_log_group`)."""
-        sent = self._send(message.ref, 1, message.new, reads)
+    def _first_step(self, message: DeliveryMessage, reads: SharedReads, slot: float | None) -> StepResult | Sent:
+        """Attempt 1 of a queued series (no sooner than its rate-limit `slot`), logged at once unless its
+        delivery stays pending: then its group's due time is needed first (`_log_group`)."""
+        sent = self._send(message.ref, 1, message.new, reads, slot)
         if isinstance(sent, Sent) and not sent.pending:
             return self._record(sent)
         return sent
@@ -266,6 +286,43 @@ class DeliveryWorker:
         # Only members whose log holds no due time: the table's delay from now.
         return self.clock() + timedelta(seconds=schedule.delays_seconds[min(number, schedule.max_attempts - 1)])
 
+    def _admit(
+        self, messages: Mapping[BatchKey, DeliveryMessage], reads: SharedReads, failures: dict[BatchKey, BaseException]
+    ) -> dict[BatchKey, float | None]:
+        """The messages to attempt now, each with its rate-limit slot (epoch seconds; None: send at once).
+        The others wait for a slot on the queue (a failed requeue goes to `failures`: the message comes back).
+        Endpoints without a limit cost nothing here: their webhook is the one the attempt reads anyway."""
+        if self.limiter is None or self.deferrals is None:
+            return dict.fromkeys(messages)
+        by_endpoint: dict[tuple[str, str], list[BatchKey]] = defaultdict(list)
+        slots: dict[BatchKey, float | None] = {}
+        for key, message in messages.items():
+            if message.endpoint_id is None:
+                slots[key] = None
+            else:
+                by_endpoint[(message.application_id, message.endpoint_id)].append(key)
+        if not by_endpoint:
+            return slots
+        with ThreadPoolExecutor(max_workers=min(MAX_GROUP_CONCURRENCY, len(by_endpoint))) as pool:
+            webhooks = dict(zip(by_endpoint, pool.map(lambda e: reads.webhook(*e), by_endpoint), strict=True))
+        deferred: list[tuple[BatchKey, DeliveryMessage, int]] = []
+        for (application_id, webhook_id), keys in by_endpoint.items():
+            webhook = webhooks[(application_id, webhook_id)]
+            limit = webhook.effective_rate_limit if webhook is not None and webhook.enabled else None
+            if limit is None:
+                slots.update(dict.fromkeys(keys))
+                continue
+            admission = self.limiter.admit(application_id, webhook_id, limit, {k: messages[k].slot_at for k in keys})
+            slots.update({key: admission.send[key] for key in keys if key in admission.send})
+            for key, (slot, delay) in admission.later.items():
+                deferred.append((key, messages[key].model_copy(update={"slot_at": slot}), delay))
+        if deferred:
+            unsent = self.deferrals().send_many([m.to_json() for _, m, _ in deferred], [d for _, _, d in deferred])
+            for position in unsent:
+                failures[deferred[position][0]] = RuntimeError("the rate-limited delivery could not be requeued")
+            log.info("deliveries wait for the rate limit", extra={"requeued": len(deferred) - len(unsent)})
+        return slots
+
     def _start_groups(
         self,
         members: list[tuple[BatchKey, str, datetime | None]],
@@ -292,11 +349,13 @@ class DeliveryWorker:
             except Exception as error:
                 failures.update(dict.fromkeys(keys, error))
 
-    def first_attempt(self, message: DeliveryMessage, reads: SharedReads | None = None) -> StepResult:
-        """Attempt 1 of a queued series, logged with its own due time. A result with `pending` set
-        needs its retries started (`start_retries`); `first_attempts` gathers those of one
-        endpoint into a group."""
-        return self._attempt(message.ref, 1, message.new, reads or self.shared_reads())
+    def first_attempt(
+        self, message: DeliveryMessage, reads: SharedReads | None = None, slot: float | None = None
+    ) -> StepResult:
+        """Attempt 1 of a queued series, sent no sooner than `slot` (epoch seconds) when it has one. A result
+        with `pending` set needs its retries started: the caller gathers those of one endpoint into a group
+        (`start_retries`)."""
+        return self._attempt(message.ref, 1, message.new, reads or self.shared_reads(), slot)
 
     def start_retries(self, group: RetryGroup) -> bool:
         """Start the group's retry execution; False when it was started before. Raises
@@ -317,8 +376,14 @@ class DeliveryWorker:
         the ones still pending go on."""
         reads = self.shared_reads()
         refs = task.refs()
+        slots = self._retry_slots(task, reads, len(refs))
         with ThreadPoolExecutor(max_workers=max(1, min(MAX_GROUP_CONCURRENCY, len(refs)))) as pool:
-            sends = [pool.submit(self._send, ref, task.attempt, None, reads) for ref in refs]
+            sends = [
+                pool.submit(self._no_slot, ref, task.attempt)
+                if slot is NO_SLOT
+                else pool.submit(self._send, ref, task.attempt, None, reads, slot)
+                for ref, slot in zip(refs, slots, strict=True)
+            ]
             failures = [error for future in sends if (error := future.exception()) is not None]
             made = [future.result() for future in sends if future.exception() is None]
             sent = [step for step in made if isinstance(step, Sent)]
@@ -332,6 +397,28 @@ class DeliveryWorker:
             raise failures[0]
         results = [logged[id(step)].result() if isinstance(step, Sent) else step for step in made]
         return GroupStep.of(refs, results, due)
+
+    def _retry_slots(self, task: AttemptTask, reads: SharedReads, count: int) -> list[float | None]:
+        """Each member's slot at its endpoint's rate limiter (None: no limit; NO_SLOT: none within the wait)."""
+        if self.limiter is None:
+            return [None] * count
+        webhook = reads.webhook(task.application_id, task.webhook_id)
+        limit = webhook.effective_rate_limit if webhook is not None and webhook.enabled else None
+        if limit is None:
+            return [None] * count
+        paced = self.limiter.pace(task.application_id, task.webhook_id, limit, count)
+        return [NO_SLOT if slot is None else slot for slot in paced]
+
+    def _no_slot(self, ref: DeliveryRef, number: int) -> StepResult:
+        """A retry the rate limit leaves no slot for in this task: it waits for the next attempt, or, at the
+        last one, ends failed with the reason in its log."""
+        if number < self.attempter.schedule.max_attempts:
+            log.warning("retry moved to the next attempt by the rate limit", extra={"delivery_id": ref.delivery_id})
+            return StepResult(Outcome.RETRY, pending=True)
+        opened = self.log.open_to_end(ref)
+        if isinstance(opened, Settled):
+            return _settled(opened)
+        return self._end(opened, DeliveryStatus.FAILED, RATE_LIMITED_REASON, count_against_endpoint=False)
 
     def mark_failed(self, task: MarkFailedTask) -> GroupStep:
         reason = mark_failed_reason(task.reason, self.attempter.schedule.max_attempts)
@@ -355,12 +442,17 @@ class DeliveryWorker:
         # Not the endpoint's fault: its health counters are left alone.
         return self._end(opened, DeliveryStatus.FAILED, UNSCHEDULED_REASON, count_against_endpoint=False)
 
-    def _attempt(self, ref: DeliveryRef, number: int, new: NewDelivery | None, reads: SharedReads) -> StepResult:
-        sent = self._send(ref, number, new, reads)
+    def _attempt(
+        self, ref: DeliveryRef, number: int, new: NewDelivery | None, reads: SharedReads, slot: float | None = None
+    ) -> StepResult:
+        sent = self._send(ref, number, new, reads, slot)
         return self._record(sent) if isinstance(sent, Sent) else sent
 
-    def _send(self, ref: DeliveryRef, number: int, new: NewDelivery | None, reads: SharedReads) -> StepResult | Sent:
-        """Make attempt `number` without logging it; a StepResult when there was none to make."""
+    def _send(
+        self, ref: DeliveryRef, number: int, new: NewDelivery | None, reads: SharedReads, slot: float | None = None
+    ) -> StepResult | Sent:
+        """Make attempt `number` (no sooner than its rate-limit `slot`) without logging it; a StepResult
+        when there was none to make."""
         opened = self.log.open(ref, number, new)
         if isinstance(opened, Settled):
             if opened.delivery is None:
@@ -375,6 +467,9 @@ class DeliveryWorker:
         event = reads.event(delivery.application_id, delivery.event_id)
         if event is None:
             return self._end(opened, DeliveryStatus.FAILED, "the event is no longer stored (retention ended)")
+        limit = webhook.effective_rate_limit
+        if slot is not None and limit is not None and self.limiter is not None:
+            self.limiter.wait_for(delivery.application_id, webhook.id, limit, slot, self.sleep)
         made = self.attempter.attempt(delivery, webhook, event, number)
         if isinstance(made, Unsendable):
             return self._end(opened, made.status, made.reason)

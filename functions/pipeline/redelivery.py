@@ -88,7 +88,12 @@ class Redelivery:
         restarted = self.deliveries.start_series(delivery, self.clock())
         if restarted is None:
             raise ConflictError(f"delivery {delivery_id} changed while it was being retried; reload it and try again")
-        message = DeliveryMessage(application_id=application_id, delivery_id=restarted.id, series=restarted.series)
+        message = DeliveryMessage(
+            application_id=application_id,
+            delivery_id=restarted.id,
+            series=restarted.series,
+            webhook_id=delivery.webhook_id,
+        )
         try:
             self.deliveries_queue.send(message.to_json())
         except QueueSendError:
@@ -117,7 +122,9 @@ class Redelivery:
         )
         restarted = self._restart_all(page.items)
         messages = [
-            DeliveryMessage(application_id=application_id, delivery_id=d.id, series=d.series).to_json()
+            DeliveryMessage(
+                application_id=application_id, delivery_id=d.id, series=d.series, webhook_id=webhook_id
+            ).to_json()
             for d in restarted
         ]
         unsent = set(self.deliveries_queue.send_many(messages))

@@ -39,7 +39,7 @@ REQUIRED_ENVIRONMENT: dict[str, tuple[str, ...]] = {
     "management": (ENV_TABLE, ENV_STATE_MACHINE, ENV_EVENTS_QUEUE),
     "ingest": (ENV_TABLE, ENV_EVENTS_QUEUE, ENV_DELIVERIES_QUEUE),
     "fanout": (ENV_TABLE, ENV_DELIVERIES_QUEUE),
-    "deliver": (ENV_TABLE, ENV_STATE_MACHINE, ENV_EVENTS_QUEUE),
+    "deliver": (ENV_TABLE, ENV_STATE_MACHINE, ENV_EVENTS_QUEUE, ENV_DELIVERIES_QUEUE),
     "portal": (),  # its branding (functions/portal/branding.py) is optional: every setting has a default
 }
 """The variables each function cannot run without (by function name, as in infra/handlers.py)."""

@@ -28,8 +28,9 @@ class Queue:
             raise QueueSendError(f"SendMessage failed: {type(error).__name__}") from error
         return str(response["MessageId"])
 
-    def send_batch(self, bodies: Sequence[str]) -> list[int]:
-        """Send up to 10 messages in one call, resending entries SQS rejected once.
+    def send_batch(self, bodies: Sequence[str], delays: Sequence[int] | None = None) -> list[int]:
+        """Send up to 10 messages in one call, resending entries SQS rejected once; `delays` gives each
+        message's DelaySeconds.
 
         Returns the positions (in `bodies`) that still failed; an empty list means all were sent.
         """
@@ -39,7 +40,10 @@ class Queue:
         for _ in range(2):
             if not pending:
                 break
-            entries = [{"Id": str(position), "MessageBody": bodies[position]} for position in pending]
+            entries: list[dict[str, Any]] = [{"Id": str(p), "MessageBody": bodies[p]} for p in pending]
+            if delays is not None:
+                for entry, position in zip(entries, pending, strict=True):
+                    entry["DelaySeconds"] = delays[position]
             try:
                 response = self._client.send_message_batch(QueueUrl=self._url, Entries=entries)
             except Exception as error:
@@ -48,10 +52,12 @@ class Queue:
                 pending = sorted(int(failure["Id"]) for failure in response.get("Failed", []))
         return pending
 
-    def send_many(self, bodies: Sequence[str]) -> list[int]:
-        """Send any number of messages in batches of 10; returns the positions that failed."""
+    def send_many(self, bodies: Sequence[str], delays: Sequence[int] | None = None) -> list[int]:
+        """Send any number of messages in batches of 10 (each delayed by `delays`, when given); returns the
+        positions that failed."""
         failed: list[int] = []
         for start in range(0, len(bodies), SQS_BATCH_SIZE):
             chunk = bodies[start : start + SQS_BATCH_SIZE]
-            failed.extend(start + position for position in self.send_batch(chunk))
+            chunk_delays = None if delays is None else delays[start : start + SQS_BATCH_SIZE]
+            failed.extend(start + position for position in self.send_batch(chunk, chunk_delays))
         return failed

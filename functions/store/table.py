@@ -17,6 +17,7 @@ not found. (`T#` is from when applications were called tenants; the layout is un
 | session      | KEY#<sha256 of token>  | KEY           | T#<app>#SESSIONS         | KEY#<key id>  |
 | platform key | KEY#<sha256 of key>    | KEY           | PLATFORM#KEYS            | KEY#<key id>  |
 | event type   | CATALOG                | TYPE#<name>   |                          |               |
+| rate limit   | T#<app>#RL#<wh id>     | RL            |                          |               |
 
 Items that expire carry `expires_at` (epoch seconds), the table's TTL attribute.
 """
@@ -71,6 +72,11 @@ def delivery_index_keys(application_id: str, webhook_id: str, delivery_id: str) 
 
 def webhook_deliveries_partition(application_id: str, webhook_id: str) -> str:
     return f"T#{application_id}#WH#{webhook_id}"
+
+
+def rate_limit_key(application_id: str, webhook_id: str) -> dict[str, str]:
+    """An endpoint's rate limiter: the next free send slot (functions/store/rate_limits.py)."""
+    return {"pk": f"T#{application_id}#RL#{webhook_id}", "sk": "RL"}
 
 
 def api_key_key(key_hash: str) -> dict[str, str]:

@@ -165,6 +165,23 @@ class WebhookStore:
             application_id, webhook_id, "SET consecutive_failures = :zero REMOVE failing_since", {":zero": 0}
         )
 
+    def set_application_rate_limit(self, application_id: str, webhook_id: str, limit: int | None) -> None:
+        """Copy the application's default rate limit onto one of its webhooks (None removes it)."""
+        if limit is None:
+            expression, values = "REMOVE application_rate_limit_per_second", None
+        else:
+            expression, values = "SET application_rate_limit_per_second = :limit", {":limit": limit}
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=to_item(webhook_key(application_id, webhook_id)),
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(pk)",
+                **({"ExpressionAttributeValues": to_item(values)} if values else {}),
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return
+
     def disable(self, application_id: str, webhook_id: str, reason: str, now: datetime) -> bool:
         """Disable an enabled webhook with the reason shown on it; False when it was not enabled."""
         key = webhook_key(application_id, webhook_id)

@@ -88,7 +88,7 @@ def test_management_cannot_start_executions_but_can_stop_them(standard):
     assert stopping["Resource"]["Fn::Join"][1][-1].endswith(":execution:Dovecote-retries:*")
 
 
-def test_queue_senders_are_ingest_fanout_and_the_operational_event_emitters_on_the_right_queues(standard):
+def test_queue_senders_are_ingest_fanout_deliver_and_the_operational_event_emitters_on_the_right_queues(standard):
     template = standard.template
     consumed = {
         mapping["Properties"]["FunctionName"]["Ref"]: mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]
@@ -110,7 +110,8 @@ def test_queue_senders_are_ingest_fanout_and_the_operational_event_emitters_on_t
         "management": {events_queue},  # operational events (endpoint.disabled/enabled by hand)
         "ingest": {events_queue, deliveries_queue},
         "fanout": {deliveries_queue},
-        "deliver": {events_queue},  # operational events (disabled, exhausted, recovered)
+        # operational events (disabled, exhausted, recovered); deliveries waiting for a rate-limit slot
+        "deliver": {events_queue, deliveries_queue},
     }
 
 

@@ -9,7 +9,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from functions.core import metrics as metric_names
-from functions.core.constants import DELIVERIES_BATCH_SIZE
+from functions.core.constants import DELIVERIES_BATCH_SIZE, RATE_LIMIT_WAIT_SECONDS
 from functions.runtime.settings import (
     ENV_DELIVERIES_QUEUE,
     ENV_DESTINATION_ROLES,
@@ -94,7 +94,7 @@ EXPECTED_ENVIRONMENT_KEYS = {
     "management": {ENV_TABLE, ENV_STATE_MACHINE, ENV_EVENTS_QUEUE, ENV_DESTINATION_ROLES},
     "ingest": {ENV_TABLE, ENV_EVENTS_QUEUE, ENV_DELIVERIES_QUEUE},
     "fanout": {ENV_TABLE, ENV_DELIVERIES_QUEUE},
-    "deliver": {ENV_TABLE, ENV_STATE_MACHINE, ENV_EVENTS_QUEUE, ENV_DESTINATION_ROLES},
+    "deliver": {ENV_TABLE, ENV_STATE_MACHINE, ENV_EVENTS_QUEUE, ENV_DESTINATION_ROLES, ENV_DELIVERIES_QUEUE},
 }
 POWERTOOLS_ENVIRONMENT_KEYS = {
     "POWERTOOLS_SERVICE_NAME",
@@ -263,6 +263,8 @@ def test_queue_url_settings_point_at_the_right_queues(standard):
     assert ingest[ENV_DELIVERIES_QUEUE] == {"Ref": deliveries_queue}
     fanout = functions["fanout"][1]["Properties"]["Environment"]["Variables"]
     assert fanout[ENV_DELIVERIES_QUEUE] == {"Ref": deliveries_queue}
+    deliver = functions["deliver"][1]["Properties"]["Environment"]["Variables"]
+    assert deliver[ENV_DELIVERIES_QUEUE] == {"Ref": deliveries_queue}  # rate-limited deliveries go back to it
     for emitter in ("deliver", "management"):  # operational events go through the events queue
         assert functions[emitter][1]["Properties"]["Environment"]["Variables"][ENV_EVENTS_QUEUE] == {
             "Ref": events_queue
@@ -289,14 +291,16 @@ def test_only_the_functions_that_emit_operational_events_may_put_them_on_the_def
 
 
 @pytest.mark.parametrize("profile_name", ["standard", "miteos", "meetloyd"])
-def test_deliver_timeout_is_the_profile_attempt_timeout_plus_a_margin(every_profile, profile_name):
+def test_deliver_timeout_is_the_profile_attempt_timeout_plus_a_margin_and_the_rate_limit_wait(
+    every_profile, profile_name
+):
     synthesized = every_profile[profile_name]
     functions = functions_by_name(synthesized.template)
     attempt_timeout = synthesized.profile.attempt_timeout_seconds
 
     deliver_timeout = functions["deliver"][1]["Properties"]["Timeout"]
 
-    assert deliver_timeout == math.ceil(attempt_timeout) + 10
+    assert deliver_timeout == math.ceil(attempt_timeout) + 10 + RATE_LIMIT_WAIT_SECONDS
     assert functions["deliver"][1]["Properties"]["MemorySize"] >= 512
 
 

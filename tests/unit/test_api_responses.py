@@ -74,6 +74,7 @@ def test_a_webhook_renders_as_documented():
         "headers": {},
         "filter": None,
         "public_key": None,
+        "rate_limit_per_second": None,
         "created_at": NOW_TEXT,
         "updated_at": NOW_TEXT,
     }
@@ -230,7 +231,9 @@ def test_no_record_renders_itself():
 
 
 def test_platform_objects_render_as_documented():
-    application = Application(id="acme", name="Acme", metadata={"tier": "gold"}, created_at=NOW, updated_at=NOW)
+    application = Application(
+        id="acme", name="Acme", metadata={"tier": "gold"}, rate_limit_per_second=50, created_at=NOW, updated_at=NOW
+    )
     key = ApiKey(id="key_1", application_id="acme", key_hash="h", display_prefix="dvc_live_ab", created_at=NOW)
     platform_key = key.model_copy(update={"application_id": None, "revoked_at": NOW})
 
@@ -239,6 +242,7 @@ def test_platform_objects_render_as_documented():
         "id": "acme",
         "name": "Acme",
         "metadata": {"tier": "gold"},
+        "rate_limit_per_second": 50,
         "created_at": NOW_TEXT,
         "updated_at": NOW_TEXT,
     }

@@ -128,6 +128,25 @@ def test_update_clears_headers_and_filter(api: FakeApi, capsys: pytest.CaptureFi
     assert api.requests[0].body == {"headers": {}, "filter": {}}
 
 
+def test_rate_limit_options_set_and_clear_an_endpoints_limit(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    api.add("POST", "/v1/webhooks", 201, webhook_json("wh_9", secret="whsec_x"))
+    api.add("PATCH", "/v1/webhooks/wh_9", body=webhook_json("wh_9"))
+    api.add("PATCH", "/v1/webhooks/wh_9", body=webhook_json("wh_9"))
+
+    created, _, _ = run(
+        capsys, "webhooks", "create", "https://example.com/h", "--events", "order.*", "--rate-limit", "10"
+    )
+    changed, _, _ = run(capsys, "webhooks", "update", "wh_9", "--rate-limit", "3")
+    cleared, _, _ = run(capsys, "webhooks", "update", "wh_9", "--clear-rate-limit")
+
+    assert (created, changed, cleared) == (0, 0, 0)
+    assert api.requests[0].body["rate_limit_per_second"] == 10
+    assert [request.body for request in api.requests[1:]] == [
+        {"rate_limit_per_second": 3},
+        {"rate_limit_per_second": None},
+    ]
+
+
 @pytest.mark.parametrize(
     ("option", "message"),
     [

@@ -90,6 +90,25 @@ def test_applications_are_listed_read_updated_and_deleted(api: FakeApi, client: 
     assert deleted.deleted
 
 
+def test_an_applications_default_rate_limit_is_set_on_create_changed_and_cleared(
+    api: FakeApi, client: Dovecote
+) -> None:
+    api.add("POST", "/v1/applications", 201, application_json("a1", rate_limit_per_second=50))
+    api.add("PATCH", "/v1/applications/a1", body=application_json("a1", rate_limit_per_second=20))
+    api.add("PATCH", "/v1/applications/a1", body=application_json("a1"))
+
+    assert client.applications.create("Acme", id="a1", rate_limit_per_second=50).rate_limit_per_second == 50
+    assert client.applications.update("a1", rate_limit_per_second=20).rate_limit_per_second == 20
+    assert client.applications.update("a1", clear_rate_limit=True).rate_limit_per_second is None
+    assert api.requests_to("POST", "/v1/applications")[0].body == {
+        "id": "a1",
+        "name": "Acme",
+        "rate_limit_per_second": 50,
+    }
+    patches = [request.body for request in api.requests_to("PATCH", "/v1/applications/a1")]
+    assert patches == [{"rate_limit_per_second": 20}, {"rate_limit_per_second": None}]
+
+
 def test_an_applications_routes_go_under_its_path(api: FakeApi, client: Dovecote) -> None:
     api.add("GET", "/v1/applications/acme/webhooks", body=list_json([webhook_json()]))
     api.add("POST", "/v1/applications/acme/events", 202, {"id": "evt_1", "object": "event", "type": "a.b"})

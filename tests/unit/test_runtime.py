@@ -43,7 +43,7 @@ def test_a_function_refuses_to_start_without_a_variable_it_needs_and_names_it(
 
 def test_a_variable_a_function_does_not_need_may_be_missing(complete_environment: pytest.MonkeyPatch) -> None:
     complete_environment.delenv(ENV_DELIVERIES_QUEUE)
-    assert Settings.for_function("deliver").deliveries_queue_url == ""
+    assert Settings.for_function("management").deliveries_queue_url == ""
 
 
 @pytest.mark.parametrize("text", ["0", "-1", "fast"])

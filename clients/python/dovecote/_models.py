@@ -59,6 +59,8 @@ class Webhook(DovecoteObject):
     """The payload filter (None: every event of the subscribed types)."""
     public_key: str | None = None
     """v1a endpoints: the Ed25519 public key (whpk_…) to verify deliveries with."""
+    rate_limit_per_second: int | None = None
+    """At most this many deliveries a second (None: the application's default, else unlimited)."""
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -218,6 +220,8 @@ class Application(DovecoteObject):
     object: str = "application"
     name: str
     metadata: dict[str, str] = Field(default_factory=dict)
+    rate_limit_per_second: int | None = None
+    """The rate limit of its endpoints that set none (None: unlimited)."""
     created_at: datetime | None = None
     updated_at: datetime | None = None
 

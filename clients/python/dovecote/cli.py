@@ -269,6 +269,7 @@ def _webhooks_create(client: Dovecote, args: argparse.Namespace) -> Output:
         headers=_headers_option(args.header),
         filter=_filter_option(args.filter),
         signature_version=args.signature_version,
+        rate_limit_per_second=args.rate_limit,
     )
     return _object_output(webhook, _secret_note(webhook.id))
 
@@ -287,13 +288,15 @@ def _webhooks_update(client: Dovecote, args: argparse.Namespace) -> Output:
         "role_arn": args.role_arn,
         "headers": {} if args.clear_headers else _headers_option(args.header),
         "filter": {} if args.clear_filter else _filter_option(args.filter),
+        "rate_limit_per_second": args.rate_limit,
     }
-    if all(value is None for value in changes.values()):
+    if all(value is None for value in changes.values()) and not args.clear_rate_limit:
         raise UsageError(
             "nothing to update: give --url, --events, --description, --enable, --disable, --target, --role-arn,"
-            " --header, --clear-headers, --filter or --clear-filter"
+            " --header, --clear-headers, --filter, --clear-filter, --rate-limit or --clear-rate-limit"
         )
-    return _object_output(_scope(client, args).webhooks.update(args.webhook_id, **changes))
+    webhooks = _scope(client, args).webhooks
+    return _object_output(webhooks.update(args.webhook_id, **changes, clear_rate_limit=args.clear_rate_limit))
 
 
 def _webhooks_delete(client: Dovecote, args: argparse.Namespace) -> Output:
@@ -450,7 +453,9 @@ def _event_types_delete(client: Dovecote, args: argparse.Namespace) -> Output:
 
 def _applications_create(client: Dovecote, args: argparse.Namespace) -> Output:
     metadata = _json_argument(args.metadata, "--metadata") if args.metadata else None
-    return _object_output(client.applications.create(args.name, id=args.id, metadata=metadata))
+    return _object_output(
+        client.applications.create(args.name, id=args.id, metadata=metadata, rate_limit_per_second=args.rate_limit)
+    )
 
 
 def _applications_list(client: Dovecote, args: argparse.Namespace) -> Output:
@@ -463,9 +468,16 @@ def _applications_get(client: Dovecote, args: argparse.Namespace) -> Output:
 
 def _applications_update(client: Dovecote, args: argparse.Namespace) -> Output:
     metadata = _json_argument(args.metadata, "--metadata") if args.metadata else None
-    if args.name is None and metadata is None:
-        raise UsageError("nothing to update: give --name or --metadata")
-    return _object_output(client.applications.update(args.application_id, name=args.name, metadata=metadata))
+    if args.name is None and metadata is None and args.rate_limit is None and not args.clear_rate_limit:
+        raise UsageError("nothing to update: give --name, --metadata, --rate-limit or --clear-rate-limit")
+    update = client.applications.update(
+        args.application_id,
+        name=args.name,
+        metadata=metadata,
+        rate_limit_per_second=args.rate_limit,
+        clear_rate_limit=args.clear_rate_limit,
+    )
+    return _object_output(update)
 
 
 def _applications_delete(client: Dovecote, args: argparse.Namespace) -> Output:
@@ -587,6 +599,16 @@ class _CommandTree:
         return parser
 
 
+_RATE_LIMIT_HELP = "at most this many deliveries a second (the others wait)"
+_DEFAULT_RATE_LIMIT_HELP = "the rate limit (deliveries a second) of its endpoints that set none"
+
+
+def _rate_limit_options(command: argparse.ArgumentParser, clear_help: str, help: str = _RATE_LIMIT_HELP) -> None:
+    limits = command.add_mutually_exclusive_group()
+    limits.add_argument("--rate-limit", type=int, metavar="PER_SECOND", help=help)
+    limits.add_argument("--clear-rate-limit", action="store_true", help=clear_help)
+
+
 def _add_webhook_commands(tree: _CommandTree) -> None:
     webhooks = tree.group("webhooks", "manage webhook endpoints")
     _list_options(tree.command(webhooks, "list", _webhooks_list, "list webhooks"))
@@ -611,6 +633,7 @@ def _add_webhook_commands(tree: _CommandTree) -> None:
         choices=["v1", "v1a"],
         help="v1a: Ed25519 signatures (the secret shown is the public key)",
     )
+    create.add_argument("--rate-limit", type=int, metavar="PER_SECOND", help=_RATE_LIMIT_HELP)
     tree.command(webhooks, "get", _webhooks_get, "show a webhook").add_argument("webhook_id")
     update = tree.command(webhooks, "update", _webhooks_update, "change a webhook")
     update.add_argument("webhook_id")
@@ -625,6 +648,7 @@ def _add_webhook_commands(tree: _CommandTree) -> None:
     filtering = update.add_mutually_exclusive_group()
     filtering.add_argument("--filter", metavar="JSON", help="replaces the payload filter")
     filtering.add_argument("--clear-filter", action="store_true", help="deliver every event of the types again")
+    _rate_limit_options(update, "use the application's default rate limit again")
     enabling = update.add_mutually_exclusive_group()
     enabling.add_argument("--enable", dest="enabled", action="store_const", const=True)
     enabling.add_argument("--disable", dest="enabled", action="store_const", const=False)
@@ -710,12 +734,16 @@ def _add_platform_commands(tree: _CommandTree) -> None:
     create.add_argument("name")
     create.add_argument("--id", help="your own id for the customer (default: a generated app_… id)")
     create.add_argument("--metadata", help='JSON object of strings, e.g. \'{"plan": "pro"}\'')
+    create.add_argument("--rate-limit", type=int, metavar="PER_SECOND", help=_DEFAULT_RATE_LIMIT_HELP)
     _list_options(tree.command(applications, "list", _applications_list, "list applications"))
     tree.command(applications, "get", _applications_get, "show an application").add_argument("application_id")
-    update = tree.command(applications, "update", _applications_update, "rename, or replace the metadata")
+    update = tree.command(
+        applications, "update", _applications_update, "rename, replace the metadata, set the default rate limit"
+    )
     update.add_argument("application_id")
     update.add_argument("--name")
     update.add_argument("--metadata", help="JSON object of strings (replaces the metadata)")
+    _rate_limit_options(update, "remove the default rate limit", _DEFAULT_RATE_LIMIT_HELP)
     delete = tree.command(applications, "delete", _applications_delete, "delete an application and its webhooks")
     delete.add_argument("application_id")
 

@@ -167,6 +167,7 @@ class Webhooks(_Resource):
         headers: dict[str, str] | None = None,
         filter: dict[str, Any] | None = None,
         signature_version: str | None = None,
+        rate_limit_per_second: int | None = None,
     ) -> WebhookWithSecret:
         """Register an endpoint for the given event types; the result carries the signing secret.
 
@@ -175,7 +176,8 @@ class Webhooks(_Resource):
         answer's `external_id` is what the role's trust policy must require. `headers` are sent
         with every delivery; `filter` (e.g. {"data": {"amount": {"$gte": 100}}}) keeps only the
         events it matches; `signature_version="v1a"` signs with Ed25519 (the answer's `secret`
-        is then the public key receivers verify with).
+        is then the public key receivers verify with); `rate_limit_per_second` caps the deliveries
+        sent to it in any second (the others wait; None: the application's default).
         Not retried automatically: a repeat could register the endpoint twice.
         """
         body = _without_none(
@@ -193,6 +195,7 @@ class Webhooks(_Resource):
                 "headers": headers,
                 "filter": filter,
                 "signature_version": signature_version,
+                "rate_limit_per_second": rate_limit_per_second,
             }
         )
         return self._call(WebhookWithSecret, "POST", self._prefix + "/webhooks", json_body=body, retryable=False)
@@ -219,8 +222,11 @@ class Webhooks(_Resource):
         role_arn: str | None = None,
         headers: dict[str, str] | None = None,
         filter: dict[str, Any] | None = None,
+        rate_limit_per_second: int | None = None,
+        clear_rate_limit: bool = False,
     ) -> Webhook:
-        """Change the given fields; fields left as None keep their value (`headers={}` and `filter={}` remove them)."""
+        """Change the given fields; fields left as None keep their value (`headers={}` and `filter={}` remove them,
+        `clear_rate_limit=True` the endpoint's own rate limit)."""
         body = _without_none(
             {
                 "url": url,
@@ -231,8 +237,11 @@ class Webhooks(_Resource):
                 "role_arn": role_arn,
                 "headers": headers,
                 "filter": filter,
+                "rate_limit_per_second": rate_limit_per_second,
             }
         )
+        if clear_rate_limit:
+            body["rate_limit_per_second"] = None
         return self._call(
             Webhook, "PATCH", _path(self._prefix + "/webhooks/{}", webhook_id), json_body=body, retryable=True
         )
@@ -464,12 +473,22 @@ class ApplicationScope:
 class Applications(_Resource):
     """The platform's customers (platform key): `client.applications`."""
 
-    def create(self, name: str, *, id: str | None = None, metadata: dict[str, str] | None = None) -> Application:
-        """A new application; `id` is your own identifier for the customer (generated when omitted).
+    def create(
+        self,
+        name: str,
+        *,
+        id: str | None = None,
+        metadata: dict[str, str] | None = None,
+        rate_limit_per_second: int | None = None,
+    ) -> Application:
+        """A new application; `id` is your own identifier for the customer (generated when omitted);
+        `rate_limit_per_second` is the default limit of its endpoints that set none.
 
         Not retried automatically: without an `id`, a repeat would create a second application.
         """
-        body = _without_none({"id": id, "name": name, "metadata": metadata})
+        body = _without_none(
+            {"id": id, "name": name, "metadata": metadata, "rate_limit_per_second": rate_limit_per_second}
+        )
         return self._call(Application, "POST", self._prefix + "/applications", json_body=body, retryable=False)
 
     def list(self, *, limit: int | None = None, cursor: str | None = None) -> ListPage[Application]:
@@ -483,10 +502,19 @@ class Applications(_Resource):
         return self._call(Application, "GET", path, retryable=True)
 
     def update(
-        self, application_id: str, *, name: str | None = None, metadata: dict[str, str] | None = None
+        self,
+        application_id: str,
+        *,
+        name: str | None = None,
+        metadata: dict[str, str] | None = None,
+        rate_limit_per_second: int | None = None,
+        clear_rate_limit: bool = False,
     ) -> Application:
-        """Rename, or replace the metadata; fields left as None keep their value."""
-        body = _without_none({"name": name, "metadata": metadata})
+        """Rename, replace the metadata or set the endpoints' default rate limit; fields left as None keep their
+        value (`clear_rate_limit=True` removes the default)."""
+        body = _without_none({"name": name, "metadata": metadata, "rate_limit_per_second": rate_limit_per_second})
+        if clear_rate_limit:
+            body["rate_limit_per_second"] = None
         path = _path(self._prefix + "/applications/{}", application_id)
         return self._call(Application, "PATCH", path, json_body=body, retryable=True)
 
