@@ -33,6 +33,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from functions.api.auth import PLATFORM_PATHS
 from tests.reliability.reliability_support import LocalStackHarness, endpoints, eventually, report_figures
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("reliability")]
@@ -42,7 +43,6 @@ OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 EXAMPLES_PER_OPERATION = 25
 EXAMPLES_PER_MIRRORED_OPERATION = 10
 """An application's routes again under /v1/applications/{application_id}: the same functions."""
-PLATFORM_PATHS = ("/v1/applications", "/v1/platform-keys")
 SEED = 20_261_122
 APPLICATION = "fuzz"
 

@@ -157,7 +157,7 @@ def test_no_execution_input_and_no_delivery_request_carries_a_secret(flow: dict[
     assert flow["executions"], "the failing endpoint's retries ran as executions"
     for execution in flow["executions"]:
         group = json.loads(execution["input"])
-        assert set(group) == {"application_id", "webhook_id", "members"}
+        assert set(group) == {"application_id", "webhook_id", "members", "next_attempt_at"}
         assert all(set(member) == {"delivery_id", "series"} for member in group["members"])
     received = flow["received"]
     for name, secret in flow["secrets"].items():
