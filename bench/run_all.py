@@ -23,7 +23,7 @@ from typing import Any
 from bench.report import REPO_ROOT, Target, benchmark_arguments, progress, run_metadata, write_json
 from dovecote_local.templates import QUIET_JSII
 
-DEFAULT_BUDGET_SECONDS = 1150
+DEFAULT_BUDGET_SECONDS = 900
 _STOP_GRACE_SECONDS = 10
 ENVIRONMENT = {**QUIET_JSII, "AWS_DEFAULT_REGION": "us-east-1"}
 

@@ -55,10 +55,13 @@ OPERATION_ERRORS: dict[str, tuple[str, ...]] = {
     "testWebhook": ("409", "503"),
     "retryDelivery": ("409", "503"),
     "recoverWebhook": ("409", "503"),
+    "getOperationalWebhook": ("404",),
+    "deleteOperationalWebhook": ("404",),
 }
 """Statuses only some operations answer (their copies under /v1/applications/{application_id} too):
 409 (an id in use, revoking the key of the request, an id or Idempotency-Key reused for another
-event, a disabled webhook, a delivery that is not failed) and 503 (a queue refused the message)."""
+event, a disabled webhook, a delivery that is not failed), 503 (a queue refused the message) and 404
+on a path without an id (no operational webhook is set)."""
 
 
 def _routers() -> list[Router]:
