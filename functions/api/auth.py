@@ -103,6 +103,14 @@ def is_platform_path(path: str) -> bool:
     return any(path == prefix or path.startswith(prefix + "/") for prefix in PLATFORM_PATHS)
 
 
+def is_bare_application_path(path: str) -> bool:
+    """A route acting on the caller's own application, outside /v1/applications/{application_id} (the
+    catalog's reads excepted: they are the deployment's)."""
+    return not path.startswith(CATALOG_PATH) and any(
+        path == prefix or path.startswith(prefix + "/") for prefix in APPLICATION_PATHS
+    )
+
+
 def is_platform_write_path(path: str) -> bool:
     return any(path == prefix or path.startswith(prefix + "/") for prefix in PLATFORM_WRITE_PATHS)
 
@@ -125,6 +133,8 @@ def check_access(caller: Caller, method: str, path: str) -> None:
         raise ForbiddenError(PLATFORM_ONLY)
     if is_platform_write(method, path) and not caller.is_platform:
         raise ForbiddenError(PLATFORM_ONLY)
+    if caller.is_platform and is_bare_application_path(path):  # before the body is read: 403, not a 422
+        raise ForbiddenError(PLATFORM_ON_APPLICATION_ROUTE + path.removeprefix("/v1"))
 
 
 def application_of(caller: Caller, path: str, exists: Callable[[str], bool]) -> str:

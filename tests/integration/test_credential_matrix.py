@@ -194,3 +194,19 @@ def test_the_matrix_covers_every_route_and_caller() -> None:
     assert {route.route_key for route in ROUTES} == {
         r.route_key for r in (*PUBLIC_ROUTES, *APPLICATION_ROUTES, *SCOPED_ROUTES, *PLATFORM_ROUTES, *PORTAL_ROUTES)
     }
+
+
+BARE_APPLICATION_ROUTES = [route for route in APPLICATION_ROUTES if _shape(route) not in DEPLOYMENT_WIDE_READS]
+
+
+@pytest.mark.parametrize("route", BARE_APPLICATION_ROUTES, ids=[r.route_key for r in BARE_APPLICATION_ROUTES])
+def test_a_platform_key_on_a_bare_application_route_is_refused_before_its_body_is_read(
+    call_api: CallApi, aws: AwsResources, world: dict[str, str], route: Route
+) -> None:
+    decision = authorize(ApiKeyGrants(aws.dynamodb, aws.table_name), f"Bearer {world['token:platform']}")
+    response = call_api(
+        HANDLERS[route.target], route.method, fill(route, world), context=decision["context"], body={"url": 7}
+    )
+
+    assert response.status == 403, response.body
+    assert response.body["error"]["message"].startswith("a platform key speaks for every application")
