@@ -21,15 +21,20 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
 from bench.harness import Receiver
 from bench.report import Target, benchmark_arguments, finish, progress, run_metadata, table
 from dovecote_local.gateway import free_port
+
+if TYPE_CHECKING:
+    from dovecote_local.stack import LocalStack
 
 PROFILE = "standard"
 FANOUT = 10
@@ -73,8 +78,9 @@ class Api:
         )
 
 
-def endpoint(api: Api, url: str, events: list[str]) -> None:
-    response = api.post("/v1/webhooks", {"url": url, "events": events})
+def endpoint(api: Api, url: str, events: list[str], **settings: Any) -> None:
+    """Create a webhook to `url` for `events`, with any other settings of its body (`rate_limit_per_second`)."""
+    response = api.post("/v1/webhooks", {"url": url, "events": events, **settings})
     if response.status_code != 201:
         raise RuntimeError(f"creating a webhook failed: {response.status_code} {response.text[:300]}")
 
@@ -130,6 +136,20 @@ def throughput(api: Api, receiver: ArrivalClock, events: int, deadline: float) -
     return Load(accepted, received, max(receiver.last_at - started, 1e-9))
 
 
+@contextmanager
+def local_stack(profile: str = PROFILE) -> Iterator[LocalStack]:
+    """The local stack with `profile` on a free port, HTTP to 127.0.0.1 allowed, its log quiet; stopped after."""
+    from dovecote_local.stack import LocalOptions, LocalStack  # noqa: PLC0415
+
+    logging.getLogger("dovecote-local").setLevel(logging.ERROR)
+    options = LocalOptions(port=free_port(), profile=profile, allow_http_loopback=True)
+    stack = LocalStack(options, write=lambda _line: None).start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
 def percentile(values: list[float], share: float) -> float:
     if not values:
         return float("nan")
@@ -138,20 +158,13 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from dovecote_local.stack import LocalOptions, LocalStack  # noqa: PLC0415
-
-    parser = benchmark_arguments(__doc__)
+    parser = benchmark_arguments(__doc__, budget=150)
     parser.add_argument("--events", type=int, default=300, help="events published at fan-out 10 (default 300)")
     parser.add_argument("--latency-samples", type=int, default=20, help="idle publish→receiver probes (default 20)")
-    parser.add_argument("--budget", type=float, default=150, help="seconds for all of it (default 150)")
     arguments = parser.parse_args(argv)
-    logging.getLogger("dovecote-local").setLevel(logging.ERROR)
 
     deadline = time.monotonic() + arguments.budget
-    receiver = Receiver("webhook-id").start()
-    options = LocalOptions(port=free_port(), profile=PROFILE, allow_http_loopback=True)
-    stack = LocalStack(options, write=lambda _line: None).start()
-    try:
+    with closing(Receiver("webhook-id").start()) as receiver, local_stack() as stack:
         probe_api = Api(stack.api_url, stack.create_api_key("bench-latency", "bench"))
         endpoint(probe_api, receiver.endpoint("/latency/probe"), ["latency.probe"])
         load_api = Api(stack.api_url, stack.create_api_key("bench-load", "bench"))
@@ -161,9 +174,6 @@ def main(argv: list[str] | None = None) -> int:
         probes = latency(probe_api, ArrivalClock(receiver, "latency"), arguments.latency_samples, deadline)
         progress(f"local stack: {arguments.events} events at fan-out {FANOUT} …")
         load = throughput(load_api, ArrivalClock(receiver, "load"), arguments.events, deadline)
-    finally:
-        stack.stop()
-        receiver.close()
 
     complete = load.deliveries == load.events * FANOUT == arguments.events * FANOUT
     p50_ms, p95_ms = percentile(probes, 0.5) * 1000, percentile(probes, 0.95) * 1000

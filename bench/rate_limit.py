@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import collections
 import json
-import logging
 import multiprocessing
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from unittest import mock
@@ -31,11 +30,11 @@ from unittest import mock
 import requests
 from botocore.client import BaseClient
 
-from bench.local_throughput import Api
+from bench.local_throughput import Api, endpoint, local_stack
 from bench.report import Target, benchmark_arguments, progress, run_metadata, table, write_json
-from dovecote_local.gateway import free_port
 
 PROFILE = "standard"
+
 PUBLISH_BATCH = 100
 _POLL_SECONDS = 0.1
 _HTTP_TIMEOUT_SECONDS = 10
@@ -132,25 +131,15 @@ def limiter_calls() -> Iterator[collections.Counter[str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from dovecote_local.stack import LocalOptions, LocalStack  # noqa: PLC0415
-
-    parser = benchmark_arguments(__doc__)
+    parser = benchmark_arguments(__doc__, budget=150)
     parser.add_argument("--events", type=int, default=1000, help="events in the burst (default 1000)")
     parser.add_argument("--limit", type=int, default=50, help="the endpoint's rate_limit_per_second (default 50)")
-    parser.add_argument("--budget", type=float, default=150, help="seconds for all of it (default 150)")
     arguments = parser.parse_args(argv)
-    logging.getLogger("dovecote-local").setLevel(logging.ERROR)
 
     deadline = time.monotonic() + arguments.budget
-    receiver = ArrivalRecorder().start()
-    options = LocalOptions(port=free_port(), profile=PROFILE, allow_http_loopback=True)
-    stack = LocalStack(options, write=lambda _line: None).start()
-    try:
+    with closing(ArrivalRecorder().start()) as receiver, local_stack(PROFILE) as stack:
         api = Api(stack.api_url, stack.create_api_key("bench-rate-limit", "bench"))
-        endpoint = {"url": receiver.url, "events": ["burst.*"], "rate_limit_per_second": arguments.limit}
-        response = api.post("/v1/webhooks", endpoint)
-        if response.status_code != 201:
-            raise RuntimeError(f"creating the webhook failed: {response.status_code} {response.text[:300]}")
+        endpoint(api, receiver.url, ["burst.*"], rate_limit_per_second=arguments.limit)
         progress(f"local stack: a burst of {arguments.events} events to an endpoint limited to {arguments.limit}/s …")
         with limiter_calls() as counts:
             started = time.monotonic()
@@ -162,9 +151,6 @@ def main(argv: list[str] | None = None) -> int:
                 accepted += int(answer.json().get("accepted", 0)) if answer.status_code == 202 else 0
             while len(arrivals := receiver.arrivals()) < accepted and time.monotonic() < deadline:
                 time.sleep(_POLL_SECONDS)
-    finally:
-        stack.stop()
-        receiver.close()
 
     most = most_in_any_second(arrivals)
     drain = (max(arrivals) - started) if arrivals else float("nan")

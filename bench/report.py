@@ -102,12 +102,17 @@ def git_commit() -> str:
     return (completed.stdout.strip() or "unknown") + dirty
 
 
-def benchmark_arguments(description: str | None, *, json_output: bool = True) -> argparse.ArgumentParser:
-    """A benchmark's command line: `--check`, `--json PATH` for its figures; the caller adds its own."""
+def benchmark_arguments(
+    description: str | None, *, json_output: bool = True, budget: float | None = None
+) -> argparse.ArgumentParser:
+    """A benchmark's command line: `--check`, `--json PATH` for its figures, `--budget SECONDS` for all of
+    it when given a default; the caller adds its own."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     if json_output:
         parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    if budget is not None:
+        parser.add_argument("--budget", type=float, default=budget, help=f"seconds for all of it (default {budget:g})")
     return parser
 
 

@@ -11,11 +11,12 @@ removes it, leaving a tombstone while its events and deliveries expire.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
+from pydantic import BaseModel
 
 from functions.api.app import PlatformCaller, logger
 from functions.api.auth import directory
@@ -30,6 +31,7 @@ from functions.api.responses import (
     PortalSessionObject,
 )
 from functions.core.errors import NotFoundError
+from functions.management import credentials
 from functions.management.dependencies import dependencies
 from functions.management.platform_bodies import ApiKeyCreate, ApplicationCreate, ApplicationUpdate, PortalSessionCreate
 from functions.management.routes import DEFAULT_PAGE_SIZE, Cursor, PageSize
@@ -46,12 +48,19 @@ ApplicationId = Annotated[
 ]
 KeyId = Annotated[str, Path(min_length=1, max_length=64, description="The key's id (`key_…`).")]
 _TAG = "platform"
+BodyT = TypeVar("BodyT", bound=BaseModel)
 MAX_WEBHOOK_PAGES = 1_000
 
 
 def _application(application_id: str) -> Application:
     logger.append_keys(application_id=application_id)
     return dependencies().applications.get(application_id)
+
+
+def _for_application(application_id: str, body: BodyT | None, defaults: type[BodyT]) -> BodyT:
+    """What to create under an application: it must exist (else 404); no body means every default."""
+    _application(application_id)
+    return body or defaults()
 
 
 @router.post("/v1/applications", **operation("createApplication"))
@@ -147,11 +156,8 @@ def delete_application(application_id: ApplicationId, caller: PlatformCaller) ->
 def create_application_key(
     application_id: ApplicationId, caller: PlatformCaller, body: ApiKeyCreate | None = None
 ) -> ApiKeyWithSecret:
-    from functions.management.credentials import create_api_key
-
-    _application(application_id)
-    description = (body or ApiKeyCreate()).description
-    api_key, plaintext = create_api_key(dependencies().api_keys, application_id, description)
+    description = _for_application(application_id, body, ApiKeyCreate).description
+    api_key, plaintext = credentials.create_api_key(dependencies().api_keys, application_id, description)
     logger.info("application key created", extra={"new_key_id": api_key.id})
     return ApiKeyWithSecret.with_key(api_key, plaintext)
 
@@ -177,12 +183,9 @@ def revoke_application_key(application_id: ApplicationId, key_id: KeyId, caller:
 def create_portal_session(
     application_id: ApplicationId, caller: PlatformCaller, body: PortalSessionCreate | None = None
 ) -> PortalSessionObject:
-    from functions.management.credentials import open_portal_session
-
-    _application(application_id)
-    body = body or PortalSessionCreate()
-    session, token = open_portal_session(
-        dependencies().api_keys, application_id, ttl_seconds=body.ttl_seconds, read_only=body.read_only
+    request = _for_application(application_id, body, PortalSessionCreate)
+    session, token = credentials.open_portal_session(
+        dependencies().api_keys, application_id, ttl_seconds=request.ttl_seconds, read_only=request.read_only
     )
     logger.info("portal session opened", extra={"session_id": session.id, "read_only": session.read_only})
     return PortalSessionObject.from_record(session, token, _portal_url())
@@ -199,9 +202,8 @@ def _portal_url() -> str:
 
 @router.post("/v1/platform-keys", **operation("createPlatformKey"))
 def create_platform_key(caller: PlatformCaller, body: ApiKeyCreate | None = None) -> ApiKeyWithSecret:
-    from functions.management.credentials import create_platform_key as mint
-
-    api_key, plaintext = mint(dependencies().api_keys, (body or ApiKeyCreate()).description)
+    description = (body or ApiKeyCreate()).description
+    api_key, plaintext = credentials.create_platform_key(dependencies().api_keys, description)
     logger.info("platform key created", extra={"new_key_id": api_key.id})
     return ApiKeyWithSecret.with_key(api_key, plaintext)
 

@@ -27,16 +27,18 @@ from functions.pipeline.sender import Sender, SendResult, SignedMessage
 
 @dataclass(frozen=True)
 class AttemptOutcome:
-    """An attempt that was made: its log entry and what it means for the delivery."""
+    """An attempt that was made: what the sender reported, its log entry and what it means for the delivery."""
 
+    sent: SendResult
     attempt: Attempt
-    verdict: Verdict
     status: DeliveryStatus
     """The delivery's status after this attempt: pending while retries remain."""
     reason: str | None = None
     """Why the delivery ended, when it did."""
-    gone_reason: str | None = None
-    """With a `gone` verdict: why the endpoint is disabled (the sender's words; None: 410 Gone)."""
+
+    @property
+    def pending(self) -> bool:
+        return self.status is DeliveryStatus.PENDING
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,4 @@ class Attempter:
             # Its own due time; attempted in a group, the group's (functions/pipeline/delivery.py) replaces it.
             next_attempt_at = self.schedule.next_group_attempt_at(number, [attempt])
             attempt = attempt.model_copy(update={"next_retry_at": next_attempt_at})
-        return AttemptOutcome(
-            attempt=attempt, verdict=result.verdict, status=status, reason=reason, gone_reason=result.gone_reason
-        )
+        return AttemptOutcome(sent=result, attempt=attempt, status=status, reason=reason)

@@ -115,10 +115,6 @@ class Sent:
     webhook: Webhook
     made: AttemptOutcome
 
-    @property
-    def pending(self) -> bool:
-        return self.made.status is DeliveryStatus.PENDING
-
 
 BatchKey = tuple[str, str, int]
 """A queued series in a deliver batch: (application id, delivery id, series)."""
@@ -248,7 +244,7 @@ class DeliveryWorker:
         """Attempt 1 of a queued series (no sooner than its rate-limit `slot`), logged at once unless its
         delivery stays pending: then its group's due time is needed first (`_log_group`)."""
         sent = self._send(message.ref, 1, message.new, reads, slot)
-        if isinstance(sent, Sent) and not sent.pending:
+        if isinstance(sent, Sent) and not sent.made.pending:
             return self._record(sent)
         return sent
 
@@ -279,7 +275,7 @@ class DeliveryWorker:
         pending ones), and no sooner than a member's logged due time (`floors`: attempts logged
         before, by a step that is being repeated)."""
         schedule = self.attempter.schedule
-        due = schedule.next_group_attempt_at(number, [sent.made.attempt for sent in sents if sent.pending])
+        due = schedule.next_group_attempt_at(number, [sent.made.attempt for sent in sents if sent.made.pending])
         candidates = [moment for moment in (due, *floors) if moment is not None]
         if candidates:
             return max(candidates)
@@ -481,7 +477,7 @@ class DeliveryWorker:
         opened, webhook, made = sent.opened, sent.webhook, sent.made
         delivery = opened.delivery
         number = made.attempt.number
-        if next_attempt_at is not None and sent.pending:
+        if next_attempt_at is not None and made.pending:
             made = replace(made, attempt=made.attempt.model_copy(update={"next_retry_at": next_attempt_at}))
         latency_ms = made.attempt.latency_ms
         if not opened.record(made):
@@ -501,9 +497,11 @@ class DeliveryWorker:
                 "next_retry_at": made.attempt.next_retry_at,
             },
         )
-        self.health.after_attempt(webhook, made.verdict, made.status, made.attempt.attempted_at, made.gone_reason)
+        self.health.after_attempt(
+            webhook, made.sent.verdict, made.status, made.attempt.attempted_at, made.sent.gone_reason
+        )
         self._after_attempt(delivery, made.status, made.reason, made.attempt.attempted_at, number)
-        pending = made.status is DeliveryStatus.PENDING
+        pending = made.pending
         return StepResult(
             OUTCOME_OF_STATUS[made.status],
             pending=pending,

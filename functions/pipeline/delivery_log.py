@@ -99,14 +99,12 @@ class DraftDelivery:
 
 
 def draft_delivery(ref: DeliveryRef, new: NewDelivery) -> Delivery:
+    """The row of a delivery the fan-out described: pending, with the event's fields (its TTL is stored apart)."""
     return Delivery(
+        **new.model_dump(exclude={"expires_at"}),
         id=ref.delivery_id,
         application_id=ref.application_id,
-        webhook_id=new.webhook_id,
-        event_id=new.event_id,
-        event_type=new.event_type,
         status=DeliveryStatus.PENDING,
-        created_at=new.created_at,
         updated_at=new.created_at,
     )
 

@@ -130,23 +130,16 @@ def _network_errors() -> tuple[type[BaseException], ...]:
     return (OSError, http.client.HTTPException, HTTPError)
 
 
+@dataclass(frozen=True)
 class HttpSender:
     """The HTTPS destination: POSTs the signed message to the endpoint's URL."""
 
-    def __init__(
-        self,
-        policy: UrlPolicy,
-        timeout_seconds: float,
-        resolver: Resolver = system_resolver,
-        user_agent: str = USER_AGENT,
-        retry_after_cap_seconds: int | None = None,
-    ) -> None:
-        self._policy = policy
-        self._timeout = timeout_seconds
-        self._retry_after_cap = retry_after_cap_seconds
-        """The profile's longest delay: the most a `Retry-After` can ask for."""
-        self._resolver = resolver
-        self.user_agent = user_agent
+    policy: UrlPolicy
+    timeout_seconds: float
+    resolver: Resolver = system_resolver
+    user_agent: str = USER_AGENT
+    retry_after_cap_seconds: int | None = None
+    """The profile's longest delay: the most a `Retry-After` can ask for."""
 
     def send(self, endpoint: Webhook, message: SignedMessage) -> SendResult:
         result = self.post(endpoint.url, message.body, {**message.headers, "User-Agent": self.user_agent})
@@ -157,19 +150,19 @@ class HttpSender:
             error=result.error,
             response_excerpt=result.body_prefix[:RESPONSE_EXCERPT_BYTES].decode("utf-8", errors="replace"),
             retry_after_seconds=retry_after_seconds(
-                result.status, result.retry_after, utc_now(), self._retry_after_cap
+                result.status, result.retry_after, utc_now(), self.retry_after_cap_seconds
             ),
         )
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> HttpResult:
         started = time.monotonic()
-        deadline = started + self._timeout
+        deadline = started + self.timeout_seconds
 
         def elapsed_ms() -> int:
             return int((time.monotonic() - started) * 1000)
 
         try:
-            target = resolve_delivery_target(url, self._policy, self._resolver)
+            target = resolve_delivery_target(url, self.policy, self.resolver)
         except UnsafeUrlError as refusal:
             return HttpResult(None, elapsed_ms(), f"refused at send time: {refusal.message}")
         except ConnectionError as unresolved:
@@ -177,7 +170,7 @@ class HttpSender:
         error_text = "no address to connect to"
         for address in target.addresses[:_MAX_ADDRESSES_TRIED]:
             if time.monotonic() >= deadline:
-                error_text = f"timed out after {self._timeout:g} s"
+                error_text = f"timed out after {self.timeout_seconds:g} s"
                 break
             try:
                 status, prefix, problem, retry_after = self._exchange(target, address, body, headers, deadline)
@@ -258,4 +251,4 @@ class HttpSender:
         return _describe(error)
 
     def _timed_out_text(self) -> str:
-        return f"timed out after {self._timeout:g} s"
+        return f"timed out after {self.timeout_seconds:g} s"

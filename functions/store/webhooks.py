@@ -171,16 +171,7 @@ class WebhookStore:
             expression, values = "REMOVE application_rate_limit_per_second", None
         else:
             expression, values = "SET application_rate_limit_per_second = :limit", {":limit": limit}
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=to_item(webhook_key(application_id, webhook_id)),
-                UpdateExpression=expression,
-                ConditionExpression="attribute_exists(pk)",
-                **({"ExpressionAttributeValues": to_item(values)} if values else {}),
-            )
-        except self._client.exceptions.ConditionalCheckFailedException:
-            return
+        self._update_existing(application_id, webhook_id, expression, values)
 
     def disable(self, application_id: str, webhook_id: str, reason: str, now: datetime) -> bool:
         """Disable an enabled webhook with the reason shown on it; False when it was not enabled."""
@@ -202,15 +193,16 @@ class WebhookStore:
         return True
 
     def _update_existing(
-        self, application_id: str, webhook_id: str, expression: str, values: dict[str, Any]
+        self, application_id: str, webhook_id: str, expression: str, values: dict[str, Any] | None
     ) -> Webhook | None:
+        """Update a webhook that exists: the row after, or None when there is none."""
         try:
             response = self._client.update_item(
                 TableName=self._table,
                 Key=to_item(webhook_key(application_id, webhook_id)),
                 UpdateExpression=expression,
                 ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues=to_item(values),
+                **({"ExpressionAttributeValues": to_item(values)} if values else {}),
                 ReturnValues="ALL_NEW",
             )
         except self._client.exceptions.ConditionalCheckFailedException:

@@ -16,11 +16,12 @@ from botocore.stub import Stubber
 
 from functions.core.classify import Verdict
 from functions.core.destinations import AwsDestination, DestinationType
-from functions.core.models import SigningSecret, Webhook
+from functions.core.models import Webhook
 from functions.pipeline.destinations import DestinationSender
 from functions.pipeline.destinations.aws import EventBridgeSender, SnsSender, SqsSender, classify_aws_error
 from functions.pipeline.sender import SendResult, SignedMessage
 from functions.runtime.assumed_roles import CachedRoleAssumer, RoleCredentials
+from tests.unit.records import webhook_record
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 ROLE = "arn:aws:iam::111122223333:role/dovecote-delivery-x"
@@ -49,17 +50,8 @@ MESSAGE = SignedMessage(
 
 
 def endpoint(kind: DestinationType) -> Webhook:
-    return Webhook(
-        id="wh_1",
-        application_id="acme",
-        type=kind,
-        url=TARGETS[kind],
-        destination=AwsDestination(role_arn=ROLE, external_id="dvc_ext_1", region="us-east-1", account="111122223333"),
-        events=["*"],
-        secrets=[SigningSecret(value="whsec_x")],
-        created_at=NOW,
-        updated_at=NOW,
-    )
+    destination = AwsDestination(role_arn=ROLE, external_id="dvc_ext_1", region="us-east-1", account="111122223333")
+    return webhook_record(type=kind, url=TARGETS[kind], destination=destination, created_at=NOW, updated_at=NOW)
 
 
 class StubbedClients:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from functions.core.models import Attempt, Delivery, DeliveryStatus, Event, SigningSecret, Webhook
+from functions.core.models import Attempt, Delivery, DeliveryStatus, Event, Webhook
 from functions.pipeline.contract import EventReference
 from functions.pipeline.operational import (
     OPERATIONAL_APPLICATION,
@@ -20,6 +20,7 @@ from functions.pipeline.operational import (
     recovered_after_failures,
 )
 from functions.store.events import StoredEvent
+from tests.unit.records import webhook_record
 
 NOW = datetime(2026, 12, 2, 16, 0, tzinfo=UTC)
 
@@ -63,12 +64,10 @@ def publisher() -> tuple[OperationalEvents, FakeEvents, FakeQueue, FakeBus]:
 
 
 def webhook(application: str = "acme", **changes: Any) -> Webhook:
-    return Webhook(
+    return webhook_record(
         id="wh_01jd2q8x4m7n3p5r9t1v6w8y0z",
         application_id=application,
         url="https://hooks.example.com/",
-        events=["*"],
-        secrets=[SigningSecret(value="whsec_x")],
         created_at=NOW,
         updated_at=NOW,
         **changes,

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
 
 import pytest
 
 from functions.core.constants import MAX_RATE_LIMIT_PER_SECOND, RATE_LIMIT_WAIT_SECONDS
-from functions.core.models import SigningSecret, Webhook
+from functions.core.models import Webhook
 from functions.pipeline.rate_limit import (
     LATE_SECONDS,
     LEAD_SECONDS,
@@ -24,6 +23,7 @@ from functions.pipeline.rate_limit import (
     interval_us,
     queue_delay,
 )
+from tests.unit.records import webhook_record
 
 NOW = 1_800_000_000.0
 NOW_US = int(NOW * 1_000_000)
@@ -169,17 +169,7 @@ def test_retries_are_paced_and_those_past_the_wait_get_no_slot() -> None:
 
 
 def _webhook(**limits: int | None) -> Webhook:
-    moment = datetime(2026, 1, 1, tzinfo=UTC)
-    return Webhook(
-        id="wh_1",
-        application_id="acme",
-        url="https://example.com/hook",
-        events=["*"],
-        secrets=[SigningSecret(value="whsec_x")],
-        created_at=moment,
-        updated_at=moment,
-        **limits,  # type: ignore[arg-type]
-    )
+    return webhook_record(**limits)
 
 
 @pytest.mark.parametrize(("own", "default", "effective"), [(None, None, None), (5, None, 5), (None, 7, 7), (5, 7, 5)])

@@ -598,6 +598,17 @@ class _CommandTree:
         parser.set_defaults(handler=handler)
         return parser
 
+    def key_commands(
+        self, name: str, help_text: str, handlers: tuple[Handler, Handler, Handler], *, one: str, many: str
+    ) -> None:
+        """A group of keys: `create` (with `--description`), `list` and `revoke KEY_ID`; `one` names a key
+        in the help, `many` the keys."""
+        create, list_, revoke = handlers
+        keys = self.group(name, help_text)
+        self.command(keys, "create", create, f"create {one}").add_argument("--description")
+        _list_options(self.command(keys, "list", list_, f"list {many}"))
+        self.command(keys, "revoke", revoke, f"revoke {one}").add_argument("key_id")
+
 
 _RATE_LIMIT_HELP = "at most this many deliveries a second (the others wait)"
 _DEFAULT_RATE_LIMIT_HELP = "the rate limit (deliveries a second) of its endpoints that set none"
@@ -747,22 +758,26 @@ def _add_platform_commands(tree: _CommandTree) -> None:
     delete = tree.command(applications, "delete", _applications_delete, "delete an application and its webhooks")
     delete.add_argument("application_id")
 
-    api_keys = tree.group("api-keys", "an application's keys (platform key, with --app)")
-    create_key = tree.command(api_keys, "create", _api_keys_create, "create a key of --app")
-    create_key.add_argument("--description")
-    _list_options(tree.command(api_keys, "list", _api_keys_list, "list the keys of --app"))
-    tree.command(api_keys, "revoke", _api_keys_revoke, "revoke a key of --app").add_argument("key_id")
+    tree.key_commands(
+        "api-keys",
+        "an application's keys (platform key, with --app)",
+        (_api_keys_create, _api_keys_list, _api_keys_revoke),
+        one="a key of --app",
+        many="the keys of --app",
+    )
 
     sessions = tree.group("portal-sessions", "portal sessions (platform key, with --app)")
     session = tree.command(sessions, "create", _portal_sessions_create, "open a portal session for --app")
     session.add_argument("--ttl", type=int, help="seconds, 60 to 86400 (default 3600)")
     session.add_argument("--read-only", action="store_true", help="look, change nothing")
 
-    platform_keys = tree.group("platform-keys", "platform keys (platform key)")
-    create_platform = tree.command(platform_keys, "create", _platform_keys_create, "create a platform key")
-    create_platform.add_argument("--description")
-    _list_options(tree.command(platform_keys, "list", _platform_keys_list, "list platform keys"))
-    tree.command(platform_keys, "revoke", _platform_keys_revoke, "revoke a platform key").add_argument("key_id")
+    tree.key_commands(
+        "platform-keys",
+        "platform keys (platform key)",
+        (_platform_keys_create, _platform_keys_list, _platform_keys_revoke),
+        one="a platform key",
+        many="platform keys",
+    )
 
     operational = tree.group("operational-webhook", "where operational events go (platform key)")
     set_operational = tree.command(

@@ -24,6 +24,7 @@ import dataclasses
 import json
 import re
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -113,6 +114,27 @@ def message_attributes(headers: dict[str, str]) -> dict[str, dict[str, str]]:
     return {name: {"DataType": "String", "StringValue": value} for name, value in headers.items() if value}
 
 
+@dataclass(frozen=True)
+class AwsPut:
+    """One send to an AWS destination: the assumed role's client, and what goes where."""
+
+    client: Any
+    endpoint: Webhook
+    destination: AwsDestination
+    target: AwsTarget
+    message: SignedMessage
+
+    @property
+    def fifo_fields(self) -> dict[str, str]:
+        """A FIFO queue's or topic's message group (the endpoint id unless set) and deduplication id."""
+        if not self.target.fifo:
+            return {}
+        return {
+            "MessageGroupId": self.destination.message_group_id or self.endpoint.id,
+            "MessageDeduplicationId": self.message.delivery_id,
+        }
+
+
 class AwsSender:
     """Shared by the three types: assume the role, call the service, classify what happened."""
 
@@ -144,7 +166,7 @@ class AwsSender:
             return SendResult(Verdict.RETRY, elapsed_ms(), error=f"sts:AssumeRole failed: {_masked(str(error))}")
         action = f"{self.service}:{self.action}"
         try:
-            outcome = self._put(client, endpoint, destination, target, message)
+            outcome = self._put(AwsPut(client, endpoint, destination, target, message))
         except ClientError as error:
             return _client_error_result(error, action, elapsed_ms(), target_noun=self.target_noun)
         except BotoCoreError as error:
@@ -154,22 +176,9 @@ class AwsSender:
         excerpt = outcome[:RESPONSE_EXCERPT_BYTES]
         return SendResult(Verdict.SUCCEEDED, elapsed_ms(), status=200, response_excerpt=excerpt)
 
-    def _put(
-        self, client: Any, endpoint: Webhook, destination: AwsDestination, target: AwsTarget, message: SignedMessage
-    ) -> str | SendResult:
+    def _put(self, put: AwsPut) -> str | SendResult:
         """Send; the success's excerpt for the log (the message id), or a failure found in the answer."""
         raise NotImplementedError
-
-
-def _fifo_fields(
-    endpoint: Webhook, destination: AwsDestination, target: AwsTarget, message: SignedMessage
-) -> dict[str, str]:
-    if not target.fifo:
-        return {}
-    return {
-        "MessageGroupId": destination.message_group_id or endpoint.id,
-        "MessageDeduplicationId": message.delivery_id,
-    }
 
 
 class _MessageSender(AwsSender):
@@ -179,13 +188,11 @@ class _MessageSender(AwsSender):
     address_parameter = ""
     body_parameter = ""
 
-    def _put(
-        self, client: Any, endpoint: Webhook, destination: AwsDestination, target: AwsTarget, message: SignedMessage
-    ) -> str | SendResult:
-        response = getattr(client, self.method)(
-            **{self.address_parameter: target.address, self.body_parameter: message.body.decode("utf-8")},
-            MessageAttributes=message_attributes(message.headers),
-            **_fifo_fields(endpoint, destination, target, message),
+    def _put(self, put: AwsPut) -> str | SendResult:
+        response = getattr(put.client, self.method)(
+            **{self.address_parameter: put.target.address, self.body_parameter: put.message.body.decode("utf-8")},
+            MessageAttributes=message_attributes(put.message.headers),
+            **put.fifo_fields,
         )
         return f"MessageId: {response['MessageId']}"
 
@@ -219,16 +226,14 @@ class EventBridgeSender(AwsSender):
     action = "PutEvents"
     target_noun = "event bus"
 
-    def _put(
-        self, client: Any, endpoint: Webhook, destination: AwsDestination, target: AwsTarget, message: SignedMessage
-    ) -> str | SendResult:
-        response = client.put_events(
+    def _put(self, put: AwsPut) -> str | SendResult:
+        response = put.client.put_events(
             Entries=[
                 {
-                    "Source": destination.source or DEFAULT_EVENTBRIDGE_SOURCE,
-                    "DetailType": message.event_type,
-                    "Detail": eventbridge_detail(message),
-                    "EventBusName": target.address,
+                    "Source": put.destination.source or DEFAULT_EVENTBRIDGE_SOURCE,
+                    "DetailType": put.message.event_type,
+                    "Detail": eventbridge_detail(put.message),
+                    "EventBusName": put.target.address,
                 }
             ]
         )
