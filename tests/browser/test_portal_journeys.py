@@ -370,6 +370,7 @@ def test_a_rate_limit_set_in_the_edit_form_is_what_the_api_reports_and_clearing_
     expect(page.get_by_role("heading", level=1)).to_have_text(url)
     expect(facts).to_contain_text("25 deliveries a second")
     assert read()["rate_limit_per_second"] == 25
+    expect(page.get_by_text("Checking…")).to_have_count(0)
     page.screenshot(path=screenshots / "endpoint-rate-limit.png", full_page=True)
 
     page.get_by_role("link", name="Edit", exact=True).click()
@@ -400,3 +401,9 @@ def test_an_attempt_answered_429_with_retry_after_shows_the_wait_it_asked_for(
     assert attempts[0]["retry_after_seconds"] == 2
     assert hook.requests, "the receiver saw the attempt"
     page.screenshot(path=screenshots / "delivery-retry-after.png", full_page=True)
+
+    page.set_viewport_size({"width": 360, "height": 780})
+    page.emulate_media(color_scheme="dark")
+    page.get_by_role("button", name="Dark theme").click()
+    expect(first.locator(".retry-after")).to_have_text("Retry-After: 2 s")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
