@@ -407,3 +407,22 @@ def test_an_attempt_answered_429_with_retry_after_shows_the_wait_it_asked_for(
     page.get_by_role("button", name="Dark theme").click()
     expect(first.locator(".retry-after")).to_have_text("Retry-After: 2 s")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+def test_an_endpoints_page_shows_its_payload_filter_and_the_names_but_not_the_values_of_its_custom_headers(
+    page: Page, portal: Portal, hooks: Hooks
+) -> None:
+    url, _ = hooks.add()
+    portal.create_endpoint(
+        url,
+        ["metrics.report"],
+        headers={"X-Customer": "acme", "Authorization": "Bearer header-credential"},
+        filter={"data": {"cpu_percent": {"$gte": 90}}},
+    )
+    open_portal(page, portal, portal.session())
+    page.locator("li.endpoint").filter(has_text=url).get_by_role("link").click()
+
+    facts = page.locator("dl.facts")
+    expect(facts).to_contain_text("X-Customer, Authorization")
+    expect(facts.locator("pre.endpoint-filter")).to_contain_text('"$gte": 90')
+    assert "header-credential" not in page.content()

@@ -882,9 +882,8 @@ async function endpointView({ parts, params, generation }) {
           : h("span", { class: "muted" }, "Not set on this endpoint (an account-wide default may apply)")],
         endpoint.filter ? ["Payload filter", h("pre", { class: "endpoint-filter" }, JSON.stringify(endpoint.filter, null, 2))] : null,
         endpoint.headers && Object.keys(endpoint.headers).length
-          ? ["Custom headers", h("span", { class: "mono" }, Object.keys(endpoint.headers).join(", "))]
+          ? ["Custom headers", h("span", { class: "mono" }, Object.keys(endpoint.headers).join(", "))] // names only: values may be credentials
           : null,
-        endpoint.public_key ? ["Public key (Ed25519)", h("span", { class: "mono" }, endpoint.public_key)] : null,
         ["Created", formatTime(endpoint.created_at)],
         ["Updated", formatTime(endpoint.updated_at)],
         ["Endpoint id", h("span", { class: "mono" }, endpoint.id)],
