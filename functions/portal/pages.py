@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from functions.core.constants import MAX_RATE_LIMIT_PER_SECOND
 from functions.portal.branding import NO_FRAMING, PortalBranding
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -78,7 +79,10 @@ def content_security_policy(branding: PortalBranding) -> str:
 
 
 def page(branding: PortalBranding) -> StaticResponse:
-    """The portal page, branded; the token arrives in its URL fragment, which no server sees."""
+    """The portal page, branded; the token arrives in its URL fragment, which no server sees.
+
+    It also carries the API's bounds the page's forms check before sending (the rate limit's highest value).
+    """
     values = {
         "name": branding.name,
         "logo_url": branding.logo_url,
@@ -86,6 +90,7 @@ def page(branding: PortalBranding) -> StaticResponse:
         "js_version": asset_version("portal.js"),
         "css_version": asset_version("portal.css"),
         "icon_version": asset_version("icon.svg"),
+        "max_rate_limit": str(MAX_RATE_LIMIT_PER_SECOND),
     }
     body = _asset_text(PAGE_TEMPLATE)
     for key, value in values.items():

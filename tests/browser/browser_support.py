@@ -83,6 +83,8 @@ class Hook:
     status: int = 200
     body: bytes = b"ok"
     content_type: str = "text/plain"
+    headers: dict[str, str] = field(default_factory=dict)
+    """Sent with every answer (e.g. `Retry-After`)."""
     requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
 
 
@@ -94,7 +96,7 @@ class _HookHandler(QuietHandler):
         body = self.read_body()
         hook = self.server.owner.hook(urlsplit(self.path).path)
         hook.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
-        self.reply(hook.status, hook.content_type, hook.body)
+        self.reply(hook.status, hook.content_type, hook.body, hook.headers)
 
 
 class _HookServer(ThreadingHTTPServer):

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -58,6 +59,7 @@ def test_creating_an_endpoint_shows_its_secret_once_and_it_signs_the_deliveries(
     page.get_by_label("Description").fill("Billing receiver")
     page.get_by_label("agent.*").check()
     page.get_by_label("deployment.failed").check()
+    page.get_by_label("Rate limit (deliveries a second, optional)").fill("5")
     page.screenshot(path=screenshots / "create-endpoint.png", full_page=True)
     page.get_by_role("button", name="Create endpoint").click()
 
@@ -66,10 +68,13 @@ def test_creating_an_endpoint_shows_its_secret_once_and_it_signs_the_deliveries(
     secret = secret_box.input_value()
     expect(page.get_by_role("heading", level=1)).to_have_text(url)
     expect(page.locator("dl.facts")).to_contain_text("agent.*, deployment.failed")
+    expect(page.locator("dl.facts")).to_contain_text("5 deliveries a second")
     page.screenshot(path=screenshots / "secret-once.png", full_page=True)
 
     page.get_by_role("button", name="I have stored it").click()
     expect(secret_box).to_have_count(0)
+    (created,) = [e for e in portal.api("GET", "/v1/webhooks?limit=100").json()["data"] if e["url"] == url]
+    assert created["rate_limit_per_second"] == 5
     page.get_by_role("link", name="← Endpoints").click()
     page.locator("li.endpoint").filter(has_text=url).get_by_role("link").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(url)
@@ -192,6 +197,12 @@ def test_a_read_only_session_offers_no_change_and_a_forged_change_is_refused(
     for name in ("Edit", "Disable", "Send test event", "Rotate secret", "Delete", "Recover"):
         expect(page.get_by_role("button", name=name, exact=True)).to_have_count(0)
         expect(page.get_by_role("link", name=name, exact=True)).to_have_count(0)
+    expect(page.locator("dl.facts")).to_contain_text("Not set on this endpoint")
+    page.evaluate("id => { location.hash = `#/endpoints/${id}/edit`; }", endpoint["id"])
+    expect(page.get_by_role("main")).to_contain_text("This session is read-only")
+    expect(page.locator("#endpoint-rate-limit")).to_have_count(0)
+    page.go_back()
+    expect(page.get_by_role("heading", level=1)).to_have_text(url)
     page.locator("li.delivery").get_by_role("link").click()
     expect(page.locator("dl.facts")).to_contain_text("failed")
     expect(page.get_by_role("button", name="Retry delivery")).to_have_count(0)
@@ -319,3 +330,99 @@ def test_an_sqs_endpoint_is_created_from_the_form_and_shows_its_external_id(page
     expect(facts).to_contain_text("Amazon SQS queue")
     expect(facts).to_contain_text(role)
     expect(facts).to_contain_text(re.compile(r"External ID\s*dvc_ext_[0-9a-f]{32}"))
+
+
+def test_a_rate_limit_set_in_the_edit_form_is_what_the_api_reports_and_clearing_it_removes_it(
+    page: Page, portal: Portal, hooks: Hooks, screenshots: Path
+) -> None:
+    url, _ = hooks.add()
+    endpoint = portal.create_endpoint(url, ["agent.started"])
+
+    def read() -> dict[str, Any]:
+        document: dict[str, Any] = portal.api("GET", f"/v1/webhooks/{endpoint['id']}").json()
+        return document
+
+    open_portal(page, portal, portal.session())
+    page.locator("li.endpoint").filter(has_text=url).get_by_role("link").click()
+    facts = page.locator("dl.facts")
+    expect(facts).to_contain_text("Not set on this endpoint")
+
+    page.get_by_role("link", name="Edit", exact=True).click()
+    limit = page.get_by_label("Rate limit (deliveries a second, optional)")
+    expect(limit).to_have_value("")
+    for refused in ("0", "10001", "2.5", "ten"):
+        limit.fill(refused)
+        page.get_by_role("button", name="Save changes").click()
+        expect(page.locator("#form-error")).to_have_text(
+            "Enter the rate limit as a whole number of deliveries a second from 1 to 10,000, or leave it empty."
+        )
+        expect(limit).to_be_focused()
+    assert read()["rate_limit_per_second"] is None
+
+    limit.fill("25")
+    page.get_by_label("Other event types").fill("no.such.type")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator("#form-error")).to_contain_text("'no.such.type' matches no event type of the catalog")
+    assert read()["rate_limit_per_second"] is None
+
+    page.get_by_label("Other event types").fill("")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(url)
+    expect(facts).to_contain_text("25 deliveries a second")
+    assert read()["rate_limit_per_second"] == 25
+    expect(page.get_by_text("Checking…")).to_have_count(0)
+    page.screenshot(path=screenshots / "endpoint-rate-limit.png", full_page=True)
+
+    page.get_by_role("link", name="Edit", exact=True).click()
+    expect(limit).to_have_value("25")
+    limit.fill("")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(url)
+    expect(facts).to_contain_text("Not set on this endpoint")
+    assert read()["rate_limit_per_second"] is None
+
+
+def test_an_attempt_answered_429_with_retry_after_shows_the_wait_it_asked_for(
+    page: Page, portal: Portal, hooks: Hooks, screenshots: Path
+) -> None:
+    url, hook = hooks.add(status=429, body=b"slow down", headers={"Retry-After": "2"})
+    endpoint = portal.create_endpoint(url, ["agent.heartbeat"])
+    portal.publish("agent.heartbeat", {"agent": "a_4"})
+    open_portal(page, portal, portal.session())
+    page.locator("li.endpoint").filter(has_text=url).get_by_role("link").click()
+    page.locator("li.delivery").get_by_role("link").click()
+
+    first = page.locator("tr.attempt").first
+    expect(first).to_contain_text("HTTP 429")
+    expect(first.locator(".retry-after")).to_have_text("Retry-After: 2 s")
+    (delivery,) = portal.api("GET", f"/v1/webhooks/{endpoint['id']}/deliveries").json()["data"]
+    attempts = portal.api("GET", f"/v1/deliveries/{delivery['id']}").json()["attempts"]
+    assert attempts[0]["response_status"] == 429
+    assert attempts[0]["retry_after_seconds"] == 2
+    assert hook.requests, "the receiver saw the attempt"
+    page.screenshot(path=screenshots / "delivery-retry-after.png", full_page=True)
+
+    page.set_viewport_size({"width": 360, "height": 780})
+    page.emulate_media(color_scheme="dark")
+    page.get_by_role("button", name="Dark theme").click()
+    expect(first.locator(".retry-after")).to_have_text("Retry-After: 2 s")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+def test_an_endpoints_page_shows_its_payload_filter_and_the_names_but_not_the_values_of_its_custom_headers(
+    page: Page, portal: Portal, hooks: Hooks
+) -> None:
+    url, _ = hooks.add()
+    portal.create_endpoint(
+        url,
+        ["metrics.report"],
+        headers={"X-Customer": "acme", "Authorization": "Bearer header-credential"},
+        filter={"data": {"cpu_percent": {"$gte": 90}}},
+    )
+    open_portal(page, portal, portal.session())
+    page.locator("li.endpoint").filter(has_text=url).get_by_role("link").click()
+
+    facts = page.locator("dl.facts")
+    expect(facts).to_contain_text("X-Customer, Authorization")
+    expect(facts.locator("pre.endpoint-filter")).to_contain_text('"$gte": 90')
+    assert "header-credential" not in page.content()

@@ -88,7 +88,7 @@ def test_dark_theme_on_a_360_pixel_screen_fits_and_is_keyboard_usable(
     browser: Browser, portal: Portal, hooks: Hooks, screenshots: Path
 ) -> None:
     url, _ = hooks.add()
-    portal.create_endpoint(url, ["agent.heartbeat"], description="Phone-sized")
+    portal.create_endpoint(url, ["agent.heartbeat"], description="Phone-sized", rate_limit_per_second=10)
     portal.publish("agent.heartbeat", {"beat": 1})
     context = browser.new_context(viewport={"width": 360, "height": 780}, color_scheme="dark")
     context.set_default_timeout(EXPECT_TIMEOUT_MS)
@@ -112,6 +112,7 @@ def test_dark_theme_on_a_360_pixel_screen_fits_and_is_keyboard_usable(
         expect(page.get_by_role("heading", level=1)).to_have_text(url)
         expect(page.get_by_role("heading", level=1)).to_be_focused()
         expect(page.locator("li.delivery")).to_contain_text("succeeded")
+        expect(page.locator("dl.facts")).to_contain_text("10 deliveries a second")
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
 
         page.get_by_role("button", name="Light theme").click()

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from functions.core.constants import MAX_RATE_LIMIT_PER_SECOND
 from functions.portal.branding import (
     DEFAULT_ACCENT_COLOR,
     DEFAULT_NAME,
@@ -134,6 +135,13 @@ def test_the_page_sends_no_referrer_and_is_revalidated_while_assets_are_cached_b
     assert f"portal/assets/portal.js?v={asset_version('portal.js')}" in response.body
     assert f"portal/assets/portal.css?v={asset_version('portal.css')}" in response.body
     assert "//" not in response.body  # no other origin: every URL in the page is relative
+
+
+def test_the_page_carries_the_apis_highest_rate_limit_for_the_forms_check():
+    body = page(PortalBranding()).body
+
+    assert f'data-max-rate-limit="{MAX_RATE_LIMIT_PER_SECOND}"' in body
+    assert "{{" not in body
 
 
 def test_the_name_is_escaped_into_the_page():

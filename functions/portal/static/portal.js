@@ -18,6 +18,8 @@ const STATUSES = ["pending", "succeeded", "failed", "cancelled"];
 const root = document.documentElement;
 const apiBase = location.pathname.replace(/\/portal\/?$/, "");
 const brandName = root.dataset.name || "Webhooks";
+// The API's highest rate limit, written into the page by the server (functions/portal/pages.py).
+const MAX_RATE_LIMIT = Number.parseInt(root.dataset.maxRateLimit, 10);
 
 const state = {
   token: null,
@@ -633,11 +635,36 @@ function destinationFields(endpoint) {
   };
 }
 
+// The rate limit field's text as the API's `rate_limit_per_second`: null when empty (no limit of the
+// endpoint's own), else a whole number within the API's bounds; `error` says what is wrong otherwise.
+function parseRateLimit(text) {
+  const trimmed = text.trim();
+  if (!trimmed) return { value: null };
+  const bound = Number.isFinite(MAX_RATE_LIMIT) ? ` from 1 to ${MAX_RATE_LIMIT.toLocaleString("en-US")}` : " of at least 1";
+  const error = `Enter the rate limit as a whole number of deliveries a second${bound}, or leave it empty.`;
+  if (!/^[0-9]+$/.test(trimmed)) return { error };
+  const value = Number(trimmed);
+  if (value < 1 || (Number.isFinite(MAX_RATE_LIMIT) && value > MAX_RATE_LIMIT)) return { error };
+  return { value };
+}
+
+function rateLimitText(limit) {
+  return `${limit.toLocaleString("en-US")} deliver${limit === 1 ? "y" : "ies"} a second`;
+}
+
 function endpointForm({ title, endpoint, submitText, onSubmit, withSecret }) {
   const errorSlot = h("div", { "aria-live": "assertive" });
   const destination = destinationFields(endpoint);
   const url = destination.url;
   const description = h("input", { type: "text", id: "endpoint-description", value: endpoint ? endpoint.description : "", maxlength: "256", autocomplete: "off" });
+  const rateLimit = h("input", {
+    type: "text",
+    id: "endpoint-rate-limit",
+    inputmode: "numeric",
+    autocomplete: "off",
+    value: endpoint && endpoint.rate_limit_per_second ? String(endpoint.rate_limit_per_second) : "",
+    "aria-describedby": "endpoint-rate-limit-hint",
+  });
   const secret = withSecret
     ? h("input", { type: "text", id: "endpoint-secret", autocomplete: "off", spellcheck: "false", "aria-describedby": "endpoint-secret-hint" })
     : null;
@@ -655,12 +682,15 @@ function endpointForm({ title, endpoint, submitText, onSubmit, withSecret }) {
             if (!url.value.trim()) return fail(destination.type() === "https" ? "Enter the endpoint's URL." : "Enter the target.", url);
             if (destination.type() !== "https" && !destination.role.value.trim()) return fail("Enter the role ARN.", destination.role);
             if (!events.length) return fail("Pick at least one event type.", picker.fieldset.querySelector("input"));
+            const limit = parseRateLimit(rateLimit.value);
+            if (limit.error) return fail(limit.error, rateLimit);
             submit.disabled = true;
             try {
               await onSubmit({
                 ...destination.fields(),
                 description: description.value,
                 events: [...new Set(events)],
+                rate_limit_per_second: limit.value,
                 secret: secret && secret.value.trim() ? secret.value.trim() : undefined,
               });
             } catch (error) {
@@ -675,6 +705,9 @@ function endpointForm({ title, endpoint, submitText, onSubmit, withSecret }) {
       destination.nodes,
       h("div", { class: "field" }, h("label", { for: "endpoint-description" }, "Description"), description),
       picker.fieldset,
+      h("div", { class: "field" }, h("label", { for: "endpoint-rate-limit" }, "Rate limit (deliveries a second, optional)"), rateLimit,
+        h("p", { class: "hint", id: "endpoint-rate-limit-hint" }, `${Number.isFinite(MAX_RATE_LIMIT) ? `1 to ${MAX_RATE_LIMIT.toLocaleString("en-US")}. ` : ""}`
+          + `Deliveries beyond it wait and are sent later; they are not failures. Empty: none on this endpoint (an account-wide default may apply).`)),
       secret
         ? h("div", { class: "field" }, h("label", { for: "endpoint-secret" }, "Signing secret (optional)"), secret,
           h("p", { class: "hint", id: "endpoint-secret-hint" }, "Leave empty to have one generated. It is shown once, after saving."))
@@ -700,8 +733,8 @@ async function newEndpointView() {
     title: "Add endpoint",
     submitText: "Create endpoint",
     withSecret: true,
-    onSubmit: async (fields) => {
-      const created = await api("POST", "/v1/webhooks", fields);
+    onSubmit: async ({ rate_limit_per_second: limit, ...fields }) => {
+      const created = await api("POST", "/v1/webhooks", limit === null ? fields : { ...fields, rate_limit_per_second: limit });
       state.revealed = {
         webhookId: created.id,
         secret: created.secret,
@@ -727,6 +760,7 @@ async function editEndpointView({ parts }) {
       if (fields.role_arn !== undefined && fields.role_arn !== endpoint.role_arn) changes.role_arn = fields.role_arn;
       if (fields.description !== endpoint.description) changes.description = fields.description;
       if (fields.events.join("\n") !== endpoint.events.join("\n")) changes.events = fields.events;
+      if (fields.rate_limit_per_second !== (endpoint.rate_limit_per_second ?? null)) changes.rate_limit_per_second = fields.rate_limit_per_second;
       if (Object.keys(changes).length) await api("PATCH", `/v1/webhooks/${encodeURIComponent(endpoint.id)}`, changes);
       navigate(path("endpoints", endpoint.id), Object.keys(changes).length ? "Endpoint saved" : "Nothing changed");
     },
@@ -843,6 +877,13 @@ async function endpointView({ parts, params, generation }) {
         !endpoint.enabled && endpoint.disabled_reason ? ["Disabled because", endpoint.disabled_reason] : null,
         ["Description", endpoint.description || h("span", { class: "muted" }, "None")],
         ["Event types", h("span", { class: "mono" }, endpoint.events.join(", "))],
+        ["Rate limit", endpoint.rate_limit_per_second
+          ? rateLimitText(endpoint.rate_limit_per_second)
+          : h("span", { class: "muted" }, "Not set on this endpoint (an account-wide default may apply)")],
+        endpoint.filter ? ["Payload filter", h("pre", { class: "endpoint-filter" }, JSON.stringify(endpoint.filter, null, 2))] : null,
+        endpoint.headers && Object.keys(endpoint.headers).length
+          ? ["Custom headers", h("span", { class: "mono" }, Object.keys(endpoint.headers).join(", "))] // names only: values may be credentials
+          : null,
         ["Created", formatTime(endpoint.created_at)],
         ["Updated", formatTime(endpoint.updated_at)],
         ["Endpoint id", h("span", { class: "mono" }, endpoint.id)],
@@ -1153,7 +1194,14 @@ async function deliveryView({ parts, generation }) {
                   { class: "attempt" },
                   h("td", {}, attempt.series > 1 ? `${attempt.number} (series ${attempt.series})` : String(attempt.number)),
                   h("td", {}, formatTime(attempt.attempted_at)),
-                  h("td", {}, attempt.response_status === null ? "none" : `HTTP ${attempt.response_status}`),
+                  h(
+                    "td",
+                    {},
+                    attempt.response_status === null ? "none" : `HTTP ${attempt.response_status}`,
+                    attempt.retry_after_seconds !== null && attempt.retry_after_seconds !== undefined
+                      ? h("span", { class: "retry-after muted small" }, `Retry-After: ${attempt.retry_after_seconds} s`)
+                      : null,
+                  ),
                   h("td", {}, `${attempt.latency_ms} ms`),
                   h("td", { class: "wrap" }, attempt.error || ""),
                   h("td", {}, formatTime(attempt.next_retry_at)),
