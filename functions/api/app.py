@@ -98,6 +98,11 @@ def _validation_message(error: RequestValidationError) -> tuple[int, str, str]:
     return 422, "invalid_request", "; ".join(messages)
 
 
+def _not_json(constant: str) -> Any:
+    """NaN and the infinities: Python's parser takes them, JSON (RFC 8259) does not."""
+    raise json.JSONDecodeError(f"{constant} is not a JSON value", constant, 0)
+
+
 def parse_json_body(text: str) -> Any:
     """The body's JSON. One too large is not parsed (the refusal answers 413), one nested too
     deeply for the parser counts as invalid JSON (400): Powertools only expects JSONDecodeError.
@@ -105,7 +110,7 @@ def parse_json_body(text: str) -> Any:
     if len(text) > MAX_REQUEST_BYTES:
         raise json.JSONDecodeError("the request body is too large", "", 0)
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_not_json)
     except RecursionError:
         raise json.JSONDecodeError("the request body is nested too deeply", "", 0) from None
     except json.JSONDecodeError:

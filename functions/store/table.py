@@ -121,9 +121,20 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _numbers(value: Any) -> Any:
+    """`value` with its floats as Decimals (DynamoDB's numbers; the API refuses NaN and infinities)."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_numbers(v) for v in value]
+    return value
+
+
 def to_item(document: dict[str, Any]) -> dict[str, Any]:
-    """A JSON-compatible document (no floats) as a DynamoDB item; None values are dropped."""
-    return {k: _serializer.serialize(v) for k, v in document.items() if v is not None}
+    """A JSON-compatible document as a DynamoDB item; None values are dropped."""
+    return {k: _serializer.serialize(_numbers(v)) for k, v in document.items() if v is not None}
 
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:

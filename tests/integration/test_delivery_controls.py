@@ -78,6 +78,20 @@ def test_a_filter_lets_through_only_the_matching_half_of_twenty_events_and_write
     assert len(pipeline.deliveries.list_for_webhook(APPLICATION, everything["id"], limit=100).items) == 20
 
 
+def test_a_filter_on_a_decimal_number_is_stored_and_matches_as_written(pipeline: Pipeline) -> None:
+    with receiver(200) as server:
+        webhook = register(pipeline, server.url, filter={"data": {"cpu": {"$gte": 0.9}}})
+        assert webhook["filter"] == {"data": {"cpu": {"$gte": 0.9}}}
+        patched = manage(
+            pipeline, "PATCH", f"/v1/webhooks/{webhook['id']}", body={"filter": {"data": {"cpu": {"$gte": 0.85}}}}
+        )
+        assert patched.status == 200, patched.body
+        for cpu in (0.5, 0.84, 0.85, 0.975):
+            assert pipeline.publish("order.created", {"cpu": cpu}).status == 202
+        deliver_all(pipeline)
+    assert sorted(json.loads(r.body)["data"]["cpu"] for r in server.requests) == [0.85, 0.975]
+
+
 def test_removing_a_filter_delivers_every_event_of_the_types_again(pipeline: Pipeline) -> None:
     with receiver(200) as server:
         webhook = register(pipeline, server.url, filter={"type": "order.refunded"})

@@ -128,6 +128,15 @@ def test_invalid_json_is_a_400(management_api: ManagementApi):
     assert response.error_type == "invalid_json"
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinities_are_not_json_a_400(management_api: ManagementApi, constant: str):
+    body = '{"url": "https://h.example.com/", "events": ["*"], "filter": {"data": {"cpu": {"$gte": %s}}}}'
+    response = management_api("POST", "/v1/webhooks", body=body % constant)
+
+    assert response.status == 400
+    assert response.error_type == "invalid_json"
+
+
 def test_an_oversized_body_is_a_413(management_api: ManagementApi):
     response = management_api("POST", "/v1/webhooks", body='{"description": "' + "x" * (600 * 1024) + '"}')
 
