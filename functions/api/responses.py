@@ -100,6 +100,9 @@ class WebhookObject(_DerivedFields):
             " application's default applies (unlimited when there is none)."
         )
     )
+    effective_rate_limit_per_second: int | None = Field(
+        description="The limit that applies: the endpoint's own, else its application's default; null: unlimited."
+    )
     created_at: ApiTime
     updated_at: ApiTime
 
@@ -127,6 +130,7 @@ class WebhookObject(_DerivedFields):
             "filter": webhook.filter,
             "public_key": public_key,
             "rate_limit_per_second": webhook.rate_limit_per_second,
+            "effective_rate_limit_per_second": webhook.effective_rate_limit,
             "created_at": webhook.created_at,
             "updated_at": webhook.updated_at,
         }

@@ -382,6 +382,25 @@ def test_a_rate_limit_set_in_the_edit_form_is_what_the_api_reports_and_clearing_
     assert read()["rate_limit_per_second"] is None
 
 
+def test_an_endpoint_without_a_limit_of_its_own_shows_its_accounts_default(
+    page: Page, portal: Portal, hooks: Hooks
+) -> None:
+    url, _ = hooks.add()
+    endpoint = portal.create_endpoint(url, ["agent.started"])
+    application = f"/v1/applications/{portal.application}"
+    platform_key = str(portal.stack.info["platform_key"])
+    assert portal.api("PATCH", application, {"rate_limit_per_second": 7}, token=platform_key).status_code == 200
+    try:
+        assert portal.api("GET", f"/v1/webhooks/{endpoint['id']}").json()["effective_rate_limit_per_second"] == 7
+        open_portal(page, portal, portal.session())
+        page.locator("li.endpoint").filter(has_text=url).get_by_role("link").click()
+        expect(page.locator("dl.facts")).to_contain_text(
+            "7 deliveries a second, your account's default (not set on this endpoint)"
+        )
+    finally:  # the stack is shared: other journeys' endpoints must not inherit the default
+        portal.api("PATCH", application, {"rate_limit_per_second": None}, token=platform_key)
+
+
 def test_an_attempt_answered_429_with_retry_after_shows_the_wait_it_asked_for(
     page: Page, portal: Portal, hooks: Hooks, screenshots: Path
 ) -> None:

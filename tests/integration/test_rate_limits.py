@@ -153,6 +153,9 @@ def test_an_applications_default_reaches_its_endpoints_old_and_new_and_yields_to
     limits = {w["id"]: webhooks.get("acme", w["id"]).effective_rate_limit for w in (before, own, after)}
     assert limits == {before["id"]: 40, own["id"]: 2, after["id"]: 40}
     assert before["rate_limit_per_second"] is None  # the API shows the endpoint's own limit
+    shown = {w["id"]: platform("GET", f"/v1/applications/acme/webhooks/{w['id']}").body for w in (before, own)}
+    assert shown[before["id"]]["effective_rate_limit_per_second"] == 40  # and the one that applies
+    assert shown[own["id"]]["effective_rate_limit_per_second"] == 2
 
     platform("PATCH", "/v1/applications/acme", body={"rate_limit_per_second": None})
     assert webhooks.get("acme", before["id"]).effective_rate_limit is None

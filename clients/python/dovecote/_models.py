@@ -61,6 +61,8 @@ class Webhook(DovecoteObject):
     """v1a endpoints: the Ed25519 public key (whpk_…) to verify deliveries with."""
     rate_limit_per_second: int | None = None
     """At most this many deliveries a second (None: the application's default, else unlimited)."""
+    effective_rate_limit_per_second: int | None = None
+    """The limit that applies: the endpoint's own, else its application's default (None: unlimited)."""
     created_at: datetime | None = None
     updated_at: datetime | None = None
 

@@ -707,7 +707,7 @@ function endpointForm({ title, endpoint, submitText, onSubmit, withSecret }) {
       picker.fieldset,
       h("div", { class: "field" }, h("label", { for: "endpoint-rate-limit" }, "Rate limit (deliveries a second, optional)"), rateLimit,
         h("p", { class: "hint", id: "endpoint-rate-limit-hint" }, `${Number.isFinite(MAX_RATE_LIMIT) ? `1 to ${MAX_RATE_LIMIT.toLocaleString("en-US")}. ` : ""}`
-          + `Deliveries beyond it wait and are sent later; they are not failures. Empty: none on this endpoint (an account-wide default may apply).`)),
+          + `Deliveries beyond it wait and are sent later; they are not failures. Empty: none on this endpoint (your account's default applies, if it has one).`)),
       secret
         ? h("div", { class: "field" }, h("label", { for: "endpoint-secret" }, "Signing secret (optional)"), secret,
           h("p", { class: "hint", id: "endpoint-secret-hint" }, "Leave empty to have one generated. It is shown once, after saving."))
@@ -879,7 +879,9 @@ async function endpointView({ parts, params, generation }) {
         ["Event types", h("span", { class: "mono" }, endpoint.events.join(", "))],
         ["Rate limit", endpoint.rate_limit_per_second
           ? rateLimitText(endpoint.rate_limit_per_second)
-          : h("span", { class: "muted" }, "Not set on this endpoint (an account-wide default may apply)")],
+          : endpoint.effective_rate_limit_per_second
+            ? `${rateLimitText(endpoint.effective_rate_limit_per_second)}, your account's default (not set on this endpoint)`
+            : h("span", { class: "muted" }, "Not set on this endpoint: deliveries are sent as they come")],
         endpoint.filter ? ["Payload filter", h("pre", { class: "endpoint-filter" }, JSON.stringify(endpoint.filter, null, 2))] : null,
         endpoint.headers && Object.keys(endpoint.headers).length
           ? ["Custom headers", h("span", { class: "mono" }, Object.keys(endpoint.headers).join(", "))] // names only: values may be credentials
