@@ -3,7 +3,8 @@ collaborators only some invocations need are built on first use (not how long an
 
 - deliver: operational events (failure, recovery and disable paths), rate limits (limited endpoints)
   and AWS destinations (sqs, sns, eventbridge endpoints);
-- management: operational events (the operational-webhook and enable/disable routes).
+- management: operational events (the operational-webhook and enable/disable routes);
+- ingest: the redelivery of the test, retry and recover routes, and fan-out (POST /v1/events needs neither).
 """
 
 from __future__ import annotations
@@ -60,6 +61,16 @@ def test_the_management_functions_init_imports_no_operational_events():
 
     assert "functions.management.operational_webhook" in modules  # its routes are in the route table
     assert not modules & OPERATIONAL_EVENTS
+
+
+def test_the_ingest_functions_init_imports_neither_redelivery_nor_fan_out():
+    modules = imported_after(
+        "import functions.ingest.handler\nfrom functions.ingest.dependencies import dependencies\ndependencies()"
+    )
+
+    assert {"boto3", "functions.pipeline.publishing"} <= modules  # the publisher was built
+    assert not modules & {"functions.pipeline.redelivery", "functions.store.deliveries", "functions.store.webhooks"}
+    assert not modules & {"functions.pipeline.fanout", "functions.core.filters"}
 
 
 class RecordingSender:
