@@ -147,6 +147,9 @@ class CredentialKind(StrEnum):
 class ApiKey(_Record):
     """A bearer credential of any kind; only its sha256 is stored."""
 
+    # Validators built on first use: the pipeline functions, which import this module, never use it.
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     kind: CredentialKind = CredentialKind.APPLICATION
     application_id: str | None = None
@@ -170,6 +173,8 @@ class ApiKey(_Record):
 
 class Application(_Record):
     """One customer of the platform; every other record is keyed by its id."""
+
+    model_config = ConfigDict(defer_build=True)  # as ApiKey: only management routes use it
 
     id: str
     name: str

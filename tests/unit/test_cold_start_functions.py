@@ -73,6 +73,20 @@ def test_the_ingest_functions_init_imports_neither_redelivery_nor_fan_out():
     assert not modules & {"functions.pipeline.fanout", "functions.core.filters"}
 
 
+def test_the_pipeline_functions_never_build_the_api_key_and_application_validators():
+    script = (
+        "import json, functions.fanout.handler as h\n"
+        "h.dependencies()\n"
+        "from functions.core.models import ApiKey, Application, Webhook\n"
+        "print(json.dumps({m.__name__: m.__pydantic_complete__ for m in (ApiKey, Application, Webhook)}))"
+    )
+    environment = {**os.environ, **FUNCTION_ENVIRONMENT, "PYTHONPATH": str(REPO_ROOT)}
+    completed = run_python("-c", script, environment=environment)
+
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout.splitlines()[-1]) == {"ApiKey": False, "Application": False, "Webhook": True}
+
+
 class RecordingSender:
     def __init__(self) -> None:
         self.sent: list[str] = []
