@@ -21,7 +21,10 @@ RESPONSE_EXCERPT_BYTES = 1024
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # Each record's validator is built when first used, not at import: fan-out's hot path reads only
+    # subscriptions (functions/store/webhooks.py), POST /v1/events only builds an Event, and so on.
+    # The deliver function builds the ones its batch threads share at init (functions/deliver/handler.py).
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -147,9 +150,6 @@ class CredentialKind(StrEnum):
 class ApiKey(_Record):
     """A bearer credential of any kind; only its sha256 is stored."""
 
-    # Validators built on first use: the pipeline functions, which import this module, never use it.
-    model_config = ConfigDict(defer_build=True)
-
     id: str
     kind: CredentialKind = CredentialKind.APPLICATION
     application_id: str | None = None
@@ -173,8 +173,6 @@ class ApiKey(_Record):
 
 class Application(_Record):
     """One customer of the platform; every other record is keyed by its id."""
-
-    model_config = ConfigDict(defer_build=True)  # as ApiKey: only management routes use it
 
     id: str
     name: str

@@ -57,6 +57,7 @@ def _build() -> Dependencies:
     import functools
 
     from functions.core.health import EndpointHealth
+    from functions.core.models import Attempt, Delivery, Event, Webhook
     from functions.core.schedule import RetrySchedule
     from functions.core.urls import UrlPolicy
     from functions.pipeline.attempt import Attempter
@@ -73,6 +74,10 @@ def _build() -> Dependencies:
     from functions.store.queues import Queue
     from functions.store.webhooks import WebhookStore
 
+    # Every batch reads these records on several threads at once: their validators (deferred in
+    # functions/core/models.py) are built here, once, before any thread needs them.
+    for record in (Webhook, Event, Attempt, Delivery):
+        record.model_rebuild()
     settings = Settings.for_function("deliver")
     dynamodb = aws_client("dynamodb")
     profile = settings.profile

@@ -73,18 +73,29 @@ def test_the_ingest_functions_init_imports_neither_redelivery_nor_fan_out():
     assert not modules & {"functions.pipeline.fanout", "functions.core.filters"}
 
 
-def test_the_pipeline_functions_never_build_the_api_key_and_application_validators():
+def record_validators_built_after(code: str) -> dict[str, bool]:
+    """Which records of functions/core/models.py have their validator built once a fresh interpreter ran `code`."""
     script = (
-        "import json, functions.fanout.handler as h\n"
-        "h.dependencies()\n"
-        "from functions.core.models import ApiKey, Application, Webhook\n"
-        "print(json.dumps({m.__name__: m.__pydantic_complete__ for m in (ApiKey, Application, Webhook)}))"
+        f"{code}\nimport json\nfrom functions.core import models as m\n"
+        "records = (m.Webhook, m.Event, m.Attempt, m.Delivery, m.SigningSecret, m.ApiKey, m.Application)\n"
+        "print(json.dumps({r.__name__: r.__pydantic_complete__ for r in records}))"
     )
     environment = {**os.environ, **FUNCTION_ENVIRONMENT, "PYTHONPATH": str(REPO_ROOT)}
     completed = run_python("-c", script, environment=environment)
-
     assert completed.returncode == 0, completed.stderr
-    assert json.loads(completed.stdout.splitlines()[-1]) == {"ApiKey": False, "Application": False, "Webhook": True}
+    return dict(json.loads(completed.stdout.splitlines()[-1]))
+
+
+def test_fan_outs_init_builds_no_record_validator():
+    built = record_validators_built_after("import functions.fanout.handler as h\nh.dependencies()")
+
+    assert not any(built.values()), built
+
+
+def test_the_deliver_functions_init_builds_the_record_validators_its_batch_threads_share():
+    built = record_validators_built_after("import functions.deliver.handler as h\nh.dependencies()")
+
+    assert {name for name, complete in built.items() if complete} == {"Webhook", "Event", "Attempt", "Delivery"}
 
 
 class RecordingSender:
