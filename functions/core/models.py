@@ -21,7 +21,10 @@ RESPONSE_EXCERPT_BYTES = 1024
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # Each record's validator is built when first used, not at import: fan-out's hot path reads only
+    # subscriptions (functions/store/webhooks.py), POST /v1/events only builds an Event, and so on.
+    # The deliver function builds the ones its batch threads share at init (functions/deliver/handler.py).
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     @model_validator(mode="before")
     @classmethod

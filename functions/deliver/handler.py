@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
     from functions.pipeline.contract import DeliveryMessage
     from functions.pipeline.delivery import DeliveryWorker, StepResult
+    from functions.pipeline.operational import OperationalEvents
+    from functions.pipeline.rate_limit import RateLimiter
     from functions.runtime.settings import Settings
 
 MAX_CONCURRENT_ATTEMPTS = DELIVERIES_BATCH_SIZE
@@ -55,6 +57,7 @@ def _build() -> Dependencies:
     import functools
 
     from functions.core.health import EndpointHealth
+    from functions.core.models import Attempt, Delivery, Event, Webhook
     from functions.core.schedule import RetrySchedule
     from functions.core.urls import UrlPolicy
     from functions.pipeline.attempt import Attempter
@@ -62,31 +65,50 @@ def _build() -> Dependencies:
     from functions.pipeline.delivery_log import DeliveryLog
     from functions.pipeline.destinations import delivery_sender
     from functions.pipeline.http import HttpSender
-    from functions.pipeline.operational import OperationalEvents
-    from functions.pipeline.rate_limit import RateLimiter
-    from functions.runtime.clients import LazyClient, aws_client
+    from functions.runtime.clients import aws_client
+    from functions.runtime.lazy import built_on_first_use
     from functions.runtime.settings import Settings
     from functions.store.deliveries import DeliveryStore
-    from functions.store.event_bus import DefaultEventBus
     from functions.store.events import EventStore
     from functions.store.executions import RetryExecutions
     from functions.store.queues import Queue
-    from functions.store.rate_limits import RateLimitStore
     from functions.store.webhooks import WebhookStore
 
+    # Every batch reads these records on several threads at once: their validators (deferred in
+    # functions/core/models.py) are built here, once, before any thread needs them.
+    for record in (Webhook, Event, Attempt, Delivery):
+        record.model_rebuild()
     settings = Settings.for_function("deliver")
     dynamodb = aws_client("dynamodb")
     profile = settings.profile
     webhooks = WebhookStore(dynamodb, settings.table_name)
     policy = UrlPolicy(https_only=profile.https_only, allow_loopback=settings.allow_http_loopback)
     events = EventStore(dynamodb, settings.table_name)
-    # Operational events are emitted on failure paths only: their clients are built when first used.
-    operational = OperationalEvents(
-        events=events,
-        events_queue=Queue(LazyClient("sqs"), settings.events_queue_url),
-        bus=DefaultEventBus(LazyClient("events")),
-        retention_days=profile.event_retention_days,
-    )
+
+    def operational_events() -> OperationalEvents:
+        from functions.pipeline.operational import OperationalEvents
+        from functions.store.event_bus import DefaultEventBus
+
+        return OperationalEvents(
+            events=events,
+            events_queue=Queue(aws_client("sqs"), settings.events_queue_url),
+            bus=DefaultEventBus(aws_client("events")),
+            retention_days=profile.event_retention_days,
+        )
+
+    def rate_limiter() -> RateLimiter:
+        from functions.pipeline.rate_limit import RateLimiter
+        from functions.store.rate_limits import RateLimitStore
+
+        return RateLimiter(RateLimitStore(dynamodb, settings.table_name))
+
+    # Failure paths only emit operational events, and only limited endpoints use the rate limiter:
+    # both (their modules and their SQS and EventBridge clients) are built when first used.
+    operational = built_on_first_use(operational_events)
+
+    def on_disabled(*disabled: Any) -> None:
+        operational.on_disabled(*disabled)  # not `operational.on_disabled` at init: reading it builds the events
+
     schedule = RetrySchedule(
         tuple(delay * settings.time_scale for delay in profile.retry_schedule_seconds), settings.time_scale
     )
@@ -106,10 +128,10 @@ def _build() -> Dependencies:
             profile=profile,
             schedule=schedule,
         ),
-        health=EndpointHealth(profile.health, webhooks, on_disabled=operational.on_disabled),
+        health=EndpointHealth(profile.health, webhooks, on_disabled=on_disabled),
         executions=RetryExecutions(aws_client("stepfunctions"), settings.retry_state_machine_arn),
         operational=operational,
-        limiter=RateLimiter(RateLimitStore(dynamodb, settings.table_name)),
+        limiter=built_on_first_use(rate_limiter),
         # Built on first use: only batches with deliveries waiting for a rate limit need SQS.
         deferrals=functools.cache(lambda: Queue(aws_client("sqs"), settings.deliveries_queue_url)),
     )

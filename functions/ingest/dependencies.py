@@ -31,14 +31,12 @@ def build_dependencies() -> IngestDependencies:
     """From the environment (functions/runtime/settings.py), with boto3 clients for this region."""
     from functions.core.catalog import EventCatalog
     from functions.pipeline.publishing import EventPublisher
-    from functions.pipeline.redelivery import Redelivery
     from functions.runtime.clients import aws_clients
+    from functions.runtime.lazy import built_on_first_use
     from functions.runtime.settings import Settings
-    from functions.store.deliveries import DeliveryStore
     from functions.store.event_types import EventTypeStore
     from functions.store.events import EventStore
     from functions.store.queues import Queue
-    from functions.store.webhooks import WebhookStore
 
     settings = Settings.for_function("ingest")
     clients = aws_clients("dynamodb", "sqs")
@@ -50,14 +48,22 @@ def build_dependencies() -> IngestDependencies:
         profile=settings.profile,
         catalog=EventCatalog(settings.profile.event_types, EventTypeStore(dynamodb, settings.table_name)),
     )
-    redelivery = Redelivery(
-        deliveries=DeliveryStore(dynamodb, settings.table_name),
-        webhooks=WebhookStore(dynamodb, settings.table_name),
-        publisher=publisher,
-        deliveries_queue=Queue(sqs, settings.deliveries_queue_url),
-        profile=settings.profile,
-    )
-    return IngestDependencies(settings=settings, publisher=publisher, redelivery=redelivery)
+
+    def redelivery() -> Redelivery:
+        from functions.pipeline.redelivery import Redelivery
+        from functions.store.deliveries import DeliveryStore
+        from functions.store.webhooks import WebhookStore
+
+        return Redelivery(
+            deliveries=DeliveryStore(dynamodb, settings.table_name),
+            webhooks=WebhookStore(dynamodb, settings.table_name),
+            publisher=publisher,
+            deliveries_queue=Queue(sqs, settings.deliveries_queue_url),
+            profile=settings.profile,
+        )
+
+    # Only the test, retry and recover routes use it: POST /v1/events (the hot route) never imports it.
+    return IngestDependencies(settings=settings, publisher=publisher, redelivery=built_on_first_use(redelivery))
 
 
 _container: LazyDependencies[IngestDependencies] = LazyDependencies(build_dependencies)

@@ -18,7 +18,6 @@ from functions.api.responses import DeletedOperationalWebhook, OperationalWebhoo
 from functions.core.errors import NotFoundError
 from functions.management.bodies import OperationalWebhookRequest
 from functions.management.dependencies import dependencies
-from functions.pipeline.operational import OPERATIONAL_APPLICATION, OPERATIONAL_WEBHOOK_ID
 
 router = Router()
 
@@ -31,6 +30,7 @@ def set_operational_webhook(body: OperationalWebhookRequest, caller: PlatformCal
     from functions.core.models import SigningSecret, Webhook
     from functions.core.timestamps import utc_now
     from functions.management.secrets import generate_secret, validate_caller_secret
+    from functions.pipeline.operational import OPERATIONAL_APPLICATION, OPERATIONAL_WEBHOOK_ID
 
     deps = dependencies()
     profile = deps.settings.profile
@@ -74,6 +74,8 @@ def set_operational_webhook(body: OperationalWebhookRequest, caller: PlatformCal
 
 @router.get(OPERATIONAL_WEBHOOK_PATH, **operation("getOperationalWebhook"))
 def get_operational_webhook(caller: PlatformCaller) -> OperationalWebhookObject:
+    from functions.pipeline.operational import OPERATIONAL_APPLICATION, OPERATIONAL_WEBHOOK_ID
+
     webhook = dependencies().webhooks.find(OPERATIONAL_APPLICATION, OPERATIONAL_WEBHOOK_ID)
     if webhook is None:
         raise NotFoundError(_NONE)
@@ -82,6 +84,8 @@ def get_operational_webhook(caller: PlatformCaller) -> OperationalWebhookObject:
 
 @router.delete(OPERATIONAL_WEBHOOK_PATH, **operation("deleteOperationalWebhook"))
 def delete_operational_webhook(caller: PlatformCaller) -> DeletedOperationalWebhook:
+    from functions.pipeline.operational import OPERATIONAL_APPLICATION, OPERATIONAL_WEBHOOK_ID
+
     deps = dependencies()
     if deps.webhooks.find(OPERATIONAL_APPLICATION, OPERATIONAL_WEBHOOK_ID) is None:
         raise NotFoundError(_NONE)

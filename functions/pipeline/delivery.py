@@ -33,6 +33,7 @@ from collections.abc import Callable, Collection, Hashable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from functions.core.constants import DELIVERIES_BATCH_SIZE
 from functions.core.health import EndpointHealth
@@ -51,21 +52,18 @@ from functions.pipeline.contract import (
     TaskResult,
 )
 from functions.pipeline.delivery_log import DeliveryLog, OpenDelivery, Settled
-from functions.pipeline.operational import (
-    OperationalEvents,
-    delivery_exhausted,
-    delivery_recovered,
-    endpoint_disabled,
-    recovered_after_failures,
-    series_attempts,
-)
-from functions.pipeline.rate_limit import RateLimiter
 from functions.pipeline.reads import SharedReads
 from functions.runtime.observability import logger as service_logger
 from functions.store.events import EventStore
 from functions.store.executions import RetryExecutions, StartThrottled
 from functions.store.queues import Queue
 from functions.store.webhooks import WebhookStore
+
+if TYPE_CHECKING:
+    # Operational events and rate limits are for failing deliveries and limited endpoints: their
+    # modules are imported where they are used, not by every deliver cold start.
+    from functions.pipeline.operational import OperationalEvents
+    from functions.pipeline.rate_limit import RateLimiter
 
 log = service_logger(child=True)
 
@@ -533,6 +531,8 @@ class DeliveryWorker:
         if status is DeliveryStatus.FAILED and count_against_endpoint:
             self.health.after_delivery_failed(delivery.application_id, delivery.webhook_id, now)
         if status is DeliveryStatus.FAILED and self.operational is not None:
+            from functions.pipeline.operational import delivery_exhausted, series_attempts  # noqa: PLC0415 - failure path
+
             self.operational.emit(delivery_exhausted(delivery, reason, now, series_attempts(delivery)))
         return StepResult(
             OUTCOME_OF_STATUS[status], finished_as=status, webhook_id=delivery.webhook_id, event_id=delivery.event_id
@@ -543,12 +543,20 @@ class DeliveryWorker:
     ) -> None:
         """The operational events of a logged attempt: none unless it ended the delivery failed, or
         succeeded after failed attempts (attempt 1 of series 1 succeeding, the happy path, emits nothing)."""
-        if self.operational is None:
+        failed = status is DeliveryStatus.FAILED
+        recovered = status is DeliveryStatus.SUCCEEDED and bool(delivery.attempts or number > 1)
+        if self.operational is None or not (failed or recovered):
             return
+        from functions.pipeline.operational import (  # noqa: PLC0415 - failure and recovery paths only
+            delivery_exhausted,
+            delivery_recovered,
+            series_attempts,
+        )
+
         attempts = series_attempts(delivery) + 1
-        if status is DeliveryStatus.FAILED:
+        if failed:
             self.operational.emit(delivery_exhausted(delivery, reason or "", at, attempts))
-        elif status is DeliveryStatus.SUCCEEDED and (delivery.attempts or number > 1):
+        else:
             self.operational.emit(delivery_recovered(delivery, at, attempts))
 
     def _replay(self, settled: Settled, reads: SharedReads | None = None) -> None:
@@ -559,6 +567,14 @@ class DeliveryWorker:
         delivery = settled.delivery
         if self.operational is None or delivery is None or settled.newer_series:
             return
+        from functions.pipeline.operational import (  # noqa: PLC0415 - repeated steps only
+            delivery_exhausted,
+            delivery_recovered,
+            endpoint_disabled,
+            recovered_after_failures,
+            series_attempts,
+        )
+
         if delivery.status is DeliveryStatus.FAILED:
             self.operational.emit(
                 delivery_exhausted(

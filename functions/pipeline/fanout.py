@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from functions.core.filters import matches
 from functions.core.ids import derived_id
@@ -31,6 +31,7 @@ from functions.pipeline.contract import DeliveryMessage, EventReference, NewDeli
 from functions.runtime.observability import logger as service_logger
 from functions.store.events import EventStore
 from functions.store.queues import SQS_BATCH_SIZE, Queue
+from functions.store.table import retention_expiry
 from functions.store.webhooks import Subscription, WebhookStore
 
 log = service_logger(child=True)
@@ -56,11 +57,6 @@ def delivery_id_for(event_id: str, webhook_id: str, published_at: datetime) -> s
     """The one delivery of an event to an endpoint; it sorts at the event's stored publish time
     (never a time read from the event id, which may be the platform's own)."""
     return derived_id("del", at=published_at, seed=f"{event_id}:{webhook_id}")
-
-
-def retention_expiry(created_at: datetime, retention_days: int) -> int:
-    """Epoch seconds when an event (and its deliveries) expire from the table."""
-    return int((created_at + timedelta(days=retention_days)).timestamp())
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -32,10 +32,10 @@ from functions.core.ids import keyed_id
 from functions.core.models import Delivery, DeliveryStatus, Event, Webhook
 from functions.core.timestamps import envelope_timestamp, iso, stored_timestamp
 from functions.pipeline.contract import EventReference
-from functions.pipeline.fanout import retention_expiry
 from functions.runtime.observability import logger as service_logger
 from functions.store.events import EventStore
 from functions.store.queues import Queue
+from functions.store.table import retention_expiry
 
 log = service_logger(child=True)
 

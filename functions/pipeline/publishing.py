@@ -42,10 +42,10 @@ from functions.core.models import Event
 from functions.core.profile import Profile, is_event_type
 from functions.core.timestamps import milliseconds, utc_now
 from functions.pipeline.contract import EventReference
-from functions.pipeline.fanout import retention_expiry
 from functions.runtime.observability import logger as service_logger
 from functions.store.events import EventStore
 from functions.store.queues import SQS_BATCH_SIZE, Queue, QueueSendError
+from functions.store.table import retention_expiry
 
 log = service_logger(child=True)
 

@@ -21,11 +21,11 @@ from functions.core.models import Delivery, DeliveryStatus, Event, Webhook
 from functions.core.profile import Profile
 from functions.core.timestamps import milliseconds, utc_now
 from functions.pipeline.contract import DeliveryMessage
-from functions.pipeline.fanout import retention_expiry
 from functions.pipeline.publishing import EventPublisher
 from functions.runtime.observability import logger as service_logger
 from functions.store.deliveries import DeliveryStore
 from functions.store.queues import Queue, QueueSendError
+from functions.store.table import retention_expiry
 from functions.store.webhooks import WebhookStore
 
 log = service_logger(child=True)

@@ -52,22 +52,3 @@ def aws_client(service: str, *, region: str | None = None, endpoint_url: str | N
 
 def aws_clients(*services: str) -> dict[str, Any]:
     return {service: aws_client(service) for service in services}
-
-
-class LazyClient:
-    """A client for `service` built on first use: for calls only failure paths make (operational
-    events), so the happy path's cold start never builds it."""
-
-    def __init__(self, service: str) -> None:
-        self._service = service
-        self._client: Any = None
-        self._lock = threading.Lock()
-
-    def __getattr__(self, name: str) -> Any:
-        client = self._client
-        if client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = aws_client(self._service)
-                client = self._client
-        return getattr(client, name)

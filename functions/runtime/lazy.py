@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -36,3 +36,21 @@ class LazyDependencies(Generic[T]):
     def reset(self, replacement: T | None = None) -> None:
         """Tests: forget the cached value, so the next `get` builds it again (or use `replacement`)."""
         self._value = replacement
+
+
+class _BuiltOnFirstUse:
+    """Stands in for what `build` returns, and builds it (once, thread-safely) when an attribute is first read."""
+
+    def __init__(self, build: Callable[[], object]) -> None:
+        self._built = LazyDependencies(build)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._built.get(), name)
+
+
+def built_on_first_use(build: Callable[[], T]) -> T:
+    """`build()`, deferred until the object is first used: for collaborators only some invocations need
+    (operational events on failure paths, rate limits for limited endpoints), so that neither their
+    modules nor their clients are part of every cold start. Pass methods as `lambda *a: proxy.method(*a)`:
+    reading `proxy.method` builds the object."""
+    return cast(T, _BuiltOnFirstUse(build))

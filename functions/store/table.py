@@ -25,6 +25,7 @@ Items that expire carry `expires_at` (epoch seconds), the table's TTL attribute.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -32,6 +33,12 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 TTL_ATTRIBUTE = "expires_at_epoch"
 GSI1 = "gsi1"
+
+
+def retention_expiry(created_at: datetime, retention_days: int) -> int:
+    """Epoch seconds when an event (and its deliveries) expire from the table (its TTL attribute)."""
+    return int((created_at + timedelta(days=retention_days)).timestamp())
+
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()

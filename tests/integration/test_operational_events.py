@@ -133,6 +133,39 @@ def test_a_delivery_that_succeeds_at_once_emits_nothing(pipeline: Pipeline, bus_
     assert queued_operational(pipeline) == []
 
 
+def test_the_deliver_function_builds_its_operational_events_only_when_a_delivery_has_one_to_emit(
+    pipeline: Pipeline, bus_inbox: str
+) -> None:
+    from functions.pipeline.operational import OperationalEvents  # noqa: PLC0415 - counted, not used
+
+    built: list[OperationalEvents] = []
+    real_init = OperationalEvents.__init__
+
+    def counted(self: OperationalEvents, *arguments: Any, **options: Any) -> None:
+        built.append(self)
+        real_init(self, *arguments, **options)
+
+    def deliver_once(url: str, event_type: str) -> None:
+        pipeline.add_webhook(url, events=[event_type])
+        pipeline.publish(event_type)
+        pipeline.run_fanout()
+        pipeline.run_deliver()
+
+    with mock.patch.object(OperationalEvents, "__init__", counted):
+        with receiver() as healthy:
+            deliver_once(healthy.url, "order.created")
+        assert len(healthy.requests) == 1
+        assert built == []  # the happy path: no events, and no SQS or EventBridge client built for them
+        with receiver(default=410) as gone:
+            deliver_once(gone.url, "order.shipped")
+
+    assert len(built) == 1
+    assert Counter(event["detail-type"] for event in bus_events(pipeline.aws, bus_inbox)) == {
+        "endpoint.disabled": 1,
+        "delivery.exhausted": 1,
+    }
+
+
 def test_the_operational_webhook_failing_emits_nothing_about_itself(pipeline: Pipeline, bus_inbox: str) -> None:
     with receiver(default=410) as gone, receiver(default=410) as operations:
         set_operational_webhook(pipeline.aws, operations.url)
