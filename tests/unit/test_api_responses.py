@@ -75,6 +75,7 @@ def test_a_webhook_renders_as_documented():
         "filter": None,
         "public_key": None,
         "rate_limit_per_second": None,
+        "effective_rate_limit_per_second": None,
         "created_at": NOW_TEXT,
         "updated_at": NOW_TEXT,
     }
