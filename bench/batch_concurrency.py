@@ -208,10 +208,17 @@ def measure(runs: int) -> Samples:
     try:
         with MotoProcess() as moto:
             moto.create_table(template, TABLE_NAME)
+            sqs = moto.client("sqs")
+            # Unused on this happy path (no operational event, no rate limit), but the deliver function needs them.
+            events_queue, deliveries_queue = (
+                sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("events", "deliveries")
+            )
             saved = apply_environment(
                 {
                     **moto.environment(),
                     "DOVECOTE_TABLE_NAME": TABLE_NAME,
+                    "DOVECOTE_EVENTS_QUEUE_URL": events_queue,
+                    "DOVECOTE_DELIVERIES_QUEUE_URL": deliveries_queue,
                     "DOVECOTE_PROFILE": PROFILE,
                     "DOVECOTE_ALLOW_HTTP_LOOPBACK": "1",
                     "DOVECOTE_RETRY_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench",
