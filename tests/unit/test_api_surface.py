@@ -15,8 +15,7 @@ from functions.core.matching import is_valid_pattern
 from functions.core.profile import MAX_EVENT_TYPE_CHARS, EventType, is_event_type
 from functions.management.openapi import build_document, route_table
 from functions.pipeline.http import USER_AGENT
-from tests.unit.fresh_python import REPO_ROOT
-from tests.unit.test_cold_start_authorizer import imported_after
+from tests.unit.fresh_python import REPO_ROOT, imported_after
 
 # --- what a function imports ------------------------------------------------------------------
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 from typing import Any
 
 import pytest
@@ -11,24 +9,7 @@ import pytest
 from functions.authorizer.handler import REVOKED, authorize
 from functions.core.models import utc_now
 from functions.store.api_keys import ApiKeyGrant, ApiKeyGrants, ApiKeyStore, generate_api_key, new_api_key
-from tests.unit.fresh_python import REPO_ROOT, run_python
-
-AWS_ENVIRONMENT = {
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "test",
-    "AWS_SECRET_ACCESS_KEY": "test",
-    "DOVECOTE_TABLE_NAME": "dovecote-test",
-}
-
-
-def imported_after(code: str) -> set[str]:
-    """The modules a fresh interpreter has imported once it has run `code`."""
-    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
-    environment = {**os.environ, **AWS_ENVIRONMENT, "PYTHONPATH": str(REPO_ROOT)}
-    environment.pop("DOVECOTE_PROFILE", None)
-    completed = run_python("-c", script, environment=environment)
-    assert completed.returncode == 0, completed.stderr
-    return set(json.loads(completed.stdout.splitlines()[-1]))
+from tests.unit.fresh_python import imported_after
 
 
 def test_the_authorizer_and_its_first_request_never_import_pydantic_nor_load_the_profile():

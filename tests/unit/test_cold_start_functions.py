@@ -17,30 +17,11 @@ from functions.core.destinations import DestinationType
 from functions.core.models import Webhook, utc_now
 from functions.pipeline.destinations import delivery_sender
 from functions.pipeline.sender import SendResult, SignedMessage
-from tests.unit.fresh_python import REPO_ROOT, run_python
+from tests.unit.fresh_python import FUNCTION_ENVIRONMENT, REPO_ROOT, imported_after, run_python
 
-FUNCTION_ENVIRONMENT = {
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "test",
-    "AWS_SECRET_ACCESS_KEY": "test",
-    "DOVECOTE_TABLE_NAME": "dovecote-test",
-    "DOVECOTE_EVENTS_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/events",
-    "DOVECOTE_DELIVERIES_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/deliveries",
-    "DOVECOTE_RETRY_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:retries",
-}
 OPERATIONAL_EVENTS = {"functions.pipeline.operational", "functions.store.event_bus"}
 RATE_LIMITS = {"functions.pipeline.rate_limit", "functions.store.rate_limits"}
 AWS_DESTINATIONS = {"functions.pipeline.destinations.aws", "functions.runtime.assumed_roles"}
-
-
-def imported_after(code: str) -> set[str]:
-    """The modules a fresh interpreter has imported once it has run `code`."""
-    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
-    environment = {**os.environ, **FUNCTION_ENVIRONMENT, "PYTHONPATH": str(REPO_ROOT)}
-    environment.pop("DOVECOTE_PROFILE", None)
-    completed = run_python("-c", script, environment=environment)
-    assert completed.returncode == 0, completed.stderr
-    return set(json.loads(completed.stdout.splitlines()[-1]))
 
 
 def test_the_deliver_functions_init_imports_no_operational_events_rate_limits_nor_aws_destinations():
