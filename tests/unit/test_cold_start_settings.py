@@ -9,8 +9,7 @@ import pytest
 from functions.core import profile as profile_module
 from functions.core.profile import Profile, load_profile
 from functions.runtime.settings import ENV_EVENTS_QUEUE, ENV_PROFILE, ENV_STATE_MACHINE, Settings
-from tests.unit.fresh_python import REPO_ROOT, run_python
-from tests.unit.test_cold_start_authorizer import AWS_ENVIRONMENT
+from tests.unit.fresh_python import FUNCTION_ENVIRONMENT, REPO_ROOT, run_python
 
 
 def test_the_profile_is_loaded_on_first_use_and_once(monkeypatch: pytest.MonkeyPatch):
@@ -61,7 +60,7 @@ def test_the_management_function_builds_no_profile_before_a_route_needs_one():
     )
     environment = {
         **os.environ,
-        **AWS_ENVIRONMENT,
+        **FUNCTION_ENVIRONMENT,
         "PYTHONPATH": str(REPO_ROOT),
         ENV_PROFILE: "miteos",
         ENV_STATE_MACHINE: "arn:aws:states:us-east-1:123456789012:stateMachine:retries",
