@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
+from moto.dynamodb.models import DynamoDBBackend
 from moto.server import ThreadedMotoServer
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp
@@ -61,6 +62,33 @@ class MotoServer:
 
     def stop(self) -> None:
         self._server.stop()
+
+
+DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+
+
+def patch_atomic_dynamodb_writes() -> Callable[[], None]:
+    """Make moto's DynamoDB writes atomic, as DynamoDB's are: moto evaluates a condition and then
+    writes without a lock, so two threads can both pass `enabled = :true` (both disabling an endpoint,
+    both emitting `endpoint.disabled`). Returns the undo."""
+    lock = threading.RLock()
+    originals = {name: getattr(DynamoDBBackend, name) for name in DYNAMODB_WRITES}
+
+    def atomic(write: Callable[..., Any]) -> Callable[..., Any]:
+        def locked(*arguments: Any, **options: Any) -> Any:
+            with lock:
+                return write(*arguments, **options)
+
+        return locked
+
+    for name, write in originals.items():
+        setattr(DynamoDBBackend, name, atomic(write))
+
+    def undo() -> None:
+        for name, write in originals.items():
+            setattr(DynamoDBBackend, name, write)
+
+    return undo
 
 
 def patch_wait_states(time_scale: float, stopping: threading.Event) -> Callable[[], None]:

@@ -27,7 +27,13 @@ from dovecote_local.attempts import AttemptLog
 from dovecote_local.gateway import GatewayServer, HttpApi
 from dovecote_local.lambdas import LambdaRuntime, patch_moto_lambda
 from dovecote_local.moto_fixes import apply_moto_fixes
-from dovecote_local.moto_server import FAKE_CREDENTIALS, REGION, MotoServer, patch_wait_states
+from dovecote_local.moto_server import (
+    FAKE_CREDENTIALS,
+    REGION,
+    MotoServer,
+    patch_atomic_dynamodb_writes,
+    patch_wait_states,
+)
 from dovecote_local.operational import route_default_bus
 from dovecote_local.pollers import QueuePoller
 from dovecote_local.resources import LocalResources, ResourceBuilder
@@ -221,6 +227,7 @@ class LocalStack:
         _moto_port_of_this_process = self._moto.port
         self._undo.append(self._moto.stop)
         self._undo.append(patch_wait_states(self.options.time_scale, self._stopping))
+        self._undo.append(patch_atomic_dynamodb_writes())
         self._undo.append(patch_trust_policies())  # AssumeRole honours trust policies, as in AWS
         return AwsClients(self._moto.endpoint_url)
 

@@ -15,7 +15,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from functions.core import metrics as metric_names
-from functions.core.constants import DELIVERIES_BATCH_SIZE, RATE_LIMIT_WAIT_SECONDS
+from functions.core.constants import DELIVERIES_BATCH_SIZE, MAX_MEMBER_HOLD_SECONDS, RATE_LIMIT_WAIT_SECONDS
 from functions.core.profile import Profile
 from functions.runtime.settings import (
     ENV_DELIVERIES_QUEUE,
@@ -60,7 +60,8 @@ POWERTOOLS_LAYER_VERSION = 27
 
 # A deliver invocation sends its batch concurrently, each request bounded by the profile's
 # attempt timeout; the margin covers DynamoDB writes and the start of a retry execution. Sends to
-# rate-limited endpoints may wait for their slots first (RATE_LIMIT_WAIT_SECONDS at most).
+# rate-limited endpoints may wait for their slots first (RATE_LIMIT_WAIT_SECONDS at most), and a retry
+# group's members for their own due times (MAX_MEMBER_HOLD_SECONDS at most).
 DELIVER_TIMEOUT_MARGIN_SECONDS = 10
 
 EVENTS_BATCH_SIZE = 10
@@ -77,7 +78,10 @@ class FunctionSpec:
 def function_specs(profile: Profile) -> dict[FunctionName, FunctionSpec]:
     """Memory and timeout of every function: the one place to size them."""
     deliver_timeout_seconds = (
-        math.ceil(profile.attempt_timeout_seconds) + DELIVER_TIMEOUT_MARGIN_SECONDS + RATE_LIMIT_WAIT_SECONDS
+        math.ceil(profile.attempt_timeout_seconds)
+        + DELIVER_TIMEOUT_MARGIN_SECONDS
+        + RATE_LIMIT_WAIT_SECONDS
+        + MAX_MEMBER_HOLD_SECONDS
     )
     return {
         "authorizer": FunctionSpec("Dovecote: resolves an API key to its application", 256, Duration.seconds(10)),

@@ -125,6 +125,7 @@ def retry_state_machine_definition(profile: Profile, deliver_function_arn: str) 
             **_IDS,
             f"{MEMBERS_FIELD}.$": members_path(attempt),
             ATTEMPT_FIELD: attempt,
+            f"{NEXT_ATTEMPT_AT_FIELD}.$": due_path(attempt),
         }
         route: dict[str, Any] = {"End": True} if is_last else {"Next": choice_state(attempt)}
         states[attempt_state(attempt)] = {

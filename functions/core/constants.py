@@ -15,6 +15,7 @@ __all__ = [
     "DELIVERIES_BATCH_SIZE",
     "IDEMPOTENCY_KEY_PATTERN",
     "MAX_IDEMPOTENCY_KEY_CHARS",
+    "MAX_MEMBER_HOLD_SECONDS",
     "MAX_RATE_LIMIT_PER_SECOND",
     "MAX_RECEIVE_COUNT",
     "RATE_LIMIT_WAIT_SECONDS",
@@ -45,3 +46,9 @@ more with 422): a limit above it is no limit (functions/pipeline/rate_limit.py).
 RATE_LIMIT_WAIT_SECONDS = 20
 """The longest a deliver invocation waits for rate-limit slots before sending (functions/pipeline/rate_limit.py);
 infra/functions.py adds it to the deliver function's timeout."""
+
+MAX_MEMBER_HOLD_SECONDS = 5
+"""The longest a retry task holds a member of its group back so that it is sent at its own due time
+(the group's Wait ends at the earliest member's: functions/pipeline/delivery.py); infra/functions.py
+adds it to the deliver function's timeout. The members' due times are as far apart as their previous
+attempts were, which one deliver invocation makes at the same time."""

@@ -5,11 +5,12 @@ deliver function builds it from the profile; the local stack builds it scaled (`
 so that `next_retry_at` matches its faster Wait states, and a receiver's `Retry-After` is
 scaled the same way.
 
-The deliveries of one endpoint are attempted together (a retry group), so their next attempt
-is due at one moment: `next_group_attempt_at`. It is anchored on the attempts themselves (the
-middle of the span of their `attempted_at`), not on when the step ended, so each delivery's
-attempts follow the table within half that span; a throttling answer (`Retry-After`) delays
-the whole group to no sooner than it asked, capped at the table's longest delay.
+The deliveries of one endpoint are attempted together (a retry group), each at its own due
+time: `next_attempts_at` gives every member the table's delay from its own `attempted_at` (not
+from when the step ended), so each delivery follows the table. A throttling answer
+(`Retry-After`) delays the whole group to no sooner than it asked, capped at the table's longest
+delay. The group's Wait ends at the earliest of them; the deliver function sends each member as
+much later as its own due time is (functions/pipeline/delivery.py).
 """
 
 from __future__ import annotations
@@ -45,22 +46,28 @@ class RetrySchedule:
             return None
         return attempted_at + timedelta(seconds=self.delays_seconds[number])
 
-    def next_group_attempt_at(self, number: int, attempts: Sequence[Attempt]) -> datetime | None:
-        """When attempt `number + 1` of a group is due, after its members' attempts `number`
-        (`attempts`); None after the last or for no attempts. The table's delay from the middle of
-        the attempts' span, or later when an answer asked for more (`retry_after_seconds`, counted
-        from when that answer came), to the millisecond (rounded up: never sooner than asked)."""
+    def next_attempts_at(self, number: int, attempts: Sequence[Attempt]) -> list[datetime]:
+        """When attempt `number + 1` of each member of a group is due, after their attempts `number`
+        (`attempts`, in the same order); empty after the last. The table's delay from each attempt,
+        or later when an answer asked for more (`retry_after_seconds`, counted from when that answer
+        came: it delays every member), to the millisecond (rounded up: never sooner than asked)."""
         if self.is_last(number) or not attempts:
-            return None
-        earliest = min(attempt.attempted_at for attempt in attempts)
-        latest = max(attempt.attempted_at for attempt in attempts)
-        due = earliest + (latest - earliest) / 2 + timedelta(seconds=self.delays_seconds[number])
-        for attempt in attempts:
-            if attempt.retry_after_seconds is not None:
-                asked = min(attempt.retry_after_seconds * self.time_scale, self.longest_delay_seconds)
-                answered_at = attempt.attempted_at + timedelta(milliseconds=attempt.latency_ms)
-                due = max(due, answered_at + timedelta(seconds=asked))
-        return _up_to_millisecond(due)
+            return []
+        delay = timedelta(seconds=self.delays_seconds[number])
+        floors = [
+            attempt.attempted_at
+            + timedelta(milliseconds=attempt.latency_ms)
+            + timedelta(seconds=min(attempt.retry_after_seconds * self.time_scale, self.longest_delay_seconds))
+            for attempt in attempts
+            if attempt.retry_after_seconds is not None
+        ]
+        floor = max(floors, default=None)
+        return [
+            _up_to_millisecond(
+                attempt.attempted_at + delay if floor is None else max(attempt.attempted_at + delay, floor)
+            )
+            for attempt in attempts
+        ]
 
 
 def _up_to_millisecond(moment: datetime) -> datetime:

@@ -93,6 +93,7 @@ def _build() -> Dependencies:
             events=events,
             events_queue=Queue(aws_client("sqs"), settings.events_queue_url),
             bus=DefaultEventBus(aws_client("events")),
+            webhooks=webhooks,
             retention_days=profile.event_retention_days,
         )
 

@@ -99,6 +99,7 @@ class ManagementDependencies:
             events=self.events,
             events_queue=Queue(aws_client("sqs"), self.settings.events_queue_url),
             bus=DefaultEventBus(aws_client("events")),
+            webhooks=self.webhooks,
             retention_days=self.settings.profile.event_retention_days,
         )
 

@@ -111,7 +111,8 @@ class Attempter:
             retry_after_seconds=result.retry_after_seconds,
         )
         if status is DeliveryStatus.PENDING:
-            # Its own due time; attempted in a group, the group's (functions/pipeline/delivery.py) replaces it.
-            next_attempt_at = self.schedule.next_group_attempt_at(number, [attempt])
+            # Its own due time; attempted in a group, a Retry-After among the group's answers may delay it
+            # (functions/pipeline/delivery.py).
+            [next_attempt_at] = self.schedule.next_attempts_at(number, [attempt])
             attempt = attempt.model_copy(update={"next_retry_at": next_attempt_at})
         return AttemptOutcome(sent=result, attempt=attempt, status=status, reason=reason)

@@ -142,7 +142,7 @@ class RetryGroup(GroupTask):
     """The retry execution's input: the group, and when its attempt 2 is due."""
 
     next_attempt_at: ApiTime
-    """Wait 2 waits until then (the same moment is each member's `next_retry_at`)."""
+    """Wait 2 waits until then: the earliest of its members' `next_retry_at`."""
 
     @classmethod
     def of(cls, webhook_id: str, refs: list[DeliveryRef], next_attempt_at: datetime) -> RetryGroup:
@@ -161,7 +161,8 @@ class TaskResult(_Message):
     members: list[RetryMember] = Field(default_factory=list)
     """The group's members still pending after this step: the next Attempt attempts these."""
     next_attempt_at: ApiTime | None = None
-    """With outcome `retry`: when the next Attempt is due (the next Wait waits until then)."""
+    """With outcome `retry`: when the next Attempt is due (the next Wait waits until then): the
+    earliest of the pending members' `next_retry_at`."""
 
 
 class StateError(BaseModel):
@@ -178,6 +179,10 @@ class AttemptTask(GroupTask):
     attempt: StrictInt = Field(ge=1)
     """The attempt's number in each member's series (the state machine asks for 2 and up; 1 comes
     from the queue)."""
+    next_attempt_at: ApiTime | None = None
+    """When the Wait before this Attempt ended (the earliest member's `next_retry_at`): each member is
+    sent as much later than the task's start as its own `next_retry_at` is later than this. None in
+    executions started before the field: every member is sent at once."""
 
 
 class MarkFailedTask(GroupTask):

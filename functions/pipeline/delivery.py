@@ -9,14 +9,16 @@ pending after attempt 1 in the same deliver batch become one retry group, and on
 each step: the log refuses a second entry for the same attempt, and the execution is named
 after the group's first member and its series.
 
-A group's next attempt is due at one moment for all its members (functions/core/schedule.py
-`next_group_attempt_at`: the table's delay from the middle of their attempts, or later when a
-429 or 503 asked for more with `Retry-After`). So a step sends first and logs after: every
-member's attempt is made, the due time is taken from all of them, then each attempt is
-logged with it as `next_retry_at`, and the same time goes to the state machine (the execution
-input's `next_attempt_at` for Wait 2, each Attempt's `TaskResult` for the later Waits). An
-attempt that ends its delivery (delivered, gone, the last) is logged at once: the happy path
-waits for no one.
+Each member's next attempt is due at its own time (functions/core/schedule.py
+`next_attempts_at`: the table's delay from its own attempt, or later when a 429 or 503 among
+the group's answers asked for more with `Retry-After`). So a step sends first and logs after:
+every member's attempt is made, the due times are taken from all of them, then each attempt
+is logged with its own as `next_retry_at`, and the earliest goes to the state machine (the
+execution input's `next_attempt_at` for Wait 2, each Attempt's `TaskResult` for the later
+Waits). When that Wait ends, the Attempt task sends each member as much later than its start
+as the member's own due time is later than the earliest (at most MAX_MEMBER_HOLD_SECONDS), so
+every delivery follows the table, however spread out its group's attempts were. An attempt that
+ends its delivery (delivered, gone, the last) is logged at once: the happy path waits for no one.
 
 A throttled StartExecution never loses a delivery: attempt 1 is already in its log, the
 queue message comes back (a later receive starts the execution without repeating the
@@ -35,7 +37,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from functions.core.constants import DELIVERIES_BATCH_SIZE
+from functions.core.constants import DELIVERIES_BATCH_SIZE, MAX_MEMBER_HOLD_SECONDS
 from functions.core.health import EndpointHealth
 from functions.core.models import Delivery, DeliveryStatus, Webhook, utc_now
 from functions.pipeline.attempt import Attempter, AttemptOutcome, Unsendable
@@ -123,6 +125,16 @@ batch), so a retry task lasts one attempt timeout at most."""
 
 NO_SLOT = float("inf")
 """A retry's slot when its endpoint's rate limit has none for it within the task's wait."""
+
+
+@dataclass(frozen=True)
+class GroupWake:
+    """A retry task's start, against which each member is sent at its own due time."""
+
+    due: datetime
+    """When the group's Wait ended: the earliest member's `next_retry_at`."""
+    started_at: datetime
+    """When the task started (the deliver function's clock)."""
 
 
 @dataclass(frozen=True)
@@ -255,9 +267,11 @@ class DeliveryWorker:
     ) -> None:
         """Log the attempts 1 of one endpoint's deliveries still pending, with the group's due time;
         those logged join `ready` (the group to start)."""
-        due = self._group_due(1, [sent for _, sent in unlogged], [floor for _, _, floor in ready])
+        dues, _ = self._dues(1, [sent for _, sent in unlogged], [floor for _, _, floor in ready])
         with ThreadPoolExecutor(max_workers=max(1, min(MAX_GROUP_CONCURRENCY, len(unlogged)))) as pool:
-            logged = [(key, pool.submit(self._record, sent, due)) for key, sent in unlogged]
+            logged = [
+                (key, pool.submit(self._record, sent, due)) for (key, sent), due in zip(unlogged, dues, strict=True)
+            ]
         for key, future in logged:
             failure = future.exception()
             if failure is not None:
@@ -268,17 +282,23 @@ class DeliveryWorker:
             if result.pending and result.webhook_id:
                 ready.append((key, result.webhook_id, result.next_attempt_at))
 
-    def _group_due(self, number: int, sents: list[Sent], floors: Collection[datetime | None]) -> datetime:
-        """When attempt `number + 1` of a group is due: from the attempts it just made (`sents`, the
-        pending ones), and no sooner than a member's logged due time (`floors`: attempts logged
-        before, by a step that is being repeated)."""
+    def _dues(
+        self, number: int, sents: list[Sent], floors: Collection[datetime | None]
+    ) -> tuple[list[datetime | None], datetime]:
+        """When attempt `number + 1` of each member in `sents` is due (in their order; None for one
+        that is not pending), and when the group's next Wait ends: the earliest of those and of
+        `floors` (due times logged before, by a step that is being repeated)."""
         schedule = self.attempter.schedule
-        due = schedule.next_group_attempt_at(number, [sent.made.attempt for sent in sents if sent.made.pending])
-        candidates = [moment for moment in (due, *floors) if moment is not None]
+        pending = [sent for sent in sents if sent.made.pending]
+        due_of = dict(
+            zip(map(id, pending), schedule.next_attempts_at(number, [s.made.attempt for s in pending]), strict=False)
+        )
+        dues = [due_of.get(id(sent)) for sent in sents]
+        candidates = [moment for moment in (*dues, *floors) if moment is not None]
         if candidates:
-            return max(candidates)
+            return dues, min(candidates)
         # Only members whose log holds no due time: the table's delay from now.
-        return self.clock() + timedelta(seconds=schedule.delays_seconds[min(number, schedule.max_attempts - 1)])
+        return dues, self.clock() + timedelta(seconds=schedule.delays_seconds[min(number, schedule.max_attempts - 1)])
 
     def _admit(
         self, messages: Mapping[BatchKey, DeliveryMessage], reads: SharedReads, failures: dict[BatchKey, BaseException]
@@ -331,7 +351,7 @@ class DeliveryWorker:
             by_webhook[webhook_id].append(key)
             floors[webhook_id].append(next_attempt_at)
         for webhook_id, keys in by_webhook.items():
-            due = self._group_due(1, [], floors[webhook_id])
+            _, due = self._dues(1, [], floors[webhook_id])
             try:
                 self.start_retries(RetryGroup.of(webhook_id, [messages[key].ref for key in keys], due))
             except StartThrottled as throttled:
@@ -368,6 +388,7 @@ class DeliveryWorker:
     def retry_attempt(self, task: AttemptTask) -> GroupStep:
         """Attempt `task.attempt` of every member at once, then log each with the group's due time;
         the ones still pending go on."""
+        wake = None if task.next_attempt_at is None else GroupWake(due=task.next_attempt_at, started_at=self.clock())
         reads = self.shared_reads()
         refs = task.refs()
         slots = self._retry_slots(task, reads, len(refs))
@@ -375,22 +396,22 @@ class DeliveryWorker:
             sends = [
                 pool.submit(self._no_slot, ref, task.attempt)
                 if slot is NO_SLOT
-                else pool.submit(self._send, ref, task.attempt, None, reads, slot)
+                else pool.submit(self._send, ref, task.attempt, None, reads, slot, wake)
                 for ref, slot in zip(refs, slots, strict=True)
             ]
             failures = [error for future in sends if (error := future.exception()) is not None]
             made = [future.result() for future in sends if future.exception() is None]
             sent = [step for step in made if isinstance(step, Sent)]
             floors = [step.next_attempt_at for step in made if isinstance(step, StepResult) and step.pending]
-            due = self._group_due(task.attempt, sent, floors)
-            logged = {id(step): pool.submit(self._record, step, due) for step in sent}
+            dues, next_wake = self._dues(task.attempt, sent, floors)
+            logged = {id(step): pool.submit(self._record, step, due) for step, due in zip(sent, dues, strict=True)}
         failures += [error for future in logged.values() if (error := future.exception()) is not None]
         if failures:
             # The task is retried by the state machine: members already attempted are not sent again
             # (those sent here were logged, whatever failed beside them).
             raise failures[0]
         results = [logged[id(step)].result() if isinstance(step, Sent) else step for step in made]
-        return GroupStep.of(refs, results, due)
+        return GroupStep.of(refs, results, next_wake)
 
     def _retry_slots(self, task: AttemptTask, reads: SharedReads, count: int) -> list[float | None]:
         """Each member's slot at its endpoint's rate limiter (None: no limit; NO_SLOT: none within the wait)."""
@@ -442,11 +463,17 @@ class DeliveryWorker:
         sent = self._send(ref, number, new, reads, slot)
         return self._record(sent) if isinstance(sent, Sent) else sent
 
-    def _send(
-        self, ref: DeliveryRef, number: int, new: NewDelivery | None, reads: SharedReads, slot: float | None = None
+    def _send(  # noqa: PLR0917 - the walk's one step, called positionally by both kinds of attempt
+        self,
+        ref: DeliveryRef,
+        number: int,
+        new: NewDelivery | None,
+        reads: SharedReads,
+        slot: float | None = None,
+        wake: GroupWake | None = None,
     ) -> StepResult | Sent:
-        """Make attempt `number` (no sooner than its rate-limit `slot`) without logging it; a StepResult
-        when there was none to make."""
+        """Make attempt `number` (at its own due time in a group that woke at `wake`, no sooner than its
+        rate-limit `slot`) without logging it; a StepResult when there was none to make."""
         opened = self.log.open(ref, number, new)
         if isinstance(opened, Settled):
             if opened.delivery is None:
@@ -461,6 +488,8 @@ class DeliveryWorker:
         event = reads.event(delivery.application_id, delivery.event_id)
         if event is None:
             return self._end(opened, DeliveryStatus.FAILED, "the event is no longer stored (retention ended)")
+        if wake is not None:
+            self._hold(delivery, wake)
         limit = webhook.effective_rate_limit
         if slot is not None and limit is not None and self.limiter is not None:
             self.limiter.wait_for(delivery.application_id, webhook.id, limit, slot, self.sleep)
@@ -469,9 +498,19 @@ class DeliveryWorker:
             return self._end(opened, made.status, made.reason)
         return Sent(opened=opened, webhook=webhook, made=made)
 
+    def _hold(self, delivery: Delivery, wake: GroupWake) -> None:
+        """Wait until the member is as far past the task's start as its own due time is past the
+        group's Wait (at most MAX_MEMBER_HOLD_SECONDS): each member is sent at its own time."""
+        if delivery.next_retry_at is None:
+            return
+        offset = min((delivery.next_retry_at - wake.due).total_seconds(), MAX_MEMBER_HOLD_SECONDS)
+        remaining = offset - (self.clock() - wake.started_at).total_seconds()
+        if remaining > 0:
+            self.sleep(remaining)
+
     def _record(self, sent: Sent, next_attempt_at: datetime | None = None) -> StepResult:
-        """Log a sent attempt; a pending delivery's next attempt due at `next_attempt_at` (its group's)
-        when given, else at its own due time."""
+        """Log a sent attempt; a pending delivery's next attempt due at `next_attempt_at` when given
+        (its own, delayed by a Retry-After among its group's answers), else at its own due time."""
         opened, webhook, made = sent.opened, sent.webhook, sent.made
         delivery = opened.delivery
         number = made.attempt.number

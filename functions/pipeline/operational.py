@@ -7,11 +7,11 @@
 
 Each goes two ways, both on failure, disable and recover paths only (a delivery whose first attempt
 succeeds emits nothing):
-(a) stored as an event of the reserved operational application (`OPERATIONAL_APPLICATION`, an id no
-    API route accepts, so no customer can reach or list it) and queued on the events queue, so that
-    fan-out and deliver send it, signed on the profile and retried like any delivery, to that
-    application's one webhook: the operational webhook the platform sets with
-    `PUT /v1/operational-webhook`;
+(a) when the platform has set an operational webhook (one consistent read per emission): stored as
+    an event of the reserved operational application (`OPERATIONAL_APPLICATION`, an id no API route
+    accepts, so no customer can reach or list it) and queued on the events queue, so that fan-out
+    and deliver send it, signed on the profile and retried like any delivery, to that application's
+    one webhook: the operational webhook the platform sets with `PUT /v1/operational-webhook`;
 (b) put on the deployer's EventBridge default bus (source `dovecote`, detail-type the event type).
 
 Nothing is lost: a failure to store, queue or put raises, so the task or message that emitted it
@@ -157,6 +157,10 @@ class EventBus(Protocol):
     def put(self, detail_type: str, detail: dict[str, Any]) -> None: ...
 
 
+class WebhookLookup(Protocol):
+    def find(self, application_id: str, webhook_id: str) -> Webhook | None: ...
+
+
 @dataclass(frozen=True, kw_only=True)
 class OperationalEvents:
     """Emits operational events: stored and queued for the operational webhook, and put on the bus."""
@@ -164,13 +168,30 @@ class OperationalEvents:
     events: EventStore
     events_queue: Queue
     bus: EventBus
+    webhooks: WebhookLookup
+    """Where the operational webhook is looked up: without one, an event goes to the bus only (storing
+    and queueing it would cost a write, a message and a fan-out for a delivery no one receives)."""
     retention_days: int
 
     def emit(self, event: OperationalEvent) -> bool:
-        """Store, queue and put `event`; False (and nothing done) when it is about the operational
-        application itself. Raises when any step fails: the caller's task or message is retried."""
+        """Put `event` on the bus, stored and queued first when an operational webhook is set; False
+        (and nothing done) when it is about the operational application itself. Raises when any step
+        fails: the caller's task or message is retried."""
         if event.subject_application == OPERATIONAL_APPLICATION:
             log.info("no operational event about the operational webhook", extra={"event_type": event.type.value})
+            return False
+        queued = self._store_and_queue(event)
+        self.bus.put(event.type.value, event.detail())
+        log.info(
+            "operational event emitted",
+            extra={"event_id": event.id, "event_type": event.type.value, "queued_for_the_operational_webhook": queued},
+        )
+        return True
+
+    def _store_and_queue(self, event: OperationalEvent) -> bool:
+        """Store and queue `event` for the operational webhook; False when none is set. A webhook set
+        later receives the events emitted after it, as any new endpoint does."""
+        if self.webhooks.find(OPERATIONAL_APPLICATION, OPERATIONAL_WEBHOOK_ID) is None:
             return False
         stored = Event(
             id=event.id,
@@ -189,11 +210,6 @@ class OperationalEvents:
             created_at=stored.created_at,
         )
         self.events_queue.send(reference.to_json())
-        self.bus.put(event.type.value, event.detail())
-        log.info(
-            "operational event emitted",
-            extra={"event_id": event.id, "event_type": event.type.value, "repeat": existing is not None},
-        )
         return True
 
     def on_disabled(self, webhook: Webhook, reason: str, disabled_at: datetime) -> None:

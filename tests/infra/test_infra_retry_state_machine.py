@@ -120,6 +120,8 @@ def test_each_attempt_invokes_deliver_with_the_group_and_its_number_and_carries_
                 # The first retry attempts the input's members, each later one those still pending.
                 "members.$": "$.members" if attempt == 2 else "$.result.members",
                 "attempt": attempt,
+                # The moment its Wait waited until: each member is sent as much later as its own due time is.
+                "next_attempt_at.$": "$.next_attempt_at" if attempt == 2 else "$.result.next_attempt_at",
             },
         }
         assert state["ResultSelector"] == {

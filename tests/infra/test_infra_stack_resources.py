@@ -9,7 +9,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from functions.core import metrics as metric_names
-from functions.core.constants import DELIVERIES_BATCH_SIZE, RATE_LIMIT_WAIT_SECONDS
+from functions.core.constants import DELIVERIES_BATCH_SIZE, MAX_MEMBER_HOLD_SECONDS, RATE_LIMIT_WAIT_SECONDS
 from functions.runtime.settings import (
     ENV_DELIVERIES_QUEUE,
     ENV_DESTINATION_ROLES,
@@ -291,7 +291,7 @@ def test_only_the_functions_that_emit_operational_events_may_put_them_on_the_def
 
 
 @pytest.mark.parametrize("profile_name", ["standard", "miteos", "meetloyd"])
-def test_deliver_timeout_is_the_profile_attempt_timeout_plus_a_margin_and_the_rate_limit_wait(
+def test_deliver_timeout_is_the_profile_attempt_timeout_plus_a_margin_the_rate_limit_wait_and_the_member_hold(
     every_profile, profile_name
 ):
     synthesized = every_profile[profile_name]
@@ -300,7 +300,7 @@ def test_deliver_timeout_is_the_profile_attempt_timeout_plus_a_margin_and_the_ra
 
     deliver_timeout = functions["deliver"][1]["Properties"]["Timeout"]
 
-    assert deliver_timeout == math.ceil(attempt_timeout) + 10 + RATE_LIMIT_WAIT_SECONDS
+    assert deliver_timeout == math.ceil(attempt_timeout) + 10 + RATE_LIMIT_WAIT_SECONDS + MAX_MEMBER_HOLD_SECONDS
     assert functions["deliver"][1]["Properties"]["MemorySize"] >= 512
 
 

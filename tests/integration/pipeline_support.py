@@ -28,6 +28,7 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import default_user_config
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
+from dovecote_local.moto_server import patch_atomic_dynamodb_writes
 from functions.core.ids import new_id
 from functions.core.models import Delivery, SigningSecret, Webhook, utc_now
 from functions.core.profile import Profile, load_profile
@@ -450,11 +451,13 @@ def pipeline_under_moto(aws: AwsResources, call_api: CallApi, monkeypatch: pytes
         mock.patch.object(LambdaSimpleBackend, "invoke", invoke),
     ):
         pipeline.use_profile("standard")
+        undo_atomic_writes = patch_atomic_dynamodb_writes()
         try:
             yield pipeline
         finally:
             pipeline.waits_released.set()
             pipeline.wait_for_executions()
+            undo_atomic_writes()
 
 
 def custom_profile(directory: Any, base: str = "standard", **changes: Any) -> str:

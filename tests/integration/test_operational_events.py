@@ -112,7 +112,8 @@ def test_a_delivery_that_runs_out_of_attempts_emits_delivery_exhausted(pipeline:
     assert exhausted["data"]["delivery_id"] == delivery.id
     assert exhausted["data"]["attempts"] == pipeline.profile.max_attempts
     assert exhausted["data"]["reason"] == f"all {pipeline.profile.max_attempts} attempts failed"
-    assert [reference.event_id for _, reference in queued_operational(pipeline)] == [exhausted["id"]]
+    assert queued_operational(pipeline) == []  # no operational webhook is set: the bus only
+    assert pipeline.events.find(OPERATIONAL_APPLICATION, exhausted["id"]) is None
 
 
 def test_a_delivery_that_succeeds_after_failures_emits_delivery_recovered(pipeline: Pipeline, bus_inbox: str) -> None:
@@ -197,7 +198,12 @@ def test_an_emission_that_fails_is_retried_with_its_message_under_the_same_id(
             raise RuntimeError("ThrottlingException")
         real_put(bus, detail_type, detail)
 
-    with receiver(default=410) as gone, mock.patch.object(DefaultEventBus, "put", throttled_once):
+    with (
+        receiver(default=410) as gone,
+        receiver() as operations,
+        mock.patch.object(DefaultEventBus, "put", throttled_once),
+    ):
+        set_operational_webhook(pipeline.aws, operations.url)
         webhook, _ = pipeline.add_webhook(gone.url)
         assert pipeline.publish("order.created").status == 202
         pipeline.run_fanout()

@@ -12,6 +12,7 @@ from functions.core.models import Attempt, Delivery, DeliveryStatus, Event, Webh
 from functions.pipeline.contract import EventReference
 from functions.pipeline.operational import (
     OPERATIONAL_APPLICATION,
+    OPERATIONAL_WEBHOOK_ID,
     OperationalEvents,
     delivery_exhausted,
     delivery_recovered,
@@ -57,9 +58,27 @@ class FakeBus:
         self.put_events.append((detail_type, detail))
 
 
-def publisher() -> tuple[OperationalEvents, FakeEvents, FakeQueue, FakeBus]:
+@dataclass
+class FakeWebhooks:
+    """The operational webhook is set unless `operational_webhook_set` is False."""
+
+    operational_webhook_set: bool = True
+
+    def find(self, application_id: str, webhook_id: str) -> Webhook | None:
+        if (application_id, webhook_id) != (OPERATIONAL_APPLICATION, OPERATIONAL_WEBHOOK_ID):
+            return None
+        return webhook(OPERATIONAL_APPLICATION) if self.operational_webhook_set else None
+
+
+def publisher(*, operational_webhook_set: bool = True) -> tuple[OperationalEvents, FakeEvents, FakeQueue, FakeBus]:
     events, queue, bus = FakeEvents(), FakeQueue(), FakeBus()
-    emitter = OperationalEvents(events=events, events_queue=queue, bus=bus, retention_days=30)  # type: ignore[arg-type]
+    emitter = OperationalEvents(
+        events=events,  # type: ignore[arg-type]
+        events_queue=queue,  # type: ignore[arg-type]
+        bus=bus,
+        webhooks=FakeWebhooks(operational_webhook_set),
+        retention_days=30,
+    )
     return emitter, events, queue, bus
 
 
@@ -104,6 +123,17 @@ def test_an_event_is_stored_in_the_operational_application_queued_and_put_on_the
     assert detail_type == "endpoint.disabled"
     assert detail["id"] == stored.id
     assert detail["data"] == stored.data
+
+
+def test_without_an_operational_webhook_an_event_is_only_put_on_the_bus() -> None:
+    emitter, events, queue, bus = publisher(operational_webhook_set=False)
+
+    assert emitter.emit(endpoint_disabled(webhook(), "the endpoint answered 410 Gone", NOW))
+
+    assert (events.rows, queue.sent) == ({}, [])
+    [(detail_type, detail)] = bus.put_events
+    assert detail_type == "endpoint.disabled"
+    assert detail["data"]["reason"] == "the endpoint answered 410 Gone"
 
 
 def test_events_about_the_operational_application_are_never_emitted() -> None:
