@@ -1,0 +1,67 @@
+"""Each member of a retry group is sent at its own due time: the Attempt task starts when the group's
+Wait ends (the earliest member's due time) and holds every other member back by the difference."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from unittest import mock
+
+import pytest
+
+from functions.core.constants import MAX_MEMBER_HOLD_SECONDS
+from functions.core.models import Delivery
+from functions.pipeline.delivery import DeliveryWorker, GroupWake
+
+GROUP_DUE = datetime(2026, 12, 2, 12, 0, 5, tzinfo=UTC)
+TASK_STARTED = GROUP_DUE + timedelta(milliseconds=80)
+
+
+def delivery(next_retry_at: datetime | None) -> Delivery:
+    return Delivery(
+        id="del_01jd2q8x4m7n3p5r9t1v6w8y0z",
+        application_id="acme",
+        webhook_id="wh_01jd2q8x4m7n3p5r9t1v6w8y0z",
+        event_id="evt_01jd2q8x4m7n3p5r9t1v6w8y0z",
+        event_type="order.created",
+        created_at=GROUP_DUE,
+        updated_at=GROUP_DUE,
+        next_retry_at=next_retry_at,
+    )
+
+
+def held_seconds(next_retry_at: datetime | None, *, prepared_after: timedelta) -> list[float]:
+    """What the worker sleeps before sending a member due at `next_retry_at`, once its reads took `prepared_after`."""
+    sleeps: list[float] = []
+    worker = DeliveryWorker(
+        log=mock.Mock(),
+        webhooks=mock.Mock(),
+        events=mock.Mock(),
+        attempter=mock.Mock(),
+        health=mock.Mock(),
+        executions=mock.Mock(),
+        clock=lambda: TASK_STARTED + prepared_after,
+        sleep=sleeps.append,
+    )
+    worker._hold(delivery(next_retry_at), GroupWake(due=GROUP_DUE, started_at=TASK_STARTED))
+    return sleeps
+
+
+def test_a_member_due_later_than_the_group_is_held_back_by_the_difference() -> None:
+    sleeps = held_seconds(GROUP_DUE + timedelta(milliseconds=1500), prepared_after=timedelta(milliseconds=200))
+
+    assert sleeps == [pytest.approx(1.3)]
+
+
+def test_the_earliest_member_and_one_whose_reads_took_longer_than_its_offset_are_sent_at_once() -> None:
+    assert held_seconds(GROUP_DUE, prepared_after=timedelta(milliseconds=10)) == []
+    assert held_seconds(GROUP_DUE + timedelta(milliseconds=100), prepared_after=timedelta(milliseconds=300)) == []
+
+
+def test_a_member_without_a_logged_due_time_is_not_held() -> None:
+    assert held_seconds(None, prepared_after=timedelta(0)) == []
+
+
+def test_no_member_is_held_longer_than_the_cap_the_function_timeout_allows_for() -> None:
+    sleeps = held_seconds(GROUP_DUE + timedelta(hours=1), prepared_after=timedelta(0))
+
+    assert sleeps == [pytest.approx(MAX_MEMBER_HOLD_SECONDS)]
