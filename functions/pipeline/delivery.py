@@ -499,11 +499,13 @@ class DeliveryWorker:
         return Sent(opened=opened, webhook=webhook, made=made)
 
     def _hold(self, delivery: Delivery, wake: GroupWake) -> None:
-        """Wait until the member is as far past the task's start as its own due time is past the
-        group's Wait (at most MAX_MEMBER_HOLD_SECONDS): each member is sent at its own time."""
+        """Hold the member back until its own due time: as far past the task's start as its due time is
+        past the group's Wait, less however late the task started (at most MAX_MEMBER_HOLD_SECONDS). A
+        member already due is sent at once: lateness is never added to."""
         if delivery.next_retry_at is None:
             return
-        offset = min((delivery.next_retry_at - wake.due).total_seconds(), MAX_MEMBER_HOLD_SECONDS)
+        late = max(0.0, (wake.started_at - wake.due).total_seconds())
+        offset = min((delivery.next_retry_at - wake.due).total_seconds(), MAX_MEMBER_HOLD_SECONDS) - late
         remaining = offset - (self.clock() - wake.started_at).total_seconds()
         if remaining > 0:
             self.sleep(remaining)

@@ -29,7 +29,9 @@ def delivery(next_retry_at: datetime | None) -> Delivery:
     )
 
 
-def held_seconds(next_retry_at: datetime | None, *, prepared_after: timedelta) -> list[float]:
+def held_seconds(
+    next_retry_at: datetime | None, *, prepared_after: timedelta, task_started: datetime = TASK_STARTED
+) -> list[float]:
     """What the worker sleeps before sending a member due at `next_retry_at`, once its reads took `prepared_after`."""
     sleeps: list[float] = []
     worker = DeliveryWorker(
@@ -39,17 +41,38 @@ def held_seconds(next_retry_at: datetime | None, *, prepared_after: timedelta) -
         attempter=mock.Mock(),
         health=mock.Mock(),
         executions=mock.Mock(),
-        clock=lambda: TASK_STARTED + prepared_after,
+        clock=lambda: task_started + prepared_after,
         sleep=sleeps.append,
     )
-    worker._hold(delivery(next_retry_at), GroupWake(due=GROUP_DUE, started_at=TASK_STARTED))
+    worker._hold(delivery(next_retry_at), GroupWake(due=GROUP_DUE, started_at=task_started))
     return sleeps
 
 
-def test_a_member_due_later_than_the_group_is_held_back_by_the_difference() -> None:
+def test_a_member_due_later_than_the_group_is_held_back_until_its_own_due_time() -> None:
     sleeps = held_seconds(GROUP_DUE + timedelta(milliseconds=1500), prepared_after=timedelta(milliseconds=200))
 
-    assert sleeps == [pytest.approx(1.3)]
+    # The task started 80 ms after the Wait ended and the member's reads took 200 ms: 1.22 s to go.
+    assert sleeps == [pytest.approx(1.22)]
+
+
+def test_a_task_that_starts_late_sends_a_member_whose_due_time_has_passed_at_once() -> None:
+    two_seconds_late = GROUP_DUE + timedelta(seconds=2)
+
+    assert (
+        held_seconds(GROUP_DUE + timedelta(seconds=1.5), prepared_after=timedelta(0), task_started=two_seconds_late)
+        == []
+    )
+    assert held_seconds(
+        GROUP_DUE + timedelta(seconds=3), prepared_after=timedelta(0), task_started=two_seconds_late
+    ) == [pytest.approx(1.0)]
+
+
+def test_a_task_started_before_its_groups_due_time_keeps_the_members_apart_as_their_due_times_are() -> None:
+    early = GROUP_DUE - timedelta(seconds=4)  # a Wait that ended early: only the members' offsets are kept
+
+    assert held_seconds(GROUP_DUE + timedelta(seconds=1), prepared_after=timedelta(0), task_started=early) == [
+        pytest.approx(1.0)
+    ]
 
 
 def test_the_earliest_member_and_one_whose_reads_took_longer_than_its_offset_are_sent_at_once() -> None:
@@ -64,4 +87,4 @@ def test_a_member_without_a_logged_due_time_is_not_held() -> None:
 def test_no_member_is_held_longer_than_the_cap_the_function_timeout_allows_for() -> None:
     sleeps = held_seconds(GROUP_DUE + timedelta(hours=1), prepared_after=timedelta(0))
 
-    assert sleeps == [pytest.approx(MAX_MEMBER_HOLD_SECONDS)]
+    assert sleeps == [pytest.approx(MAX_MEMBER_HOLD_SECONDS - 0.08)]  # less the 80 ms the task started late
