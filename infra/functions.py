@@ -217,8 +217,10 @@ class Functions(Construct):
 
         retries = sfn.StateMachine.from_state_machine_arn(self, "RetryStateMachineRef", retry_state_machine_arn(stack))
         retries.grant_start_execution(self.deliver)
-        # Deleting or disabling a webhook stops its pending retry executions.
-        retries.grant_execution(self.management, "states:StopExecution")
+        # An Attempt that leaves no member of its group pending stops its own execution; deleting or
+        # disabling a webhook stops its pending retry executions.
+        for stopper in (self.deliver, self.management):
+            retries.grant_execution(stopper, "states:StopExecution")
 
         index_arns = f"Resource::{arn_placeholder(table)}/index/*"
         for name in TABLE_ACTIONS:
@@ -228,13 +230,14 @@ class Functions(Construct):
                 f"Table.grant gives the {name} function the table's indexes as well "
                 "(<table>/index/*); the wildcard matches only indexes of Dovecote's one table.",
             )
-        acknowledge(
-            _role(self.management),
-            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
-            f"execution:{retry_state_machine_name(stack)}:*]",
-            "Retry executions are named after delivery ids, unknown at deploy time; the wildcard is limited "
-            "to executions of the retry state machine, for StopExecution only.",
-        )
+        for stopper in (self.deliver, self.management):
+            acknowledge(
+                _role(stopper),
+                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
+                f"execution:{retry_state_machine_name(stack)}:*]",
+                "Retry executions are named after delivery ids, unknown at deploy time; the wildcard is limited "
+                "to executions of the retry state machine, for StopExecution only.",
+            )
 
     def _acknowledge_findings(self) -> None:
         if self.egress is not None:

@@ -5,10 +5,12 @@ Every payload is a model of functions/pipeline/contract.py. Execution input is a
 "members": [{"delivery_id", "series"}, …], "next_attempt_at"}`): the deliveries to one
 endpoint whose attempt 1 failed in the same deliver batch. For each retry n = 2..max_attempts
 the machine runs `Wait n`, then `Attempt n` (the deliver function with `action: attempt`:
-every member still pending, at once). Its answer (`TaskResult`) carries the members still
-pending and when their next attempt is due; `Choice n` goes on to the next Wait while its
-outcome is `retry`, and otherwise ends in `Done`. The last Attempt has no Choice: it ends
-every member it attempts (the table ran out), so the execution ends with it.
+every member still pending, each at its own due time). Its answer (`TaskResult`) carries the
+members still pending and when the earliest of them is due, and the machine goes straight on
+to the next Wait. There is no Choice: an Attempt that leaves no member pending stops its own
+execution (`StopExecution` on `$$.Execution.Id`, error `Dovecote.Settled`), so a group that
+settles early ends there, with the status ABORTED. The last Attempt ends every member it
+attempts (the table ran out), and the execution ends with it (SUCCEEDED).
 
 Each Wait waits until a timestamp from the data (`TimestampPath`: the input's
 `next_attempt_at` for Wait 2, `$.result.next_attempt_at` after), not for a constant: the
@@ -18,9 +20,10 @@ of the task, delayed further by a 429 or 503's `Retry-After` (capped at the tabl
 delay). The time is one the member logs show as `next_retry_at`. The local stack's time
 scale is already in it (the deliver function scales the table), so it is never scaled again.
 
-Transitions: 3 per attempt of a group (Wait, Attempt, Choice; 2 for the last), whatever
-the group's size, where the design before groups spent 3 per attempt of every delivery plus
-a `MarkFailed` task for each delivery that exhausted the table.
+Transitions: 2 per attempt of a group (Wait, Attempt), whatever the group's size, where a
+Choice after each Attempt made it 3 (plus a `Done` for a group that settled early), and the
+design before groups spent 3 per attempt of every delivery plus a `MarkFailed` task for each
+delivery that exhausted the table.
 
 An Attempt that errors is retried briefly (it is idempotent), then caught and ends in
 `MarkFailed` (the deliver function with `action: mark_failed` and the caught error as its
@@ -39,6 +42,7 @@ from functions.pipeline.contract import (
     ACTION_FIELD,
     ATTEMPT_FIELD,
     ERROR_FIELD,
+    EXECUTION_ARN_FIELD,
     GROUP_ID_FIELDS,
     MEMBERS_FIELD,
     NEXT_ATTEMPT_AT_FIELD,
@@ -50,7 +54,7 @@ from functions.pipeline.contract import (
 )
 
 MARK_FAILED = "MarkFailed"
-DONE = "Done"
+EXECUTION_ID_PATH = "$$.Execution.Id"
 RESULT_PATH = f"$.{RESULT_FIELD}"
 ERROR_PATH = f"$.{ERROR_FIELD}"
 
@@ -82,10 +86,6 @@ def wait_state(attempt: int) -> str:
 
 def attempt_state(attempt: int) -> str:
     return f"Attempt {attempt}"
-
-
-def choice_state(attempt: int) -> str:
-    return f"Choice {attempt}"
 
 
 def members_path(attempt: int) -> str:
@@ -126,8 +126,9 @@ def retry_state_machine_definition(profile: Profile, deliver_function_arn: str) 
             f"{MEMBERS_FIELD}.$": members_path(attempt),
             ATTEMPT_FIELD: attempt,
             f"{NEXT_ATTEMPT_AT_FIELD}.$": due_path(attempt),
+            f"{EXECUTION_ARN_FIELD}.$": EXECUTION_ID_PATH,
         }
-        route: dict[str, Any] = {"End": True} if is_last else {"Next": choice_state(attempt)}
+        route: dict[str, Any] = {"End": True} if is_last else {"Next": wait_state(attempt + 1)}
         states[attempt_state(attempt)] = {
             **_invoke_deliver(deliver_function_arn, payload),
             "Retry": [dict(_SERVICE_ERROR_RETRY), dict(_FUNCTION_ERROR_RETRY)],
@@ -140,18 +141,6 @@ def retry_state_machine_definition(profile: Profile, deliver_function_arn: str) 
             "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": ERROR_PATH, "Next": MARK_FAILED}],
             **route,
         }
-        if not is_last:
-            states[choice_state(attempt)] = {
-                "Type": "Choice",
-                "Choices": [
-                    {
-                        "Variable": f"{RESULT_PATH}.{OUTCOME_FIELD}",
-                        "StringEquals": Outcome.RETRY.value,
-                        "Next": wait_state(attempt + 1),
-                    }
-                ],
-                "Default": DONE,
-            }
     # The group's original members: the deliver function ends those still pending.
     mark_failed_payload: dict[str, Any] = {
         ACTION_FIELD: TaskAction.MARK_FAILED.value,
@@ -163,8 +152,6 @@ def retry_state_machine_definition(profile: Profile, deliver_function_arn: str) 
     else:
         mark_failed_payload[REASON_FIELD] = {OUTCOME_FIELD: Outcome.RETRY.value}
     states[MARK_FAILED] = {**_invoke_deliver(deliver_function_arn, mark_failed_payload), "End": True}
-    if len(retry_attempts) > 1:
-        states[DONE] = {"Type": "Succeed"}
     delays = ", ".join(f"{seconds}s" for seconds in profile.retry_delays_seconds) or "none"
     return {
         "Comment": f"Dovecote retries ({profile.name}): waits before attempts 2..{profile.max_attempts}: {delays}",

@@ -7,18 +7,20 @@
 | retry execution input         | `RetryGroup`          | deliver (StartExecution) → Step Functions   |
 | `Attempt n` task              | `AttemptTask`         | state machine → deliver                     |
 | `MarkFailed` task             | `MarkFailedTask`      | state machine → deliver                     |
-| every task's answer           | `TaskResult`          | deliver → the state machine's Choice states |
+| every task's answer           | `TaskResult`          | deliver → the state machine's next Wait     |
 
 A retry execution serves a group: the deliveries to one endpoint whose attempt 1 failed in
 the same deliver batch (one batch gathers at most a second of messages, the event source
 mapping's batching window). Its input names them (`members`, ids only: 256 KiB holds
-thousands); each `Attempt n` attempts every member still pending at once, and its answer
-carries the ones still pending (`TaskResult.members`) to the next Wait.
+thousands); each `Attempt n` attempts every member still pending, each at its own due time,
+and its answer carries the ones still pending (`TaskResult.members`) to the next Wait; an
+Attempt that leaves none pending stops its execution (`AttemptTask.execution_arn`).
 
 Each Wait waits until a time the deliver function computed (`next_attempt_at`: the
 execution input's for Wait 2, the previous Attempt's `TaskResult` for the later ones): the
-table's delay after the members' attempts, or later when a 429 or 503 asked for more with
-`Retry-After`. It is the same moment each member's log shows as `next_retry_at`.
+earliest of the members' due times (each the table's delay after the member's own attempt,
+or later when a 429 or 503 asked for more with `Retry-After`), which their logs show as
+`next_retry_at`.
 
 Messages carry ids, never payloads: the event's data is stored once, at publish, and the
 deliver function reads it from DynamoDB (Step Functions input is limited to 256 KiB, SQS
@@ -183,6 +185,10 @@ class AttemptTask(GroupTask):
     """When the Wait before this Attempt ended (the earliest member's `next_retry_at`): each member is
     sent as much later than the task's start as its own `next_retry_at` is later than this. None in
     executions started before the field: every member is sent at once."""
+    execution_arn: str | None = Field(default=None, min_length=1)
+    """The execution running this task (`$$.Execution.Id`): the deliver function stops it once no
+    member is pending (the machine has no Choice to end it). None in executions started before the
+    field, whose Choice states end them."""
 
 
 class MarkFailedTask(GroupTask):
@@ -209,6 +215,8 @@ RESULT_FIELD = "result"
 ERROR_FIELD = "error"
 """Where a Catch puts the error it caught (`$.error`)."""
 OUTCOME_FIELD, MEMBERS_FIELD, NEXT_ATTEMPT_AT_FIELD = tuple(TaskResult.model_fields)
+EXECUTION_ARN_FIELD = "execution_arn"
+"""Where an Attempt task names its execution (`AttemptTask.execution_arn`)."""
 """`next_attempt_at` is also the execution input's (`RetryGroup`): each Wait's `TimestampPath`."""
 GROUP_ID_FIELDS: tuple[str, ...] = tuple(name for name in GroupTask.model_fields if name != MEMBERS_FIELD)
 """The ids every task repeats from the execution input (the members come from the last result)."""

@@ -411,7 +411,11 @@ class DeliveryWorker:
             # (those sent here were logged, whatever failed beside them).
             raise failures[0]
         results = [logged[id(step)].result() if isinstance(step, Sent) else step for step in made]
-        return GroupStep.of(refs, results, next_wake)
+        step = GroupStep.of(refs, results, next_wake)
+        if not step.pending and task.execution_arn and not self.attempter.schedule.is_last(task.attempt):
+            # Every member is logged: the execution has nothing left to wait for.
+            self.executions.end_settled(task.execution_arn, len(refs))
+        return step
 
     def _retry_slots(self, task: AttemptTask, reads: SharedReads, count: int) -> list[float | None]:
         """Each member's slot at its endpoint's rate limiter (None: no limit; NO_SLOT: none within the wait)."""

@@ -24,6 +24,9 @@ from botocore.exceptions import ClientError
 
 from functions.pipeline.contract import RetryGroup
 
+SETTLED_ERROR = "Dovecote.Settled"
+"""The error of an execution its group ended early (status ABORTED, as a cancelled one's, whose
+error is `Dovecote.Cancelled`)."""
 THROTTLING_ERROR_CODES = frozenset({"ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"})
 
 
@@ -64,6 +67,18 @@ class RetryExecutions:
                 raise StartThrottled(f"StartExecution throttled ({code})") from error
             raise
         return True
+
+    def end_settled(self, execution_arn: str, members: int) -> None:
+        """End a group's execution from its own Attempt task once none of its `members` is pending (the
+        machine has no Choice to end it). Raises on failure: the task is retried and stops it again."""
+        try:
+            self._client.stop_execution(
+                executionArn=execution_arn,
+                error=SETTLED_ERROR,
+                cause=f"every member of the group is settled ({members} attempted in its last step)",
+            )
+        except self._client.exceptions.ExecutionDoesNotExist:
+            return
 
     def stop(self, delivery_id: str, series: int, cause: str) -> bool:
         """Stop the series' retries if they are running; False when there was nothing to stop."""

@@ -88,6 +88,17 @@ def test_management_cannot_start_executions_but_can_stop_them(standard):
     assert stopping["Resource"]["Fn::Join"][1][-1].endswith(":execution:Dovecote-retries:*")
 
 
+def test_only_deliver_and_management_may_stop_retry_executions_and_only_those(standard):
+    for name, statements in _statements_by_function(standard.template).items():
+        stopping = statements_allowing(statements, "states:StopExecution")
+        if name in {"deliver", "management"}:
+            (statement,) = stopping
+            assert actions_of([statement]) == {"states:StopExecution"}
+            assert statement["Resource"]["Fn::Join"][1][-1].endswith(":execution:Dovecote-retries:*")
+        else:
+            assert stopping == [], name
+
+
 def test_queue_senders_are_ingest_fanout_deliver_and_the_operational_event_emitters_on_the_right_queues(standard):
     template = standard.template
     consumed = {

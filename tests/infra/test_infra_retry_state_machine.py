@@ -34,11 +34,9 @@ from functions.pipeline.contract import (
 )
 from functions.runtime.settings import ENV_STATE_MACHINE
 from infra.retry_definition import (
-    DONE,
     LAMBDA_SERVICE_ERRORS,
     MARK_FAILED,
     attempt_state,
-    choice_state,
     retry_state_machine_definition,
     wait_state,
 )
@@ -122,6 +120,8 @@ def test_each_attempt_invokes_deliver_with_the_group_and_its_number_and_carries_
                 "attempt": attempt,
                 # The moment its Wait waited until: each member is sent as much later as its own due time is.
                 "next_attempt_at.$": "$.next_attempt_at" if attempt == 2 else "$.result.next_attempt_at",
+                # Its own execution: an Attempt that leaves no member pending stops it.
+                "execution_arn.$": "$$.Execution.Id",
             },
         }
         assert state["ResultSelector"] == {
@@ -139,32 +139,25 @@ def test_each_attempt_invokes_deliver_with_the_group_and_its_number_and_carries_
             assert retry["IntervalSeconds"] <= 5
 
 
-def test_choice_goes_on_after_retry_and_otherwise_ends_in_done_and_the_last_attempt_ends_the_execution(standard):
+def test_each_attempt_goes_straight_to_the_next_wait_and_the_last_ends_the_execution(standard):
     profile = standard.profile
     states = _definition(standard.template)["States"]
 
     for attempt in range(2, profile.max_attempts):
-        assert states[attempt_state(attempt)]["Next"] == choice_state(attempt)
-        choice = states[choice_state(attempt)]
-        (retry_branch,) = choice["Choices"]
-        assert retry_branch["Variable"] == "$.result.outcome"
-        assert retry_branch["StringEquals"] == "retry"
-        assert retry_branch["Next"] == f"Wait {attempt + 1}"
-        assert choice["Default"] == DONE
+        # No Choice: an Attempt that leaves no member pending stops its own execution.
+        assert states[attempt_state(attempt)]["Next"] == f"Wait {attempt + 1}"
     last = states[attempt_state(profile.max_attempts)]
     assert last["End"] is True
     assert "Next" not in last
-    assert choice_state(profile.max_attempts) not in states
-    assert states[DONE] == {"Type": "Succeed"}
+    assert not [name for name, state in states.items() if state["Type"] in {"Choice", "Succeed"}]
 
 
-def test_each_retry_has_a_wait_an_attempt_and_a_choice_and_the_last_no_choice(every_profile):
+def test_each_retry_has_a_wait_and_an_attempt_and_nothing_else_but_mark_failed(every_profile):
     for synthesized in every_profile.values():
         profile = synthesized.profile
         states = _definition(synthesized.template)["States"]
         retries = profile.max_attempts - 1
-        # Wait + Attempt + Choice for each retry but the last (Wait + Attempt), plus MarkFailed and Done.
-        assert len(states) == 3 * retries - 1 + 1 + (1 if retries > 1 else 0)
+        assert len(states) == 2 * retries + 1
 
 
 def test_mark_failed_invokes_deliver_with_the_groups_members_and_the_error_and_is_terminal(standard):
@@ -226,9 +219,12 @@ Respond = Callable[[dict[str, Any]], dict[str, Any] | Exception]
 
 def execute_retry_definition(template: dict[str, Any], respond: Respond) -> RetryRun:
     """Run the template's retry definition in moto: Lambda invokes answered by `respond`, Waits recorded
-    (not waited)."""
+    (not waited). As the deliver function does, an Attempt before the last whose answer leaves no member
+    pending stops its own execution (the `execution_arn` of its payload)."""
     waits: list[str] = []
     invocations: list[dict[str, Any]] = []
+    states = retry_state_machine_definition_from_template(template, "deliver")["States"]
+    last_attempt = max(int(name.removeprefix("Attempt ")) for name in states if name.startswith("Attempt "))
 
     def invoke(self, function_name, qualifier, body, headers, response_headers):
         payload = json.loads(body)
@@ -237,6 +233,10 @@ def execute_retry_definition(template: dict[str, Any], respond: Respond) -> Retr
         if isinstance(answer, Exception):
             response_headers["x-amz-function-error"] = "Unhandled"
             answer = {"errorType": type(answer).__name__, "errorMessage": str(answer)}
+        elif payload["action"] == "attempt" and not answer["members"] and payload["attempt"] < last_attempt:
+            boto3.client("stepfunctions", region_name=REGION).stop_execution(
+                executionArn=payload["execution_arn"], error="Dovecote.Settled"
+            )
         return json.dumps(answer).encode()
 
     def record_wait(self, env):
@@ -325,8 +325,8 @@ def test_executed_definition_waits_the_table_attempts_each_retry_and_ends_with_t
     assert all(call["members"] == IDS["members"] for call in run.invocations)
     assert _mark_failed_calls(run) == []
     assert run.entered_states[-1] == attempt_state(profile.max_attempts)
-    # Wait + Attempt + Choice per retry, without a Choice after the last: the transitions billed.
-    assert len(run.entered_states) == 3 * (profile.max_attempts - 1) - 1
+    # Wait + Attempt per retry: the transitions billed.
+    assert len(run.entered_states) == 2 * (profile.max_attempts - 1)
     tasks = [parse_task(payload) for payload in run.invocations]  # every payload is a task of the contract
     assert [type(task) for task in tasks] == [AttemptTask] * (profile.max_attempts - 1)
 
@@ -344,7 +344,7 @@ def test_executed_definition_carries_only_the_pending_members_to_the_next_attemp
     assert run.invocations[1]["members"] == [IDS["members"][1]]
 
 
-def test_executed_definition_stops_at_done_once_an_attempt_settles_every_member(aws_credentials, standard):
+def test_executed_definition_ends_where_an_attempt_settles_every_member(aws_credentials, standard):
     def succeed_on_third(payload):
         if payload.get("attempt") == 3:
             return _answer(payload, [], "succeeded")
@@ -352,12 +352,12 @@ def test_executed_definition_stops_at_done_once_an_attempt_settles_every_member(
 
     run = execute_retry_definition(standard.template, succeed_on_third)
 
-    assert run.status == "SUCCEEDED"
+    assert run.status == "ABORTED"  # stopped by Attempt 3, which left no member pending
     assert run.waits == [due(2), due(3)]
     assert _attempt_numbers(run) == [2, 3]
+    assert all(call["execution_arn"].endswith(f":{DELIVERY_ID}") for call in run.invocations)
     assert _mark_failed_calls(run) == []
-    assert run.entered_states[-1] == DONE
-    assert len(run.entered_states) == 7  # Wait, Attempt, Choice twice, then Done
+    assert run.entered_states == ["Wait 2", "Attempt 2", "Wait 3", "Attempt 3"]  # 4 transitions, no Choice
 
 
 def test_executed_definition_retries_an_attempt_that_raises_then_marks_failed(aws_credentials, every_profile):

@@ -382,6 +382,13 @@ class Pipeline:
             return []
         return list(self.aws.stepfunctions.list_executions(stateMachineArn=self.state_machine_arn)["executions"])
 
+    def last_task_result(self, execution: dict[str, Any]) -> dict[str, Any]:
+        """What the execution's last task answered (an execution its Attempt stopped has no output)."""
+        events = self.aws.stepfunctions.get_execution_history(executionArn=execution["executionArn"])["events"]
+        [*_, last] = [e["taskSucceededEventDetails"] for e in events if e["type"] == "TaskSucceeded"]
+        result: dict[str, Any] = json.loads(last["output"])["Payload"]
+        return result
+
     def wait_for_executions(self) -> list[dict[str, Any]]:
         """Every execution of the retry machine, once none is running any more."""
         deadline = time.monotonic() + EXECUTION_TIMEOUT_SECONDS

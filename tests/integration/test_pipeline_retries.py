@@ -74,7 +74,8 @@ def test_a_delivery_that_recovers_mid_schedule_ends_succeeded(pipeline: Pipeline
     delivery = pipeline.only_delivery(webhook)
     assert delivery.status is DeliveryStatus.SUCCEEDED
     assert [a.response_status for a in delivery.attempts] == [500, 302, 200]  # a redirect is a failure
-    assert json.loads(execution["output"])["result"] == {"outcome": "succeeded", "members": [], "next_attempt_at": None}
+    assert execution["status"] == "ABORTED"  # its Attempt left no member pending and stopped it (Dovecote.Settled)
+    assert pipeline.last_task_result(execution) == {"outcome": "succeeded", "members": [], "next_attempt_at": None}
 
 
 def test_410_during_retries_stops_them_and_disables_the_endpoint(pipeline: Pipeline) -> None:
@@ -99,7 +100,8 @@ def test_an_endpoint_deleted_during_retries_ends_the_delivery_cancelled(pipeline
     assert delivery.status is DeliveryStatus.CANCELLED
     assert delivery.status_reason == "the webhook was deleted"
     assert len(server.requests) == 1
-    assert json.loads(execution["output"])["result"] == {"outcome": "cancelled", "members": [], "next_attempt_at": None}
+    assert execution["status"] == "ABORTED"  # its Attempt found nothing left to attempt and stopped it
+    assert pipeline.last_task_result(execution) == {"outcome": "cancelled", "members": [], "next_attempt_at": None}
 
 
 def test_an_attempt_that_errors_is_caught_and_the_delivery_marked_failed(

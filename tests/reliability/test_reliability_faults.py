@@ -657,7 +657,8 @@ def test_a_delivery_deleted_from_a_running_group_is_skipped_and_the_rest_go_on(p
         [execution] = pipeline.wait_for_executions()
         requests = list(server.requests)
 
-    assert execution["status"] == "SUCCEEDED"
+    assert execution["status"] == "ABORTED"  # the rest succeeded at attempt 2: its Attempt stopped it
+    assert pipeline.last_task_result(execution)["members"] == []
     assert pipeline.deliveries.find("acme", gone) is None
     for n, delivery_id in deliveries.items():
         if delivery_id == gone:
@@ -689,7 +690,8 @@ def test_a_crash_mid_group_is_retried_without_resending_the_members_already_logg
             [execution] = pipeline.wait_for_executions()
         received = len(server.requests)
 
-    assert execution["status"] == "SUCCEEDED"
+    assert execution["status"] == "ABORTED"  # every member succeeded at attempt 2: its Attempt stopped it
+    assert pipeline.last_task_result(execution)["outcome"] == "succeeded"
     for delivery_id in deliveries.values():
         delivery = pipeline.delivery(delivery_id)
         assert delivery.status is DeliveryStatus.SUCCEEDED
@@ -780,5 +782,7 @@ def test_a_redelivered_member_and_a_fresh_delivery_in_one_batch_both_keep_their_
         delivery = pipeline.delivery(item.id)
         assert delivery.status is DeliveryStatus.SUCCEEDED, delivery.id
         assert [(a.number, a.response_status) for a in delivery.attempts] == [(1, 503), (2, 200)]
-    assert all(e["status"] == "SUCCEEDED" for e in executions)
+    # Every member succeeded at attempt 2: each execution was stopped by that Attempt, none failed.
+    assert all(e["status"] == "ABORTED" for e in executions)
+    assert all(pipeline.last_task_result(e)["members"] == [] for e in executions)
     assert len(requests) == 6  # two attempts each: the repeat sent nothing twice

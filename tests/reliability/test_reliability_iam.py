@@ -84,7 +84,20 @@ def recorded(local_stack: LocalStackHarness) -> AwsCallRecorder:
     customer.trust([to_queue["external_id"]])
 
     with endpoints() as receivers:
+        # Operational events are stored and queued only for a platform that set an operational webhook.
+        operations = stack.api(
+            "PUT", "/v1/operational-webhook", stack.stack.platform_key, json_body={"url": receivers.add(200)}
+        )
+        assert operations.status_code == 200, operations.text
         ok = call("POST", "/v1/webhooks", 201, json_body={"url": receivers.add(200), "events": ["agent.*"]})["id"]
+        answered: list[str] = []
+
+        def fails_once(path: str, headers: dict[str, str], body: bytes) -> int:
+            answered.append(path)
+            return 503 if len(answered) == 1 else 200
+
+        flaky_url = receivers.add(fails_once)
+        flaky = call("POST", "/v1/webhooks", 201, json_body={"url": flaky_url, "events": ["agent.heartbeat"]})["id"]
         failing = call("POST", "/v1/webhooks", 201, json_body={"url": receivers.add(500), "events": ["deployment.*"]})
         gone = call("POST", "/v1/webhooks", 201, json_body={"url": receivers.add(410), "events": ["metrics.*"]})["id"]
         failing_id = failing["id"]
@@ -108,6 +121,10 @@ def recorded(local_stack: LocalStackHarness) -> AwsCallRecorder:
         eventually(lambda: settled(ok, 2), message="the event and the test event delivered")
         eventually(lambda: settled(to_queue["id"], 1), message="the queue's delivery")
         eventually(lambda: settled(gone, 1), message="410 ends the delivery")
+        # A retry group that settles before its table runs out: its Attempt stops its execution.
+        call("POST", "/v1/events", 202, json_body={"type": "agent.heartbeat", "data": {}})
+        eventually(lambda: settled(flaky, 1), message="the flaky endpoint's delivery succeeds at attempt 2")
+        assert [d["attempt_count"] for d in deliveries(flaky)] == [2]
         call("GET", f"/v1/events/{event['id']}", 200)
         for delivery in deliveries(ok):
             call("GET", f"/v1/deliveries/{delivery['id']}", 200)

@@ -310,7 +310,8 @@ def test_soak_every_accepted_event_is_delivered_once_per_endpoint_and_ends(local
         logged_success = 1 if delivery["status"] == "succeeded" else 0
         assert successes_received[identifier] == logged_success + faults.crashes_after_success[identifier], identifier
     executions = stack.executions()
-    assert {e["status"] for e in executions} <= {"SUCCEEDED"}, Counter(e["status"] for e in executions)
+    # SUCCEEDED: the table ran out; ABORTED: the group settled before, and its Attempt stopped it. None failed.
+    assert {e["status"] for e in executions} <= {"SUCCEEDED", "ABORTED"}, Counter(e["status"] for e in executions)
     for logical_id, url in stack.queue_urls().items():
         if "Dlq" in logical_id:
             assert stack.queue_depth(url) == 0, logical_id
