@@ -126,3 +126,40 @@ def test_a_429_with_retry_after_delays_the_next_attempt_no_sooner_than_it_asks(
     assert delay <= max(asked, SCHEDULE[1] * TIME_SCALE) + (first.latency_ms or 0) / 1000 + 0.002
     assert (second.attempted_at - first.attempted_at).total_seconds() >= asked
     assert second.attempted_at >= first.next_retry_at  # the Wait waited until the logged due time
+
+
+def test_every_member_of_a_retry_group_is_retried_no_sooner_than_its_own_due_time(
+    stacks: StackPool, receiver: Receiver
+) -> None:
+    stack = stacks.get(RETRY_PROFILE)
+    url, endpoint = receiver.add(status=200)
+    members = 5
+    endpoint.replies.extend([(503, {})] * members)  # every delivery's first attempt fails
+    with stack.client() as dovecote:
+        dovecote.webhooks.create(url, [EVENT_TYPE])
+        dovecote.events.send_batch([{"type": EVENT_TYPE, "data": {"agent": f"g-{n}"}} for n in range(members)])
+        eventually(lambda: len(endpoint.requests) >= 2 * members, timeout=30, message="every second attempt")
+        ids = {request.headers[DELIVERY_HEADER] for request in endpoint.requests}
+        deliveries = [
+            eventually(
+                lambda delivery_id=delivery_id: (
+                    (found := dovecote.deliveries.get(delivery_id)).status != "pending" and found
+                ),
+                message="the delivery to end",
+            )
+            for delivery_id in ids
+        ]
+
+    assert len(deliveries) == members
+    for delivery in deliveries:
+        assert delivery.status == "succeeded"
+        assert delivery.attempts is not None
+        first, second = delivery.attempts
+        assert first.next_retry_at is not None
+        assert first.attempted_at is not None
+        assert second.attempted_at is not None
+        # Its own due time: the table's delay after its own attempt, not after the group's first.
+        assert (first.next_retry_at - first.attempted_at).total_seconds() == pytest.approx(
+            SCHEDULE[1] * TIME_SCALE, abs=0.002
+        )
+        assert second.attempted_at >= first.next_retry_at
