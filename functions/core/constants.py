@@ -47,8 +47,10 @@ RATE_LIMIT_WAIT_SECONDS = 20
 """The longest a deliver invocation waits for rate-limit slots before sending (functions/pipeline/rate_limit.py);
 infra/functions.py adds it to the deliver function's timeout."""
 
-MAX_MEMBER_HOLD_SECONDS = 5
+MAX_MEMBER_HOLD_SECONDS = RATE_LIMIT_WAIT_SECONDS + 5
 """The longest a retry task holds a member of its group back so that it is sent at its own due time
 (the group's Wait ends at the earliest member's: functions/pipeline/delivery.py); infra/functions.py
 adds it to the deliver function's timeout. The members' due times are as far apart as their previous
-attempts were, which one deliver invocation makes at the same time."""
+attempts were. One deliver invocation starts its attempts at the same time, except to a rate-limited
+endpoint, whose attempts it paces over up to RATE_LIMIT_WAIT_SECONDS: the hold covers that spread,
+and 5 s of scheduling beside it, so no member is sent before its own due time."""

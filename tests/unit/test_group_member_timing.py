@@ -8,7 +8,7 @@ from unittest import mock
 
 import pytest
 
-from functions.core.constants import MAX_MEMBER_HOLD_SECONDS
+from functions.core.constants import MAX_MEMBER_HOLD_SECONDS, RATE_LIMIT_WAIT_SECONDS
 from functions.core.models import Delivery
 from functions.pipeline.delivery import DeliveryWorker, GroupWake
 
@@ -88,3 +88,11 @@ def test_no_member_is_held_longer_than_the_cap_the_function_timeout_allows_for()
     sleeps = held_seconds(GROUP_DUE + timedelta(hours=1), prepared_after=timedelta(0))
 
     assert sleeps == [pytest.approx(MAX_MEMBER_HOLD_SECONDS - 0.08)]  # less the 80 ms the task started late
+
+
+def test_a_member_paced_apart_by_its_endpoints_rate_limit_is_still_held_until_its_own_due_time() -> None:
+    # One invocation paces a limited endpoint's attempts over up to RATE_LIMIT_WAIT_SECONDS, so its
+    # group's due times can be that far apart: the hold covers it rather than send the last one early.
+    paced_last = GROUP_DUE + timedelta(seconds=RATE_LIMIT_WAIT_SECONDS)
+
+    assert held_seconds(paced_last, prepared_after=timedelta(0)) == [pytest.approx(RATE_LIMIT_WAIT_SECONDS - 0.08)]
