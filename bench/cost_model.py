@@ -79,7 +79,7 @@ TARGET_MIX_F10_USD = 5.00
 TARGET_DEAD_USD = 50.00
 TARGET_TABLE_DEVIATION_SECONDS = 1.0
 DEFAULT_BUDGET_SECONDS = 430
-SERVICE_COLUMNS = ("API Gateway", "Lambda", "SQS", "DynamoDB", "Step Functions")
+SERVICE_COLUMNS = ("API Gateway", "Lambda", "SQS", "DynamoDB", "EventBridge", "Step Functions")
 
 
 @dataclass
@@ -260,6 +260,7 @@ def print_report(priced: list[Priced], memory_mb: dict[str, int], skipped: list[
                 "Lambda",
                 "SQS",
                 "DynamoDB",
+                "EB",
                 "SFN",
                 "TOTAL",
                 "(Lambda GB-s)",
@@ -271,6 +272,7 @@ def print_report(priced: list[Priced], memory_mb: dict[str, int], skipped: list[
             rows,
         )
     )
+    print("  EB = EventBridge PutEvents entries: operational events on the deployer's default bus")
     print("  (Lambda GB-s) = the duration part of Lambda, measured in this process, where moto serves every call")
     print("  TOTAL adj. = TOTAL with each invocation shortened by the time its AWS calls waited beyond an idle")
     print("    moto's latency (contention in this 2-core process); TOTAL keeps the measured durations")

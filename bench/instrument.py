@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import contextvars
+import json
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -28,6 +29,7 @@ from bench.metering import (
     CallStats,
     Usage,
     adjusted_duration_ms,
+    eventbridge_billed_events,
     http_api_billed_requests,
     item_kind,
     item_size,
@@ -249,6 +251,10 @@ class Meter:
             stats.billed_requests = sqs_billed_requests(payload)
         elif service == "dynamodb":
             self._dynamodb_units(stats, operation, api, parsed, context, failed)
+        elif service == "events" and operation == "PutEvents":
+            stats.billed_requests = eventbridge_billed_events(
+                [len(json.dumps(entry, default=str).encode()) for entry in api.get("Entries") or []]
+            )
         elif service == "stepfunctions" and operation == "StartExecution" and not failed:
             with self._lock:
                 self.executions.append(str(parsed["executionArn"]))

@@ -22,6 +22,7 @@ DYNAMODB_WRITE_UNIT_BYTES = KIB
 DYNAMODB_READ_UNIT_BYTES = 4 * KIB
 SQS_CHUNK_BYTES = 64 * KIB
 HTTP_API_CHUNK_BYTES = 512 * KIB
+EVENTBRIDGE_CHUNK_BYTES = 64 * KIB
 _LIST_OR_MAP_OVERHEAD = 3
 
 
@@ -110,6 +111,11 @@ def sqs_billed_requests(payload_bytes: int) -> int:
     return max(1, math.ceil(payload_bytes / SQS_CHUNK_BYTES))
 
 
+def eventbridge_billed_events(entry_bytes: list[int]) -> int:
+    """PutEvents is billed per entry, one event per 64 KiB chunk of it."""
+    return sum(max(1, math.ceil(size / EVENTBRIDGE_CHUNK_BYTES)) for size in entry_bytes)
+
+
 def http_api_billed_requests(request_bytes: int) -> int:
     """One request per 512 KiB of the request (at least one)."""
     return max(1, math.ceil(request_bytes / HTTP_API_CHUNK_BYTES))
@@ -148,7 +154,7 @@ class CallStats:
     calls: int = 0
     errors: int = 0
     billed_requests: float = 0
-    """SQS: 64 KiB chunks; other services: the calls."""
+    """SQS: 64 KiB chunks; EventBridge: events (64 KiB chunks of each entry); other services: the calls."""
     read_units: float = 0
     write_units: float = 0
     index_write_units: float = 0
@@ -331,6 +337,16 @@ def cost_lines(
             dynamodb.read_units,
             "RRU",
             prices["dynamodb_read_request_unit"].cost(dynamodb.read_units),
+        )
+    )
+    events = services.get("events", CallStats())
+    lines.append(
+        CostLine(
+            "EventBridge",
+            "custom events (PutEvents entries)",
+            events.billed_requests,
+            "events",
+            prices["eventbridge_custom_event"].cost(events.billed_requests),
         )
     )
     lines.append(

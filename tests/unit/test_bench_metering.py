@@ -19,6 +19,7 @@ from bench.metering import (
     attribute_value_size,
     by_service_usd,
     cost_lines,
+    eventbridge_billed_events,
     gb_seconds,
     http_api_billed_requests,
     item_kind,
@@ -171,6 +172,7 @@ def _usage() -> Usage:
     usage.calls[("deliver", "dynamodb", "GetItem:delivery")] = CallStats(
         calls=1000, billed_requests=1000, read_units=1000
     )
+    usage.calls[("deliver", "events", "PutEvents")] = CallStats(calls=5, billed_requests=6)
     for _ in range(100):
         usage.invocation(("deliver", "sqs")).record(250.0, records=10)
     for _ in range(100):
@@ -184,12 +186,18 @@ def test_cost_lines_price_every_counted_quantity() -> None:
     assert services["API Gateway"] == pytest.approx(100 * 1.00 / 1e6)
     assert services["SQS"] == pytest.approx(300 * 0.40 / 1e6)
     assert services["DynamoDB"] == pytest.approx(2000 * 0.625 / 1e6 + 1000 * 0.125 / 1e6)
+    assert services["EventBridge"] == pytest.approx(6 * 1.00 / 1e6)  # events, not calls
     assert services["Step Functions"] == 0
     deliver_seconds = 100 * 0.250 * 512 / 1024
     ingest_seconds = 100 * 0.020 * 256 / 1024
     expected_lambda = 200 * 0.20 / 1e6 + (deliver_seconds + ingest_seconds) * 0.0000133334
     assert services["Lambda"] == pytest.approx(expected_lambda)
     assert per_million(total_usd(lines), 1000) == pytest.approx(total_usd(lines) * 1000)
+
+
+def test_an_eventbridge_entry_is_one_event_per_64_kib_chunk() -> None:
+    assert eventbridge_billed_events([300, 64 * 1024, 64 * 1024 + 1]) == 1 + 1 + 2
+    assert eventbridge_billed_events([]) == 0
 
 
 def test_per_million_without_deliveries_is_not_a_number() -> None:
