@@ -9,24 +9,11 @@ from unittest import mock
 import pytest
 
 from functions.core.constants import MAX_MEMBER_HOLD_SECONDS, RATE_LIMIT_WAIT_SECONDS
-from functions.core.models import Delivery
 from functions.pipeline.delivery import DeliveryWorker, GroupWake
+from tests.unit.records import delivery_record
 
 GROUP_DUE = datetime(2026, 12, 2, 12, 0, 5, tzinfo=UTC)
 TASK_STARTED = GROUP_DUE + timedelta(milliseconds=80)
-
-
-def delivery(next_retry_at: datetime | None) -> Delivery:
-    return Delivery(
-        id="del_01jd2q8x4m7n3p5r9t1v6w8y0z",
-        application_id="acme",
-        webhook_id="wh_01jd2q8x4m7n3p5r9t1v6w8y0z",
-        event_id="evt_01jd2q8x4m7n3p5r9t1v6w8y0z",
-        event_type="order.created",
-        created_at=GROUP_DUE,
-        updated_at=GROUP_DUE,
-        next_retry_at=next_retry_at,
-    )
 
 
 def held_seconds(
@@ -44,7 +31,7 @@ def held_seconds(
         clock=lambda: task_started + prepared_after,
         sleep=sleeps.append,
     )
-    worker._hold(delivery(next_retry_at), GroupWake(due=GROUP_DUE, started_at=task_started))
+    worker._hold(delivery_record(next_retry_at=next_retry_at), GroupWake(due=GROUP_DUE, started_at=task_started))
     return sleeps
 
 

@@ -21,7 +21,7 @@ from functions.pipeline.operational import (
     recovered_after_failures,
 )
 from functions.store.events import StoredEvent
-from tests.unit.records import webhook_record
+from tests.unit.records import delivery_record, webhook_record
 
 NOW = datetime(2026, 12, 2, 16, 0, tzinfo=UTC)
 
@@ -94,12 +94,8 @@ def webhook(application: str = "acme", **changes: Any) -> Webhook:
 
 
 def delivery(application: str = "acme", series: int = 1, attempts: int = 0, **changes: Any) -> Delivery:
-    return Delivery(
-        id="del_01jd2q8x4m7n3p5r9t1v6w8y0z",
+    return delivery_record(
         application_id=application,
-        webhook_id="wh_01jd2q8x4m7n3p5r9t1v6w8y0z",
-        event_id="evt_1",
-        event_type="order.created",
         created_at=NOW,
         updated_at=NOW,
         series=series,
