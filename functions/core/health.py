@@ -8,12 +8,17 @@ failing for more than 5 days); a 410 Gone disables it at once.
 
 `EndpointHealth` decides; the `HealthLedger` (the webhook store) keeps the counters with
 atomic writes, so concurrent attempts never lose a count. It writes nothing on a healthy
-success, the happy path.
+success, the happy path. The attempts of one invocation (a deliver batch, a retry task)
+share one read of each endpoint; a `HealthView` made per invocation carries what their own
+writes changed, so a success after a failure in the same batch still clears the counters,
+and a group of failures starts the failing period with one write, not one per member.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -55,6 +60,33 @@ def disable_reason(rule: HealthRule, state: HealthState, now: datetime) -> str |
     return None
 
 
+class HealthView:
+    """One invocation's endpoints as its own health writes left them (thread-safe). Deciding and
+    writing hold the endpoint's lock, so two members never decide on the same stale state."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._states: dict[tuple[str, str], HealthState] = {}
+        self._endpoint_locks: dict[tuple[str, str], threading.Lock] = {}
+
+    @contextmanager
+    def deciding(self, webhook: Webhook) -> Iterator[None]:
+        key = (webhook.application_id, webhook.id)
+        with self._lock:
+            endpoint_lock = self._endpoint_locks.setdefault(key, threading.Lock())
+        with endpoint_lock:
+            yield
+
+    def state(self, webhook: Webhook) -> HealthState:
+        """The counters as this invocation last wrote them, else as it read them."""
+        with self._lock:
+            return self._states.get((webhook.application_id, webhook.id)) or HealthState.of(webhook)
+
+    def wrote(self, webhook: Webhook, state: HealthState) -> None:
+        with self._lock:
+            self._states[(webhook.application_id, webhook.id)] = state
+
+
 class HealthLedger(Protocol):
     """Where the counters live (functions/store/webhooks.py); each write is atomic and a no-op
     for an endpoint that no longer exists."""
@@ -85,35 +117,47 @@ class EndpointHealth:
         delivery_status: DeliveryStatus,
         now: datetime,
         gone_reason: str | None = None,
+        *,
+        view: HealthView | None = None,
     ) -> None:
         """Account for one logged attempt; `delivery_status` is the delivery's status after it,
-        `gone_reason` why a `gone` verdict disables the endpoint (None: it answered 410 Gone)."""
-        state = HealthState.of(webhook)
-        if verdict is Verdict.SUCCEEDED:
-            if not state.healthy:
-                self._ledger.reset_health(webhook.application_id, webhook.id)
-            return
-        if verdict is Verdict.GONE:
-            self._disable(webhook, gone_reason or GONE_REASON, now)
-            return
-        if delivery_status is DeliveryStatus.FAILED:
-            self.after_delivery_failed(webhook.application_id, webhook.id, now)
-            return
-        if state.failing_since is None:
-            self._ledger.record_failing_since(webhook.application_id, webhook.id, now)
-            state = HealthState(state.consecutive_failures, now)
-        reason = disable_reason(self._rule, state, now)
-        if reason:
-            self._disable(webhook, reason, now)
+        `gone_reason` why a `gone` verdict disables the endpoint (None: it answered 410 Gone). With
+        `view`, the invocation's other attempts' writes count as read."""
+        with view.deciding(webhook) if view is not None else nullcontext():
+            state = view.state(webhook) if view is not None else HealthState.of(webhook)
+            if verdict is Verdict.SUCCEEDED:
+                if not state.healthy:
+                    self._ledger.reset_health(webhook.application_id, webhook.id)
+                    if view is not None:
+                        view.wrote(webhook, HealthState())
+                return
+            if verdict is Verdict.GONE:
+                self._disable(webhook, gone_reason or GONE_REASON, now)
+                return
+            if delivery_status is DeliveryStatus.FAILED:
+                updated = self.after_delivery_failed(webhook.application_id, webhook.id, now)
+                if view is not None and updated is not None:
+                    view.wrote(webhook, HealthState.of(updated))
+                return
+            if state.failing_since is None:
+                self._ledger.record_failing_since(webhook.application_id, webhook.id, now)
+                state = HealthState(state.consecutive_failures, now)
+                if view is not None:
+                    view.wrote(webhook, state)
+            reason = disable_reason(self._rule, state, now)
+            if reason:
+                self._disable(webhook, reason, now)
 
-    def after_delivery_failed(self, application_id: str, webhook_id: str, now: datetime) -> None:
-        """A delivery ended failed after its attempts (the table ran out, or it could not be attempted)."""
+    def after_delivery_failed(self, application_id: str, webhook_id: str, now: datetime) -> Webhook | None:
+        """A delivery ended failed after its attempts (the table ran out, or it could not be attempted);
+        returns the webhook as the count left it (None when it is gone)."""
         updated = self._ledger.record_exhausted_delivery(application_id, webhook_id, now)
         if updated is None or not updated.enabled:
-            return
+            return updated
         reason = disable_reason(self._rule, HealthState.of(updated), now)
         if reason:
             self._disable(updated, reason, now)
+        return updated
 
     def _disable(self, webhook: Webhook, reason: str, now: datetime) -> None:
         if self._ledger.disable(webhook.application_id, webhook.id, reason, now) and self._on_disabled:

@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from functions.core.constants import DELIVERIES_BATCH_SIZE, MAX_MEMBER_HOLD_SECONDS
-from functions.core.health import EndpointHealth
+from functions.core.health import EndpointHealth, HealthView
 from functions.core.models import Delivery, DeliveryStatus, Webhook, utc_now
 from functions.pipeline.attempt import Attempter, AttemptOutcome, Unsendable
 from functions.pipeline.contract import (
@@ -114,6 +114,8 @@ class Sent:
     opened: OpenDelivery
     webhook: Webhook
     made: AttemptOutcome
+    health: HealthView | None = None
+    """The invocation's view of its endpoints' health, which the attempt's logging accounts in."""
 
 
 BatchKey = tuple[str, str, int]
@@ -500,7 +502,7 @@ class DeliveryWorker:
         made = self.attempter.attempt(delivery, webhook, event, number)
         if isinstance(made, Unsendable):
             return self._end(opened, made.status, made.reason)
-        return Sent(opened=opened, webhook=webhook, made=made)
+        return Sent(opened=opened, webhook=webhook, made=made, health=reads.health)
 
     def _hold(self, delivery: Delivery, wake: GroupWake) -> None:
         """Hold the member back until its own due time: as far past the task's start as its due time is
@@ -541,7 +543,7 @@ class DeliveryWorker:
             },
         )
         self.health.after_attempt(
-            webhook, made.sent.verdict, made.status, made.attempt.attempted_at, made.sent.gone_reason
+            webhook, made.sent.verdict, made.status, made.attempt.attempted_at, made.sent.gone_reason, view=sent.health
         )
         self._after_attempt(delivery, made.status, made.reason, made.attempt.attempted_at, number)
         pending = made.pending

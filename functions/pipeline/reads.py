@@ -8,6 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+from functions.core.health import HealthView
 from functions.core.models import Event, Webhook
 from functions.store.events import EventStore
 from functions.store.webhooks import WebhookStore
@@ -42,6 +43,8 @@ class SharedReads:
         self._events = events
         self._memo_webhooks = _Memo()
         self._memo_events = _Memo()
+        self.health = HealthView()
+        """The endpoints' health as this invocation's attempts left it (functions/core/health.py)."""
 
     def webhook(self, application_id: str, webhook_id: str) -> Webhook | None:
         return self._memo_webhooks.get((application_id, webhook_id), self._webhooks.find)

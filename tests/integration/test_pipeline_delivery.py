@@ -255,3 +255,18 @@ def test_a_success_resets_the_health_counters_and_a_healthy_success_writes_nothi
         reset_health.assert_not_called()
     stored = pipeline.webhooks.get("acme", webhook.id)
     assert (stored.consecutive_failures, stored.failing_since) == (0, None)
+
+
+def test_a_batch_of_failures_to_one_endpoint_starts_its_failing_period_with_one_write(pipeline: Pipeline) -> None:
+    store = type(pipeline.webhooks)
+    with receiver(default=500) as server:
+        webhook, _ = pipeline.add_webhook(server.url)
+        for _ in range(5):
+            publish_and_fan_out(pipeline)
+        with mock.patch.object(
+            store, "record_failing_since", autospec=True, side_effect=store.record_failing_since
+        ) as spy:
+            assert pipeline.run_deliver() == {"batchItemFailures": []}
+    assert spy.call_count == 1  # the five members share one read of the endpoint, and one health write
+    assert pipeline.webhooks.get("acme", webhook.id).failing_since is not None
+    assert len(pipeline.deliveries.list_for_webhook("acme", webhook.id, limit=10).items) == 5

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from functions.core.classify import Verdict
-from functions.core.health import GONE_REASON, EndpointHealth, HealthState, disable_reason
+from functions.core.health import GONE_REASON, EndpointHealth, HealthState, HealthView, disable_reason
 from functions.core.models import DeliveryStatus, Webhook
 from functions.core.profile import HealthRule
 from tests.unit.records import NOW, webhook_record
@@ -128,3 +129,61 @@ def test_a_custom_rule_uses_its_own_limits() -> None:
     assert disable_reason(rule, HealthState(consecutive_failures=2), NOW) is not None
     assert disable_reason(rule, HealthState(failing_since=NOW - timedelta(hours=13)), NOW) is not None
     assert disable_reason(rule, HealthState(consecutive_failures=1, failing_since=NOW), NOW) is None
+
+
+def test_a_success_after_a_failure_read_from_the_same_stale_webhook_still_clears_the_counters() -> None:
+    health, ledger, _ = policy()
+    read = ledger.webhook  # the one read a deliver batch shares: healthy
+    view = HealthView()
+
+    health.after_attempt(read, Verdict.RETRY, DeliveryStatus.PENDING, NOW, view=view)
+    health.after_attempt(read, Verdict.SUCCEEDED, DeliveryStatus.SUCCEEDED, NOW, view=view)
+
+    assert HealthState.of(ledger.webhook).healthy
+    assert ledger.writes == ["failing_since", "reset"]
+
+
+def test_a_groups_failures_start_the_failing_period_with_one_write_and_its_successes_clear_it_with_one() -> None:
+    health, ledger, _ = policy()
+    read = ledger.webhook
+    failing_view = HealthView()
+    for _ in range(5):
+        health.after_attempt(read, Verdict.RETRY, DeliveryStatus.PENDING, NOW, view=failing_view)
+    assert ledger.writes == ["failing_since"]
+
+    failing_read = ledger.webhook  # the next task reads the endpoint failing
+    recovering_view = HealthView()
+    for _ in range(5):
+        health.after_attempt(failing_read, Verdict.SUCCEEDED, DeliveryStatus.SUCCEEDED, NOW, view=recovering_view)
+
+    assert ledger.writes == ["failing_since", "reset"]
+    assert HealthState.of(ledger.webhook).healthy
+
+
+def test_an_exhausted_delivery_counts_once_per_delivery_and_the_view_follows_the_count() -> None:
+    rule = HealthRule(disable_after_consecutive_failures=3, disable_after_failing_days=None)
+    health, ledger, disabled = policy(rule)
+    read = ledger.webhook
+    view = HealthView()
+
+    for _ in range(3):
+        health.after_attempt(read, Verdict.RETRY, DeliveryStatus.FAILED, NOW, view=view)
+
+    assert ledger.writes.count("exhausted") == 3
+    assert view.state(read) == HealthState(consecutive_failures=3, failing_since=NOW)
+    assert disabled == ["disabled automatically: 3 deliveries in a row failed every attempt"]
+
+
+def test_members_deciding_at_once_on_one_stale_read_write_the_failing_period_once() -> None:
+    health, ledger, _ = policy()
+    read = ledger.webhook
+    view = HealthView()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(
+            pool.map(
+                lambda _: health.after_attempt(read, Verdict.RETRY, DeliveryStatus.PENDING, NOW, view=view), range(40)
+            )
+        )
+
+    assert ledger.writes == ["failing_since"]
