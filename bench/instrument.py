@@ -37,6 +37,7 @@ from bench.metering import (
     sqs_billed_requests,
     write_units,
 )
+from functions.store.event_bus import DEFAULT_BUS
 
 Undo = Callable[[], None]
 
@@ -252,8 +253,10 @@ class Meter:
         elif service == "dynamodb":
             self._dynamodb_units(stats, operation, api, parsed, context, failed)
         elif service == "events" and operation == "PutEvents":
+            # Only the deployer's default bus: a destination's bus is the customer's, which pays for it.
+            entries = [e for e in api.get("Entries") or [] if e.get("EventBusName", DEFAULT_BUS) == DEFAULT_BUS]
             stats.billed_requests = eventbridge_billed_events(
-                [len(json.dumps(entry, default=str).encode()) for entry in api.get("Entries") or []]
+                [len(json.dumps(entry, default=str).encode()) for entry in entries]
             )
         elif service == "stepfunctions" and operation == "StartExecution" and not failed:
             with self._lock:

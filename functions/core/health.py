@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -122,28 +122,27 @@ class EndpointHealth:
     ) -> None:
         """Account for one logged attempt; `delivery_status` is the delivery's status after it,
         `gone_reason` why a `gone` verdict disables the endpoint (None: it answered 410 Gone). With
-        `view`, the invocation's other attempts' writes count as read."""
-        with view.deciding(webhook) if view is not None else nullcontext():
-            state = view.state(webhook) if view is not None else HealthState.of(webhook)
+        `view` (one per invocation), the invocation's other attempts' writes count as read."""
+        view = view or HealthView()
+        with view.deciding(webhook):
+            state = view.state(webhook)
             if verdict is Verdict.SUCCEEDED:
                 if not state.healthy:
                     self._ledger.reset_health(webhook.application_id, webhook.id)
-                    if view is not None:
-                        view.wrote(webhook, HealthState())
+                    view.wrote(webhook, HealthState())
                 return
             if verdict is Verdict.GONE:
                 self._disable(webhook, gone_reason or GONE_REASON, now)
                 return
             if delivery_status is DeliveryStatus.FAILED:
                 updated = self.after_delivery_failed(webhook.application_id, webhook.id, now)
-                if view is not None and updated is not None:
+                if updated is not None:
                     view.wrote(webhook, HealthState.of(updated))
                 return
             if state.failing_since is None:
                 self._ledger.record_failing_since(webhook.application_id, webhook.id, now)
                 state = HealthState(state.consecutive_failures, now)
-                if view is not None:
-                    view.wrote(webhook, state)
+                view.wrote(webhook, state)
             reason = disable_reason(self._rule, state, now)
             if reason:
                 self._disable(webhook, reason, now)

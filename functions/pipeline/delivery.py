@@ -114,7 +114,7 @@ class Sent:
     opened: OpenDelivery
     webhook: Webhook
     made: AttemptOutcome
-    health: HealthView | None = None
+    health: HealthView
     """The invocation's view of its endpoints' health, which the attempt's logging accounts in."""
 
 
