@@ -287,9 +287,15 @@ class Meter:
             consistent = bool(api.get("ConsistentRead")) and "IndexName" not in api
             stats.read_units = read_units(size, consistent=consistent)
         elif operation == "BatchGetItem":
-            for table_name, items in (parsed.get("Responses") or {}).items():
-                consistent = bool((api.get("RequestItems") or {}).get(table_name, {}).get("ConsistentRead"))
+            # Each key is read as a GetItem would be: a key with no item still costs the least read.
+            unprocessed = parsed.get("UnprocessedKeys") or {}
+            for table_name, request in (api.get("RequestItems") or {}).items():
+                consistent = bool(request.get("ConsistentRead"))
+                items = (parsed.get("Responses") or {}).get(table_name) or []
+                missing = len(request.get("Keys") or []) - len(items)
+                missing -= len((unprocessed.get(table_name) or {}).get("Keys") or [])
                 stats.read_units += sum(read_units(item_size(item), consistent=consistent) for item in items)
+                stats.read_units += max(0, missing) * read_units(0, consistent=consistent)
         elif operation == "TransactGetItems":
             stats.read_units = sum(
                 read_units(item_size(r.get("Item")), consistent=True, transactional=True)
@@ -338,7 +344,13 @@ def _dynamodb_kind(api: Mapping[str, Any]) -> str:
     partition = _string(values.get(":pk"))
     if partition:
         return item_kind(partition)
-    return "batch" if "RequestItems" in api or "TransactItems" in api else "other"
+    requests = api.get("RequestItems") or {}
+    batch_keys = [
+        key for request in requests.values() if isinstance(request, Mapping) for key in request.get("Keys", ())
+    ]
+    if batch_keys:  # BatchGetItem: the kinds it reads
+        return "+".join(sorted({item_kind(_string(key.get("pk")), _string(key.get("sk"))) for key in batch_keys}))
+    return "batch" if requests or "TransactItems" in api else "other"
 
 
 def _string(value: Any) -> str:

@@ -47,7 +47,8 @@ TABLE_ACTIONS: dict[FunctionName, tuple[str, ...]] = {
     "management": (*_API_TABLE_ACTIONS, "dynamodb:ConditionCheckItem"),
     "ingest": _API_TABLE_ACTIONS,
     "fanout": ("dynamodb:GetItem", "dynamodb:Query"),
-    "deliver": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+    # A deliver batch reads its deliveries, endpoints and events with BatchGetItem (a GetItem for what it left).
+    "deliver": ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
 }
 """What each function does with the table (the authorizer only reads a key by its hash)."""
 LOG_LEVEL = "INFO"

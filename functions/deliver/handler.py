@@ -68,6 +68,7 @@ def _build() -> Dependencies:
     from functions.runtime.clients import aws_client
     from functions.runtime.lazy import built_on_first_use
     from functions.runtime.settings import Settings
+    from functions.store.batch_reads import BatchReader
     from functions.store.deliveries import DeliveryStore
     from functions.store.events import EventStore
     from functions.store.executions import RetryExecutions
@@ -115,6 +116,7 @@ def _build() -> Dependencies:
     )
     worker = DeliveryWorker(
         log=DeliveryLog(DeliveryStore(dynamodb, settings.table_name)),
+        batch_reads=BatchReader(dynamodb, settings.table_name),
         webhooks=webhooks,
         events=events,
         attempter=Attempter(

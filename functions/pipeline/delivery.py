@@ -56,6 +56,7 @@ from functions.pipeline.contract import (
 from functions.pipeline.delivery_log import DeliveryLog, OpenDelivery, Settled
 from functions.pipeline.reads import SharedReads
 from functions.runtime.observability import logger as service_logger
+from functions.store.batch_reads import BatchReader
 from functions.store.events import EventStore
 from functions.store.executions import RetryExecutions, StartThrottled
 from functions.store.queues import Queue
@@ -195,8 +196,11 @@ class DeliveryWorker:
     """The deliveries queue (made on first use): deliveries waiting for a rate-limit slot go back to it."""
     sleep: Callable[[float], None] = time.sleep
 
+    batch_reads: BatchReader | None = None
+    """Reads a batch's deliveries, endpoints and events in a few requests; None: a GetItem each."""
+
     def shared_reads(self) -> SharedReads:
-        return SharedReads(self.webhooks, self.events)
+        return SharedReads(self.webhooks, self.events, self.batch_reads)
 
     def first_attempts(
         self, messages: Mapping[BatchKey, DeliveryMessage], last_receives: Collection[BatchKey], concurrency: int
@@ -210,6 +214,11 @@ class DeliveryWorker:
         no more: a throttled start then ends its delivery in its log. Returns the results, and
         the messages that failed (they come back)."""
         reads = self.shared_reads()
+        reads.prefetch(
+            [message.ref for message in messages.values()],
+            {(m.application_id, m.endpoint_id) for m in messages.values() if m.endpoint_id},
+            {(m.application_id, m.new.event_id) for m in messages.values() if m.new},
+        )
         failures: dict[BatchKey, BaseException] = {}
         slots = self._admit(messages, reads, failures)
         messages = {key: message for key, message in messages.items() if key in slots}
@@ -393,6 +402,7 @@ class DeliveryWorker:
         wake = None if task.next_attempt_at is None else GroupWake(due=task.next_attempt_at, started_at=self.clock())
         reads = self.shared_reads()
         refs = task.refs()
+        reads.prefetch(refs, {(task.application_id, task.webhook_id)}, ())
         slots = self._retry_slots(task, reads, len(refs))
         with ThreadPoolExecutor(max_workers=max(1, min(MAX_GROUP_CONCURRENCY, len(refs)))) as pool:
             sends = [
@@ -480,7 +490,7 @@ class DeliveryWorker:
     ) -> StepResult | Sent:
         """Make attempt `number` (at its own due time in a group that woke at `wake`, no sooner than its
         rate-limit `slot`) without logging it; a StepResult when there was none to make."""
-        opened = self.log.open(ref, number, new)
+        opened = self.log.open(ref, number, new, reads.prefetched(ref))
         if isinstance(opened, Settled):
             if opened.delivery is None:
                 log.warning("delivery not found", extra={"delivery_id": ref.delivery_id})

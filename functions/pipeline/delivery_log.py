@@ -18,6 +18,7 @@ from typing import Protocol
 from functions.core.models import Delivery, DeliveryStatus
 from functions.pipeline.attempt import AttemptOutcome
 from functions.pipeline.contract import DeliveryRef, NewDelivery
+from functions.pipeline.reads import Prefetched
 from functions.store.deliveries import DeliveryStore, attempt_key
 
 
@@ -113,11 +114,25 @@ class DeliveryLog:
     def __init__(self, store: DeliveryStore) -> None:
         self._store = store
 
-    def open(self, ref: DeliveryRef, number: int, new: NewDelivery | None = None) -> OpenDelivery | Settled:
+    def open(
+        self,
+        ref: DeliveryRef,
+        number: int,
+        new: NewDelivery | None = None,
+        found: Prefetched | None = None,
+    ) -> OpenDelivery | Settled:
         """The delivery, ready for attempt `number` of `ref.series`, or why no attempt is to be made.
 
-        `new` (from the fan-out) lets attempt 1 store a delivery that is not stored yet."""
-        found = self._store.find_with_attempt_keys(ref.application_id, ref.delivery_id)
+        `new` (from the fan-out) lets attempt 1 store a delivery that is not stored yet. `found`: its
+        row as this invocation's batch read it (else it is read here). Every write that follows is
+        conditional, so a row changed since it was read loses nothing: the write fails."""
+        if found is None:
+            found = Prefetched(self._store.find_with_attempt_keys(ref.application_id, ref.delivery_id))
+        return self._opened(ref, number, new, found.found)
+
+    def _opened(
+        self, ref: DeliveryRef, number: int, new: NewDelivery | None, found: tuple[Delivery, frozenset[str]] | None
+    ) -> OpenDelivery | Settled:
         if found is None:
             if new is None or (ref.series, number) != (1, 1):
                 return Settled(None)

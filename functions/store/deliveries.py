@@ -33,6 +33,12 @@ def attempt_key(series: int, number: int) -> str:
     return f"s{series}a{number}"
 
 
+def with_attempt_keys(item: dict[str, Any]) -> tuple[Delivery, frozenset[str]]:
+    """A stored delivery item as the pipeline reads it: the delivery and its logged `attempt_key`s."""
+    document = from_item(item)
+    return Delivery.model_validate(document), frozenset(document.get("attempt_keys", ()))
+
+
 class DeliveryStore:
     def __init__(self, client: Any, table_name: str) -> None:
         self._client = client
@@ -124,10 +130,7 @@ class DeliveryStore:
             TableName=self._table, Key=to_item(delivery_key(application_id, delivery_id)), ConsistentRead=True
         )
         item = response.get("Item")
-        if not item:
-            return None
-        document = from_item(item)
-        return Delivery.model_validate(document), frozenset(document.get("attempt_keys", ()))
+        return with_attempt_keys(item) if item else None
 
     def create_with_outcome(
         self, delivery: Delivery, *, attempt_keys: frozenset[str], expires_at_epoch: int | None = None

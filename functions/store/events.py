@@ -65,7 +65,7 @@ class EventStore:
         except self._client.exceptions.ConditionalCheckFailedException as existing:
             item = existing.response.get("Item")
             if item:
-                return _stored(item)
+                return stored_event(item)
             found = self.find_stored(event.application_id, event.id)
             if found is None:  # deleted between the write and the read: try once more
                 return self.put_new(event, expires_at_epoch, request_hash)
@@ -82,7 +82,7 @@ class EventStore:
             TableName=self._table, Key=to_item(event_key(application_id, event_id)), ConsistentRead=consistent
         )
         item = response.get("Item")
-        return _stored(item) if item else None
+        return stored_event(item) if item else None
 
     def find(self, application_id: str, event_id: str) -> Event | None:
         """An event, read eventually consistently (events are written once, before they are queued)."""
@@ -96,7 +96,7 @@ class EventStore:
         return event
 
 
-def _stored(item: dict[str, Any]) -> StoredEvent:
+def stored_event(item: dict[str, Any]) -> StoredEvent:
     document = from_item(item)
     request_hash = document.pop("request_hash", None)
     document["data"] = json.loads(document.pop("data_json", "{}"))

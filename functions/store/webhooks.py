@@ -25,6 +25,10 @@ class Subscription:
     filter: dict[str, Any] | None = None
 
 
+def webhook_of(item: dict[str, Any]) -> Webhook:
+    return Webhook.model_validate(from_item(item))
+
+
 class WebhookStore:
     def __init__(self, client: Any, table_name: str) -> None:
         self._client = client
@@ -73,7 +77,7 @@ class WebhookStore:
             TableName=self._table, Key=to_item(webhook_key(application_id, webhook_id)), ConsistentRead=True
         )
         item = response.get("Item")
-        return Webhook.model_validate(from_item(item)) if item else None
+        return webhook_of(item) if item else None
 
     def get(self, application_id: str, webhook_id: str) -> Webhook:
         webhook = self.find(application_id, webhook_id)

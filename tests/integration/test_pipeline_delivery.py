@@ -98,8 +98,9 @@ def test_a_batch_reads_a_shared_endpoint_and_event_once(pipeline: Pipeline) -> N
         with dynamodb_calls() as calls:
             assert pipeline.run_deliver(batch) == {"batchItemFailures": []}
     assert len(server.requests) == 6
-    # one delivery read each; two endpoints and three events, each read once
-    assert calls.count("GetItem") == 6 + 2 + 3
+    # the six deliveries and two endpoints in one request, the three events in another: no read of its own
+    assert calls.count("BatchGetItem") == 2
+    assert calls.count("GetItem") == 0
     assert calls.count("PutItem") == 6
 
 

@@ -134,6 +134,31 @@ def test_queries_read_the_items_they_return(meter: Meter) -> None:
     assert query.read_units == 1.0  # ~6 KB eventually consistent: 2 x 4 KB halved
 
 
+def test_a_batch_read_costs_each_key_as_its_get_would(meter: Meter) -> None:
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.put_item(TableName=TABLE, Item=_delivery(5000))  # 2 units read consistently
+    meter.start()
+    token = _as("deliver")
+    try:
+        dynamodb.batch_get_item(
+            RequestItems={
+                TABLE: {
+                    "Keys": [
+                        {"pk": {"S": "T#t#DEL#del_1"}, "sk": {"S": "DEL"}},
+                        {"pk": {"S": "T#t#DEL#del_2"}, "sk": {"S": "DEL"}},  # no item: still the least read
+                        {"pk": {"S": "T#t"}, "sk": {"S": "WH#wh_1"}},
+                    ],
+                    "ConsistentRead": True,
+                }
+            }
+        )
+    finally:
+        current_function.reset(token)
+    batch = meter.stop().calls[("deliver", "dynamodb", "BatchGetItem:delivery+webhook")]
+    assert batch.calls == 1
+    assert batch.read_units == 2 + 1 + 1
+
+
 def test_sqs_chunks_and_the_pollers_requests(meter: Meter) -> None:
     sqs = boto3.client("sqs", region_name=REGION)
     url = sqs.create_queue(QueueName="bench-counting")["QueueUrl"]
