@@ -538,6 +538,25 @@ class BenchStack:
                 return False
         return True
 
+    def busy(self, arns: list[str]) -> str:
+        """What keeps the stack from idle: messages per queue (waiting/in flight) and running executions."""
+        sqs = self.aws("sqs")
+        parts = []
+        for url in sorted({mapping.queue_url for mapping in self.stack.resources.mappings}):
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+            )["Attributes"]
+            waiting, in_flight = (
+                attributes["ApproximateNumberOfMessages"],
+                attributes["ApproximateNumberOfMessagesNotVisible"],
+            )
+            parts.append(f"{url.rsplit('/', 1)[-1]} {waiting} waiting, {in_flight} in flight")
+        running = [arn for arn in arns if arn not in self._finished]
+        stepfunctions = self.aws("stepfunctions")
+        running = [arn for arn in running if stepfunctions.describe_execution(executionArn=arn)["status"] == "RUNNING"]
+        parts.append(f"{len(running)} executions running ({', '.join(a.rsplit(':', 1)[-1] for a in running[:3])})")
+        return "; ".join(parts)
+
     def deliveries_queue_url(self) -> str:
         deliver = next(name for name, handler in self.meter.function_names.items() if handler == "deliver")
         return next(m.queue_url for m in self.stack.resources.mappings if m.function_name == deliver)
@@ -636,7 +655,7 @@ class BenchStack:
         if not complete:
             notes.append(f"only {usage.deliveries} of {expected} deliveries succeeded before the deadline")
         if not idle:
-            notes.append("queues or retry executions were still busy at the deadline")
+            notes.append(f"still busy at the deadline: {self.busy(self.meter.executions)}")
         if self.log_sink.error_lines:
             notes.append(f"the handlers logged errors; the last: {self.log_sink.error_lines[-1][:400]}")
             self.log_sink.error_lines.clear()

@@ -13,11 +13,14 @@ from typing import Any
 from functions.core.health import HealthView
 from functions.core.models import Delivery, Event, Webhook
 from functions.pipeline.contract import DeliveryRef
+from functions.runtime.observability import logger as service_logger
 from functions.store.batch_reads import BatchReader, item_key
 from functions.store.deliveries import with_attempt_keys
 from functions.store.events import EventStore, stored_event
 from functions.store.table import delivery_key, event_key, webhook_key
 from functions.store.webhooks import WebhookStore, webhook_of
+
+log = service_logger(child=True)
 
 EndpointKey = tuple[str, str]
 """(application id, webhook id)."""
@@ -90,9 +93,21 @@ class SharedReads:
         rows found. What a request left unread is read one by one when asked for, as without a batch."""
         if self._batch is None or not refs:
             return
+        try:
+            self._prefetch(self._batch, refs, endpoints, events)
+        except Exception as error:  # only a saving: what was not read is read one by one
+            log.warning("batch read failed", extra={"error": type(error).__name__})
+
+    def _prefetch(
+        self,
+        batch: BatchReader,
+        refs: Collection[DeliveryRef],
+        endpoints: Collection[EndpointKey],
+        events: Collection[EventKey],
+    ) -> None:
         by_delivery = {item_key(delivery_key(r.application_id, r.delivery_id)): r for r in refs}
         by_endpoint = {item_key(webhook_key(*endpoint)): endpoint for endpoint in endpoints}
-        read = self._batch.get_many(
+        read = batch.get_many(
             [delivery_key(r.application_id, r.delivery_id) for r in refs]
             + [webhook_key(*endpoint) for endpoint in endpoints],
             consistent=True,
@@ -114,7 +129,7 @@ class SharedReads:
         if not wanted_events:
             return
         by_event = {item_key(event_key(*event)): event for event in wanted_events}
-        read = self._batch.get_many([event_key(*event) for event in wanted_events], consistent=False)
+        read = batch.get_many([event_key(*event) for event in wanted_events], consistent=False)
         for key, event in by_event.items():
             if read.knows(key):
                 item = read.found.get(key)

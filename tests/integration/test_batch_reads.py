@@ -133,3 +133,21 @@ def test_an_unread_delivery_is_not_taken_for_missing(aws: AwsResources) -> None:
     assert reads.prefetched(ref) is None  # nothing known: the attempt reads the row itself
     assert reads.webhook("acme", webhook.id) == webhook  # read one by one
     assert reads.event("acme", event.id) == event
+
+
+class _Failing(_Unprocessing):
+    def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
+        raise self._client.exceptions.ProvisionedThroughputExceededException(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "BatchGetItem"
+        )
+
+
+def test_a_failed_batch_read_leaves_every_read_to_its_attempt(aws: AwsResources) -> None:
+    delivery, event, webhook = _stored_delivery(aws, "acme")
+    webhooks, events = WebhookStore(aws.dynamodb, aws.table_name), EventStore(aws.dynamodb, aws.table_name)
+    reads = SharedReads(webhooks, events, BatchReader(_Failing(aws.dynamodb, processed=0), aws.table_name))
+    ref = DeliveryRef(application_id="acme", delivery_id=delivery.id)
+    reads.prefetch([ref], {("acme", webhook.id)}, {("acme", event.id)})  # does not raise: only a saving
+    assert reads.prefetched(ref) is None
+    assert reads.webhook("acme", webhook.id) == webhook
+    assert reads.event("acme", event.id) == event
