@@ -155,9 +155,9 @@ def levers(priced: Priced) -> list[tuple[str, str, float]]:
         + _calls_usd(usage, "deliver", "dynamodb", "UpdateItem:delivery", index_only=True),
     )
     add(
-        "deliver: no endpoint or event reads (at most this much; they are read once per batch already)",
-        "functions/pipeline/reads.py SharedReads: WebhookStore.find + EventStore.find",
-        _calls_usd(usage, "deliver", "dynamodb", "GetItem:webhook")
+        "deliver: no event reads (at most this much; a batch reads its events in one BatchGetItem already)",
+        "functions/pipeline/reads.py SharedReads.prefetch",
+        _calls_usd(usage, "deliver", "dynamodb", "BatchGetItem:event")
         + _calls_usd(usage, "deliver", "dynamodb", "GetItem:event"),
     )
     return saved
