@@ -525,35 +525,25 @@ class BenchStack:
 
     # waiting and reading back
 
+    def queue_counts(self, queue_url: str) -> tuple[int, int]:
+        """Messages waiting and in flight."""
+        attributes = self.aws("sqs").get_queue_attributes(
+            QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
     def queues_idle(self) -> bool:
         """No message waiting or in flight in the queues the functions consume."""
-        sqs = self.aws("sqs")
-        for url in {mapping.queue_url for mapping in self.stack.resources.mappings}:
-            attributes = sqs.get_queue_attributes(
-                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-            )["Attributes"]
-            if int(attributes["ApproximateNumberOfMessages"]) + int(
-                attributes["ApproximateNumberOfMessagesNotVisible"]
-            ):
-                return False
-        return True
+        urls = {mapping.queue_url for mapping in self.stack.resources.mappings}
+        return not any(sum(self.queue_counts(url)) for url in urls)
 
     def busy(self, arns: list[str]) -> str:
         """What keeps the stack from idle: messages per queue (waiting/in flight) and running executions."""
-        sqs = self.aws("sqs")
         parts = []
         for url in sorted({mapping.queue_url for mapping in self.stack.resources.mappings}):
-            attributes = sqs.get_queue_attributes(
-                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-            )["Attributes"]
-            waiting, in_flight = (
-                attributes["ApproximateNumberOfMessages"],
-                attributes["ApproximateNumberOfMessagesNotVisible"],
-            )
+            waiting, in_flight = self.queue_counts(url)
             parts.append(f"{url.rsplit('/', 1)[-1]} {waiting} waiting, {in_flight} in flight")
-        running = [arn for arn in arns if arn not in self._finished]
-        stepfunctions = self.aws("stepfunctions")
-        running = [arn for arn in running if stepfunctions.describe_execution(executionArn=arn)["status"] == "RUNNING"]
+        running = self.running_executions(arns)
         parts.append(f"{len(running)} executions running ({', '.join(a.rsplit(':', 1)[-1] for a in running[:3])})")
         return "; ".join(parts)
 
@@ -563,10 +553,7 @@ class BenchStack:
 
     def queued(self, queue_url: str) -> int:
         """Messages waiting or in flight."""
-        attributes = self.aws("sqs").get_queue_attributes(
-            QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-        )["Attributes"]
-        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+        return sum(self.queue_counts(queue_url))
 
     def dead_letters(self) -> int:
         """Messages in the queues no function consumes (the dead-letter queues)."""
@@ -582,13 +569,16 @@ class BenchStack:
         return total
 
     def executions_running(self, arns: list[str]) -> int:
+        return len(self.running_executions(arns))
+
+    def running_executions(self, arns: list[str]) -> list[str]:
         stepfunctions = self.aws("stepfunctions")
-        running = 0
+        running = []
         for arn in arns:
             if arn in self._finished:
                 continue
             if stepfunctions.describe_execution(executionArn=arn)["status"] == "RUNNING":
-                running += 1
+                running.append(arn)
             else:
                 self._finished.add(arn)
         return running

@@ -128,16 +128,11 @@ class DeliveryLog:
         conditional, so a row changed since it was read loses nothing: the write fails."""
         if found is None:
             found = Prefetched(self._store.find_with_attempt_keys(ref.application_id, ref.delivery_id))
-        return self._opened(ref, number, new, found.found)
-
-    def _opened(
-        self, ref: DeliveryRef, number: int, new: NewDelivery | None, found: tuple[Delivery, frozenset[str]] | None
-    ) -> OpenDelivery | Settled:
-        if found is None:
+        if found.found is None:
             if new is None or (ref.series, number) != (1, 1):
                 return Settled(None)
             return DraftDelivery(self._store, draft_delivery(ref, new), new.expires_at)
-        delivery, logged = found
+        delivery, logged = found.found
         if delivery.series != ref.series:
             return Settled(delivery, newer_series=True)
         if delivery.status is not DeliveryStatus.PENDING:
